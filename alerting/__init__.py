@@ -1,0 +1,1 @@
+"""Alerting: incidents in the ticket store, SLA clocks, escalation, notifications, reports."""

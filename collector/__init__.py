@@ -1,0 +1,1 @@
+"""The daemon: configuration, the scheduler, sinks, the HTTP API, the CLI, signals, sd_notify."""

@@ -1,0 +1,1 @@
+"""Subcommands of `roomwatch`, one module per command group."""

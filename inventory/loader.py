@@ -1,0 +1,173 @@
+"""Loading and validating inventory files (one file or a directory of them).
+
+Every error in a file is reported with its line; cross-file checks (unknown site, unknown or
+cyclic parent, duplicate id, unknown credentials entry) name the file and line of the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from inventory.credentials import Credentials
+from inventory.model import KINDS, Device, Inventory, InventoryFile, Site
+from inventory.yamlsource import (
+    ConfigError,
+    ErrorItem,
+    errors_from_validation,
+    load_yaml,
+    locate,
+    validate,
+)
+from probes.base import ProbeSettings, secret_fields
+from probes.registry import UnknownProbeType, settings_model
+
+
+def inventory_files(path: str | Path) -> list[Path]:
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+    return [path]
+
+
+def load_inventory(path: str | Path, credentials: Credentials | None = None) -> Inventory:
+    """Load an inventory file or directory. Raises ConfigError listing every error of the
+    first bad file (or every cross-reference error)."""
+    inventory = Inventory()
+    where: dict[str, tuple[Path, tuple[int, int]]] = {}
+    for file in inventory_files(path):
+        if not file.exists():
+            raise ConfigError.single(file, "inventory file not found")
+        data = load_yaml(file)
+        if data is None:
+            continue
+        spec = validate(InventoryFile, data, file)
+        errors: list[ErrorItem] = []
+        for i, site in enumerate(spec.sites):
+            if site.id in inventory.sites:
+                line, col = locate(data, ["sites", i, "id"])
+                errors.append(ErrorItem(str(file), line, col, f"duplicate site id {site.id!r}"))
+            inventory.sites[site.id] = Site(site.id, site.name or site.id, tuple(site.rooms))
+        for i, dev in enumerate(spec.devices):
+            line, col = locate(data, ["devices", i])
+            if dev.id in inventory.devices:
+                other, _ = where[dev.id]
+                errors.append(
+                    ErrorItem(
+                        str(file), line, col, f"duplicate device id {dev.id!r} (also in {other})"
+                    )
+                )
+                continue
+            if dev.kind not in KINDS:
+                kline, kcol = locate(data, ["devices", i, "kind"])
+                errors.append(
+                    ErrorItem(
+                        str(file),
+                        kline,
+                        kcol,
+                        f"devices[{i}].kind: unknown kind {dev.kind!r} (known: {', '.join(KINDS)})",
+                    )
+                )
+            probes = []
+            for j, raw in enumerate(dev.probes):
+                settings, probe_errors = _validate_probe(raw, data, file, i, j, credentials)
+                errors.extend(probe_errors)
+                if settings is not None:
+                    probes.append(settings)
+            inventory.devices[dev.id] = Device(
+                id=dev.id,
+                name=dev.name or dev.id,
+                kind=dev.kind,
+                criticality=dev.criticality,
+                site=dev.site,
+                room=dev.room,
+                parent=dev.parent,
+                tags=frozenset(dev.tags),
+                labels=dict(dev.labels),
+                probes=tuple(probes),
+            )
+            where[dev.id] = (file, (line, col))
+        if errors:
+            raise ConfigError(errors)
+    _check_references(inventory, where)
+    return inventory
+
+
+def _validate_probe(
+    raw: dict[str, Any],
+    data: Any,
+    file: Path,
+    i: int,
+    j: int,
+    credentials: Credentials | None,
+) -> tuple[ProbeSettings | None, list[ErrorItem]]:
+    loc: list[str | int] = ["devices", i, "probes", j]
+    line, col = locate(data, loc)
+    type_name = raw.get("type")
+    if not isinstance(type_name, str):
+        return None, [ErrorItem(str(file), line, col, f"devices[{i}].probes[{j}]: missing 'type'")]
+    try:
+        model = settings_model(type_name)
+    except UnknownProbeType as exc:
+        tline, tcol = locate(data, [*loc, "type"])
+        return None, [ErrorItem(str(file), tline, tcol, f"devices[{i}].probes[{j}].type: {exc}")]
+    errors = []
+    for key in sorted(secret_fields(model) & set(raw)):
+        kline, kcol = locate(data, [*loc, key])
+        errors.append(
+            ErrorItem(
+                str(file),
+                kline,
+                kcol,
+                f"devices[{i}].probes[{j}].{key}: secrets do not belong in the inventory; put it"
+                " in the credentials file and name the entry with `credentials: NAME`",
+            )
+        )
+    merged = dict(raw)
+    cred_name = raw.get("credentials")
+    if isinstance(cred_name, str) and credentials is not None:
+        try:
+            merged.update(credentials.entry(cred_name))
+        except KeyError as exc:
+            cline, ccol = locate(data, [*loc, "credentials"])
+            errors.append(
+                ErrorItem(str(file), cline, ccol, f"devices[{i}].probes[{j}]: {exc.args[0]}")
+            )
+    node = _node(data, loc)
+    try:
+        settings = model.model_validate(merged)
+    except ValidationError as exc:
+        errors.extend(errors_from_validation(exc, node, file, ["devices", i, "probes", j]))
+        return None, errors
+    return settings, errors
+
+
+def _node(data: Any, loc: list[str | int]) -> Any:
+    node = data
+    for part in loc:
+        node = node[part]
+    return node
+
+
+def _check_references(inventory: Inventory, where: dict[str, tuple[Path, tuple[int, int]]]) -> None:
+    errors = []
+    for dev in inventory.devices.values():
+        file, (line, col) = where[dev.id]
+        if dev.site is not None and inventory.sites and dev.site not in inventory.sites:
+            errors.append(
+                ErrorItem(str(file), line, col, f"device {dev.id!r}: unknown site {dev.site!r}")
+            )
+        if dev.parent is not None:
+            if dev.parent not in inventory.devices:
+                errors.append(
+                    ErrorItem(
+                        str(file), line, col, f"device {dev.id!r}: unknown parent {dev.parent!r}"
+                    )
+                )
+            elif dev.id in inventory.ancestors(dev.id):
+                errors.append(
+                    ErrorItem(str(file), line, col, f"device {dev.id!r}: parent links form a cycle")
+                )
+    if errors:
+        raise ConfigError(errors)

@@ -1,0 +1,179 @@
+"""YAML loading that remembers where every value came from, and validation errors that say so.
+
+Admins edit these files by hand; an error must name the file, the line and the reason. The
+loader keeps a (line, column) for every mapping key and list item; `validate` maps pydantic's
+error locations back to them and raises one ConfigError listing every error in the file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ErrorItem:
+    file: str
+    line: int  # 1-based; 0 when unknown
+    col: int  # 1-based; 0 when unknown
+    message: str
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.col}: {self.message}"
+        return f"{self.file}: {self.message}"
+
+
+class ConfigError(Exception):
+    """One or more errors in one file (or several: `errors` carry their own file names)."""
+
+    def __init__(self, errors: Sequence[ErrorItem]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+    @classmethod
+    def single(cls, file: str | Path, message: str, line: int = 0, col: int = 0) -> ConfigError:
+        return cls([ErrorItem(str(file), line, col, message)])
+
+
+class LineDict(dict[str, Any]):
+    """A mapping from YAML that knows the position of each key."""
+
+    positions: dict[str, tuple[int, int]]
+    start: tuple[int, int]
+
+
+class LineList(list[Any]):
+    """A list from YAML that knows the position of each item."""
+
+    positions: list[tuple[int, int]]
+    start: tuple[int, int]
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    out = LineDict()
+    out.positions = {}
+    out.start = _pos(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) or key is None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"unsupported mapping key {key!r}", key_node.start_mark
+            )
+        key = str(key)
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.positions[key] = _pos(key_node)
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    out = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    out.positions = [_pos(child) for child in node.value]
+    out.start = _pos(node)
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def parse_yaml(text: str, file: str | Path) -> Any:
+    """Parse YAML text; a syntax error becomes a ConfigError with its position."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        reason = exc.problem or str(exc)
+        if exc.context:
+            reason = f"{exc.context}: {reason}"
+        raise ConfigError.single(file, f"invalid YAML: {reason}", line, col) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError.single(file, f"invalid YAML: {exc}") from None
+
+
+def load_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError.single(path, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError.single(path, f"not UTF-8 text: {exc.reason}") from None
+    return parse_yaml(text, path)
+
+
+def locate(data: Any, loc: Sequence[str | int]) -> tuple[int, int]:
+    """The position of the deepest part of `loc` found in `data` (0, 0 when none)."""
+    best = getattr(data, "start", (0, 0))
+    node = data
+    for part in loc:
+        if isinstance(node, LineDict) and str(part) in node:
+            best = node.positions[str(part)]
+            node = node[str(part)]
+        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
+            best = node.positions[part]
+            node = node[part]
+        else:
+            break
+    return best
+
+
+def format_loc(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def errors_from_validation(
+    exc: ValidationError, data: Any, file: str | Path, prefix: Sequence[str | int] = ()
+) -> list[ErrorItem]:
+    items = []
+    for err in exc.errors(include_url=False):
+        # pydantic adds the name of a tagged-union member or validator to `loc`; keep only
+        # the parts that exist in the document so the path reads like the file.
+        loc = [p for p in err["loc"] if isinstance(p, int | str)]
+        full = [*prefix, *loc]
+        line, col = locate(data, loc)
+        where = format_loc(full)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {full[-1]!r}" if full else "unknown key"
+            where = format_loc(full[:-1])
+        elif err["type"] == "missing":
+            msg = f"missing required key {full[-1]!r}" if full else "missing key"
+            where = format_loc(full[:-1])
+        items.append(ErrorItem(str(file), line, col, f"{where}: {msg}" if where else msg))
+    return items
+
+
+def validate(model: type[M], data: Any, file: str | Path, prefix: Sequence[str | int] = ()) -> M:
+    """Validate `data` (loaded by this module) against `model`, raising a ConfigError that
+    lists every error with its line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(errors_from_validation(exc, data, file, prefix)) from None

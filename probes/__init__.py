@@ -1,0 +1,27 @@
+"""Probes: read one device over one protocol and return Samples.
+
+A probe only talks to its device. Scheduling, timeouts, retries, concurrency and error
+accounting belong to the collector (see DESIGN.md §2)."""
+
+from probes.base import (
+    Probe,
+    ProbeAuthError,
+    ProbeError,
+    ProbeProtocolError,
+    ProbeSettings,
+    ProbeTimeout,
+    ProbeUnreachable,
+)
+from probes.sample import Sample, Value
+
+__all__ = [
+    "Probe",
+    "ProbeAuthError",
+    "ProbeError",
+    "ProbeProtocolError",
+    "ProbeSettings",
+    "ProbeTimeout",
+    "ProbeUnreachable",
+    "Sample",
+    "Value",
+]

@@ -1,0 +1,41 @@
+"""The probe registry: probe type name → the module and class that implement it.
+
+Adding a protocol is one module in `probes/` and one line here. Modules are imported on first
+use, so a daemon that polls only websites never imports pysnmp."""
+
+from __future__ import annotations
+
+import importlib
+
+from probes.base import Probe, ProbeSettings
+
+PROBES: dict[str, str] = {
+    "local": "probes.local:LocalProbe",
+    "http": "probes.http:HttpProbe",
+}
+
+
+class UnknownProbeType(KeyError):
+    def __str__(self) -> str:
+        known = ", ".join(sorted(PROBES))
+        return f"unknown probe type {self.args[0]!r} (known: {known})"
+
+
+def probe_class(type_name: str) -> type[Probe]:
+    try:
+        target = PROBES[type_name]
+    except KeyError:
+        raise UnknownProbeType(type_name) from None
+    module_name, _, class_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    if not (isinstance(cls, type) and issubclass(cls, Probe)):
+        raise TypeError(f"{target} is not a Probe")
+    return cls
+
+
+def settings_model(type_name: str) -> type[ProbeSettings]:
+    return probe_class(type_name).settings_model
+
+
+def known_types() -> list[str]:
+    return sorted(PROBES)
