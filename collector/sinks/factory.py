@@ -1,0 +1,64 @@
+"""Builds the configured sinks: one InfluxDB sink per `sinks:` entry, each with its own spool
+under `<state_dir>/spool/<name>.sqlite`, its token taken from the credentials file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from collector.sinks import Sink
+from collector.sinks.config import SinkConfig
+from inventory.credentials import Credentials
+
+TagsFor = Callable[[str], Mapping[str, str]]
+"""Inventory tags of a device id (e.g. {"site": "bj-1", "kind": "ups"}); {} when unknown."""
+
+
+class SinkConfigError(ValueError):
+    """A sink cannot be built (missing token, duplicate name). The message names the sink and
+    the credentials entry, never a secret."""
+
+
+def build_sinks(
+    configs: Sequence[SinkConfig],
+    credentials: Credentials,
+    state_dir: Path,
+    tags_for: TagsFor | None = None,
+) -> list[Sink]:
+    """One sink per config. Raises SinkConfigError before anything is opened if a name is
+    repeated or a token is missing, so `roomwatch check` can report it."""
+    from collector.sinks.influx import InfluxSink  # heavy import (influxdb-client), lazily
+
+    seen: set[str] = set()
+    tokens: dict[str, str] = {}
+    for config in configs:
+        if config.name in seen:
+            raise SinkConfigError(f"sink {config.name!r}: name used twice (each has a spool)")
+        seen.add(config.name)
+        tokens[config.name] = sink_token(config, credentials)
+    return [
+        InfluxSink(
+            config,
+            token=tokens[config.name],
+            spool_path=spool_path(state_dir, config.name),
+            tags_for=tags_for,
+        )
+        for config in configs
+    ]
+
+
+def sink_token(config: SinkConfig, credentials: Credentials) -> str:
+    try:
+        entry = credentials.entry(config.credentials)
+    except KeyError as exc:
+        raise SinkConfigError(f"sink {config.name!r}: {exc.args[0]}") from None
+    token = entry.get("token")
+    if not token:
+        raise SinkConfigError(
+            f"sink {config.name!r}: credentials entry {config.credentials!r} has no 'token'"
+        )
+    return token
+
+
+def spool_path(state_dir: Path, name: str) -> Path:
+    return Path(state_dir) / "spool" / f"{name}.sqlite"
