@@ -10,6 +10,7 @@ from probes.base import (
     ProbeProtocolError,
     ProbeSettings,
     ProbeTimeout,
+    ProbeTlsError,
     ProbeUnreachable,
 )
 from probes.sample import Sample, Value
@@ -21,6 +22,7 @@ __all__ = [
     "ProbeProtocolError",
     "ProbeSettings",
     "ProbeTimeout",
+    "ProbeTlsError",
     "ProbeUnreachable",
     "Sample",
     "Value",

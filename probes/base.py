@@ -9,6 +9,7 @@ with the error's `reason` as the note, and logs it once per transition; probes n
     ├── ProbeUnreachable       reason "refused"     no route, connection refused, port gone
     ├── ProbeAuthError         reason "auth"        wrong community/keys/password/host key
     └── ProbeProtocolError     reason "protocol"    it answered, but not what the protocol says
+        └── ProbeTlsError      reason "tls"         TLS handshake or certificate check failed
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from probes.sample import Sample
 
 
 class ProbeError(Exception):
+    """A poll that failed. `samples` are readings the probe still has to report (a website
+    probe reports `http.up = 0`); the collector adds `device.up = 0` with `reason` as note."""
+
     reason: ClassVar[str] = "error"
+
+    def __init__(self, message: str, samples: Sequence[Sample] = ()) -> None:
+        super().__init__(message)
+        self.samples = list(samples)
 
 
 class ProbeTimeout(ProbeError):
@@ -41,6 +49,12 @@ class ProbeAuthError(ProbeError):
 
 class ProbeProtocolError(ProbeError):
     reason = "protocol"
+
+
+class ProbeTlsError(ProbeProtocolError):
+    """TLS handshake or certificate verification failed."""
+
+    reason = "tls"
 
 
 class ProbeSettings(BaseModel):
