@@ -398,7 +398,7 @@ def _default_repeat() -> dict[Level, float]:
 
 class AlertingConfig(_Model):
     language: Literal["zh", "en"] = "zh"
-    notifiers: list[NotifierConfig] = Field(default_factory=lambda: [LogNotifierConfig(type="log")])
+    notifiers: list[NotifierConfig] = Field(default_factory=_default_notifiers)
     routes: list[Route] = []
     sla: dict[Level, SlaTargets] = Field(default_factory=_default_sla)
     promote_after: Duration = Field(default=86400.0, gt=0)  # unresolved this long: level up
