@@ -1,0 +1,302 @@
+"""The `http` probe: is a website up, how fast, does it say what it should, when does its
+certificate expire.
+
+Example inventory entry:
+
+```yaml
+- type: http
+  url: https://intranet.example.org/health
+  interval: 30s
+  timeout: 10s
+  expect_status: [200]
+  expect_text: "OK"
+  verify_tls: true
+```
+
+Metrics: `http.up` (1 when the final response has an expected status and, if asked, the
+expected content), `http.status`, `http.response_seconds` (request start to last body byte),
+the phases `http.dns_seconds`, `http.connect_seconds` (TCP), `http.tls_seconds`,
+`http.ttfb_seconds` (request sent to response headers), `http.content_match`, and
+`tls.cert_expiry_days` for HTTPS. Phases are those of the first connection a request opens;
+a redirect to another host adds its own time to `http.response_seconds` only.
+
+A site that cannot be reached (DNS, refused, timeout, TLS failure) raises a ProbeError that
+carries `http.up = 0`, so rules see the site down whichever metric they watch."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import aiohttp
+from cryptography import x509
+from pydantic import Field, field_validator
+
+from probes.base import (
+    Probe,
+    ProbeError,
+    ProbeProtocolError,
+    ProbeSettings,
+    ProbeTimeout,
+    ProbeTlsError,
+    ProbeUnreachable,
+)
+from probes.sample import Sample
+
+MAX_BODY = 1 << 20  # content checks read at most 1 MiB of a page
+
+
+class HttpSettings(ProbeSettings):
+    url: str = Field(pattern=r"^https?://")
+    method: str = Field(default="GET", pattern="^(GET|HEAD|POST)$")
+    expect_status: list[int] = Field(default_factory=list)  # empty: any 2xx or 3xx final status
+    expect_text: str | None = None  # the body must contain this text
+    expect_regex: str | None = None  # … or match this regular expression
+    follow_redirects: bool = True
+    max_redirects: int = Field(default=10, ge=0, le=50)
+    verify_tls: bool = True  # turn off only for a device with a self-signed certificate
+    ca_file: str | None = None  # extra CA bundle for a private PKI
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("expect_status", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the command line: "200,204"
+            return [int(v) for v in value.split(",") if v.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("expect_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+
+@dataclass
+class _Phases:
+    """Monotonic timestamps of the first connection of one request."""
+
+    request_start: float | None = None
+    dns_start: float | None = None
+    dns_end: float | None = None
+    conn_start: float | None = None
+    tcp_end: float | None = None  # set by _TimedLoop when the TLS handshake starts
+    conn_end: float | None = None
+    headers: float | None = None
+
+    def seconds(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.dns_start is not None and self.dns_end is not None:
+            out["http.dns_seconds"] = self.dns_end - self.dns_start
+        if self.conn_start is not None and self.conn_end is not None:
+            after_dns = self.dns_end if self.dns_end is not None else self.conn_start
+            tcp_end = self.tcp_end if self.tcp_end is not None else self.conn_end
+            out["http.connect_seconds"] = max(0.0, tcp_end - after_dns)
+            if self.tcp_end is not None:
+                out["http.tls_seconds"] = self.conn_end - self.tcp_end
+        if self.headers is not None:
+            sent = self.conn_end or self.request_start
+            if sent is not None:
+                out["http.ttfb_seconds"] = max(0.0, self.headers - sent)
+        return out
+
+
+class _TimedLoop:
+    """Delegates to the event loop, noting when aiohttp's TLS connection setup starts.
+
+    aiohttp connects the TCP socket first and then calls `loop.create_connection(sock=…,
+    ssl=…)`, which performs the TLS handshake; timing that call splits TCP from TLS."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, phases: _Phases) -> None:
+        self._loop = loop
+        self._phases = phases
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+    async def create_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("ssl") and self._phases.tcp_end is None:
+            self._phases.tcp_end = time.perf_counter()
+        return await self._loop.create_connection(*args, **kwargs)
+
+
+class _TimedConnector(aiohttp.TCPConnector):
+    """A connector that lends `_TimedLoop` to its connection setup only.
+
+    `_wrap_create_connection` is aiohttp's (private) seam around socket and TLS setup; if a
+    future aiohttp drops it, nothing breaks: TLS time is then counted in the connect time
+    and `http.tls_seconds` is not reported."""
+
+    def __init__(self, phases: _Phases, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._phases = phases
+
+    async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:
+        real = self._loop
+        self._loop = _TimedLoop(real, self._phases)  # type: ignore[assignment]
+        try:
+            return await super()._wrap_create_connection(*args, **kwargs)
+        finally:
+            self._loop = real
+
+
+def _trace(phases: _Phases) -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+
+    def first(attr: str) -> Any:
+        async def mark(_s: aiohttp.ClientSession, _c: SimpleNamespace, _p: Any) -> None:
+            if getattr(phases, attr) is None:
+                setattr(phases, attr, time.perf_counter())
+
+        return mark
+
+    trace.on_request_start.append(first("request_start"))
+    trace.on_dns_resolvehost_start.append(first("dns_start"))
+    trace.on_dns_resolvehost_end.append(first("dns_end"))
+    trace.on_connection_create_start.append(first("conn_start"))
+    trace.on_connection_create_end.append(first("conn_end"))
+    trace.on_request_end.append(first("headers"))
+    return trace
+
+
+def cert_expiry_days(der: bytes, now: float) -> float:
+    cert = x509.load_der_x509_certificate(der)
+    not_after = cert.not_valid_after_utc
+    return (not_after - datetime.fromtimestamp(now, UTC)).total_seconds() / 86400.0
+
+
+class HttpProbe(Probe):
+    type_name: ClassVar[str] = "http"
+    settings_model: ClassVar[type[ProbeSettings]] = HttpSettings
+
+    @classmethod
+    def cli_target(cls, target: str) -> dict[str, object]:
+        return {"url": target}
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        settings = self._settings
+        ctx = ssl.create_default_context(cafile=settings.ca_file)
+        if not settings.verify_tls:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    @property
+    def _settings(self) -> HttpSettings:
+        assert isinstance(self.settings, HttpSettings)
+        return self.settings
+
+    async def poll(self, now: float) -> Sequence[Sample]:
+        settings = self._settings
+        phases = _Phases()
+        # A fresh connector per poll: a monitoring check must measure a real connection
+        # (DNS, TCP, TLS), not a pooled one, and sees certificate changes at once.
+        connector = _TimedConnector(phases, ssl=self._ssl_context(), use_dns_cache=False, limit=1)
+        timeout = aiohttp.ClientTimeout(total=settings.timeout)
+        started = time.perf_counter()
+        cert_days: float | None = None
+        try:
+            async with (
+                aiohttp.ClientSession(
+                    connector=connector,
+                    timeout=timeout,
+                    trace_configs=[_trace(phases)],
+                    trust_env=False,
+                    headers={"User-Agent": "roomwatch-http-probe", **settings.headers},
+                ) as session,
+                session.request(
+                    settings.method,
+                    settings.url,
+                    allow_redirects=settings.follow_redirects,
+                    max_redirects=settings.max_redirects,
+                ) as resp,
+            ):
+                cert_days = self._cert_days(resp, now)
+                body = await resp.content.read(MAX_BODY) if settings.method != "HEAD" else b""
+                status = resp.status
+                charset = resp.get_encoding() if body else "utf-8"
+        except TimeoutError:
+            raise ProbeTimeout(
+                f"{settings.url}: no answer within {settings.timeout:g}s",
+                self._down(now, "timeout"),
+            ) from None
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise ProbeTlsError(
+                f"{settings.url}: certificate not accepted: {exc.certificate_error}",
+                self._down(now, "tls"),
+            ) from None
+        except aiohttp.ClientSSLError as exc:
+            raise ProbeTlsError(
+                f"{settings.url}: TLS failed: {exc}", self._down(now, "tls")
+            ) from None
+        except aiohttp.TooManyRedirects:
+            raise ProbeProtocolError(
+                f"{settings.url}: more than {settings.max_redirects} redirects",
+                self._down(now, "protocol"),
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise ProbeUnreachable(
+                f"{settings.url}: cannot connect: {exc.os_error.strerror or exc.os_error}",
+                self._down(now, "refused"),
+            ) from None
+        except (aiohttp.ClientError, UnicodeError, ValueError) as exc:
+            raise ProbeProtocolError(
+                f"{settings.url}: {type(exc).__name__}: {exc}", self._down(now, "protocol")
+            ) from None
+        elapsed = time.perf_counter() - started
+
+        status_ok = (
+            status in settings.expect_status if settings.expect_status else 200 <= status < 400
+        )
+        content_ok: bool | None = None
+        if settings.expect_text is not None or settings.expect_regex is not None:
+            text = body.decode(charset or "utf-8", errors="replace")
+            content_ok = (settings.expect_text is None or settings.expect_text in text) and (
+                settings.expect_regex is None or re.search(settings.expect_regex, text) is not None
+            )
+        up = status_ok and content_ok is not False
+        note = None if up else ("status" if not status_ok else "content")
+
+        def sample(metric: str, value: float | int, unit: str | None = None) -> Sample:
+            return Sample(self.device, metric, value, {}, unit, now)
+
+        out = [
+            Sample(self.device, "http.up", int(up), {}, None, now, note),
+            sample("http.status", status),
+            sample("http.response_seconds", elapsed, "s"),
+        ]
+        out += [sample(name, value, "s") for name, value in phases.seconds().items()]
+        if content_ok is not None:
+            out.append(sample("http.content_match", int(content_ok)))
+        if cert_days is not None:
+            out.append(sample("tls.cert_expiry_days", round(cert_days, 3), "d"))
+        return out
+
+    @staticmethod
+    def _cert_days(resp: aiohttp.ClientResponse, now: float) -> float | None:
+        conn = resp.connection
+        transport = conn.transport if conn is not None else None
+        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+        if ssl_object is None:
+            return None
+        der = ssl_object.getpeercert(binary_form=True)
+        return cert_expiry_days(der, now) if der else None
+
+    def _down(self, now: float, note: str) -> list[Sample]:
+        return [Sample(self.device, "http.up", 0, {}, None, now, note)]
+
+
+__all__ = ["HttpProbe", "HttpSettings", "ProbeError"]
