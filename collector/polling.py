@@ -1,0 +1,53 @@
+"""One poll of one probe: run it under its timeout and turn the outcome into samples.
+
+Every poll yields `device.up` (1 when the device answered) and `device.poll_seconds`,
+labelled with the probe type; a failure's reason (`timeout`, `refused`, `auth`, `protocol`,
+`tls`) is the note of `device.up`. Probes raise only ProbeError; anything else is a bug in a
+probe, reported as reason `error` so one bad probe never stops the collector."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from probes.base import Probe, ProbeError
+from probes.sample import Sample
+
+
+@dataclass
+class PollResult:
+    device: str
+    probe_type: str
+    samples: list[Sample]
+    error: str | None = None  # one line, for logs and `roomwatch probe`
+    reason: str | None = None  # the note of device.up when it failed
+    seconds: float = 0.0
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def up(self) -> bool:
+        return self.error is None
+
+
+async def poll_once(probe: Probe, now: float) -> PollResult:
+    """Poll once; `now` stamps the samples. Never raises (except cancellation)."""
+    timeout = probe.settings.timeout
+    labels = {"probe": probe.type_name}
+    started = time.perf_counter()
+    samples: list[Sample] = []
+    error = reason = None
+    try:
+        async with asyncio.timeout(timeout):
+            samples = list(await probe.poll(now))
+    except TimeoutError:
+        error, reason = f"no answer within {timeout:g}s", "timeout"
+    except ProbeError as exc:
+        error, reason = str(exc) or type(exc).__name__, exc.reason
+        samples = list(exc.samples)
+    except Exception as exc:  # a probe bug must not stop the collector
+        error, reason = f"internal error in {probe.type_name} probe: {exc!r}", "error"
+    seconds = time.perf_counter() - started
+    samples.append(Sample(probe.device, "device.up", int(error is None), labels, None, now, reason))
+    samples.append(Sample(probe.device, "device.poll_seconds", seconds, labels, "s", now))
+    return PollResult(probe.device, probe.type_name, samples, error, reason, seconds, labels)

@@ -1,0 +1,155 @@
+"""The scheduler: every probe of every device on its own interval, with jitter, under a global
+concurrency bound, never two polls of one device at once.
+
+Each probe entry gets one task that sleeps until its next slot, waits for a concurrency slot
+and the device's lock, polls, and hands the result to `on_result`. A poll that overruns its
+interval does not queue up polls behind it: missed slots are skipped and counted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from collector.clock import Clock
+from collector.polling import PollResult, poll_once
+from probes.base import Probe
+
+log = logging.getLogger("roomwatch.scheduler")
+
+
+def next_slot(
+    previous: float, interval: float, jitter: float, rnd: float, now: float
+) -> tuple[float, int]:
+    """The next due time after `previous` and the number of slots skipped.
+
+    `rnd` in [0, 1) spreads polls by ± jitter × interval so a hundred devices configured at
+    once do not all fire in the same millisecond; slots already past are skipped."""
+    due = previous + interval
+    skipped = 0
+    if due < now:
+        skipped = int((now - due) // interval) + 1
+        due += skipped * interval
+    return due + (rnd * 2 - 1) * jitter * interval, skipped
+
+
+@dataclass
+class JobStats:
+    polls: int = 0
+    failures: int = 0
+    skipped: int = 0
+    last_seconds: float = 0.0
+
+
+@dataclass
+class Job:
+    key: tuple[str, int]  # (device id, probe index)
+    probe: Probe
+    stats: JobStats = field(default_factory=JobStats)
+    task: asyncio.Task[None] | None = None
+    busy: bool = False
+
+
+class Scheduler:
+    def __init__(
+        self,
+        clock: Clock,
+        on_result: Callable[[PollResult], None],
+        concurrency: int = 64,
+        jitter: float = 0.1,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.clock = clock
+        self.on_result = on_result
+        self.jitter = jitter
+        self._slots = asyncio.Semaphore(concurrency)
+        self._device_locks: dict[str, asyncio.Lock] = {}
+        self._jobs: dict[tuple[str, int], Job] = {}
+        self._rng = rng or random.Random()
+        self._stopping = False
+        self.in_flight = 0
+
+    @property
+    def jobs(self) -> list[Job]:
+        return list(self._jobs.values())
+
+    def set_probes(self, probes: Iterable[tuple[tuple[str, int], Probe]]) -> list[Probe]:
+        """Start jobs for new probes, keep unchanged ones running, stop removed or changed
+        ones. Returns the probes no longer scheduled (the caller closes them)."""
+        wanted = dict(probes)
+        retired: list[Probe] = []
+        for key, job in list(self._jobs.items()):
+            new = wanted.get(key)
+            if new is not None and new.settings == job.probe.settings:
+                wanted.pop(key)
+                retired.append(new)  # the fresh copy is not needed
+                continue
+            self._cancel(job)
+            retired.append(job.probe)
+            del self._jobs[key]
+        for key, probe in wanted.items():
+            job = Job(key, probe)
+            self._jobs[key] = job
+            job.task = asyncio.create_task(self._run(job), name=f"poll {key[0]}#{key[1]}")
+        return retired
+
+    def _cancel(self, job: Job) -> None:
+        if job.task is not None and not job.task.done():
+            job.task.cancel()
+
+    async def _run(self, job: Job) -> None:
+        interval = job.probe.settings.interval
+        # First poll soon, spread over a fraction of the interval (at most 5 s) so a restart
+        # does not hit every device in the same instant.
+        due = self.clock.monotonic() + self._rng.random() * min(interval * self.jitter, 5.0)
+        while not self._stopping:
+            delay = due - self.clock.monotonic()
+            if delay > 0:
+                await self.clock.sleep(delay)
+            await self.poll_job(job)
+            due, skipped = next_slot(
+                due, interval, self.jitter, self._rng.random(), self.clock.monotonic()
+            )
+            if skipped:
+                job.stats.skipped += skipped
+                log.warning(
+                    "poll of %s took longer than its interval; skipped %d slot(s)",
+                    job.key[0],
+                    skipped,
+                )
+
+    async def poll_job(self, job: Job) -> PollResult:
+        lock = self._device_locks.setdefault(job.key[0], asyncio.Lock())
+        async with self._slots, lock:
+            job.busy = True
+            self.in_flight += 1
+            try:
+                result = await poll_once(job.probe, self.clock.now())
+            finally:
+                job.busy = False
+                self.in_flight -= 1
+        job.stats.polls += 1
+        job.stats.last_seconds = result.seconds
+        if not result.up:
+            job.stats.failures += 1
+        self.on_result(result)
+        return result
+
+    async def drain(self, timeout: float) -> None:
+        """Let in-flight polls finish (up to `timeout`), then stop every job."""
+        self._stopping = True
+        idle = [j.task for j in self._jobs.values() if j.task is not None and not j.busy]
+        for task in idle:
+            task.cancel()
+        busy = [j.task for j in self._jobs.values() if j.task is not None and j.busy]
+        if busy:
+            _, pending = await asyncio.wait(busy, timeout=timeout)
+            for task in pending:
+                task.cancel()
+        tasks = [j.task for j in self._jobs.values() if j.task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def probes(self) -> list[Probe]:
+        return [job.probe for job in self._jobs.values()]
