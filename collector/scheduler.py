@@ -137,15 +137,15 @@ class Scheduler:
         self.on_result(result)
         return result
 
-    async def drain(self, timeout: float) -> None:
-        """Let in-flight polls finish (up to `timeout`), then stop every job."""
+    async def drain(self, grace: float) -> None:
+        """Let in-flight polls finish (up to `grace` seconds), then stop every job."""
         self._stopping = True
         idle = [j.task for j in self._jobs.values() if j.task is not None and not j.busy]
         for task in idle:
             task.cancel()
         busy = [j.task for j in self._jobs.values() if j.task is not None and j.busy]
         if busy:
-            _, pending = await asyncio.wait(busy, timeout=timeout)
+            _, pending = await asyncio.wait(busy, timeout=grace)
             for task in pending:
                 task.cancel()
         tasks = [j.task for j in self._jobs.values() if j.task is not None]
