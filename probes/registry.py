@@ -12,6 +12,7 @@ from probes.base import Probe, ProbeSettings
 PROBES: dict[str, str] = {
     "local": "probes.local:LocalProbe",
     "http": "probes.http:HttpProbe",
+    "megatec": "probes.megatec:MegatecProbe",
 }
 
 
