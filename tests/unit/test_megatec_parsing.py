@@ -94,7 +94,8 @@ def test_at_filled_field_is_missing_not_zero() -> None:
 
 def test_string_descriptor_reply_decodes_to_the_plain_line() -> None:
     rec = record("q1-real-usb-string-descriptor")
-    assert rec.raw is not None and rec.reply is not None
+    assert rec.raw is not None
+    assert rec.reply is not None
     assert clean_reply(rec.raw) == clean_reply(rec.reply)
     assert status_of(rec.id)["ups.load"] == 29.0
 
