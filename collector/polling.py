@@ -11,7 +11,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from inventory import Inventory
 from probes.base import Probe, ProbeError
+from probes.registry import probe_class
 from probes.sample import Sample
 
 
@@ -51,3 +53,13 @@ async def poll_once(probe: Probe, now: float) -> PollResult:
     samples.append(Sample(probe.device, "device.up", int(error is None), labels, None, now, reason))
     samples.append(Sample(probe.device, "device.poll_seconds", seconds, labels, "s", now))
     return PollResult(probe.device, probe.type_name, samples, error, reason, seconds, labels)
+
+
+def build_probes(inventory: Inventory) -> list[tuple[tuple[str, int], Probe]]:
+    """One probe instance per probe entry, keyed by (device id, entry index)."""
+    out = []
+    for device in inventory.devices.values():
+        for index, settings in enumerate(device.probes):
+            cls = probe_class(settings.type)
+            out.append(((device.id, index), cls(device.id, settings)))
+    return out

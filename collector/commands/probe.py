@@ -1,0 +1,113 @@
+"""`roomwatch probe TYPE [TARGET] [--KEY VALUE …] [--json]`: poll one device once, no inventory.
+
+The options are the probe's inventory settings, spelled with `-` for `_` (`--expect-status
+200`, `--auth-protocol sha`); a flag without a value means true; list settings take
+comma-separated values. Secrets may be given here directly, as `snmpwalk` takes a community.
+Exit 0 when the device answered, 3 with a one-line reason when it did not, 2 on bad options."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from collector.clock import SystemClock
+from collector.commands.output import print_samples
+from collector.polling import PollResult, poll_once
+from probes.registry import UnknownProbeType, known_types, probe_class
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "probe",
+        help="poll one device once without an inventory (like snmpwalk or upsc)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("type", help=f"probe type: {', '.join(known_types())}")
+    p.add_argument("target", nargs="?", help="address, URL, serial port or user@host:port")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--device", default=None, help="device id to stamp on samples")
+    p.add_argument("options", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.set_defaults(func=_probe)
+
+
+def parse_options(tokens: list[str], model: type[BaseModel]) -> dict[str, Any]:
+    """`--key value` pairs → settings; raises ValueError naming a bad token."""
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.startswith("--") or token == "--":
+            raise ValueError(f"unexpected argument {token!r} (options are --key value)")
+        key, eq, value = token[2:].partition("=")
+        key = key.replace("-", "_")
+        if not eq:
+            if i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
+                value = tokens[i + 1]
+                i += 1
+            else:
+                value = "true"
+        out[key] = _coerce(model, key, value)
+        i += 1
+    return out
+
+
+def _coerce(model: type[BaseModel], key: str, value: str) -> Any:
+    field = model.model_fields.get(key)
+    if field is None:
+        return value  # the model rejects it with a clear "unknown key"
+    annotation = field.annotation
+    args = typing.get_args(annotation)
+    is_list = typing.get_origin(annotation) is list or any(
+        typing.get_origin(a) is list for a in args
+    )
+    if is_list:
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+def _probe(args: argparse.Namespace) -> int:
+    try:
+        cls = probe_class(args.type)
+    except UnknownProbeType as exc:
+        print(f"roomwatch probe: {exc}", file=sys.stderr)
+        return 2
+    model = cls.settings_model
+    try:
+        options = parse_options([a for a in args.options if a != "--json"], model)
+    except ValueError as exc:
+        print(f"roomwatch probe: {exc}", file=sys.stderr)
+        return 2
+    as_json = args.json or "--json" in args.options
+    raw: dict[str, Any] = {"type": args.type}
+    if args.target:
+        raw.update(cls.cli_target(args.target))
+    raw.update(options)
+    try:
+        settings = model.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"]).replace("_", "-")
+            msg = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
+            print(f"roomwatch probe: --{where}: {msg}", file=sys.stderr)
+        return 2
+    device = args.device or args.target or args.type
+    probe = cls(device, settings)
+    result = asyncio.run(_once(probe))
+    print_samples(result.samples, as_json)
+    if not result.up:
+        print(f"{device}: {result.reason}: {result.error}", file=sys.stderr)
+        return 3
+    return 0
+
+
+async def _once(probe: Any) -> PollResult:
+    try:
+        return await poll_once(probe, SystemClock().now())
+    finally:
+        await probe.close()

@@ -1,0 +1,297 @@
+"""The daemon: wires probes → scheduler → (sinks, rules) → alerting, and handles signals.
+
+One sample travels one way: a poll result goes to every sink (never blocking) and to the rule
+engine; the engine's Fault events go, in order, through one queue to the alert service, which
+records incidents and sends notifications. A once-a-second tick drives the timers of the rules
+(`for`, `absent`) and of alerting (outbox delivery, escalation, reminders), saves the rule
+state so `for` timers survive a restart, and pets systemd's watchdog.
+
+SIGHUP (or `systemctl reload`) reloads every file; a bad file is logged with its errors and
+the running configuration stays. SIGTERM drains: in-flight polls finish, faults are handed
+over, the outbox and the sinks flush, the store closes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from alerting.service import AlertService
+from collector.clock import Clock, SystemClock
+from collector.loading import Loaded, load_all
+from collector.polling import PollResult, build_probes
+from collector.scheduler import Scheduler
+from collector.sdnotify import Notifier
+from collector.sinks import Sink
+from collector.sinks.factory import build_sinks
+from inventory import ConfigError
+from probes.sample import Sample
+from rules.engine import Engine
+from rules.fault import Fault
+from rules.maintenance import load_windows
+from rules.statefile import load_state, save_state
+
+log = logging.getLogger("roomwatch.daemon")
+
+TICK_SECONDS = 1.0
+STATE_SAVE_SECONDS = 10.0
+
+
+class Daemon:
+    def __init__(self, config_path: str | Path, clock: Clock | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.clock: Clock = clock or SystemClock()
+        self.loaded: Loaded | None = None
+        self.scheduler: Scheduler | None = None
+        self.engine: Engine | None = None
+        self.alerts: AlertService | None = None
+        self.sinks: list[Sink] = []
+        self.latest: dict[tuple[str, str, tuple[tuple[str, str], ...]], Sample] = {}
+        self.failing: dict[tuple[str, str], str] = {}  # (device, probe) → reason, for logging
+        self.faults: asyncio.Queue[list[Fault]] = asyncio.Queue()
+        self.stats: dict[str, float] = {
+            "polls": 0,
+            "poll_failures": 0,
+            "reloads": 0,
+            "reload_failures": 0,
+        }
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._sd = Notifier()
+        self._maintenance_mtime: float | None = None
+
+    @property
+    def state_file(self) -> Path:
+        assert self.loaded is not None
+        return self.loaded.config.state_dir / "rules-state.json"
+
+    # -- start and stop -------------------------------------------------------------------
+
+    async def run(self) -> int:
+        try:
+            loaded = load_all(self.config_path)
+        except ConfigError as exc:
+            for item in exc.errors:
+                log.error("configuration error: %s", item)
+            return 2
+        for warning in loaded.warnings:
+            log.warning(warning)
+        self.loaded = loaded
+        config = loaded.config
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+
+        self.engine = Engine(loaded.ruleset, loaded.inventory)
+        load_state(self.state_file, self.engine)
+        self._load_maintenance()
+        self.alerts = await AlertService.open(
+            config.alerting, config.store, loaded.inventory, loaded.credentials, self.clock.now
+        )
+        self.sinks = build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for)
+        for sink in self.sinks:
+            await sink.start()
+        self.scheduler = Scheduler(
+            self.clock,
+            self._on_result,
+            concurrency=config.collector.concurrency,
+            jitter=config.collector.jitter,
+        )
+        self.scheduler.set_probes(build_probes(loaded.inventory))
+
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+
+        consumer = asyncio.create_task(self._consume_faults(), name="faults")
+        log.info(
+            "roomwatch started",
+            extra={
+                "devices": len(loaded.inventory.devices),
+                "probes": len(self.scheduler.jobs),
+                "config": str(self.config_path),
+            },
+        )
+        self._sd.send(ready=1, status=self.status_line())
+        try:
+            await self._loop()
+        finally:
+            self._sd.send(stopping=1, status="draining")
+            log.info("roomwatch stopping: draining polls, faults, outbox and sinks")
+            await self.scheduler.drain(config.collector.drain_timeout)
+            await self.faults.join()
+            consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
+            save_state(self.state_file, self.engine)
+            await self.alerts.close()
+            for sink in self.sinks:
+                await sink.stop()
+            for probe in self.scheduler.probes():
+                await probe.close()
+            log.info("roomwatch stopped")
+            self._sd.close()
+        return 0
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def _loop(self) -> None:
+        assert self.engine is not None and self.alerts is not None
+        watchdog = self._sd.watchdog_interval()
+        last_save = last_watchdog = self.clock.monotonic()
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(TICK_SECONDS):
+                    await self._stop.wait()
+            if self._stop.is_set():
+                break
+            if self._reload.is_set():
+                self._reload.clear()
+                await self.reload()
+            now = self.clock.now()
+            own: list[Sample] = []
+            for sink in self.sinks:
+                own.extend(sink.own_samples(now))
+            if own:
+                self._observe(own, now)
+            self._load_maintenance()
+            fired = self.engine.tick(now)
+            if fired:
+                self.faults.put_nowait(fired)
+            try:
+                await self.alerts.tick()
+            except Exception:  # a bug in one tick must not stop monitoring
+                log.exception("alerting tick failed")
+            mono = self.clock.monotonic()
+            if mono - last_save >= STATE_SAVE_SECONDS:
+                save_state(self.state_file, self.engine)
+                last_save = mono
+            if watchdog is not None and mono - last_watchdog >= watchdog:
+                self._sd.send(watchdog=1, status=self.status_line())
+                last_watchdog = mono
+
+    # -- samples and faults ---------------------------------------------------------------
+
+    def _on_result(self, result: PollResult) -> None:
+        self.stats["polls"] += 1
+        key = (result.device, result.probe_type)
+        if result.up:
+            if key in self.failing:
+                log.info(
+                    "device recovered",
+                    extra={
+                        "device": result.device,
+                        "probe": result.probe_type,
+                        "was": self.failing.pop(key),
+                    },
+                )
+        else:
+            self.stats["poll_failures"] += 1
+            if self.failing.get(key) != result.reason:
+                log.warning(
+                    "device not answering: %s",
+                    result.error,
+                    extra={
+                        "device": result.device,
+                        "probe": result.probe_type,
+                        "reason": result.reason,
+                    },
+                )
+                self.failing[key] = result.reason or "error"
+        for sink in self.sinks:
+            sink.submit(result.samples)
+        self._observe(result.samples, self.clock.now())
+
+    def _observe(self, samples: Sequence[Sample], now: float) -> None:
+        assert self.engine is not None
+        for sample in samples:
+            self.latest[sample.series_key()] = sample
+        fired = self.engine.observe(samples, now)
+        if fired:
+            self.faults.put_nowait(fired)
+
+    async def _consume_faults(self) -> None:
+        assert self.alerts is not None
+        while True:
+            batch = await self.faults.get()
+            try:
+                await self.alerts.handle(batch)
+            except Exception:
+                # The store is the record of incidents; if it fails, keep the batch and retry
+                # rather than lose an incident.
+                log.exception("could not record faults; retrying in 5 s")
+                await asyncio.sleep(5)
+                self.faults.put_nowait(batch)
+            finally:
+                self.faults.task_done()
+
+    def _tags_for(self, device_id: str) -> dict[str, str]:
+        if self.loaded is None:
+            return {}
+        device = self.loaded.inventory.devices.get(device_id)
+        if device is None:
+            return {}
+        tags = {"kind": device.kind}
+        if device.site:
+            tags["site"] = device.site
+        return tags
+
+    # -- reload ---------------------------------------------------------------------------
+
+    async def reload(self) -> bool:
+        assert self.scheduler is not None and self.engine is not None and self.alerts is not None
+        self._sd.send(reloading=1, status="reloading")
+        self.stats["reloads"] += 1
+        try:
+            loaded = load_all(self.config_path)
+        except ConfigError as exc:
+            self.stats["reload_failures"] += 1
+            for item in exc.errors:
+                log.error("reload rejected, keeping the running configuration: %s", item)
+            self._sd.send(ready=1, status=self.status_line())
+            return False
+        self.loaded = loaded
+        self.engine.replace(loaded.ruleset, loaded.inventory)
+        self.alerts.reload(loaded.config.alerting, loaded.inventory)
+        for probe in self.scheduler.set_probes(build_probes(loaded.inventory)):
+            await probe.close()
+        log.info("configuration reloaded", extra={"devices": len(loaded.inventory.devices)})
+        self._sd.send(ready=1, status=self.status_line())
+        return True
+
+    def _load_maintenance(self) -> None:
+        assert self.loaded is not None and self.engine is not None
+        path = self.loaded.config.maintenance_file
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            mtime = None
+        if mtime == self._maintenance_mtime:
+            return
+        self._maintenance_mtime = mtime
+        try:
+            windows = load_windows(path) if mtime is not None else []
+        except ConfigError as exc:
+            for item in exc.errors:
+                log.error("maintenance file rejected, keeping the windows in force: %s", item)
+            return
+        self.engine.set_maintenance(windows)
+
+    # -- status ---------------------------------------------------------------------------
+
+    def status_line(self) -> str:
+        devices = len(self.loaded.inventory.devices) if self.loaded else 0
+        failing = len({device for device, _ in self.failing})
+        return f"{devices} devices, {failing} not answering"
+
+    def own_stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.stats)
+        if self.scheduler is not None:
+            out["polls_in_flight"] = self.scheduler.in_flight
+            out["poll_skipped"] = sum(j.stats.skipped for j in self.scheduler.jobs)
+        out["fault_queue_depth"] = self.faults.qsize()
+        return out
