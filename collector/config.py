@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from collector.demo_site import DemoSiteSettings
 from inventory.yamlsource import ConfigError, ErrorItem, LineDict, load_yaml, validate
 from probes.durations import Duration
 
@@ -53,12 +54,12 @@ class MainFile(BaseModel):
     state_dir: Path = Path("/var/lib/roomwatch")
     store: str | None = None
     maintenance_file: Path | None = None
-    language: str = Field(default="zh", pattern="^(zh|en)$")
     collector: CollectorSettings = CollectorSettings()
     api: ApiSettings = ApiSettings()
     sinks: list[dict[str, Any]] = []
     alerting: dict[str, Any] = {}
     traps: dict[str, Any] | None = None
+    demo_site: DemoSiteSettings | None = None  # the demo's own website (examples/)
 
 
 # Sections owned by other packages: section name → "module:Model". Validated with that model,
@@ -89,12 +90,12 @@ class Config:
     state_dir: Path
     store: str
     maintenance_file: Path
-    language: str
     collector: CollectorSettings
     api: ApiSettings
     sinks: list[Any] = field(default_factory=list)
     alerting: Any = None
     traps: Any = None
+    demo_site: DemoSiteSettings | None = None
 
 
 def load_config(path: str | Path) -> Config:
@@ -159,10 +160,10 @@ def load_config(path: str | Path) -> Config:
         state_dir=state_dir,
         store=store,
         maintenance_file=resolve(main.maintenance_file or state_dir / "maintenance.yaml"),
-        language=main.language,
         collector=main.collector,
         api=main.api,
         sinks=sinks,
         alerting=alerting,
         traps=traps,
+        demo_site=main.demo_site,
     )

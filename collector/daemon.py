@@ -22,6 +22,7 @@ from typing import Any
 
 from alerting.service import AlertService
 from collector.clock import Clock, SystemClock
+from collector.demo_site import DemoSite
 from collector.loading import Loaded, load_all
 from collector.polling import PollResult, build_probes
 from collector.scheduler import Scheduler
@@ -63,6 +64,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._sd = Notifier()
         self._maintenance_mtime: float | None = None
+        self.demo_site: DemoSite | None = None
 
     @property
     def state_file(self) -> Path:
@@ -93,6 +95,9 @@ class Daemon:
         self.sinks = build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for)
         for sink in self.sinks:
             await sink.start()
+        if config.demo_site is not None:
+            self.demo_site = DemoSite(config.demo_site, self.clock.monotonic)
+            await self.demo_site.start()
         self.scheduler = Scheduler(
             self.clock,
             self._on_result,
@@ -132,6 +137,8 @@ class Daemon:
                 await sink.stop()
             for probe in self.scheduler.probes():
                 await probe.close()
+            if self.demo_site is not None:
+                await self.demo_site.stop()
             log.info("roomwatch stopped")
             self._sd.close()
         return 0
