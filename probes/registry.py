@@ -11,6 +11,7 @@ from probes.base import Probe, ProbeSettings
 
 PROBES: dict[str, str] = {
     "local": "probes.local:LocalProbe",
+    "ssh": "probes.ssh:SshProbe",
     "http": "probes.http:HttpProbe",
     "megatec": "probes.megatec:MegatecProbe",
 }
