@@ -1,0 +1,356 @@
+"""A lean BER codec for the hot SNMP path: v1/v2c GET, GETNEXT and GETBULK requests out,
+their Response-PDUs in.
+
+pysnmp decodes every value through pyasn1, which costs most of a poll's CPU; this module
+encodes and decodes only what a poller needs, straight from bytes to Python values. SNMPv3
+(USM security), traps and anything unusual stay with pysnmp. A varbind is a plain tuple
+`(oid, tag, value)`: `oid` a tuple of ints (tuples compare the way SNMP orders OIDs), `tag`
+the BER tag of the value (constants below) and `value` an int, bytes, an OID tuple, a dotted
+IPv4 string or None.
+
+Decoding failures raise `BerError` (a ValueError) with what was wrong and where.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+Oid = tuple[int, ...]
+VarValue = int | bytes | tuple[int, ...] | str | None
+Varbind = tuple[Oid, int, VarValue]
+
+# Value tags (RFC 2578 / RFC 3416).
+INTEGER: Final = 0x02
+OCTET_STRING: Final = 0x04
+NULL: Final = 0x05
+OBJECT_IDENTIFIER: Final = 0x06
+IP_ADDRESS: Final = 0x40
+COUNTER32: Final = 0x41
+GAUGE32: Final = 0x42
+TIMETICKS: Final = 0x43
+OPAQUE: Final = 0x44
+COUNTER64: Final = 0x46
+NO_SUCH_OBJECT: Final = 0x80
+NO_SUCH_INSTANCE: Final = 0x81
+END_OF_MIB_VIEW: Final = 0x82
+
+# The three "exceptions" a v2c agent returns in place of a value.
+EXCEPTION_TAGS: Final = frozenset((NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW))
+UNSIGNED_TAGS: Final = frozenset((COUNTER32, GAUGE32, TIMETICKS, COUNTER64))
+COUNTER_TAGS: Final = frozenset((COUNTER32, COUNTER64))
+
+# PDU tags.
+GET_REQUEST: Final = 0xA0
+GET_NEXT_REQUEST: Final = 0xA1
+RESPONSE: Final = 0xA2
+GET_BULK_REQUEST: Final = 0xA5
+REPORT: Final = 0xA8
+
+VERSION_1: Final = 0
+VERSION_2C: Final = 1
+
+ERROR_STATUS_NAMES: Final = (
+    "noError",
+    "tooBig",
+    "noSuchName",
+    "badValue",
+    "readOnly",
+    "genErr",
+    "noAccess",
+    "wrongType",
+    "wrongLength",
+    "wrongEncoding",
+    "wrongValue",
+    "noCreation",
+    "inconsistentValue",
+    "resourceUnavailable",
+    "commitFailed",
+    "undoFailed",
+    "authorizationError",
+    "notWritable",
+    "inconsistentName",
+)
+
+
+class BerError(ValueError):
+    """The bytes are not a well-formed SNMP message."""
+
+
+def parse_oid(text: str) -> Oid:
+    """ "1.3.6.1.2.1.1.3.0" (a leading dot is allowed) → (1, 3, 6, 1, 2, 1, 1, 3, 0)."""
+    parts = text.strip().lstrip(".").split(".")
+    try:
+        oid = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"not a numeric OID: {text!r}") from None
+    if len(oid) < 2 or any(n < 0 for n in oid) or oid[0] > 2:
+        raise ValueError(f"not a valid OID: {text!r}")
+    return oid
+
+
+def format_oid(oid: Oid) -> str:
+    return ".".join(map(str, oid))
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    return bytes((tag,)) + _length(len(body)) + body
+
+
+def encode_integer(n: int) -> bytes:
+    return _tlv(INTEGER, n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big", signed=True))
+
+
+def encode_oid(oid: Oid) -> bytes:
+    if len(oid) < 2:
+        raise ValueError("an OID needs at least two arcs")
+    out = bytearray()
+    for arc in (oid[0] * 40 + oid[1], *oid[2:]):
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out.extend(reversed(chunk))
+    return _tlv(OBJECT_IDENTIFIER, bytes(out))
+
+
+def encode_varbind_list(oids: list[Oid]) -> bytes:
+    """The varbind list of a read request: each OID with a NULL value."""
+    return _tlv(0x30, b"".join(_tlv(0x30, encode_oid(o) + b"\x05\x00") for o in oids))
+
+
+def encode_request(
+    version: int,
+    community: bytes,
+    pdu_tag: int,
+    request_id: int,
+    varbind_list: bytes,
+    non_repeaters: int = 0,
+    max_repetitions: int = 0,
+) -> bytes:
+    """A whole v1/v2c message. `varbind_list` comes from `encode_varbind_list` (callers cache
+    it: a poller asks for the same OIDs every cycle). For GETBULK the two error fields carry
+    non-repeaters and max-repetitions."""
+    pdu = (
+        encode_integer(request_id)
+        + encode_integer(non_repeaters)
+        + encode_integer(max_repetitions)
+        + varbind_list
+    )
+    return _tlv(0x30, encode_integer(version) + _tlv(OCTET_STRING, community) + _tlv(pdu_tag, pdu))
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+# Raw OID bytes → decoded tuple. A device returns the same OIDs every poll, so decoding each
+# one once saves a good part of the CPU; the cache is bounded and simply restarts when full.
+_OID_CACHE: dict[bytes, Oid] = {}
+_OID_CACHE_MAX = 500_000
+
+
+def decode_oid_body(body: bytes) -> Oid:
+    cached = _OID_CACHE.get(body)
+    if cached is not None:
+        return cached
+    if not body:
+        raise BerError("empty OID")
+    arcs: list[int] = []
+    n = 0
+    for b in body:
+        n = (n << 7) | (b & 0x7F)
+        if not b & 0x80:
+            arcs.append(n)
+            n = 0
+    if body[-1] & 0x80:
+        raise BerError("truncated OID")
+    first = arcs[0]
+    if first < 40:
+        head: tuple[int, int] = (0, first)
+    elif first < 80:
+        head = (1, first - 40)
+    else:
+        head = (2, first - 80)
+    oid = head + tuple(arcs[1:])
+    if len(_OID_CACHE) >= _OID_CACHE_MAX:
+        _OID_CACHE.clear()
+    _OID_CACHE[body] = oid
+    return oid
+
+
+def _read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, start of the contents, end of the contents) of the TLV at `pos`."""
+    if pos + 2 > end:
+        raise BerError(f"truncated at byte {pos}")
+    tag = data[pos]
+    length = data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or pos + count > end:
+            raise BerError(f"bad length at byte {pos - 1}")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    stop = pos + length
+    if stop > end:
+        raise BerError(f"length at byte {pos} runs past the end of the message")
+    return tag, pos, stop
+
+
+def _read_int(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    tag, start, stop = _read_header(data, pos, end)
+    if tag != INTEGER:
+        raise BerError(f"expected INTEGER at byte {pos}, found tag 0x{tag:02x}")
+    return int.from_bytes(data[start:stop], "big", signed=True), stop
+
+
+class Response:
+    """A decoded Response-PDU (or Report): request id, error status and index, varbinds."""
+
+    __slots__ = ("community", "error_index", "error_status", "pdu_tag", "request_id", "varbinds")
+
+    def __init__(
+        self,
+        pdu_tag: int,
+        community: bytes,
+        request_id: int,
+        error_status: int,
+        error_index: int,
+        varbinds: list[Varbind],
+    ) -> None:
+        self.pdu_tag = pdu_tag
+        self.community = community
+        self.request_id = request_id
+        self.error_status = error_status
+        self.error_index = error_index
+        self.varbinds = varbinds
+
+    @property
+    def error_name(self) -> str:
+        s = self.error_status
+        return ERROR_STATUS_NAMES[s] if 0 <= s < len(ERROR_STATUS_NAMES) else f"error {s}"
+
+
+def peek_request_id(data: bytes) -> tuple[int, int] | None:
+    """(version, request id) of a v1/v2c message without decoding its varbinds (for v3: the
+    msgID), or None when the datagram is not SNMP (so garbage is dropped cheaply)."""
+    try:
+        end = len(data)
+        tag, pos, end = _read_header(data, 0, end)
+        if tag != 0x30:
+            return None
+        version, pos = _read_int(data, pos, end)
+        tag, start, stop = _read_header(data, pos, end)
+        if version == 3 and tag == 0x30:  # v3: msgID opens msgGlobalData
+            return version, _read_int(data, start, stop)[0]
+        if tag != OCTET_STRING:
+            return None
+        tag, pos, pdu_end = _read_header(data, stop, end)
+        request_id, _ = _read_int(data, pos, pdu_end)
+        return version, request_id
+    except BerError:
+        return None
+
+
+def decode_response(data: bytes) -> Response:
+    """Decode a v1/v2c message carrying a Response-PDU. Raises BerError."""
+    end = len(data)
+    tag, pos, end = _read_header(data, 0, end)
+    if tag != 0x30:
+        raise BerError("not an SNMP message (no outer SEQUENCE)")
+    version, pos = _read_int(data, pos, end)
+    if version not in (VERSION_1, VERSION_2C):
+        raise BerError(f"unsupported SNMP version field {version}")
+    tag, start, pos = _read_header(data, pos, end)
+    if tag != OCTET_STRING:
+        raise BerError("community is not an OCTET STRING")
+    community = data[start:pos]
+    pdu_tag, pos, pdu_end = _read_header(data, pos, end)
+    if pdu_tag not in (RESPONSE, REPORT):
+        raise BerError(f"not a Response-PDU (tag 0x{pdu_tag:02x})")
+    request_id, pos = _read_int(data, pos, pdu_end)
+    error_status, pos = _read_int(data, pos, pdu_end)
+    error_index, pos = _read_int(data, pos, pdu_end)
+    tag, pos, list_end = _read_header(data, pos, pdu_end)
+    if tag != 0x30:
+        raise BerError("varbind list is not a SEQUENCE")
+    return Response(
+        pdu_tag,
+        community,
+        request_id,
+        error_status,
+        error_index,
+        decode_varbinds(data, pos, list_end),
+    )
+
+
+def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
+    """The varbinds between `pos` and `end`. This loop is the hot path: it reads headers
+    inline rather than through `_read_header`."""
+    out: list[Varbind] = []
+    append = out.append
+    from_bytes = int.from_bytes
+    while pos < end:
+        # SEQUENCE { name, value }
+        if data[pos] != 0x30:
+            raise BerError(f"varbind at byte {pos} is not a SEQUENCE")
+        length = data[pos + 1]
+        pos += 2
+        if length & 0x80:
+            count = length & 0x7F
+            length = from_bytes(data[pos : pos + count], "big")
+            pos += count
+        vb_end = pos + length
+        if vb_end > end:
+            raise BerError(f"varbind at byte {pos} runs past the end")
+        # name
+        if data[pos] != OBJECT_IDENTIFIER:
+            raise BerError(f"varbind name at byte {pos} is not an OID")
+        length = data[pos + 1]
+        pos += 2
+        if length & 0x80:
+            count = length & 0x7F
+            length = from_bytes(data[pos : pos + count], "big")
+            pos += count
+        oid = decode_oid_body(data[pos : pos + length])
+        pos += length
+        # value
+        if pos + 2 > vb_end:
+            raise BerError(f"varbind value at byte {pos} is missing")
+        tag = data[pos]
+        length = data[pos + 1]
+        pos += 2
+        if length & 0x80:
+            count = length & 0x7F
+            length = from_bytes(data[pos : pos + count], "big")
+            pos += count
+        stop = pos + length
+        if stop != vb_end:
+            raise BerError(f"varbind value at byte {pos} has a bad length")
+        value: VarValue
+        if tag == INTEGER:
+            value = from_bytes(data[pos:stop], "big", signed=True)
+        elif tag in UNSIGNED_TAGS:
+            value = from_bytes(data[pos:stop], "big")
+        elif tag in (OCTET_STRING, OPAQUE):
+            value = data[pos:stop]
+        elif tag == OBJECT_IDENTIFIER:
+            value = decode_oid_body(data[pos:stop])
+        elif tag == IP_ADDRESS:
+            value = ".".join(map(str, data[pos:stop]))
+        elif tag == NULL or tag in EXCEPTION_TAGS:
+            value = None
+        else:
+            raise BerError(f"unknown value tag 0x{tag:02x} at byte {pos - 2}")
+        append((oid, tag, value))
+        pos = stop
+    return out

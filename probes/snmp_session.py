@@ -1,0 +1,495 @@
+"""SNMP sessions: how the snmp probe sends one GET, GETNEXT or GETBULK to one agent.
+
+Two implementations behind one small interface (`SnmpSession`):
+
+- `LeanSession` (v1, v2c): our own BER codec (`snmp_ber`) over one UDP socket shared by every
+  session of the event loop, requests matched to answers by request id. This is the hot path:
+  no pyasn1 objects, no MIB resolution.
+- `PysnmpSession` (v3, or any version when asked): pysnmp 7's asyncio API on one shared engine
+  per event loop, for USM security (auth/priv, engine discovery, time windows).
+
+Both return varbinds as `snmp_ber.Varbind` tuples and raise only probe errors:
+ProbeTimeout (no answer after the retries), ProbeAuthError (v3 keys or user refused; a v1/v2c
+agent that stays silent to our community but answers SNMPv3 discovery, which almost always
+means a wrong community), `SnmpErrorStatus` (a ProbeProtocolError carrying the agent's
+error-status) and ProbeProtocolError (an answer that is not SNMP).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import socket
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from probes import snmp_ber as ber
+from probes.base import ProbeAuthError, ProbeProtocolError, ProbeTimeout, ProbeUnreachable
+from probes.snmp_ber import Oid, Varbind
+
+
+class SnmpErrorStatus(ProbeProtocolError):
+    """The agent answered with a non-zero error-status (tooBig, noSuchName, genErr, …).
+    `index` is 1-based into the request's varbinds, 0 when the agent did not say."""
+
+    def __init__(self, message: str, status: int, index: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.index = index
+
+
+TOO_BIG = 1
+NO_SUCH_NAME = 2
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to ask: everything a session needs, secrets included (never printed)."""
+
+    host: str
+    port: int
+    version: str  # "1", "2c" or "3"
+    community: str = ""
+    user: str = ""
+    auth_protocol: str = "none"
+    auth_key: str = ""
+    priv_protocol: str = "none"
+    priv_key: str = ""
+    context: str = ""
+    timeout: float = 2.0  # per attempt
+    retries: int = 1
+
+    def __repr__(self) -> str:
+        return f"Target({self.host}:{self.port}, v{self.version})"
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class SnmpSession(ABC):
+    """One agent. Each call is one request (with retries); results keep the request order
+    (GETBULK: row by row, as the agent sent them)."""
+
+    version: str
+
+    @abstractmethod
+    async def get(self, oids: Sequence[Oid]) -> list[Varbind]: ...
+
+    @abstractmethod
+    async def get_next(self, oids: Sequence[Oid]) -> list[Varbind]: ...
+
+    @abstractmethod
+    async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]: ...
+
+    async def close(self) -> None:
+        return None
+
+
+# --- lean v1/v2c ----------------------------------------------------------------------------
+
+
+class _SharedSocket(asyncio.DatagramProtocol):
+    """One UDP socket per event loop and address family for every lean session. Answers are
+    routed by request id (unique across the socket) and accepted only from the address the
+    request went to; anything else (late duplicates, garbage, strangers) is dropped."""
+
+    _by_loop: dict[tuple[int, int], _SharedSocket] = {}  # noqa: RUF012 - a registry on purpose
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.waiters: dict[int, tuple[tuple[str, int], asyncio.Future[bytes]]] = {}
+        self._ids = itertools.count(random.randrange(1, 1 << 30))
+
+    @classmethod
+    async def for_loop(cls, family: int) -> _SharedSocket:
+        loop = asyncio.get_running_loop()
+        key = (id(loop), family)
+        shared = cls._by_loop.get(key)
+        if (
+            shared is not None
+            and shared.transport is not None
+            and not shared.transport.is_closing()
+        ):
+            return shared
+        shared = cls()
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        # A large receive buffer: many agents answering at once must not overflow it (each
+        # drop costs a whole retry timeout).
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+        sock.setblocking(False)
+        await loop.create_datagram_endpoint(lambda: shared, sock=sock)
+        cls._by_loop[key] = shared
+        return shared
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        for _, fut in self.waiters.values():
+            if not fut.done():
+                fut.set_exception(ProbeUnreachable("SNMP socket closed"))
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like arrive here without saying which request they
+        # belong to; the request then times out, which is what the admin sees from snmpget.
+        return None
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        peeked = ber.peek_request_id(data)
+        if peeked is None:
+            return
+        waiter = self.waiters.get(peeked[1])
+        if waiter is None:
+            return
+        (host, port), fut = waiter
+        if addr[0] != host or addr[1] != port or fut.done():
+            return
+        fut.set_result(data)
+
+    def next_request_id(self) -> int:
+        rid = next(self._ids)
+        if rid >= (1 << 31) - 1:
+            self._ids = itertools.count(1)
+            rid = next(self._ids)
+        return rid
+
+    async def exchange(
+        self, addr: tuple[str, int], build: Any, per_try_s: float, retries: int
+    ) -> bytes:
+        """Send `build(request_id)` and wait for the answer, retrying with the same request
+        id (a late answer to an earlier attempt is as good as a fresh one)."""
+        if self.transport is None:
+            raise ProbeUnreachable("SNMP socket closed")
+        loop = asyncio.get_running_loop()
+        rid = self.next_request_id()
+        payload = build(rid)
+        try:
+            for _ in range(retries + 1):
+                fut: asyncio.Future[bytes] = loop.create_future()
+                self.waiters[rid] = (addr, fut)
+                self.transport.sendto(payload, addr)
+                handle = loop.call_later(per_try_s, _expire, fut)
+                try:
+                    return await fut
+                except TimeoutError:
+                    continue
+                finally:
+                    handle.cancel()
+            raise ProbeTimeout(f"no SNMP answer from {addr[0]}:{addr[1]} after {retries + 1} tries")
+        finally:
+            self.waiters.pop(rid, None)
+
+
+def _expire(fut: asyncio.Future[bytes]) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError())
+
+
+class LeanSession(SnmpSession):
+    """v1/v2c over the lean codec."""
+
+    def __init__(self, target: Target) -> None:
+        if target.version not in ("1", "2c"):
+            raise ValueError("the lean session speaks v1 and v2c only")
+        self.target = target
+        self.version = target.version
+        self._version_field = ber.VERSION_1 if target.version == "1" else ber.VERSION_2C
+        self._community = target.community.encode()
+        self._addr: tuple[str, int] | None = None
+        self._family = socket.AF_INET
+        self._shared: _SharedSocket | None = None
+        # Encoded varbind lists by OID list: a poller asks the same questions every cycle.
+        self._encoded: dict[tuple[Oid, ...], bytes] = {}
+
+    async def _connect(self) -> _SharedSocket:
+        if self._addr is None:
+            loop = asyncio.get_running_loop()
+            try:
+                infos = await loop.getaddrinfo(
+                    self.target.host, self.target.port, type=socket.SOCK_DGRAM
+                )
+            except OSError as exc:
+                raise ProbeUnreachable(f"cannot resolve {self.target.host}: {exc}") from None
+            family, _, _, _, sockaddr = infos[0]
+            self._family = family
+            self._addr = (str(sockaddr[0]), int(sockaddr[1]))
+        if self._shared is None or self._shared.transport is None:
+            self._shared = await _SharedSocket.for_loop(self._family)
+        return self._shared
+
+    def _varbind_list(self, oids: Sequence[Oid]) -> bytes:
+        key = tuple(oids)
+        encoded = self._encoded.get(key)
+        if encoded is None:
+            if len(self._encoded) > 4096:
+                self._encoded.clear()
+            encoded = self._encoded[key] = ber.encode_varbind_list(list(key))
+        return encoded
+
+    async def _request(
+        self, pdu_tag: int, oids: Sequence[Oid], non_repeaters: int = 0, max_rep: int = 0
+    ) -> list[Varbind]:
+        shared = await self._connect()
+        assert self._addr is not None
+        vbl = self._varbind_list(oids)
+        version, community = self._version_field, self._community
+
+        def build(rid: int) -> bytes:
+            return ber.encode_request(version, community, pdu_tag, rid, vbl, non_repeaters, max_rep)
+
+        try:
+            data = await shared.exchange(
+                self._addr, build, self.target.timeout, self.target.retries
+            )
+        except ProbeTimeout:
+            if await self._answers_v3_discovery(shared):
+                raise ProbeAuthError(
+                    f"{self.target.where} answers SNMP but not to this community"
+                    " (wrong community, or this address is not allowed to read)"
+                ) from None
+            raise
+        try:
+            response = ber.decode_response(data)
+        except ber.BerError as exc:
+            raise ProbeProtocolError(f"{self.target.where}: malformed SNMP answer: {exc}") from None
+        if response.error_status:
+            raise SnmpErrorStatus(
+                f"{self.target.where} answered {response.error_name}"
+                f" (index {response.error_index})",
+                response.error_status,
+                response.error_index,
+            )
+        return response.varbinds
+
+    async def _answers_v3_discovery(self, shared: _SharedSocket) -> bool:
+        """True when the agent answers an SNMPv3 engine-discovery request: it is alive and
+        speaking SNMP, so its silence to our v1/v2c request means the community is refused."""
+        assert self._addr is not None
+
+        def build(rid: int) -> bytes:
+            return _v3_discovery_message(rid)
+
+        try:
+            await shared.exchange(self._addr, build, min(self.target.timeout, 1.0), 0)
+        except ProbeTimeout:
+            return False
+        return True
+
+    async def get(self, oids: Sequence[Oid]) -> list[Varbind]:
+        return await self._request(ber.GET_REQUEST, oids)
+
+    async def get_next(self, oids: Sequence[Oid]) -> list[Varbind]:
+        return await self._request(ber.GET_NEXT_REQUEST, oids)
+
+    async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]:
+        if self.version == "1":
+            raise ValueError("SNMPv1 has no GETBULK")
+        return await self._request(ber.GET_BULK_REQUEST, oids, 0, max_repetitions)
+
+
+def _v3_discovery_message(msg_id: int) -> bytes:
+    """An SNMPv3 noAuthNoPriv, reportable GET with an empty user and engine id (RFC 3414
+    §4): every v3-capable agent answers it with a Report carrying its engine id. The shared
+    socket routes the Report back by its msgID, which we set to the request id."""
+    global_data = ber._tlv(
+        0x30,
+        ber.encode_integer(msg_id)
+        + ber.encode_integer(65507)
+        + ber._tlv(ber.OCTET_STRING, b"\x04")  # flags: reportable, noAuthNoPriv
+        + ber.encode_integer(3),  # USM
+    )
+    usm = ber._tlv(
+        ber.OCTET_STRING,
+        ber._tlv(
+            0x30,
+            ber._tlv(ber.OCTET_STRING, b"")
+            + ber.encode_integer(0)
+            + ber.encode_integer(0)
+            + ber._tlv(ber.OCTET_STRING, b"")
+            + ber._tlv(ber.OCTET_STRING, b"")
+            + ber._tlv(ber.OCTET_STRING, b""),
+        ),
+    )
+    pdu = ber._tlv(
+        ber.GET_REQUEST,
+        ber.encode_integer(msg_id) + ber.encode_integer(0) + ber.encode_integer(0) + b"\x30\x00",
+    )
+    scoped = ber._tlv(0x30, ber._tlv(ber.OCTET_STRING, b"") + ber._tlv(ber.OCTET_STRING, b"") + pdu)
+    return ber._tlv(0x30, ber.encode_integer(3) + global_data + usm + scoped)
+
+
+# --- pysnmp (v3 and the reference path) -----------------------------------------------------
+
+AUTH_PROTOCOLS = ("none", "md5", "sha", "sha224", "sha256", "sha384", "sha512")
+PRIV_PROTOCOLS = ("none", "des", "3des", "aes", "aes128", "aes192", "aes256")
+
+# pysnmp error indications that mean "your credentials were refused".
+_AUTH_INDICATIONS = frozenset(
+    (
+        "WrongDigest",
+        "UnknownUserName",
+        "UnknownSecurityName",
+        "AuthenticationFailure",
+        "AuthenticationError",
+        "DecryptionError",
+        "UnsupportedSecurityLevel",
+        "UnknownCommunityName",
+        "NoAuthentication",
+        "NoEncryption",
+    )
+)
+
+
+class PysnmpSession(SnmpSession):
+    """Any version through pysnmp 7's asyncio API, one engine per event loop, MIB lookup off
+    (numeric OIDs only: it doubles the CPU per varbind and we need no names)."""
+
+    _engines: dict[int, Any] = {}  # noqa: RUF012 - event loop id → SnmpEngine
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.version = target.version
+        self._auth: Any = None
+        self._transport: Any = None
+        self._context: Any = None
+
+    @classmethod
+    def _engine(cls) -> Any:
+        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+        key = id(asyncio.get_running_loop())
+        engine = cls._engines.get(key)
+        if engine is None:
+            engine = cls._engines[key] = SnmpEngine()
+        return engine
+
+    @classmethod
+    def close_engines(cls) -> None:
+        """Close the engine of the running loop (the daemon calls this at shutdown)."""
+        engine = cls._engines.pop(id(asyncio.get_running_loop()), None)
+        if engine is not None:
+            engine.close_dispatcher()
+
+    def _auth_data(self) -> Any:
+        import pysnmp.hlapi.v3arch.asyncio as h
+
+        t = self.target
+        if t.version in ("1", "2c"):
+            return h.CommunityData(t.community, mpModel=0 if t.version == "1" else 1)
+        auth = {
+            "none": h.usmNoAuthProtocol,
+            "md5": h.usmHMACMD5AuthProtocol,
+            "sha": h.usmHMACSHAAuthProtocol,
+            "sha224": h.usmHMAC128SHA224AuthProtocol,
+            "sha256": h.usmHMAC192SHA256AuthProtocol,
+            "sha384": h.usmHMAC256SHA384AuthProtocol,
+            "sha512": h.usmHMAC384SHA512AuthProtocol,
+        }[t.auth_protocol]
+        priv = {
+            "none": h.usmNoPrivProtocol,
+            "des": h.usmDESPrivProtocol,
+            "3des": h.usm3DESEDEPrivProtocol,
+            "aes": h.usmAesCfb128Protocol,
+            "aes128": h.usmAesCfb128Protocol,
+            "aes192": h.usmAesCfb192Protocol,
+            "aes256": h.usmAesCfb256Protocol,
+        }[t.priv_protocol]
+        return h.UsmUserData(
+            t.user,
+            authKey=t.auth_key or None,
+            privKey=t.priv_key or None,
+            authProtocol=auth,
+            privProtocol=priv,
+        )
+
+    async def _prepare(self) -> None:
+        if self._transport is not None:
+            return
+        import pysnmp.hlapi.v3arch.asyncio as h
+
+        try:
+            self._transport = await h.UdpTransportTarget.create(
+                (self.target.host, self.target.port),
+                timeout=self.target.timeout,
+                retries=self.target.retries,
+            )
+        except Exception as exc:  # pysnmp wraps resolution failures in its own error
+            raise ProbeUnreachable(f"cannot resolve {self.target.host}: {exc}") from None
+        self._auth = self._auth_data()
+        self._context = h.ContextData(contextName=self.target.context.encode())
+
+    async def _run(self, kind: str, oids: Sequence[Oid], max_rep: int = 0) -> list[Varbind]:
+        import pysnmp.hlapi.v3arch.asyncio as h
+
+        await self._prepare()
+        engine = self._engine()
+        objects = [h.ObjectType(h.ObjectIdentity(ber.format_oid(o))) for o in oids]
+        args = (engine, self._auth, self._transport, self._context)
+        if kind == "get":
+            result = await h.get_cmd(*args, *objects, lookupMib=False)
+        elif kind == "next":
+            result = await h.next_cmd(*args, *objects, lookupMib=False)
+        else:
+            result = await h.bulk_cmd(*args, 0, max_rep, *objects, lookupMib=False)
+        indication, status, index, varbinds = result
+        if indication:
+            name = type(indication).__name__
+            if name == "RequestTimedOut":
+                raise ProbeTimeout(
+                    f"no SNMP answer from {self.target.where} after {self.target.retries + 1} tries"
+                )
+            if name in _AUTH_INDICATIONS:
+                raise ProbeAuthError(f"{self.target.where} refused our credentials ({indication})")
+            raise ProbeProtocolError(f"{self.target.where}: {indication}")
+        if int(status):
+            names = ber.ERROR_STATUS_NAMES
+            s = int(status)
+            label = names[s] if 0 <= s < len(names) else f"error {s}"
+            raise SnmpErrorStatus(
+                f"{self.target.where} answered {label} (index {int(index)})", s, int(index)
+            )
+        return [from_pysnmp(oid, value) for oid, value in varbinds]
+
+    async def get(self, oids: Sequence[Oid]) -> list[Varbind]:
+        return await self._run("get", oids)
+
+    async def get_next(self, oids: Sequence[Oid]) -> list[Varbind]:
+        return await self._run("next", oids)
+
+    async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]:
+        if self.version == "1":
+            raise ValueError("SNMPv1 has no GETBULK")
+        return await self._run("bulk", oids, max_repetitions)
+
+
+def from_pysnmp(oid: Any, value: Any) -> Varbind:
+    """A pysnmp (pyasn1) varbind as the lean codec's tuple, so both paths compare equal."""
+    tag_obj = value.tagSet[-1] if len(value.tagSet) else None
+    tag = (tag_obj.tagClass | tag_obj.tagId) if tag_obj is not None else ber.NULL
+    py: ber.VarValue
+    if tag in ber.EXCEPTION_TAGS or tag == ber.NULL:
+        py = None
+    elif tag == ber.OCTET_STRING or tag == ber.OPAQUE:
+        py = bytes(value.asOctets())
+    elif tag == ber.OBJECT_IDENTIFIER:
+        py = tuple(int(x) for x in value)
+    elif tag == ber.IP_ADDRESS:
+        py = ".".join(str(b) for b in value.asOctets())
+    else:
+        py = int(value)
+    return tuple(int(x) for x in oid), tag, py
+
+
+def make_session(target: Target, engine: str = "auto") -> SnmpSession:
+    """The lean session for v1/v2c unless pysnmp is asked for; pysnmp for v3."""
+    if target.version == "3" or engine == "pysnmp":
+        return PysnmpSession(target)
+    return LeanSession(target)
