@@ -11,10 +11,11 @@
         flush_interval: 1s
         timeout: 10s
         verify_tls: true
+        gzip: false                  # true over a slow WAN
         spool:
           max_rows: 5000000          # drop-oldest beyond this (counted and logged)
           max_bytes: 1GB             # optional second bound on the spool file
-          replay_rate: 20000         # samples/s at most while catching up
+          replay_rate: 20000         # samples/s at most sent to the store (catch-up speed)
 
 The token is never written here: it comes from the credentials entry named by
 `credentials`, like every other secret."""
@@ -65,7 +66,9 @@ class SpoolConfig(BaseModel):
 
     max_rows: int = Field(default=5_000_000, gt=0)
     max_bytes: ByteSize | None = Field(default=None, gt=0)
-    replay_rate: float = Field(default=20_000.0, gt=0)  # samples per second while catching up
+    # The most samples per second sent to this store: after an outage the backlog drains at
+    # this rate minus the live rate, so a recovering store is not flooded.
+    replay_rate: float = Field(default=20_000.0, gt=0)
 
 
 class SinkConfig(BaseModel):
@@ -83,4 +86,5 @@ class SinkConfig(BaseModel):
     flush_interval: Duration = Field(default=1.0, gt=0)
     timeout: Duration = Field(default=10.0, gt=0)
     verify_tls: bool = True
+    gzip: bool = False  # compress write bodies (worth it over a WAN, costs CPU)
     spool: SpoolConfig = Field(default_factory=SpoolConfig)

@@ -1,0 +1,389 @@
+"""The InfluxDB v2 sink: every submitted sample goes through the durable spool to the store.
+
+    submit() ──memory──▶ spooler task ──SQLite commit──▶ spool ──sender task──▶ InfluxDB v2
+     (never blocks)       (group commit, in a thread)              (batches, in order, rate-bounded)
+
+Spool-first means one path for every sample, healthy store or not: order is kept, a restart or
+`kill -9` resumes from what is committed, and a row leaves the spool only once the store
+answered 2xx (or refused its lines for good, counted). Samples sit in memory only until the
+spooler's next commit (milliseconds under load); that short window is what a `kill -9` can lose.
+The one case that can write a batch twice is a write whose answer never came (timeout, or the
+daemon killed mid-request): the batch is sent again. InfluxDB stores a point with the same
+measurement, tags, field and timestamp once (the second write overwrites the first), so the
+stored data stays exact there; see README "Sending samples to InfluxDB"."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from collector.sinks.config import SinkConfig
+from collector.sinks.lineproto import TagsFor, encode_samples
+from collector.sinks.spool import Spool, SpoolBatch
+from collector.sinks.store import InfluxWriter, StoreError, StoreWriter
+from probes.sample import Sample
+
+log = logging.getLogger("roomwatch.sink")
+
+OWN_DEVICE = "roomwatch"
+_BACKOFF_FIRST_S = 1.0
+_BACKOFF_MAX_S = 30.0
+_DROP_LOG_EVERY_S = 60.0
+
+
+class InfluxSink:
+    """One InfluxDB v2 store and its own spool. Built by `build_sinks`."""
+
+    def __init__(
+        self,
+        config: SinkConfig,
+        token: str,
+        spool_path: Path,
+        tags_for: TagsFor | None = None,
+        *,
+        writer: StoreWriter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = config.name
+        self.config = config
+        self.spool_path = Path(spool_path)
+        self._token = token
+        self._tags_for = tags_for
+        self._writer = writer
+        self._clock = clock
+        self._spool: Spool | None = None
+        # Submitted, not yet committed: (accepted_at, samples) chunks, oldest first.
+        self._pending: deque[tuple[float, Sequence[Sample]]] = deque()
+        self._pending_count = 0
+        self.max_pending = max(20 * config.batch_size, 200_000)
+        self._db_lock = asyncio.Lock()
+        self._wake_spooler = asyncio.Event()
+        self._wake_sender = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._batch_limit = config.batch_size
+        self._tokens = float(config.batch_size)
+        self._tokens_at = time.monotonic()
+        self._up = True
+        self._down_reason = ""
+        self._last_drop_log = 0.0
+        self._dropped_since_log = 0
+        self.counters = {
+            "spooled_total": 0,
+            "written_total": 0,
+            "dropped_total": 0,
+            "rejected_total": 0,
+            "unencodable_total": 0,
+            "write_errors_total": 0,
+        }
+
+    def __repr__(self) -> str:
+        return f"InfluxSink({self.name!r}, url={self.config.url!r}, spool={str(self.spool_path)!r})"
+
+    # ---- the daemon's interface -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the spool (resuming what a previous run left) and start sending. Raises
+        OSError / sqlite3.Error when the spool cannot be opened (a set-up problem)."""
+        spool_cfg = self.config.spool
+        self._spool = await asyncio.to_thread(
+            Spool, self.spool_path, spool_cfg.max_rows, spool_cfg.max_bytes
+        )
+        if self._writer is None:
+            self._writer = InfluxWriter(self.config, self._token, gzip=self.config.gzip)
+        if self._spool.depth:
+            log.info(
+                "sink %s: resuming with %d spooled samples in %s",
+                self.name,
+                self._spool.depth,
+                self.spool_path,
+            )
+        self._tasks = [
+            asyncio.create_task(self._spooler(), name=f"sink-{self.name}-spooler"),
+            asyncio.create_task(self._sender(), name=f"sink-{self.name}-sender"),
+        ]
+
+    def submit(self, samples: Sequence[Sample]) -> None:
+        """Accept samples. Never blocks, never raises: if the spool cannot keep up (a broken
+        disk), the oldest samples held in memory beyond `max_pending` are dropped, counted."""
+        try:
+            if not samples or self._stopping.is_set():
+                return
+            self._pending.append((self._clock(), tuple(samples)))
+            self._pending_count += len(samples)
+            while self._pending_count > self.max_pending and len(self._pending) > 1:
+                _, oldest = self._pending.popleft()
+                self._pending_count -= len(oldest)
+                self._note_dropped(len(oldest), "memory queue full (spool not keeping up)")
+            self._wake_spooler.set()
+        except Exception:  # a sink must never break the collector
+            log.exception("sink %s: submit failed", self.name)
+
+    async def stop(self) -> None:
+        """Commit everything accepted to the spool, then keep sending for up to `timeout` if
+        the store is up; what is left stays in the spool for the next start."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self._wake_spooler.set()
+        self._wake_sender.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._spool is not None:
+            left = self._spool.depth
+            if left:
+                log.info("sink %s: stopped with %d samples spooled", self.name, left)
+            await asyncio.to_thread(self._spool.close)
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.close)
+
+    def own_samples(self, now: float) -> Sequence[Sample]:
+        labels = {"sink": self.name}
+        up = Sample(
+            OWN_DEVICE,
+            "roomwatch.sink.up",
+            1 if self._up else 0,
+            dict(labels),
+            ts=now,
+            note=None if self._up else self._down_reason,
+        )
+        return [
+            up,
+            Sample(OWN_DEVICE, "roomwatch.spool.depth", self.depth(), dict(labels), ts=now),
+            Sample(
+                OWN_DEVICE,
+                "roomwatch.spool.age_seconds",
+                self.age_seconds(now),
+                dict(labels),
+                unit="s",
+                ts=now,
+            ),
+            Sample(
+                OWN_DEVICE,
+                "roomwatch.spool.dropped_total",
+                self.counters["dropped_total"],
+                dict(labels),
+                ts=now,
+            ),
+            Sample(
+                OWN_DEVICE,
+                "roomwatch.sink.written_total",
+                self.counters["written_total"],
+                dict(labels),
+                ts=now,
+            ),
+        ]
+
+    def stats(self) -> dict[str, float]:
+        """Counters and gauges for the HTTP API's /metrics (the caller adds `sink=<name>`)."""
+        out = {k: float(v) for k, v in self.counters.items()}
+        out["up"] = 1.0 if self._up else 0.0
+        out["spool_depth"] = float(self.depth())
+        out["pending"] = float(self._pending_count)
+        out["spool_age_seconds"] = self.age_seconds(self._clock())
+        return out
+
+    # ---- state ------------------------------------------------------------------------------
+
+    @property
+    def up(self) -> bool:
+        return self._up
+
+    def depth(self) -> int:
+        """Samples not yet in the store: spooled plus accepted-but-not-committed."""
+        spooled = self._spool.depth if self._spool is not None else 0
+        return spooled + self._pending_count
+
+    def age_seconds(self, now: float) -> float:
+        """Age of the oldest sample not yet in the store (0 when there is none)."""
+        oldest: float | None = None
+        if self._spool is not None and self._spool.head_queued_at is not None:
+            oldest = self._spool.head_queued_at
+        elif self._pending:
+            oldest = self._pending[0][0]
+        return max(0.0, now - oldest) if oldest is not None else 0.0
+
+    def _note_dropped(self, count: int, why: str) -> None:
+        self.counters["dropped_total"] += count
+        self._dropped_since_log += count
+        now = time.monotonic()
+        if now - self._last_drop_log >= _DROP_LOG_EVERY_S or self._last_drop_log == 0.0:
+            log.warning(
+                "sink %s: %s: dropped the %d oldest samples (%d dropped in all)",
+                self.name,
+                why,
+                self._dropped_since_log,
+                self.counters["dropped_total"],
+            )
+            self._last_drop_log = now
+            self._dropped_since_log = 0
+
+    def _set_up(self, up: bool, reason: str = "") -> None:
+        if up and not self._up:
+            log.info(
+                "sink %s: store reachable again; replaying %d spooled samples",
+                self.name,
+                self.depth(),
+            )
+        elif not up and (self._up or reason != self._down_reason):
+            log.warning("sink %s: store write failed (%s); spooling", self.name, reason)
+        self._up = up
+        self._down_reason = "" if up else reason
+
+    # ---- spooler: memory -> SQLite ----------------------------------------------------------
+
+    async def _spooler(self) -> None:
+        while True:
+            await self._wake_spooler.wait()
+            self._wake_spooler.clear()
+            while self._pending:
+                chunks = list(self._pending)
+                self._pending.clear()
+                count = sum(len(c[1]) for c in chunks)
+                try:
+                    async with self._db_lock:
+                        await asyncio.to_thread(self._append, chunks)
+                except Exception as exc:  # disk full, permissions: keep them in memory, retry
+                    self._pending.extendleft(reversed(chunks))
+                    self._set_up(False, f"spool write failed: {type(exc).__name__}: {exc}")
+                    if self._stopping.is_set():
+                        log.error("sink %s: stopping with %d samples not spooled", self.name, count)
+                        return
+                    await self._sleep(_BACKOFF_FIRST_S)
+                    continue
+                self._pending_count -= count
+                if self._spool is not None and self._spool.depth >= self._batch_limit:
+                    self._wake_sender.set()
+            if self._stopping.is_set():
+                return
+
+    def _append(self, chunks: list[tuple[float, Sequence[Sample]]]) -> None:
+        assert self._spool is not None
+        for accepted_at, samples in chunks:
+            lines, skipped = encode_samples(samples, self._tags_for, default_ts=accepted_at)
+            self.counters["unencodable_total"] += skipped
+            dropped = self._spool.append(lines, accepted_at)
+            self.counters["spooled_total"] += len(lines)
+            if dropped:
+                self._note_dropped(dropped, "spool full")
+
+    # ---- sender: SQLite -> store ------------------------------------------------------------
+
+    async def _sender(self) -> None:
+        assert self._spool is not None and self._writer is not None
+        spool, writer = self._spool, self._writer
+        stop_deadline: float | None = None
+        backoff = _BACKOFF_FIRST_S
+        while True:
+            if self._stopping.is_set():
+                if stop_deadline is None:
+                    stop_deadline = time.monotonic() + self.config.timeout
+                # Keep sending while the store answers, until empty or out of time.
+                spooler_done = all(t.done() for t in self._tasks[:1])
+                if not self._up or time.monotonic() >= stop_deadline:
+                    return
+                if not spool.depth and spooler_done:
+                    return
+                if not spool.depth:
+                    await asyncio.sleep(0.01)
+                    continue
+            elif spool.depth < self._batch_limit:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake_sender.wait(), self.config.flush_interval)
+                self._wake_sender.clear()
+                if not spool.depth:
+                    continue
+            await self._rate_limit(min(spool.depth, self._batch_limit))
+            async with self._db_lock:
+                batch = await asyncio.to_thread(spool.peek, self._batch_limit)
+            if batch is None:
+                continue
+            delay = await self._send(batch, writer)
+            if delay is None:
+                backoff = _BACKOFF_FIRST_S
+            else:
+                await self._sleep(delay if delay > 0 else backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+
+    async def _send(self, batch: SpoolBatch, writer: StoreWriter) -> float | None:
+        """Write one batch and settle it in the spool. Returns None on success (or a batch the
+        store refused for good), else how long to wait before retrying (0: use the backoff)."""
+        try:
+            await asyncio.to_thread(writer.write, batch.body.encode("utf-8"))
+        except StoreError as exc:
+            self.counters["write_errors_total"] += 1
+            if not exc.retry:
+                log.error(
+                    "sink %s: store refused %d samples (%s); they leave the spool",
+                    self.name,
+                    len(batch.lines),
+                    exc,
+                )
+                self.counters["rejected_total"] += len(batch.lines)
+                await self._settle(batch.last_id)
+                return None
+            if exc.kind == "too_large" and self._batch_limit > 1:
+                self._batch_limit = max(1, self._batch_limit // 2)
+                log.warning(
+                    "sink %s: store says the batch is too large; sending %d at a time",
+                    self.name,
+                    self._batch_limit,
+                )
+                await self._release()
+                return 0.01
+            self._set_up(False, f"{exc.kind}: {exc}")
+            await self._release()
+            return exc.retry_after or 0.0
+        except Exception as exc:  # a bug or an unexpected library error: keep the data, retry
+            self.counters["write_errors_total"] += 1
+            self._set_up(False, f"error: {type(exc).__name__}")
+            log.exception("sink %s: unexpected write failure", self.name)
+            await self._release()
+            return 0.0
+        self.counters["written_total"] += len(batch.lines)
+        await self._settle(batch.last_id)
+        self._set_up(True)
+        return None
+
+    async def _settle(self, last_id: int) -> None:
+        assert self._spool is not None
+        spool = self._spool
+        async with self._db_lock:
+            await asyncio.to_thread(spool.remove_upto, last_id)
+            dropped = await asyncio.to_thread(spool.enforce_bounds)
+        if dropped:
+            self._note_dropped(dropped, "spool full")
+
+    async def _release(self) -> None:
+        assert self._spool is not None
+        spool = self._spool
+        async with self._db_lock:
+            spool.release()
+            dropped = await asyncio.to_thread(spool.enforce_bounds)
+        if dropped:
+            self._note_dropped(dropped, "spool full")
+
+    async def _rate_limit(self, count: int) -> None:
+        """Token bucket at `replay_rate` samples/s, burst of one batch."""
+        rate = self.config.spool.replay_rate
+        now = time.monotonic()
+        burst = max(float(self._batch_limit), rate)
+        self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        if self._tokens < count:
+            await asyncio.sleep((count - self._tokens) / rate)
+            self._tokens_at = time.monotonic()
+            self._tokens = float(count)
+        self._tokens -= count
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, cut short by stop()."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

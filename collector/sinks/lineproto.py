@@ -1,0 +1,124 @@
+"""Samples to InfluxDB line protocol: the mapping Grafana and PromQL users query by.
+
+One sample is one line. The metric name is split at its first dot:
+
+    battery.charge = 95 on ups-1 (site bj-1, kind ups)
+      -> battery,device=ups-1,kind=ups,site=bj-1 charge=95.0 1763800000000
+
+    measurement = the part before the first dot        (`battery`, `ups`, `device`, `http`)
+    field       = the rest, further dots as underscores (`charge`, `status`, `spool_depth`)
+    a metric without a dot (SNMP MIB names)             -> measurement = the name, field `value`
+
+so VictoriaMetrics and InfluxDB's Prometheus-style views name the series `battery_charge`,
+`ups_load`, `device_up`, `roomwatch_spool_depth`, `ifHCInOctets_value`.
+
+Tags: `device` (the inventory id), the device's inventory tags given by the daemon (`site`,
+`kind`), then the sample's labels; a label named like one of those is written `label_<name>`.
+Empty tag values are left out (line protocol has no empty tag). Tags are sorted by key.
+
+Fields: numbers and booleans are written as floats (`1.0`/`0.0` for booleans), so a metric never
+changes field type between probes (InfluxDB rejects a write whose field type differs from the
+stored one); integers are exact up to 2**53. Strings (UPS states such as "OL CHRG") are string
+fields; VictoriaMetrics stores them as 0, InfluxDB keeps them. NaN and infinities cannot be
+written in line protocol: `encode_sample` returns None and the sink counts them.
+Not written: `unit` and `note` (details, not identity; a changing tag would split the series).
+
+Timestamps are integer milliseconds (write precision `ms`). A sample stamped 0 takes the time it
+was accepted. Newlines in names and values become spaces (line protocol is line-based)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+
+from probes.sample import Sample
+
+TagsFor = Callable[[str], Mapping[str, str]]
+
+PRECISION = "ms"
+
+_MEASUREMENT_ESCAPES = str.maketrans({"\\": "\\\\", ",": "\\,", " ": "\\ ", "\n": " ", "\r": " "})
+_KEY_ESCAPES = str.maketrans(
+    {"\\": "\\\\", ",": "\\,", "=": "\\=", " ": "\\ ", "\n": " ", "\r": " "}
+)
+_STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": " ", "\r": " "})
+
+
+def split_metric(metric: str) -> tuple[str, str]:
+    """(measurement, field) of a metric name."""
+    head, dot, rest = metric.partition(".")
+    if not dot or not head or not rest:
+        return metric, "value"
+    return head, rest.replace(".", "_")
+
+
+def _key(text: str) -> str:
+    return text.translate(_KEY_ESCAPES)
+
+
+def field_value(value: object) -> str | None:
+    """The field value as line protocol text, or None when it cannot be written."""
+    if isinstance(value, str):
+        return '"' + value.translate(_STRING_ESCAPES) + '"'
+    if isinstance(value, bool):
+        return "1.0" if value else "0.0"
+    if isinstance(value, int | float):
+        number = float(value)
+        return repr(number) if math.isfinite(number) else None
+    return None
+
+
+def tag_set(
+    device: str, device_tags: Mapping[str, str], labels: Mapping[str, str]
+) -> dict[str, str]:
+    """The tags of one line, before escaping (empty values dropped)."""
+    tags = {"device": device}
+    for key, value in device_tags.items():
+        if key != "device":
+            tags[key] = value
+    for key, value in labels.items():
+        tags[f"label_{key}" if key in tags else key] = value
+    return {k: v for k, v in tags.items() if k and v}
+
+
+def encode_sample(
+    sample: Sample, device_tags: Mapping[str, str] | None = None, default_ts: float = 0.0
+) -> str | None:
+    """One line (without newline), or None for a value line protocol cannot carry."""
+    value = field_value(sample.value)
+    if value is None or not sample.metric:
+        return None
+    measurement, field = split_metric(sample.metric)
+    tags = tag_set(sample.device, device_tags or {}, sample.labels)
+    tag_text = "".join(f",{_key(k)}={_key(tags[k])}" for k in sorted(tags))
+    ts = sample.ts if sample.ts > 0 else default_ts
+    return (
+        f"{measurement.translate(_MEASUREMENT_ESCAPES)}{tag_text} "
+        f"{_key(field)}={value} {round(ts * 1000)}"
+    )
+
+
+def encode_samples(
+    samples: Iterable[Sample], tags_for: TagsFor | None = None, default_ts: float = 0.0
+) -> tuple[list[str], int]:
+    """Lines for the samples that can be written, and how many could not."""
+    lines: list[str] = []
+    skipped = 0
+    cache: dict[str, Mapping[str, str]] = {}
+    for sample in samples:
+        device_tags: Mapping[str, str] = {}
+        if tags_for is not None:
+            cached = cache.get(sample.device)
+            if cached is None:
+                try:
+                    cached = tags_for(sample.device)
+                except Exception:  # an inventory lookup must not cost a sample
+                    cached = {}
+                cache[sample.device] = cached
+            device_tags = cached
+        line = encode_sample(sample, device_tags, default_ts)
+        if line is None:
+            skipped += 1
+        else:
+            lines.append(line)
+    return lines, skipped

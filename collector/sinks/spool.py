@@ -1,0 +1,170 @@
+"""The durable spool of one sink: encoded lines waiting for the store, in SQLite under the
+state directory (`<state_dir>/spool/<sink>.sqlite`).
+
+Rows are appended at the tail and leave only from the head (sent, or dropped when full), so the
+ids of the rows present are always one contiguous run: the depth is `tail - head + 1` without
+counting, and replay order is id order. WAL with `synchronous=NORMAL`: a committed row survives
+the process being killed (`kill -9`); the last commits may be lost only if the machine itself
+loses power.
+
+Bounds: at most `max_rows` rows, and (optionally) at most `max_bytes` of used database pages.
+When full, the oldest rows are dropped, never the newest: after an outage longer than the
+spool holds, the most recent history is what is kept. Rows being sent right now are never
+dropped (they could be in the store already).
+
+Not thread-safe: the sink calls it from one worker thread at a time."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spool (
+    id INTEGER PRIMARY KEY,
+    queued_at REAL NOT NULL,
+    line TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolBatch:
+    """Rows [first_id, last_id] from the head of the spool, in order."""
+
+    first_id: int
+    last_id: int
+    lines: list[str]
+
+    @property
+    def body(self) -> str:
+        return "\n".join(self.lines)
+
+
+class Spool:
+    def __init__(self, path: Path, max_rows: int, max_bytes: int | None = None) -> None:
+        self.path = Path(path)
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+        self.head, self.tail, self.head_queued_at = self._read_bounds()
+        # Rows up to this id are being sent: protected from drop-oldest.
+        self.protected_upto = 0
+
+    def _read_bounds(self) -> tuple[int, int, float | None]:
+        row = self._db.execute("SELECT MIN(id), MAX(id) FROM spool").fetchone()
+        if row[0] is None:
+            return 0, 0, None
+        queued = self._db.execute("SELECT queued_at FROM spool WHERE id = ?", (row[0],))
+        return int(row[0]), int(row[1]), float(queued.fetchone()[0])
+
+    @property
+    def depth(self) -> int:
+        return 0 if self.head_queued_at is None else self.tail - self.head + 1
+
+    def append(self, lines: Sequence[str], queued_at: float) -> int:
+        """Append lines in one transaction, then enforce the bounds. Returns how many of the
+        oldest rows were dropped to make room."""
+        if not lines:
+            return 0
+        was_empty = not self.depth
+        start = self.tail + 1
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO spool (id, queued_at, line) VALUES (?, ?, ?)",
+                ((start + i, queued_at, line) for i, line in enumerate(lines)),
+            )
+        if was_empty:
+            self.head, self.head_queued_at = start, queued_at
+        self.tail = start + len(lines) - 1
+        return self.enforce_bounds()
+
+    def peek(self, limit: int) -> SpoolBatch | None:
+        """The oldest `limit` rows, marked as being sent (protected from drop-oldest until
+        `remove_upto` or `release`)."""
+        if not self.depth:
+            return None
+        rows = self._db.execute(
+            "SELECT id, line FROM spool WHERE id >= ? ORDER BY id LIMIT ?", (self.head, limit)
+        ).fetchall()
+        batch = SpoolBatch(int(rows[0][0]), int(rows[-1][0]), [str(r[1]) for r in rows])
+        self.protected_upto = batch.last_id
+        return batch
+
+    def remove_upto(self, last_id: int) -> int:
+        """Forget the head rows up to `last_id` (sent, or refused by the store) in one commit.
+        Returns how many."""
+        self.protected_upto = 0
+        if not self.depth or last_id < self.head:
+            return 0
+        last_id = min(last_id, self.tail)
+        removed = last_id - self.head + 1
+        with self._transaction():
+            self._db.execute("DELETE FROM spool WHERE id <= ?", (last_id,))
+        self._set_head(last_id + 1)
+        return removed
+
+    def release(self) -> None:
+        """The batch being sent was not delivered: it stays, first in line."""
+        self.protected_upto = 0
+
+    def _set_head(self, new_head: int) -> None:
+        if new_head > self.tail:
+            self.head, self.head_queued_at = self.tail + 1, None
+            return
+        self.head = new_head
+        row = self._db.execute("SELECT queued_at FROM spool WHERE id = ?", (new_head,)).fetchone()
+        self.head_queued_at = float(row[0])
+
+    def used_bytes(self) -> int:
+        pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
+        free = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
+        return (pages - free) * self._page_size
+
+    def enforce_bounds(self) -> int:
+        """Drop the oldest rows beyond the bounds. Returns how many were dropped. While the
+        head is being sent nothing is dropped (the sink calls this again once it is done), so
+        the spool may exceed its bound by one batch for the length of one write."""
+        if self.protected_upto >= self.head and self.depth:
+            return 0
+        dropped = 0
+        excess = self.depth - self.max_rows
+        if excess > 0:
+            dropped += self._drop_oldest(excess)
+        if self.max_bytes is not None:
+            # Page accounting is coarse: drop 1 % of the rows at a time until under the bound.
+            while self.depth and self.used_bytes() > self.max_bytes:
+                dropped += self._drop_oldest(max(1, self.depth // 100))
+        return dropped
+
+    def _drop_oldest(self, count: int) -> int:
+        last = min(self.head + count - 1, self.tail)
+        dropped = last - self.head + 1
+        with self._transaction():
+            self._db.execute("DELETE FROM spool WHERE id <= ?", (last,))
+        self._set_head(last + 1)
+        return dropped
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
