@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from inventory.credentials import Credentials
-from inventory.model import KINDS, Device, Inventory, InventoryFile, Site
+from inventory.model import KINDS, Device, DeviceSpec, Inventory, InventoryFile, Site, SiteSpec
 from inventory.yamlsource import (
     ConfigError,
     ErrorItem,
@@ -42,14 +42,14 @@ def load_inventory(path: str | Path, credentials: Credentials | None = None) -> 
         data = load_yaml(file)
         if data is None:
             continue
-        spec = validate(InventoryFile, data, file)
         errors: list[ErrorItem] = []
-        for i, site in enumerate(spec.sites):
+        sites, devices = _validate_entries(data, file, errors)
+        for i, site in sites:
             if site.id in inventory.sites:
                 line, col = locate(data, ["sites", i, "id"])
                 errors.append(ErrorItem(str(file), line, col, f"duplicate site id {site.id!r}"))
             inventory.sites[site.id] = Site(site.id, site.name or site.id, tuple(site.rooms))
-        for i, dev in enumerate(spec.devices):
+        for i, dev in devices:
             line, col = locate(data, ["devices", i])
             if dev.id in inventory.devices:
                 other, _ = where[dev.id]
@@ -92,6 +92,27 @@ def load_inventory(path: str | Path, credentials: Credentials | None = None) -> 
             raise ConfigError(errors)
     _check_references(inventory, where)
     return inventory
+
+
+def _validate_entries(
+    data: Any, file: Path, errors: list[ErrorItem]
+) -> tuple[list[tuple[int, SiteSpec]], list[tuple[int, DeviceSpec]]]:
+    """Validate each site and device on its own, so one bad device does not hide the errors
+    of the others."""
+    shape = validate(InventoryFile, data, file)
+    sites = []
+    devices = []
+    for i in range(len(shape.sites)):
+        try:
+            sites.append((i, validate(SiteSpec, data["sites"][i], file, ["sites", i])))
+        except ConfigError as exc:
+            errors.extend(exc.errors)
+    for i in range(len(shape.devices)):
+        try:
+            devices.append((i, validate(DeviceSpec, data["devices"][i], file, ["devices", i])))
+        except ConfigError as exc:
+            errors.extend(exc.errors)
+    return sites, devices
 
 
 def _validate_probe(

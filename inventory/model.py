@@ -53,10 +53,12 @@ class DeviceSpec(BaseModel):
 
 
 class InventoryFile(BaseModel):
+    """The shape of a file; each entry is then validated on its own."""
+
     model_config = ConfigDict(extra="forbid")
 
-    sites: list[SiteSpec] = []
-    devices: list[DeviceSpec] = []
+    sites: list[dict[str, Any]] = []
+    devices: list[dict[str, Any]] = []
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,205 @@
+"""Inventory, credentials and roomwatch.yaml: valid files load; every bad file is rejected with
+file, line and reason."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from collector.config import load_config
+from inventory import ConfigError, load_credentials, load_inventory
+from inventory.model import Selector
+
+GOOD = """\
+sites:
+  - id: hq
+    name: HQ
+    rooms: [A101]
+devices:
+  - id: core-sw1
+    kind: switch
+    site: hq
+    criticality: 1
+    tags: [core]
+  - id: web1
+    name: Intranet
+    kind: website
+    site: hq
+    parent: core-sw1
+    probes:
+      - type: http
+        url: https://intranet.example.org/
+        interval: 30s
+        timeout: 5s
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "inventory.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_inventory(path)
+    return [str(e) for e in info.value.errors]
+
+
+def test_a_valid_inventory_loads_devices_probes_and_dependencies(tmp_path: Path) -> None:
+    inv = load_inventory(write(tmp_path, GOOD))
+    assert set(inv.devices) == {"core-sw1", "web1"}
+    web = inv.devices["web1"]
+    assert web.name == "Intranet"
+    assert web.criticality == 2  # the default
+    assert web.probes[0].interval == 30.0
+    assert web.probes[0].timeout == 5.0
+    assert inv.ancestors("web1") == ["core-sw1"]
+    assert [d.id for d in inv.select(Selector(tags=("core",)))] == ["core-sw1"]
+    assert [d.id for d in inv.select(Selector(id=("web*",)))] == ["web1"]
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "devices:\n  - id: a\n    kind: [server\n")
+    (err,) = errors_of(path)
+    assert err.startswith(f"{path}:4:")
+    assert "invalid YAML" in err
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "devices:\n  - id: a\n    kind: server\n    critcality: 1\n")
+    (err,) = errors_of(path)
+    assert err.startswith(f"{path}:4:5:")
+    assert "unknown key 'critcality'" in err
+
+
+def test_every_error_of_a_file_is_listed(tmp_path: Path) -> None:
+    text = (
+        "devices:\n"
+        "  - id: a\n    kind: server\n    criticality: 7\n"
+        "  - id: b\n    kind: toaster\n"
+        "  - id: c\n    kind: server\n    probes:\n      - type: http\n        url: ftp://x\n"
+    )
+    path = write(tmp_path, text)
+    errs = errors_of(path)
+    assert any(":4:" in e and "criticality" in e for e in errs)
+    assert any(":6:" in e and "unknown kind 'toaster'" in e for e in errs)
+    assert any(":11:" in e and "url" in e for e in errs)
+
+
+def test_wrong_type_is_rejected_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "devices:\n  - id: a\n    kind: server\n    tags: core\n")
+    (err,) = errors_of(path)
+    assert ":4:" in err
+    assert "tags" in err
+
+
+def test_unknown_probe_type_lists_the_known_ones(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "devices:\n  - id: a\n    kind: server\n    probes:\n      - type: telnet\n"
+    )
+    (err,) = errors_of(path)
+    assert ":5:" in err
+    assert "unknown probe type 'telnet'" in err
+    assert "http" in err
+
+
+def test_unknown_parent_and_duplicate_ids_are_rejected(tmp_path: Path) -> None:
+    text = (
+        "devices:\n  - id: a\n    kind: server\n    parent: nowhere\n  - id: a\n    kind: server\n"
+    )
+    errs = errors_of(write(tmp_path, text))
+    assert any("duplicate device id 'a'" in e for e in errs)
+
+
+def test_parent_cycles_are_rejected(tmp_path: Path) -> None:
+    text = (
+        "devices:\n  - id: a\n    kind: server\n    parent: b\n"
+        "  - id: b\n    kind: server\n    parent: a\n"
+    )
+    errs = errors_of(write(tmp_path, text))
+    assert any("cycle" in e for e in errs)
+
+
+def test_unknown_parent_is_rejected(tmp_path: Path) -> None:
+    errs = errors_of(
+        write(tmp_path, "devices:\n  - id: a\n    kind: server\n    parent: nowhere\n")
+    )
+    assert any(":2:" in e and "unknown parent 'nowhere'" in e for e in errs)
+
+
+def test_an_inventory_directory_loads_every_file(tmp_path: Path) -> None:
+    (tmp_path / "inv").mkdir()
+    write(tmp_path / "inv", "devices:\n  - id: a\n    kind: server\n", "a.yaml")
+    write(tmp_path / "inv", "devices:\n  - id: b\n    kind: ups\n    parent: a\n", "b.yml")
+    inv = load_inventory(tmp_path / "inv")
+    assert set(inv.devices) == {"a", "b"}
+
+
+def test_credentials_are_merged_into_probe_settings_and_never_inline(tmp_path: Path) -> None:
+    creds = write(tmp_path, "web-basic:\n  url: https://secret.example.org/\n", "credentials.yaml")
+    os.chmod(creds, 0o600)
+    credentials, warnings = load_credentials(creds)
+    assert warnings == []
+    assert "secret" not in repr(credentials)
+    inv_path = write(
+        tmp_path,
+        "devices:\n  - id: a\n    kind: website\n    probes:\n      - type: http\n"
+        "        url: https://placeholder.example.org/\n        credentials: web-basic\n",
+    )
+    inv = load_inventory(inv_path, credentials)
+    assert inv.devices["a"].probes[0].url == "https://secret.example.org/"  # type: ignore[attr-defined]
+
+
+def test_a_missing_credentials_entry_is_an_error_with_its_line(tmp_path: Path) -> None:
+    credentials, _ = load_credentials(write(tmp_path, "other: {token: x}\n", "credentials.yaml"))
+    inv_path = write(
+        tmp_path,
+        "devices:\n  - id: a\n    kind: website\n    probes:\n      - type: http\n"
+        "        url: https://x.example.org/\n        credentials: nope\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_inventory(inv_path, credentials)
+    (err,) = info.value.errors
+    assert err.line == 7
+    assert "no credentials entry 'nope'" in str(err)
+
+
+def test_a_world_readable_credentials_file_is_warned_about(tmp_path: Path) -> None:
+    creds = write(tmp_path, "x: {token: t}\n", "credentials.yaml")
+    os.chmod(creds, 0o644)
+    _, warnings = load_credentials(creds)
+    assert warnings
+    assert "chmod 600" in warnings[0]
+
+
+def test_config_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "inventory: inv.yaml\nrules: [r/]\nstate_dir: st\n", "roomwatch.yaml")
+    config = load_config(path)
+    assert config.inventory == tmp_path / "inv.yaml"
+    assert config.rules == [tmp_path / "r"]
+    assert config.store == f"sqlite:///{tmp_path / 'st' / 'roomwatch.db'}"
+    assert config.maintenance_file == tmp_path / "st" / "maintenance.yaml"
+
+
+def test_config_unknown_key_and_bad_section_are_reported_with_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "inventory: inv.yaml\ncolector: {}\nalerting:\n  language: fr\n",
+        "roomwatch.yaml",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value)
+    assert f"{path}:2:1: unknown key 'colector'" in text
+
+
+def test_config_section_owned_by_alerting_is_validated_with_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "inventory: inv.yaml\nalerting:\n  language: fr\n", "roomwatch.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    (err,) = info.value.errors
+    assert err.line == 3
+    assert "alerting.language" in str(err)
