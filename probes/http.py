@@ -96,6 +96,7 @@ class _Phases:
     tcp_end: float | None = None  # set by _TimedLoop when the TLS handshake starts
     conn_end: float | None = None
     headers: float | None = None
+    peer_cert: bytes | None = None  # DER, taken at the handshake (the body may release it)
 
     def seconds(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -128,9 +129,14 @@ class _TimedLoop:
         return getattr(self._loop, name)
 
     async def create_connection(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("ssl") and self._phases.tcp_end is None:
+        tls = bool(kwargs.get("ssl"))
+        if tls and self._phases.tcp_end is None:
             self._phases.tcp_end = time.perf_counter()
-        return await self._loop.create_connection(*args, **kwargs)
+        transport, protocol = await self._loop.create_connection(*args, **kwargs)
+        ssl_object = transport.get_extra_info("ssl_object") if tls else None
+        if ssl_object is not None and self._phases.peer_cert is None:
+            self._phases.peer_cert = ssl_object.getpeercert(binary_form=True)
+        return transport, protocol
 
 
 class _TimedConnector(aiohttp.TCPConnector):
@@ -207,7 +213,6 @@ class HttpProbe(Probe):
         connector = _TimedConnector(phases, ssl=self._ssl_context(), use_dns_cache=False, limit=1)
         timeout = aiohttp.ClientTimeout(total=settings.timeout)
         started = time.perf_counter()
-        cert_days: float | None = None
         try:
             async with (
                 aiohttp.ClientSession(
@@ -224,7 +229,6 @@ class HttpProbe(Probe):
                     max_redirects=settings.max_redirects,
                 ) as resp,
             ):
-                cert_days = self._cert_days(resp, now)
                 body = await resp.content.read(MAX_BODY) if settings.method != "HEAD" else b""
                 status = resp.status
                 charset = resp.get_encoding() if body else "utf-8"
@@ -281,19 +285,10 @@ class HttpProbe(Probe):
         out += [sample(name, value, "s") for name, value in phases.seconds().items()]
         if content_ok is not None:
             out.append(sample("http.content_match", int(content_ok)))
-        if cert_days is not None:
-            out.append(sample("tls.cert_expiry_days", round(cert_days, 3), "d"))
+        if phases.peer_cert:
+            days = cert_expiry_days(phases.peer_cert, now)
+            out.append(sample("tls.cert_expiry_days", round(days, 3), "d"))
         return out
-
-    @staticmethod
-    def _cert_days(resp: aiohttp.ClientResponse, now: float) -> float | None:
-        conn = resp.connection
-        transport = conn.transport if conn is not None else None
-        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-        if ssl_object is None:
-            return None
-        der = ssl_object.getpeercert(binary_form=True)
-        return cert_expiry_days(der, now) if der else None
 
     def _down(self, now: float, note: str) -> list[Sample]:
         return [Sample(self.device, "http.up", 0, {}, None, now, note)]
