@@ -14,6 +14,8 @@ PROBES: dict[str, str] = {
     "ssh": "probes.ssh:SshProbe",
     "http": "probes.http:HttpProbe",
     "megatec": "probes.megatec:MegatecProbe",
+    "modbus-rtu": "probes.modbus:ModbusRtuProbe",
+    "modbus-tcp": "probes.modbus:ModbusTcpProbe",
 }
 
 

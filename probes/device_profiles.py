@@ -1,0 +1,62 @@
+"""Finding and loading device profiles: YAML data files that say which registers or which reply
+fields of a device map to which metric.
+
+A profile is named either by its shipped name (`probes/profiles/<kind>/<name>.yaml`) or by a
+path to an admin's own file. Profiles are validated with the caller's pydantic model and cached
+per file; a broken profile is a configuration error (ValueError naming the file and the
+problem), raised when the inventory is loaded, not at poll time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def shipped(kind: str) -> list[str]:
+    """Names of the profiles shipped for `kind` (e.g. "modbus", "serial")."""
+    return sorted(p.stem for p in (PROFILES_DIR / kind).glob("*.yaml"))
+
+
+def profile_path(kind: str, name: str) -> Path:
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        path = Path(name).expanduser()
+    else:
+        path = PROFILES_DIR / kind / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(shipped(kind)) or "none"
+        raise ValueError(
+            f"no {kind} profile {name!r} (shipped: {known}; or give a path to a .yaml)"
+        )
+    return path
+
+
+def load_profile(kind: str, name: str, model: type[_M]) -> _M:
+    """The validated profile. Raises ValueError with the file and every problem found."""
+    path = profile_path(kind, name)
+    profile: _M = _load(path.resolve(), path.stat().st_mtime_ns, model)
+    return profile
+
+
+@lru_cache(maxsize=128)
+def _load(path: Path, _mtime_ns: int, model: type[_M]) -> _M:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"profile {path}: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ValueError(f"profile {path}: {problems}") from None

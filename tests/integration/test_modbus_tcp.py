@@ -1,0 +1,95 @@
+"""The modbus-tcp probe against two independent servers: pymodbus's own and modbus-tk, both
+serving the register image of tests/fixtures/modbus_peers.py."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from probes.base import ProbeProtocolError, ProbeTimeout, ProbeUnreachable
+from probes.modbus import ModbusTcpProbe, ModbusTcpSettings
+from probes.sample import Sample
+from tests.fixtures.modbus_peers import start_tcp
+from tests.fixtures.peers import free_port, stop_process
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", params=["pymodbus-tcp", "modbus-tk-tcp"])
+def server(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    proc: subprocess.Popen[bytes] = start_tcp(request.param, port)
+    yield request.param, f"127.0.0.1:{port}"
+    stop_process(proc)
+
+
+def probe(address: str, unit: int, profile: str, **extra: object) -> ModbusTcpProbe:
+    settings = ModbusTcpSettings.model_validate(
+        {"type": "modbus-tcp", "address": address, "unit": unit, "profile": profile, **extra}
+    )
+    return ModbusTcpProbe(f"dev-{unit}", settings)
+
+
+def values(samples: Sequence[Sample]) -> dict[str, object]:
+    return {s.metric: s.value for s in samples}
+
+
+async def test_sensor_reads_temperature_and_humidity(server: tuple[str, str]) -> None:
+    _, address = server
+    got = values(await probe(address, 1, "xy-md02").poll(10.0))
+    assert got == {"ambient.temperature": 30.5, "ambient.humidity": 54.6}
+
+
+async def test_negative_temperature_from_holding_registers(server: tuple[str, str]) -> None:
+    _, address = server
+    samples = await probe(address, 2, "renke-rs-ws-n01-8").poll(10.0)
+    assert values(samples) == {"ambient.humidity": 65.8, "ambient.temperature": -10.1}
+    assert {s.unit for s in samples} == {"%RH", "°C"}
+    assert all(s.ts == 10.0 and s.device == "dev-2" for s in samples)
+
+
+async def test_ups_registers_become_nut_names(server: tuple[str, str]) -> None:
+    _, address = server
+    got = values(await probe(address, 3, "huawei-ups2000").poll(10.0))
+    assert got["ups.status"] == "OL CHRG"
+    assert got["input.voltage"] == 226.2
+    assert got["ups.load"] == 28.5
+    assert got["battery.runtime"] == 69136
+    assert got["battery.charge"] == 97
+    assert got["output.realpower"] == 600.0
+
+
+async def test_several_units_behind_one_gateway_are_polled_together(
+    server: tuple[str, str],
+) -> None:
+    import asyncio
+
+    _, address = server
+    probes = [probe(address, 1, "xy-md02"), probe(address, 2, "renke-rs-ws-n01-8")] * 5
+    results = await asyncio.gather(*(p.poll(1.0) for p in probes))
+    assert [values(r)["ambient.temperature"] for r in results] == [30.5, -10.1] * 5
+
+
+async def test_unknown_unit_is_a_clear_error(server: tuple[str, str]) -> None:
+    _, address = server
+    # pymodbus answers an exception for an unknown unit; modbus-tk stays silent
+    with pytest.raises((ProbeProtocolError, ProbeTimeout), match="unit 9"):
+        await probe(address, 9, "xy-md02", timeout=1.0).poll(1.0)
+
+
+async def test_register_the_device_lacks_gives_the_exception_code(
+    server: tuple[str, str], tmp_path: Path
+) -> None:
+    _, address = server
+    profile = tmp_path / "beyond.yaml"
+    profile.write_text("name: beyond\nfields:\n  - {metric: x, function: 3, address: 9500}\n")
+    with pytest.raises(ProbeProtocolError, match=r"exception 2 \(illegal data address\)"):
+        await probe(address, 1, str(profile), timeout=1.0).poll(1.0)
+
+
+async def test_closed_port_is_unreachable() -> None:
+    with pytest.raises(ProbeUnreachable, match="dev-1"):
+        await probe(f"127.0.0.1:{free_port()}", 1, "xy-md02", timeout=1.0).poll(1.0)
