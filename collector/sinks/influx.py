@@ -67,8 +67,7 @@ class InfluxSink:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._batch_limit = config.batch_size
-        self._tokens = float(config.batch_size)
-        self._tokens_at = time.monotonic()
+        self._limiter = RateLimiter(config.spool.replay_rate, burst=config.batch_size)
         self._up = True
         self._down_reason = ""
         self._last_drop_log = 0.0
@@ -371,19 +370,29 @@ class InfluxSink:
             self._note_dropped(dropped, "spool full")
 
     async def _rate_limit(self, count: int) -> None:
-        """Token bucket at `replay_rate` samples/s, burst of one batch."""
-        rate = self.config.spool.replay_rate
-        now = time.monotonic()
-        burst = max(float(self._batch_limit), rate)
-        self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
-        self._tokens_at = now
-        if self._tokens < count:
-            await asyncio.sleep((count - self._tokens) / rate)
-            self._tokens_at = time.monotonic()
-            self._tokens = float(count)
-        self._tokens -= count
+        delay = self._limiter.take(count, time.monotonic())
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, cut short by stop()."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+class RateLimiter:
+    """A token bucket: `take(n, now)` says how long to wait before sending n samples so that,
+    over time, no more than `rate` per second go out (bursts up to max(burst, rate))."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.capacity = max(float(burst), rate)
+        self._tokens = self.capacity
+        self._at: float | None = None
+
+    def take(self, count: int, now: float) -> float:
+        if self._at is not None:
+            self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        self._tokens -= count
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate

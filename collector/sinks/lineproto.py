@@ -108,15 +108,19 @@ def encode_samples(
     for sample in samples:
         device_tags: Mapping[str, str] = {}
         if tags_for is not None:
-            cached = cache.get(sample.device)
+            device = getattr(sample, "device", "")
+            cached = cache.get(device)
             if cached is None:
                 try:
-                    cached = tags_for(sample.device)
+                    cached = tags_for(device)
                 except Exception:  # an inventory lookup must not cost a sample
                     cached = {}
-                cache[sample.device] = cached
+                cache[device] = cached
             device_tags = cached
-        line = encode_sample(sample, device_tags, default_ts)
+        try:
+            line = encode_sample(sample, device_tags, default_ts)
+        except Exception:  # a malformed sample (a probe bug) must not block the spool
+            line = None
         if line is None:
             skipped += 1
         else:

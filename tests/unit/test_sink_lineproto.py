@@ -1,0 +1,105 @@
+"""The line protocol mapping (README "Sending samples to InfluxDB")."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from collector.sinks.lineproto import encode_sample, encode_samples, split_metric
+from probes.sample import Sample
+
+TS = 1763800000.25
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ("battery.charge", ("battery", "charge")),
+        ("device.up", ("device", "up")),
+        ("roomwatch.spool.depth", ("roomwatch", "spool_depth")),
+        ("load.1", ("load", "1")),
+        ("ifHCInOctets", ("ifHCInOctets", "value")),
+        (".odd", (".odd", "value")),
+        ("odd.", ("odd.", "value")),
+    ],
+)
+def test_metric_splits_at_first_dot_into_measurement_and_field(
+    metric: str, expected: tuple[str, str]
+) -> None:
+    assert split_metric(metric) == expected
+
+
+def test_sample_becomes_one_line_with_sorted_tags_float_field_and_ms_timestamp() -> None:
+    sample = Sample("ups-1", "battery.charge", 95, {"sensor": "main"}, unit="%", ts=TS)
+    line = encode_sample(sample, {"site": "bj-1", "kind": "ups"})
+    assert line == "battery,device=ups-1,kind=ups,sensor=main,site=bj-1 charge=95.0 1763800000250"
+
+
+def test_string_state_is_a_quoted_string_field_with_escapes() -> None:
+    sample = Sample("ups-1", "ups.status", 'OL "CHRG" \\ x\ny', ts=TS)
+    assert encode_sample(sample) == (
+        'ups,device=ups-1 status="OL \\"CHRG\\" \\\\ x y" 1763800000250'
+    )
+
+
+def test_booleans_and_ints_are_floats_so_field_types_never_conflict() -> None:
+    assert " up=1.0 " in str(encode_sample(Sample("d", "device.up", True, ts=TS)))
+    assert " up=0.0 " in str(encode_sample(Sample("d", "device.up", False, ts=TS)))
+    assert " up=1.0 " in str(encode_sample(Sample("d", "device.up", 1, ts=TS)))
+
+
+def test_special_characters_in_names_tags_and_keys_are_escaped() -> None:
+    sample = Sample("rack 1,a=b", "odd name.f=x,y", 1.5, {"if name": "Gi1/0/1, uplink"}, ts=TS)
+    line = encode_sample(sample)
+    assert line == (
+        "odd\\ name,device=rack\\ 1\\,a\\=b,if\\ name=Gi1/0/1\\,\\ uplink f\\=x\\,y=1.5 "
+        "1763800000250"
+    )
+
+
+def test_label_named_like_a_reserved_tag_is_kept_under_label_prefix() -> None:
+    sample = Sample("sw1", "ifOperStatus", 1, {"device": "eth0", "site": "x"}, ts=TS)
+    line = encode_sample(sample, {"site": "bj-1"})
+    assert line == (
+        "ifOperStatus,device=sw1,label_device=eth0,label_site=x,site=bj-1 value=1.0 1763800000250"
+    )
+
+
+def test_empty_tag_values_are_left_out() -> None:
+    sample = Sample("sw1", "ifOperStatus", 1, {"ifAlias": ""}, ts=TS)
+    assert encode_sample(sample, {"kind": ""}) == "ifOperStatus,device=sw1 value=1.0 1763800000250"
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_numbers_cannot_be_written_and_are_counted(value: float) -> None:
+    lines, skipped = encode_samples(
+        [Sample("d", "a.b", value, ts=TS), Sample("d", "a.b", 2.0, ts=TS)]
+    )
+    assert (lines, skipped) == (["a,device=d b=2.0 1763800000250"], 1)
+
+
+def test_unstamped_sample_takes_the_default_time() -> None:
+    assert encode_sample(Sample("d", "a.b", 1), default_ts=10.0) == "a,device=d b=1.0 10000"
+
+
+def test_device_tag_lookup_is_called_once_per_device_and_its_failure_costs_no_sample() -> None:
+    calls: list[str] = []
+
+    def tags_for(device: str) -> dict[str, str]:
+        calls.append(device)
+        if device == "broken":
+            raise LookupError(device)
+        return {"site": "s"}
+
+    samples = [Sample(d, "a.b", 1, ts=TS) for d in ("x", "x", "broken", "broken")]
+    lines, skipped = encode_samples(samples, tags_for)
+    assert calls == ["x", "broken"]
+    assert skipped == 0
+    assert lines[0].startswith("a,device=x,site=s ")
+    assert lines[2].startswith("a,device=broken ")
+
+
+def test_large_counter_keeps_float_precision_up_to_2_53() -> None:
+    line = str(encode_sample(Sample("sw", "ifHCInOctets", 2**53, ts=TS)))
+    assert float(line.split(" ")[1].split("=")[1]) == 2**53
