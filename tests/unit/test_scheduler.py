@@ -1,0 +1,155 @@
+"""The scheduler on virtual time: intervals, jitter, the concurrency bound, no overlapping polls
+of one device, skipped slots, and failures turned into device.up = 0 with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import ClassVar
+
+import pytest
+
+from collector.polling import PollResult, poll_once
+from collector.scheduler import Scheduler, next_slot
+from probes.base import Probe, ProbeAuthError, ProbeSettings
+from probes.sample import Sample
+from tests.fixtures.clock import VirtualClock
+
+
+class FakeProbe(Probe):
+    """Takes `busy` virtual seconds per poll and records what ran at the same time."""
+
+    type_name: ClassVar[str] = "fake"
+    settings_model: ClassVar[type[ProbeSettings]] = ProbeSettings
+    running: ClassVar[dict[str, int]] = defaultdict(int)
+    peak_total: ClassVar[int] = 0
+    peak_device: ClassVar[dict[str, int]] = defaultdict(int)
+
+    def __init__(self, device: str, interval: float, clock: VirtualClock, busy: float = 0.0):
+        super().__init__(device, ProbeSettings(type="fake", interval=interval, timeout=1000))
+        self.clock = clock
+        self.busy = busy
+        self.polled_at: list[float] = []
+
+    async def poll(self, now: float) -> Sequence[Sample]:
+        cls = FakeProbe
+        cls.running[self.device] += 1
+        cls.peak_device[self.device] = max(cls.peak_device[self.device], cls.running[self.device])
+        cls.peak_total = max(cls.peak_total, sum(cls.running.values()))
+        self.polled_at.append(self.clock.monotonic())
+        try:
+            if self.busy:
+                await self.clock.sleep(self.busy)
+        finally:
+            cls.running[self.device] -= 1
+        return [Sample(self.device, "x", 1, {}, None, now)]
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    FakeProbe.running.clear()
+    FakeProbe.peak_device.clear()
+    FakeProbe.peak_total = 0
+
+
+def test_next_slot_keeps_the_cadence_and_skips_missed_slots() -> None:
+    assert next_slot(100.0, 10.0, 0.0, 0.5, now=105.0) == (110.0, 0)
+    due, skipped = next_slot(100.0, 10.0, 0.0, 0.5, now=135.0)
+    assert (due, skipped) == (140.0, 3)
+
+
+def test_next_slot_jitter_stays_within_its_fraction() -> None:
+    lows = next_slot(100.0, 10.0, 0.2, 0.0, now=100.0)[0]
+    highs = next_slot(100.0, 10.0, 0.2, 0.999999, now=100.0)[0]
+    assert lows == pytest.approx(108.0)
+    assert highs == pytest.approx(112.0, abs=1e-4)
+
+
+async def test_each_device_is_polled_on_its_own_interval() -> None:
+    clock = VirtualClock()
+    results: list[PollResult] = []
+    sched = Scheduler(clock, results.append, jitter=0.0, rng=random.Random(1))
+    fast, slow = FakeProbe("fast", 10, clock), FakeProbe("slow", 60, clock)
+    sched.set_probes([(("fast", 0), fast), (("slow", 0), slow)])
+    await clock.advance(125)
+    assert len(fast.polled_at) == 13  # t≈0, 10, …, 120
+    assert len(slow.polled_at) == 3  # t≈0, 60, 120
+    await sched.drain(1)
+    ups = [s for r in results for s in r.samples if s.metric == "device.up"]
+    assert all(s.value == 1 and s.labels == {"probe": "fake"} for s in ups)
+
+
+async def test_polls_of_one_device_never_overlap_and_overruns_skip_slots() -> None:
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, jitter=0.0)
+    # Two probe entries of one device, each slower than its interval.
+    a, b = FakeProbe("ups1", 10, clock, busy=25), FakeProbe("ups1", 10, clock, busy=25)
+    sched.set_probes([(("ups1", 0), a), (("ups1", 1), b)])
+    await clock.advance(200)
+    assert FakeProbe.peak_device["ups1"] == 1
+    assert sum(job.stats.skipped for job in sched.jobs) > 0
+    await sched.drain(0)
+
+
+async def test_the_global_concurrency_bound_holds() -> None:
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, concurrency=3, jitter=0.0)
+    probes = [((f"d{i}", 0), FakeProbe(f"d{i}", 30, clock, busy=5)) for i in range(10)]
+    sched.set_probes(probes)
+    await clock.advance(60)
+    assert FakeProbe.peak_total == 3
+    assert all(len(p.polled_at) >= 1 for _, p in probes)
+    await sched.drain(0)
+
+
+async def test_reload_keeps_unchanged_jobs_and_retires_removed_ones() -> None:
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, jitter=0.0)
+    keep, drop = FakeProbe("keep", 10, clock), FakeProbe("drop", 10, clock)
+    sched.set_probes([(("keep", 0), keep), (("drop", 0), drop)])
+    await clock.advance(15)
+    fresh_keep = FakeProbe("keep", 10, clock)
+    retired = sched.set_probes([(("keep", 0), fresh_keep)])
+    assert drop in retired
+    assert fresh_keep in retired  # unchanged: the running job (and its state) is kept
+    assert [job.probe for job in sched.jobs] == [keep]
+    await sched.drain(0)
+
+
+class FailingProbe(Probe):
+    type_name: ClassVar[str] = "failing"
+    settings_model: ClassVar[type[ProbeSettings]] = ProbeSettings
+
+    def __init__(self, error: BaseException | None = None, hang: bool = False) -> None:
+        super().__init__("dev", ProbeSettings(type="failing", timeout=0.05))
+        self.error = error
+        self.hang = hang
+
+    async def poll(self, now: float) -> Sequence[Sample]:
+        if self.hang:
+            await asyncio.sleep(30)
+        if self.error is not None:
+            raise self.error
+        return []
+
+
+async def test_a_probe_error_becomes_device_down_with_its_reason() -> None:
+    result = await poll_once(FailingProbe(ProbeAuthError("dev: wrong community")), 1000.0)
+    up = next(s for s in result.samples if s.metric == "device.up")
+    assert (up.value, up.note, up.ts) == (0, "auth", 1000.0)
+    assert result.error == "dev: wrong community"
+
+
+async def test_a_hung_probe_times_out() -> None:
+    result = await poll_once(FailingProbe(hang=True), 1000.0)
+    up = next(s for s in result.samples if s.metric == "device.up")
+    assert (up.value, up.note) == (0, "timeout")
+
+
+async def test_a_bug_in_a_probe_is_reported_not_raised() -> None:
+    result = await poll_once(FailingProbe(ZeroDivisionError("oops")), 1000.0)
+    up = next(s for s in result.samples if s.metric == "device.up")
+    assert (up.value, up.note) == (0, "error")
+    assert "ZeroDivisionError" in (result.error or "")
