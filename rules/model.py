@@ -1,0 +1,85 @@
+"""The compiled rule: what the loader produces and the engine evaluates.
+
+A Rule is immutable and already checked; the engine never re-parses text. Levels are 1 (severe)
+to 3 (minor); `CRITICALITY` stands for "the device's criticality from the inventory"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from inventory.model import Device, Selector
+from rules.conditions import Condition
+from rules.template import Template
+
+CRITICALITY = 0  # a level key meaning "the device's criticality"
+LANGUAGES = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Flapping:
+    """A fault opening `opens` times within `window` seconds is held open as flapping until
+    its condition has stayed clear for `settle` seconds."""
+
+    opens: int = 4
+    window: float = 3600.0
+    settle: float = 900.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    group: str
+    metric: str  # the metric samples carry (for `rate(x)`, x)
+    rate: bool = False  # evaluate the per-second rate of a counter instead of the value
+    selector: Selector = field(default_factory=Selector)
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()  # sample label → globs
+    levels: tuple[tuple[int, Condition], ...] = ()  # most severe first; CRITICALITY last
+    for_s: float = 0.0
+    clear: Condition | None = None
+    clear_for_s: float = 0.0  # the recovery condition must hold this long
+    hold_s: float = 0.0  # a milder level must hold this long before the level moves down
+    absent_s: float | None = None
+    absent_level: int = CRITICALITY
+    escalate_s: float | None = None  # an open fault moves up one level after each such period
+    stale_s: float = 300.0  # no sample for this long marks a firing fault stale
+    flapping: Flapping | None = field(default_factory=Flapping)
+    summary: dict[str, Template] = field(default_factory=dict)
+    runbook: str | None = None
+    file: str = ""
+    line: int = 0
+    col: int = 0
+
+    @property
+    def metric_text(self) -> str:
+        return f"rate({self.metric})" if self.rate else self.metric
+
+    def selects(self, device: Device) -> bool:
+        return self.selector.matches(device)
+
+    def wants_labels(self, labels: dict[str, str]) -> bool:
+        for name, globs in self.where:
+            value = labels.get(name)
+            if value is None or not any(fnmatchcase(value, g) for g in globs):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def by_name(self) -> dict[str, Rule]:
+        return {r.name: r for r in self.rules}
+
+    @classmethod
+    def of(cls, rules: Sequence[Rule]) -> RuleSet:
+        return cls(tuple(rules), tuple(dict.fromkeys(r.file for r in rules)))

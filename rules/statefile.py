@@ -1,0 +1,34 @@
+"""Keeping the engine's state on disk so `for` timers and open faults survive a restart.
+
+The daemon calls `save_state` periodically and on shutdown, and `load_state` after building
+the engine. The write is atomic: a crash mid-write leaves the previous file intact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rules.engine import Engine
+from rules.maintenance import write_atomic
+
+
+def save_state(path: str | Path, engine: Engine) -> None:
+    write_atomic(Path(path), json.dumps(engine.snapshot(), separators=(",", ":")))
+
+
+def load_state(path: str | Path, engine: Engine) -> bool:
+    """Restore the engine from `path`. Returns False when there is no file; a file that is
+    not ours (corrupt, other version) raises ValueError naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        engine.restore(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: cannot restore rule engine state: {exc}") from None
+    return True
