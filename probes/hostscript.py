@@ -44,7 +44,8 @@ def build_script(units: Sequence[str], processes: bool, first_poll: bool) -> str
     is there from the start; later polls compare with the previous poll's reading."""
     lines = [
         "LC_ALL=C; LANG=C; export LC_ALL LANG",
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH; export PATH",
+        # The login PATH comes first; sbin directories are added for hosts that leave them out.
+        "PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH",
         "exec 2>/dev/null",
         f"echo '{MARKER}stat'; cat /proc/stat",
     ]

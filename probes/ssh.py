@@ -35,6 +35,7 @@ twice, 0.25 s apart, in the same round trip."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 import threading
@@ -61,6 +62,10 @@ from probes.hostparse import CpuTimes
 from probes.hostscript import build_script, has_host_metrics, read_output
 from probes.local import HostSettings, host_samples
 from probes.sample import Sample
+
+# Failures reach the collector as ProbeErrors, which it logs once per transition; paramiko's
+# own tracebacks would otherwise repeat on every failed poll of an unreachable host.
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 _USER = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$")
 _TARGET = re.compile(
@@ -151,8 +156,16 @@ class _Connection:
             return None
         path = Path(self.settings.key_file).expanduser()
         try:
-            return paramiko.PKey.from_path(path, self.settings.key_passphrase)
-        except paramiko.PasswordRequiredException:
+            passphrase = self.settings.key_passphrase
+            # paramiko 5 hands the passphrase to `cryptography`, which wants bytes.
+            secret = passphrase.encode() if passphrase is not None else None
+            return paramiko.PKey.from_path(path, secret)  # type: ignore[arg-type]
+        except (paramiko.PasswordRequiredException, TypeError) as exc:
+            # paramiko 5 says "password-protected" with a TypeError when no passphrase is given.
+            if isinstance(exc, TypeError) and "password" not in str(exc):
+                raise ProbeAuthError(
+                    f"{self.device}: key file {path} cannot be loaded ({type(exc).__name__})"
+                ) from None
             raise ProbeAuthError(
                 f"{self.device}: key file {path} is encrypted; put key_passphrase in its credentials entry"
             ) from None
@@ -160,7 +173,7 @@ class _Connection:
             raise ProbeAuthError(
                 f"{self.device}: cannot read key file {path}: {exc.strerror}"
             ) from None
-        except (paramiko.SSHException, ValueError) as exc:
+        except Exception as exc:
             # Wrong passphrase, or not a private key paramiko knows.
             raise ProbeAuthError(
                 f"{self.device}: key file {path} cannot be loaded ({type(exc).__name__}: wrong passphrase or not a private key)"
@@ -185,6 +198,7 @@ class _Connection:
             ) from None
         client.set_missing_host_key_policy(_RejectUnknown())
         where = _known_host_name(host, port)
+        started = time.monotonic()
         try:
             client.connect(
                 host,
@@ -202,6 +216,14 @@ class _Connection:
             )
         except BaseException as exc:
             client.close()
+            if isinstance(exc, paramiko.SSHException | EOFError) and (
+                time.monotonic() - started >= s.timeout * 0.9
+            ):
+                # paramiko words a silent server several ways ("Error reading SSH protocol
+                # banner", "Negotiation timed out", "No existing session"); the clock does not lie.
+                raise ProbeTimeout(
+                    f"{self.device}: {where} did not finish the SSH handshake within {s.timeout:g}s"
+                ) from None
             raise self._connect_error(exc, where, known_hosts) from None
         return client
 
