@@ -31,7 +31,7 @@ from pydantic import Field
 
 from probes.base import Probe, ProbeProtocolError, ProbeSettings, ProbeTimeout
 from probes.sample import Sample, Value
-from probes.serial_bus import LineSettings, SerialPort, serial_port
+from probes.serial_bus import LineSettings, SerialPort, release_serial_port, serial_port
 
 
 class MegatecSettings(ProbeSettings):
@@ -226,13 +226,16 @@ class MegatecProbe(Probe):
         # The static answers, asked once: None = not asked yet, empty = the UPS has none.
         self._rating: Reading | None = None
         self._identity: Reading | None = None
+        self._serial: SerialPort | None = None
 
     @classmethod
     def cli_target(cls, target: str) -> dict[str, object]:
         return {"port": target}
 
     def _port(self) -> SerialPort:
-        return serial_port(self.cfg.port, LineSettings(baudrate=self.cfg.baudrate))
+        if self._serial is None:
+            self._serial = serial_port(self.cfg.port, LineSettings(baudrate=self.cfg.baudrate))
+        return self._serial
 
     async def _ask(self, command: str, wait_s: float) -> str:
         reply = await self._port().exchange(
@@ -285,3 +288,6 @@ class MegatecProbe(Probe):
 
     async def close(self) -> None:
         self._rating = self._identity = None
+        if self._serial is not None:
+            self._serial = None
+            release_serial_port(self.cfg.port)

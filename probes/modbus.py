@@ -46,7 +46,7 @@ from probes.base import (
 )
 from probes.device_profiles import load_profile
 from probes.sample import Sample, Value
-from probes.serial_bus import shared
+from probes.serial_bus import release, shared
 
 RegisterType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32"]
 _WIDTH = {"bool": 1, "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2}
@@ -294,6 +294,11 @@ class ModbusLink:
 class _ModbusSettings(ProbeSettings):
     unit: int = Field(default=1, ge=0, le=255)
     profile: str
+    # How long to wait for one answer (a poll may take several requests; `timeout` bounds all).
+    response_timeout: float = Field(default=1.0, gt=0, le=60)
+
+    def request_wait_s(self) -> float:
+        return min(self.response_timeout, self.timeout * 0.9)
 
     @field_validator("profile")
     @classmethod
@@ -340,9 +345,26 @@ class _ModbusProbe(Probe):
         self.plan = plan_reads(
             self.profile.fields, self.profile.max_registers_per_read, self.profile.max_gap
         )
+        self._held: ModbusLink | None = None
+
+    def _link_key(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def _new_link(self) -> ModbusLink:
+        raise NotImplementedError
 
     def _link(self) -> ModbusLink:
-        raise NotImplementedError
+        if self._held is None:
+            kind, path = self._link_key()
+            self._held = shared(kind, path, self._new_link)
+        return self._held
+
+    async def close(self) -> None:
+        if self._held is not None:
+            self._held = None
+            link = release(*self._link_key())
+            if isinstance(link, ModbusLink):
+                link.drop()
 
     async def poll(self, now: float) -> Sequence[Sample]:
         link = self._link()
@@ -366,17 +388,22 @@ class ModbusTcpProbe(_ModbusProbe):
     type_name: ClassVar[str] = "modbus-tcp"
     settings_model: ClassVar[type[ProbeSettings]] = ModbusTcpSettings
 
-    def _link(self) -> ModbusLink:
+    def _link_key(self) -> tuple[str, str]:
+        assert isinstance(self.settings, ModbusTcpSettings)
+        host, port = split_address(self.settings.address)
+        return "modbus-tcp", f"{host}:{port}"
+
+    def _new_link(self) -> ModbusLink:
         from pymodbus.client import AsyncModbusTcpClient
 
         assert isinstance(self.settings, ModbusTcpSettings)
         host, port = split_address(self.settings.address)
-        wait_s = self.settings.timeout
+        wait_s = self.settings.request_wait_s()
 
         def make() -> Any:
             return AsyncModbusTcpClient(host, port=port, timeout=wait_s, retries=0)
 
-        return shared("modbus-tcp", f"{host}:{port}", lambda: ModbusLink(f"{host}:{port}", make))
+        return ModbusLink(f"{host}:{port}", make)
 
     @classmethod
     def cli_target(cls, target: str) -> dict[str, object]:
@@ -387,7 +414,11 @@ class ModbusRtuProbe(_ModbusProbe):
     type_name: ClassVar[str] = "modbus-rtu"
     settings_model: ClassVar[type[ProbeSettings]] = ModbusRtuSettings
 
-    def _link(self) -> ModbusLink:
+    def _link_key(self) -> tuple[str, str]:
+        assert isinstance(self.settings, ModbusRtuSettings)
+        return "modbus-rtu", self.settings.port
+
+    def _new_link(self) -> ModbusLink:
         from pymodbus import FramerType
         from pymodbus.client import AsyncModbusSerialClient
 
@@ -402,12 +433,12 @@ class ModbusRtuProbe(_ModbusProbe):
                 bytesize=s.bytesize,
                 parity=s.parity,
                 stopbits=s.stopbits,
-                timeout=min(s.timeout, 5.0),
+                timeout=s.request_wait_s(),
                 retries=0,
                 reconnect_delay=0,  # we reconnect on the next poll, not in the background
             )
 
-        return shared("modbus-rtu", s.port, lambda: ModbusLink(s.port, make))
+        return ModbusLink(s.port, make)
 
     @classmethod
     def cli_target(cls, target: str) -> dict[str, object]:

@@ -197,21 +197,46 @@ def _short(exc: BaseException) -> str:
 
 _T = TypeVar("_T")
 
+
+@dataclass
+class _Entry:
+    obj: Any
+    users: int
+
+
 # Keyed by event loop, because asyncio locks belong to one loop (tests run one loop each).
-_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Any]] = (
+_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], _Entry]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def shared(kind: str, path: str, factory: Callable[[], _T]) -> _T:
-    """The object of `kind` for `path` in this event loop, made by `factory` the first time."""
-    loop = asyncio.get_running_loop()
-    per_loop = _SHARED.setdefault(loop, {})
-    key = (kind, path)
-    if key not in per_loop:
-        per_loop[key] = factory()
-    obj: _T = per_loop[key]
+    """The object of `kind` for `path` in this event loop, made by `factory` the first time.
+    Each call counts as one user until `release`."""
+    per_loop = _SHARED.setdefault(asyncio.get_running_loop(), {})
+    entry = per_loop.get((kind, path))
+    if entry is None:
+        entry = per_loop[(kind, path)] = _Entry(factory(), 0)
+    entry.users += 1
+    obj: _T = entry.obj
     return obj
+
+
+def release(kind: str, path: str) -> Any:
+    """Drop one user; returns the object when that was the last user (the caller closes it),
+    else None."""
+    try:
+        per_loop = _SHARED.get(asyncio.get_running_loop(), {})
+    except RuntimeError:
+        return None
+    entry = per_loop.get((kind, path))
+    if entry is None:
+        return None
+    entry.users -= 1
+    if entry.users > 0:
+        return None
+    del per_loop[(kind, path)]
+    return entry.obj
 
 
 def serial_port(path: str, line: LineSettings) -> SerialPort:
@@ -219,11 +244,18 @@ def serial_port(path: str, line: LineSettings) -> SerialPort:
     one bus runs at one speed."""
     port = shared("pyserial", path, lambda: SerialPort(path, line))
     if port.line != line:
+        release("pyserial", path)
         raise ProbeUnreachable(
             f"serial port {path} is already in use at {_describe(port.line)}, "
             f"not {_describe(line)}: devices on one bus must share its line settings"
         )
     return port
+
+
+def release_serial_port(path: str) -> None:
+    port = release("pyserial", path)
+    if isinstance(port, SerialPort):
+        port.close()
 
 
 def _describe(line: LineSettings) -> str:

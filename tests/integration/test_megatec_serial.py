@@ -3,7 +3,7 @@ replays recorded replies, good and broken."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,16 @@ from tests.fixtures.megatec_emulator import MegatecEmulator
 from tests.fixtures.serial_pty import PtyPair
 
 pytestmark = pytest.mark.integration
+
+OPEN: list[MegatecProbe] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_probes() -> AsyncIterator[None]:
+    """Probes share their port or connection; each test releases what it used."""
+    yield
+    while OPEN:
+        await OPEN.pop().close()
 
 
 @pytest.fixture
@@ -34,7 +44,9 @@ def probe_for(line: PtyPair, **extra: object) -> MegatecProbe:
     settings = MegatecSettings.model_validate(
         {"type": "megatec", "port": str(line.host_end), "reply_timeout": 0.6, **extra}
     )
-    return MegatecProbe("ups-1", settings)
+    made = MegatecProbe("ups-1", settings)
+    OPEN.append(made)
+    return made
 
 
 def by_name(samples: object) -> dict[str, object]:

@@ -4,7 +4,7 @@ serving the register image of tests/fixtures/modbus_peers.py."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,16 @@ from tests.fixtures.modbus_peers import start_tcp
 from tests.fixtures.peers import free_port, stop_process
 
 pytestmark = pytest.mark.integration
+
+OPEN: list[ModbusTcpProbe] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_probes() -> AsyncIterator[None]:
+    """Probes share their port or connection; each test releases what it used."""
+    yield
+    while OPEN:
+        await OPEN.pop().close()
 
 
 @pytest.fixture(scope="module", params=["pymodbus-tcp", "modbus-tk-tcp"])
@@ -30,7 +40,9 @@ def probe(address: str, unit: int, profile: str, **extra: object) -> ModbusTcpPr
     settings = ModbusTcpSettings.model_validate(
         {"type": "modbus-tcp", "address": address, "unit": unit, "profile": profile, **extra}
     )
-    return ModbusTcpProbe(f"dev-{unit}", settings)
+    made = ModbusTcpProbe(f"dev-{unit}", settings)
+    OPEN.append(made)
+    return made
 
 
 def values(samples: Sequence[Sample]) -> dict[str, object]:
