@@ -1,11 +1,15 @@
 """sd_notify without libsystemd: datagrams to $NOTIFY_SOCKET (READY, RELOADING, STOPPING,
-STATUS, WATCHDOG). Silent when not run by systemd."""
+STATUS, WATCHDOG). Silent when not run by systemd.
+
+RELOADING=1 carries MONOTONIC_USEC, as systemd (>= 253, `Type=notify-reload`) wants to tell
+this reload from an earlier one; older systemd ignores the extra field."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import socket
+import time
 
 
 class Notifier:
@@ -37,6 +41,11 @@ class Notifier:
     def send(self, **fields: str | int) -> None:
         if self._sock is None or self._address is None:
             return
+        if "reloading" in fields:
+            fields = {
+                **fields,
+                "monotonic_usec": time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000,
+            }
         message = "\n".join(f"{k.upper()}={v}" for k, v in fields.items())
         # systemd gone or its socket full: never let that stop monitoring
         with contextlib.suppress(OSError):
