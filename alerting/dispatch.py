@@ -1,0 +1,376 @@
+"""Deciding who is told what, and queuing it in the outbox (the inhibit → silence → route →
+dedup part of the pipeline), plus the clocks that run on every tick: escalation tiers, repeat
+reminders, SLA breaches, the 24-hour promotion, closing, and planned-work notices.
+
+Needs the store, the config and the inventory, not the channels: the CLI uses it too, so a
+recovery or acknowledgement made without a running daemon still queues its notices, which the
+daemon sends when it next runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from alerting import acklink, escalation, incidents, notices, problems, sla
+from alerting.config import AlertingConfig, NotifierConfig
+from alerting.duty import OnDuty, local_time, on_duty, person, resolve_targets
+from alerting.incidents import Change
+from alerting.messages import ALERT_KINDS
+from alerting.pipeline.dedup import dedup_key, notice_key
+from alerting.pipeline.group import group_key
+from alerting.pipeline.inhibit import inhibited_by
+from alerting.pipeline.route import route
+from alerting.pipeline.silence import silenced_by
+from alerting.store import Incident, TicketStore
+from inventory.credentials import Credentials
+from inventory.model import Inventory
+
+log = logging.getLogger("roomwatch.alerting")
+
+SYSTEM = "system"
+_CHAT = ("dingtalk", "wecom", "feishu")
+
+
+def _digest(recipients: dict[str, Any]) -> str:
+    text = json.dumps(recipients, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _union(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key, values in b.items():
+        if isinstance(values, list):
+            out[key] = list(dict.fromkeys([*out.get(key, []), *values]))
+        else:
+            out.setdefault(key, values)
+    return out
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: TicketStore,
+        config: AlertingConfig,
+        inventory: Inventory,
+        credentials: Credentials,
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.inventory = inventory
+        self.credentials = credentials
+        self.clock = clock
+        self._quiet_noted: set[tuple[int, str]] = set()  # audit "not told" once per reason
+
+    # ------------------------------------------------------------ facts for messages
+
+    def tz(self) -> dt.tzinfo | None:
+        return local_time(self.config.duty, self.clock()).tzinfo
+
+    def on_duty(self, ts: float | None = None) -> OnDuty:
+        return on_duty(self.config.duty, self.clock() if ts is None else ts)
+
+    def _ack(self, incident: Incident, now: float) -> dict[str, str]:
+        out = {"command": f"roomwatch incidents ack {incident.id} --by NAME"}
+        link = self.config.ack_link
+        if link.base_url and link.credentials:
+            try:
+                secret = self.credentials.entry(link.credentials).get("secret")
+            except KeyError:
+                secret = None
+            if secret:
+                out["link"] = acklink.make_link(link.base_url, secret, incident.id, now, link.ttl)
+        return out
+
+    async def payload(
+        self, incident: Incident, kind: str, now: float, **extra: Any
+    ) -> dict[str, Any]:
+        device = self.inventory.devices.get(incident.device)
+        site = self.inventory.sites.get(incident.site) if incident.site else None
+        workaround = None
+        if incident.problem_id is not None:
+            workaround = (await self.store.problem(incident.problem_id)).workaround
+        out: dict[str, Any] = {
+            "kind": kind,
+            "incident": incident.id,
+            "key": incident.key,
+            "rule": incident.rule,
+            "device": incident.device,
+            "device_name": device.name if device else None,
+            "site": incident.site,
+            "site_name": site.name if site else None,
+            "level": incident.level,
+            "summary": incident.summary,
+            "runbook": incident.runbook,
+            "value": incident.value,
+            "since": incident.since,
+            "ts": now,
+            "occurrences": incident.occurrences,
+            "stale": incident.stale,
+            "workaround": workaround,
+            "ack": self._ack(incident, now),
+        }
+        if incident.resolved_at is not None:
+            out["resolved_at"] = incident.resolved_at
+        out.update(extra)
+        return out
+
+    # ------------------------------------------------------------ recipients
+
+    def _recipients(self, entry: NotifierConfig, people: Iterable[str]) -> dict[str, Any] | None:
+        """What this channel needs to reach these people; None when it cannot reach anyone
+        (an email channel with no address at all)."""
+        ids = list(people)
+        persons = [person(self.config.duty, p) for p in ids]
+        out: dict[str, Any] = {
+            "people": ids,
+            "names": [p.name or i for p, i in zip(persons, ids, strict=True)],
+        }
+        if entry.type == "email":
+            emails = [p.email for p in persons if p.email]
+            if not (entry.to or emails):
+                return None
+            out["emails"] = emails
+        elif entry.type == "sms":
+            phones = [p.phone for p in persons if p.phone]
+            if not (entry.to or phones):
+                return None
+            out["phones"] = phones
+        elif entry.type in _CHAT:
+            out["phones"] = [p.phone for p in persons if p.phone]
+        return out
+
+    async def _told(self, incident_id: int) -> dict[str, dict[str, Any]]:
+        """Per channel, everyone who was (or is about to be) told of this incident."""
+        told: dict[str, dict[str, Any]] = {}
+        for item in await self.store.outbox_items(incident_id):
+            if item.kind in ALERT_KINDS and item.state != "failed":
+                told[item.notifier] = _union(told.get(item.notifier, {}), item.recipients)
+        return told
+
+    # ------------------------------------------------------------ the inhibit/silence gate
+
+    async def _quiet(self, incident: Incident, now: float) -> bool:
+        """True when inhibit or silence keeps this incident from being told now (recorded
+        in the audit log once per reason)."""
+        reason = None
+        source = inhibited_by(incident, await self.store.active(), self.config.inhibit)
+        if source is not None:
+            reason = f"inhibited by incident {source.id}"
+        else:
+            silence = silenced_by(incident, self.config.silences, local_time(self.config.duty, now))
+            if silence is not None:
+                reason = f"silenced{': ' + silence.comment if silence.comment else ''}"
+        if reason is None:
+            return False
+        if (incident.id, reason) not in self._quiet_noted:
+            self._quiet_noted.add((incident.id, reason))
+            await self.store.audit(incident.id, now, SYSTEM, "not-told", {"why": reason})
+        return True
+
+    # ------------------------------------------------------------ queuing
+
+    async def _enqueue(
+        self,
+        incident: Incident,
+        notifier: str,
+        step: str,
+        recipients: dict[str, Any],
+        payload: dict[str, Any],
+        now: float,
+    ) -> bool:
+        entry = self.config.notifier(notifier)
+        wait = self.config.group.wait if payload["kind"] in (*ALERT_KINDS, "resolved") else 0.0
+        return await self.store.enqueue(
+            incident_id=incident.id,
+            notifier=entry.id,
+            kind=str(payload["kind"]),
+            dedup=dedup_key(incident.id, incident.occurrences, step, entry.id),
+            group_key=group_key(incident, self.config.group.by),
+            recipients=recipients,
+            payload=payload,
+            now=now,
+            due=now + wait,
+        )
+
+    async def tell(
+        self,
+        incident: Incident,
+        kind: str,
+        step: str,
+        people: Iterable[str],
+        now: float,
+        *,
+        channels: list[str] | None = None,
+        require_people: bool = False,
+        **extra: Any,
+    ) -> bool:
+        """Queue `kind` about `incident` to these people on its routed channels. Returns
+        whether anything was queued."""
+        people = list(people)
+        if require_people and not people:
+            return False
+        names = [person(self.config.duty, p).name or p for p in people]
+        payload = await self.payload(incident, kind, now, people=names, **extra)
+        queued = False
+        for name in route(incident, self.config, channels):
+            recipients = self._recipients(self.config.notifier(name), people)
+            if recipients is None:
+                continue
+            queued = await self._enqueue(incident, name, step, recipients, payload, now) or queued
+        if queued:
+            await self.store.update_incident(incident.id, {"last_notified_at": now})
+            await self.store.audit(
+                incident.id, now, SYSTEM, "told", {"what": kind, "step": step, "people": people}
+            )
+        return queued
+
+    async def tell_told(
+        self, incident: Incident, kind: str, step: str, now: float, **extra: Any
+    ) -> bool:
+        """Queue `kind` to everyone already told of `incident`, on the channels they heard on."""
+        told = await self._told(incident.id)
+        if not told:
+            return False
+        payload = await self.payload(incident, kind, now, **extra)
+        queued = False
+        for name, recipients in told.items():
+            try:
+                self.config.notifier(name)
+            except KeyError:
+                continue  # the channel was removed from the config
+            queued = await self._enqueue(incident, name, step, recipients, payload, now) or queued
+        return queued
+
+    # ------------------------------------------------------------ reacting to changes
+
+    async def after_change(self, change: Change, now: float) -> None:
+        incident = change.incident
+        if change.kind in ("opened", "reopened"):
+            await problems.track(self.store, incident, self.config.problems, now)
+            incident = await self.store.get(incident.id)
+            if not incident.suppressed:
+                await self.escalate(incident, now)
+        elif change.kind == "unsuppressed":
+            await self.escalate(incident, now)
+        elif change.kind == "level" and not incident.suppressed:
+            step = f"level:{incident.level}:{int(incident.level_since)}"
+            await self.tell_told(incident, "level", step, now, previous_level=change.previous_level)
+            await self.escalate(incident, now)
+        elif change.kind == "resolved":
+            await self.recovered(incident, now)
+
+    async def recovered(self, incident: Incident, now: float, by: str | None = None) -> None:
+        extra: dict[str, Any] = {}
+        if by and by != incidents.RULES_ACTOR:
+            extra["by"] = by
+        await self.tell_told(incident, "resolved", "resolved", now, **extra)
+
+    async def escalate(self, incident: Incident, now: float) -> None:
+        """Run the escalation tiers of `incident` that are due."""
+        tiers = self.config.tiers_for(incident.level)
+        due = escalation.due_tiers(incident, tiers, now)
+        if not due or await self._quiet(incident, now):
+            return
+        for index, tier in due:
+            people = resolve_targets(self.config.duty, tier.notify, now)
+            kind = "opened" if index == 0 else "escalated"
+            if index == 0 and incident.occurrences > 1:
+                kind = "reopened"
+            await self.tell(
+                incident,
+                kind,
+                f"tier:{index}",
+                people,
+                now,
+                channels=tier.notifiers or None,
+                # later tiers name someone in particular; with nobody there, stay silent
+                require_people=index > 0,
+                tier=index,
+            )
+        await self.store.update_incident(incident.id, {"tier": due[-1][0] + 1})
+
+    # ------------------------------------------------------------ clocks (every tick)
+
+    async def run_clocks(self, now: float) -> None:
+        for incident in await self.store.active():
+            if incident.suppressed:
+                continue
+            if sla.promotion_due(incident, self.config.promote_after, now):
+                old = incident.level
+                incident = await incidents.set_level(
+                    self.store, incident, old - 1, now, SYSTEM, "unresolved too long"
+                )
+                await self.after_change(Change("level", incident, old), now)
+                incident = await self.store.get(incident.id)
+            await self.check_sla(incident, now)
+            await self.escalate(incident, now)
+            incident = await self.store.get(incident.id)
+            interval = self.config.repeat_for(incident.level)
+            if escalation.reminder_due(incident, interval, now) and not await self._quiet(
+                incident, now
+            ):
+                count = incident.reminders + 1
+                await self.store.update_incident(
+                    incident.id, {"reminders": count, "last_notified_at": now}
+                )
+                await self.tell_told(incident, "reminder", f"reminder:{count}", now, reminder=count)
+        await incidents.close_resolved(self.store, now, self.config.reopen_window)
+        await self.announce(now)
+
+    async def check_sla(self, incident: Incident, now: float) -> None:
+        for clock in sla.breaches(incident, self.config.sla_for(incident.level), now):
+            if not await self.store.record_breach(
+                incident.id, clock.clock, clock.level, clock.due, now
+            ):
+                continue
+            await self.store.audit(
+                incident.id,
+                now,
+                SYSTEM,
+                "sla-breach",
+                {"clock": clock.clock, "level": clock.level, "due": clock.due},
+            )
+            if clock.clock == "repair" and incident.active:
+                managers = resolve_targets(self.config.duty, ["role:manager"], now)
+                await self.tell(
+                    incident,
+                    "breach",
+                    f"breach:repair:{clock.level}",
+                    managers,
+                    now,
+                    clock="repair",
+                )
+
+    # ------------------------------------------------------------ planned-work notices
+
+    async def announce(self, now: float) -> None:
+        for notice in self.config.notices:
+            phase = notices.due_phase(notice, local_time(self.config.duty, now))
+            if phase is None:
+                continue
+            payload = notices.payload(notice, phase, now)
+            channels = notice.audience or [n.id for n in self.config.notifiers]
+            for name in channels:
+                entry = self.config.notifier(name)
+                recipients = self._recipients(entry, [])
+                if recipients is None:
+                    continue
+                await self.store.enqueue(
+                    incident_id=None,
+                    notifier=entry.id,
+                    kind="notice",
+                    dedup=notice_key(notice.id, phase, entry.id),
+                    group_key="",
+                    recipients=recipients,
+                    payload=payload,
+                    now=now,
+                    due=now,
+                )
+
+    def recipients_digest(self, recipients: dict[str, Any]) -> str:
+        return _digest(recipients)

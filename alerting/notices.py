@@ -1,0 +1,126 @@
+"""Event notices: announcing planned work (content, general or urgent, time window, partial or
+full scope, what users should do) to the configured audience before it starts, when it starts,
+and when it is over. Which phase is due is a pure function of the notice and local time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from alerting.config import NoticeConfig
+from alerting.messages import Message
+
+_WORDS = {
+    "zh": {
+        "general": "【事件通知】",
+        "urgent": "【紧急事件通知】",
+        "before": "预告",
+        "start": "开始",
+        "end": "已结束",
+        "window": "时间",
+        "scope": "范围",
+        "partial": "部分设备",
+        "all": "全部业务",
+        "devices": "涉及设备",
+        "action": "请您",
+    },
+    "en": {
+        "general": "[NOTICE] ",
+        "urgent": "[URGENT NOTICE] ",
+        "before": "upcoming",
+        "start": "starting now",
+        "end": "completed",
+        "window": "window",
+        "scope": "scope",
+        "partial": "partial",
+        "all": "everything",
+        "devices": "devices",
+        "action": "please",
+    },
+}
+
+
+def _wall(moment: dt.datetime, local_now: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(local_now.tzinfo).replace(tzinfo=None)
+
+
+def due_phase(notice: NoticeConfig, local_now: dt.datetime) -> str | None:
+    """The phase to announce now: `before:<seconds>` (the closest announce offset that has
+    passed), `start` during the window, `end` within a day after it; None otherwise."""
+    now = local_now.replace(tzinfo=None)
+    start, end = _wall(notice.start, local_now), _wall(notice.end, local_now)
+    if now >= end:
+        return "end" if (now - end) <= dt.timedelta(days=1) else None
+    if now >= start:
+        return "start"
+    passed = [d for d in notice.announce if now >= start - dt.timedelta(seconds=d)]
+    if not passed:
+        return None
+    return f"before:{int(min(passed))}"
+
+
+def payload(notice: NoticeConfig, phase: str, now: float) -> dict[str, Any]:
+    return {
+        "kind": "notice",
+        "notice": notice.id,
+        "phase": phase,
+        "title": notice.title,
+        "content": notice.content,
+        "action": notice.action,
+        "urgency": notice.urgency,
+        "scope": notice.scope,
+        "start": notice.start.isoformat(sep=" ", timespec="minutes"),
+        "end": notice.end.isoformat(sep=" ", timespec="minutes"),
+        "devices": notice.devices,
+        "ts": now,
+        "level": 3,
+    }
+
+
+def _pick(texts: Mapping[str, str], language: str) -> str:
+    return texts.get(language) or next(iter(texts.values()), "")
+
+
+def render_notice(
+    item: Mapping[str, Any],
+    language: str,
+    *,
+    tz: dt.tzinfo | None = None,
+    recipients: Mapping[str, Any] | None = None,
+) -> Message:
+    words = _WORDS.get(language, _WORDS["en"])
+    phase = str(item.get("phase", "start")).split(":")[0]
+    head = words["urgent" if item.get("urgency") == "urgent" else "general"]
+    title = _pick(item.get("title") or {}, language)
+    subject = (
+        f"{head}{title} ({words[phase]})"
+        if language == "en"
+        else f"{head}{title}（{words[phase]}）"
+    )
+    lines = [
+        subject,
+        "",
+        _pick(item.get("content") or {}, language),
+        f"{words['window']}: {item.get('start')} – {item.get('end')}",
+        f"{words['scope']}: {words.get(str(item.get('scope')), item.get('scope'))}",
+    ]
+    if item.get("devices"):
+        lines.append(f"{words['devices']}: {', '.join(item['devices'])}")
+    action = _pick(item.get("action") or {}, language)
+    if action:
+        lines.append(f"{words['action']}: {action}")
+    text = "\n".join(lines)
+    return Message(
+        kind="notice",
+        level=3,
+        language=language,
+        subject=subject,
+        text=text,
+        markdown="\n".join([f"**{subject}**", "", *lines[2:]]),
+        short=f"{subject} {item.get('start')}",
+        items=[dict(item)],
+        recipients=dict(recipients or {}),
+    )

@@ -1,0 +1,105 @@
+"""The email channel: SMTP with STARTTLS, implicit TLS or plain, and optional login.
+
+smtplib is blocking, so each send runs in a thread. Recipients: the channel's `to` plus the
+addresses of the people being told (resolved when the notification was queued). The
+credentials entry, when named, holds `username` and `password`."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from alerting.messages import Message
+from alerting.notifiers.base import DeliveryError, Notifier
+
+
+class EmailNotifier(Notifier):
+    type = "email"
+
+    def __init__(self, config: Any, secrets: dict[str, str], state_dir: Path) -> None:
+        super().__init__(config, secrets, state_dir)
+        if config.credentials and not (secrets.get("username") and secrets.get("password")):
+            raise ValueError(
+                f"notifier {config.id!r}: credentials entry {config.credentials!r} needs"
+                " username and password"
+            )
+
+    def build(self, message: Message) -> EmailMessage:
+        mail = EmailMessage()
+        mail["Subject"] = message.subject
+        mail["From"] = self.config.sender
+        mail["To"] = ", ".join(self.recipients(message))
+        ts = next((i.get("ts") for i in message.items if i.get("ts")), None)
+        mail["Date"] = formatdate(ts, localtime=False) if ts else formatdate()
+        mail["Message-ID"] = make_msgid(domain=self.config.sender.rpartition("@")[2] or None)
+        ids = [str(i.get("incident")) for i in message.items if i.get("incident")]
+        if ids:
+            mail["X-Roomwatch-Incidents"] = ",".join(ids)
+        mail["X-Roomwatch-Level"] = str(message.level)
+        mail.set_content(message.text)
+        return mail
+
+    def recipients(self, message: Message) -> list[str]:
+        emails = message.recipients.get("emails") or []
+        return list(dict.fromkeys([*self.config.to, *emails]))
+
+    async def send(self, message: Message) -> None:
+        to = self.recipients(message)
+        if not to:
+            raise DeliveryError(f"{self.name}: no recipient address", retryable=False)
+        mail = self.build(message)
+        await asyncio.to_thread(self._send_blocking, mail, to)
+
+    def _tls(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if not self.config.verify_tls:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _send_blocking(self, mail: EmailMessage, to: list[str]) -> None:
+        host, port, timeout = self.config.host, self.config.effective_port, self.config.timeout
+        where = f"{self.name}: SMTP {host}:{port}"
+        try:
+            smtp: smtplib.SMTP
+            if self.config.security == "tls":
+                smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=self._tls())
+            else:
+                smtp = smtplib.SMTP(host, port, timeout=timeout)
+            with smtp:
+                smtp.ehlo()
+                if self.config.security == "starttls":
+                    smtp.starttls(context=self._tls())
+                    smtp.ehlo()
+                if self.config.credentials:
+                    smtp.login(self._secrets["username"], self._secrets["password"])
+                smtp.send_message(mail, from_addr=self.config.sender, to_addrs=to)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(
+                f"{where}: login refused ({exc.smtp_code})", retryable=False
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(f"{where}: {exc}", retryable=False) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = sorted({code for code, _ in exc.recipients.values()})
+            retryable = all(400 <= c < 500 for c in codes)
+            raise DeliveryError(
+                f"{where}: recipients refused {codes}", retryable=retryable
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            retryable = not (500 <= exc.smtp_code < 600)
+            raise DeliveryError(
+                f"{where}: server said {exc.smtp_code}", retryable=retryable
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryError(
+                f"{where}: TLS certificate rejected: {exc.verify_message}", retryable=False
+            ) from None
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            reason = type(exc).__name__ if not str(exc) else f"{type(exc).__name__}: {exc}"
+            raise DeliveryError(f"{where}: {reason}", retryable=True) from None

@@ -1,0 +1,237 @@
+"""AlertService: what the daemon talks to. Fault events in, incidents and notifications out.
+
+    service = await AlertService.open(config, store_url, inventory, credentials, clock)
+    await service.handle(faults)   # after each rule evaluation
+    await service.tick()           # about every second: outbox, escalation, reminders, SLA
+    service.reload(config, inventory)
+    await service.close()
+
+`handle` records every fault event in the ticket store and queues the notifications it causes
+in the same transaction; `tick` delivers the outbox and runs the clocks. Time comes only from
+the injected `clock`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from alerting import acklink, incidents
+from alerting.config import AlertingConfig
+from alerting.dispatch import Dispatcher
+from alerting.duty import OnDuty
+from alerting.incidents import Change, IncidentError
+from alerting.notifiers import build_notifier
+from alerting.notifiers.base import Notifier
+from alerting.outbox import Outbox
+from alerting.store import Incident, TicketStore, sqlite_path
+from inventory.credentials import Credentials
+from inventory.model import Inventory
+from rules.fault import Fault
+
+log = logging.getLogger("roomwatch.alerting")
+
+
+def build_notifiers(
+    config: AlertingConfig, credentials: Credentials, state_dir: Path
+) -> dict[str, Notifier]:
+    """One notifier per configured channel. Raises ValueError naming the channel when its
+    credentials entry is missing or incomplete (never showing a value)."""
+    out: dict[str, Notifier] = {}
+    for entry in config.notifiers:
+        secrets: dict[str, str] = {}
+        if entry.credentials:
+            try:
+                secrets = credentials.entry(entry.credentials)
+            except KeyError as exc:
+                raise ValueError(f"notifier {entry.id!r}: {exc.args[0]}") from None
+        out[entry.id] = build_notifier(entry, secrets, state_dir)
+    return out
+
+
+class AlertService:
+    def __init__(
+        self,
+        config: AlertingConfig,
+        store: TicketStore,
+        inventory: Inventory,
+        credentials: Credentials,
+        clock: Callable[[], float],
+        state_dir: Path,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.inventory = inventory
+        self.credentials = credentials
+        self.clock = clock
+        self.state_dir = state_dir
+        self.notifiers = build_notifiers(config, credentials, state_dir)
+        self.dispatch = Dispatcher(store, config, inventory, credentials, clock)
+        self.outbox = Outbox(store, self.notifiers, config, self.dispatch.tz)
+        self._retired: list[Notifier] = []
+        self._counts: dict[str, int] = {}
+        self.faults_handled = 0
+
+    @classmethod
+    async def open(
+        cls,
+        config: AlertingConfig,
+        store_url: str,
+        inventory: Inventory,
+        credentials: Credentials,
+        clock: Callable[[], float],
+        *,
+        state_dir: Path | None = None,
+    ) -> AlertService:
+        """Open the store and build the channels. `state_dir` anchors relative `file`
+        channel paths (default: the store's directory)."""
+        if state_dir is None:
+            path = sqlite_path(store_url)
+            state_dir = Path(path).parent if path != ":memory:" else Path.cwd()
+        store = await TicketStore.open(store_url)
+        try:
+            return cls(config, store, inventory, credentials, clock, state_dir)
+        except BaseException:
+            await store.close()
+            raise
+
+    # ------------------------------------------------------------ faults in
+
+    async def handle(self, faults: Sequence[Fault]) -> list[Change]:
+        """Record fault events and queue what they cause, atomically. Returns the changes."""
+        if not faults:
+            return []
+        now = self.clock()
+        changes: list[Change] = []
+        async with self.store.transaction():
+            for fault in faults:
+                change = await incidents.apply_fault(
+                    self.store, fault, now, self.config.reopen_window
+                )
+                if change is None:
+                    continue
+                await self.dispatch.after_change(change, now)
+                changes.append(change)
+        self.faults_handled += len(faults)
+        for change in changes:
+            if change.kind in ("opened", "reopened", "resolved", "level"):
+                i = change.incident
+                log.info(
+                    "incident %s %s: level %s %s%s",
+                    i.id,
+                    change.kind,
+                    i.level,
+                    i.key,
+                    f" (suppressed: {i.suppressed})" if i.suppressed else "",
+                )
+        return changes
+
+    # ------------------------------------------------------------ the clock
+
+    async def tick(self) -> int:
+        """Run the clocks, then deliver what is due. Returns messages sent."""
+        now = self.clock()
+        async with self.store.transaction():
+            await self.dispatch.run_clocks(now)
+        sent = await self.outbox.deliver(now)
+        await self._close_retired()
+        await self._refresh_counts()
+        return sent
+
+    async def _refresh_counts(self) -> None:
+        self._counts = await self.store.outbox_counts()
+        active = await self.store.active()
+        self._counts["incidents_open"] = sum(1 for i in active if i.state == "open")
+        self._counts["incidents_acknowledged"] = sum(1 for i in active if i.state == "acknowledged")
+
+    # ------------------------------------------------------------ people
+
+    async def ack(self, incident_id: int, by: str, note: str | None = None) -> Incident:
+        now = self.clock()
+        async with self.store.transaction():
+            incident = await incidents.acknowledge(self.store, incident_id, by, now, note)
+            await self.dispatch.check_sla(incident, now)
+        log.info("incident %s acknowledged by %s", incident_id, by)
+        return incident
+
+    async def ack_link(
+        self, incident_id: int, expires: str, sig: str, by: str, note: str | None = None
+    ) -> Incident:
+        """Acknowledge from a signed link. Raises IncidentError on a bad or expired link."""
+        link = self.config.ack_link
+        secret = None
+        if link.credentials:
+            try:
+                secret = self.credentials.entry(link.credentials).get("secret")
+            except KeyError:
+                secret = None
+        if not secret or not acklink.verify(secret, incident_id, expires, sig, self.clock()):
+            raise IncidentError("this acknowledge link is not valid or has expired")
+        return await self.ack(incident_id, by, note)
+
+    async def resolve(self, incident_id: int, by: str, note: str | None = None) -> Incident:
+        now = self.clock()
+        async with self.store.transaction():
+            incident = await incidents.resolve(self.store, incident_id, by, now, note)
+            await self.dispatch.check_sla(incident, now)
+            await self.dispatch.recovered(incident, now, by)
+        return incident
+
+    async def arrive(self, incident_id: int, by: str) -> Incident:
+        now = self.clock()
+        async with self.store.transaction():
+            incident = await incidents.arrive(self.store, incident_id, by, now)
+            await self.dispatch.check_sla(incident, now)
+        return incident
+
+    def on_duty(self) -> OnDuty:
+        return self.dispatch.on_duty()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def reload(self, config: AlertingConfig, inventory: Inventory) -> None:
+        """Swap in a new config and inventory. Raises ValueError (and keeps the old ones)
+        when a channel cannot be built."""
+        notifiers = build_notifiers(config, self.credentials, self.state_dir)
+        self._retired.extend(self.notifiers.values())
+        self.config = config
+        self.inventory = inventory
+        self.notifiers = notifiers
+        self.dispatch = Dispatcher(self.store, config, inventory, self.credentials, self.clock)
+        stats = self.outbox.stats
+        self.outbox = Outbox(self.store, notifiers, config, self.dispatch.tz)
+        self.outbox.stats = stats
+
+    async def _close_retired(self) -> None:
+        retired, self._retired = self._retired, []
+        for notifier in retired:
+            await notifier.close()
+
+    async def close(self, flush_seconds: float = 5.0) -> None:
+        """Send what is due if that is quick, then close channels and the store."""
+        try:
+            await self.outbox.deliver(self.clock(), time_budget=flush_seconds)
+        except TimeoutError:
+            log.warning("alert outbox not fully flushed at shutdown; it is kept for next start")
+        finally:
+            await self._close_retired()
+            for notifier in self.notifiers.values():
+                await notifier.close()
+            await self.store.close()
+
+    def stats(self) -> dict[str, float]:
+        """Figures for /metrics (store counts as of the last tick)."""
+        counts = self._counts
+        return {
+            "alert_outbox_pending": float(counts.get("pending", 0)),
+            "alert_outbox_failed": float(counts.get("failed", 0)),
+            "alert_outbox_sent_total": float(counts.get("sent", 0)),
+            "alert_messages_sent": float(self.outbox.stats.messages),
+            "alert_notifications_sent": float(self.outbox.stats.sent),
+            "alert_notifications_failed": float(self.outbox.stats.failed),
+            "alert_notifications_retried": float(self.outbox.stats.retried),
+            "alert_channels_failing": float(len(self.outbox.stats.failing)),
+            "incidents_open": float(counts.get("incidents_open", 0)),
+            "incidents_acknowledged": float(counts.get("incidents_acknowledged", 0)),
+            "faults_handled": float(self.faults_handled),
+        }
