@@ -1,0 +1,272 @@
+"""The `snmp` probe: switches, routers, UPS units and environment sensors over SNMP v1, v2c
+and v3, reading what its profiles (`probes/profiles/snmp/*.yaml`) say.
+
+Example inventory entries:
+
+```yaml
+- type: snmp
+  address: 10.0.0.2            # host[:port], port 161 by default
+  version: 2c
+  credentials: core-switches   # credentials entry with `community: …`
+  profile: auto                # or a list: [system, if-mib]
+  interval: 60s
+  timeout: 10s                 # the whole poll
+- type: snmp
+  address: ups-1.example.org
+  version: 3
+  credentials: ups-v3          # entry with user, auth_key and priv_key
+  auth_protocol: sha256
+  priv_protocol: aes
+  profile: [system, ups-mib]
+```
+
+Metrics (DESIGN §4): MIB object names labelled by the table index and naming column (`ifOperStatus`
+{ifIndex, ifName, ifDescr, ifAlias}), UPS readings under NUT names (`ups.status`,
+`battery.charge`, …), environment sensors as `ambient.temperature`/`ambient.humidity`
+{sensor}; counters raw plus `<metric>.rate` where a profile asks, and `ifInUtilization` /
+`ifOutUtilization` (% of ifHighSpeed).
+
+`profile: auto` reads sysObjectID and asks the agent (one GETNEXT per candidate subtree,
+batched) which MIBs it has, then keeps the result until the agent restarts. v1/v2c run on the
+lean codec (`snmp_session.LeanSession`), v3 on pysnmp; `engine: pysnmp` forces pysnmp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from probes import snmp_ber as ber
+from probes.base import Probe, ProbeProtocolError, ProbeSettings, secret_field
+from probes.durations import Duration
+from probes.sample import Sample
+from probes.snmp_mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, uptime_seconds
+from probes.snmp_profiles import (
+    Profile,
+    ProfileError,
+    TableSpec,
+    choose_auto,
+    detect_subtrees,
+    load_profiles,
+)
+from probes.snmp_rates import CounterRates
+from probes.snmp_session import (
+    NO_SUCH_NAME,
+    SnmpErrorStatus,
+    SnmpSession,
+    Target,
+    make_session,
+)
+from probes.snmp_walk import Column, get_scalars, walk_columns
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):  # from the command line: "system,if-mib"
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class SnmpSettings(ProbeSettings):
+    address: str = Field(min_length=1)  # host[:port]; [v6addr]:port for IPv6
+    version: Literal["1", "2c", "3"] = "2c"
+    community: str | None = secret_field("public")
+    user: str | None = None
+    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "none"
+    auth_key: str | None = secret_field()
+    priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = "none"
+    priv_key: str | None = secret_field()
+    context: str = ""
+    profile: list[str] = Field(default_factory=lambda: ["auto"], min_length=1)
+    profile_dirs: list[str] = Field(default_factory=list)
+    retries: int = Field(default=1, ge=0, le=10)
+    request_timeout: Duration = Field(default=2.0, gt=0)  # per attempt
+    max_repetitions: int = Field(default=25, ge=1, le=1000)
+    max_rows: int = Field(default=20_000, ge=1)  # per column: the guard against runaway walks
+    bulk: bool = True  # GETBULK on v2c/v3 (v1 always walks with GETNEXT)
+    engine: Literal["auto", "lean", "pysnmp"] = "auto"
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        text = str(value).lower().removeprefix("v")
+        return {"2": "2c", "1": "1", "2c": "2c", "3": "3"}.get(text, text)
+
+    @field_validator("auth_protocol", "priv_protocol", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return str(value).lower().replace("-", "") if value is not None else "none"
+
+    @field_validator("profile", "profile_dirs", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        host_port(value)  # raises ValueError with the reason
+        return value
+
+    @model_validator(mode="after")
+    def _v3_needs(self) -> SnmpSettings:
+        if self.version == "3":
+            if not self.user:
+                raise ValueError("SNMPv3 needs a user")
+            if self.auth_protocol != "none" and not self.auth_key:
+                raise ValueError("auth_protocol is set but auth_key is missing")
+            if self.priv_protocol != "none":
+                if self.auth_protocol == "none":
+                    raise ValueError("SNMPv3 privacy needs an auth_protocol too")
+                if not self.priv_key:
+                    raise ValueError("priv_protocol is set but priv_key is missing")
+            for key in (self.auth_key, self.priv_key):
+                if key is not None and len(key) < 8:
+                    raise ValueError("SNMPv3 keys are at least 8 characters (RFC 3414)")
+            if self.engine == "lean":
+                raise ValueError("engine lean speaks v1 and v2c only (v3 runs on pysnmp)")
+        return self
+
+
+def host_port(address: str, default_port: int = 161) -> tuple[str, int]:
+    """ "host", "host:port", "[v6]:port" or a bare IPv6 address → (host, port)."""
+    address = address.strip()
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif address.count(":") == 1:
+        host, _, port_text = address.partition(":")
+    else:
+        host, port_text = address, ""
+    if not host:
+        raise ValueError(f"no host in address {address!r}")
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"bad port in address {address!r}")
+    return host, int(port_text)
+
+
+class SnmpProbe(Probe):
+    type_name: ClassVar[str] = "snmp"
+    settings_model: ClassVar[type[ProbeSettings]] = SnmpSettings
+
+    def __init__(self, device: str, settings: ProbeSettings) -> None:
+        super().__init__(device, settings)
+        assert isinstance(settings, SnmpSettings)
+        self.config = settings
+        try:
+            self.profiles = load_profiles(tuple(settings.profile_dirs))
+        except ProfileError as exc:
+            raise ValueError(str(exc)) from None
+        unknown = [p for p in settings.profile if p != "auto" and p not in self.profiles]
+        if unknown:
+            known = ", ".join(sorted(self.profiles))
+            raise ValueError(f"unknown SNMP profile(s) {', '.join(unknown)} (known: {known})")
+        host, port = host_port(settings.address)
+        self.target = Target(
+            host=host,
+            port=port,
+            version=settings.version,
+            community=settings.community or "",
+            user=settings.user or "",
+            auth_protocol=settings.auth_protocol,
+            auth_key=settings.auth_key or "",
+            priv_protocol=settings.priv_protocol,
+            priv_key=settings.priv_key or "",
+            context=settings.context,
+            timeout=settings.request_timeout,
+            retries=settings.retries,
+        )
+        self._session: SnmpSession | None = None
+        self._rates = CounterRates()
+        self._auto: list[Profile] | None = None  # what auto found, until the agent restarts
+        self._last_uptime: float | None = None
+
+    def __repr__(self) -> str:
+        return f"SnmpProbe({self.device!r}, {self.target!r})"
+
+    @property
+    def session(self) -> SnmpSession:
+        if self._session is None:
+            self._session = make_session(self.target, self.config.engine)
+        return self._session
+
+    async def poll(self, now: float) -> Sequence[Sample]:
+        session = self.session
+        profiles = await self._profiles(session)
+        scalar_oids = [SYS_UPTIME, SYS_OBJECT_ID]
+        for profile in profiles:
+            scalar_oids += profile.scalar_oids()
+        scalars = await get_scalars(session, scalar_oids)
+        if not scalars and not any(p.tables for p in profiles):
+            raise ProbeProtocolError(
+                f"{self.target.where} answered, but has none of the OIDs of profiles"
+                f" {', '.join(p.name for p in profiles)}"
+            )
+        uptime = uptime_seconds(scalars)
+        if uptime is not None and self._last_uptime is not None and uptime < self._last_uptime:
+            self._auto = None  # restarted: maybe upgraded; detect again next poll
+        self._last_uptime = uptime
+        tables: list[tuple[TableSpec, dict[ber.Oid, Column]]] = []
+        for profile in profiles:
+            for table in profile.tables:
+                columns = await walk_columns(
+                    session,
+                    table.columns(),
+                    bulk=self.config.bulk,
+                    max_repetitions=self.config.max_repetitions,
+                    max_rows=self.config.max_rows,
+                )
+                tables.append((table, columns))
+        return build_samples(self.device, profiles, scalars, tables, now, self._rates)
+
+    async def _profiles(self, session: SnmpSession) -> list[Profile]:
+        named = [self.profiles[p] for p in self.config.profile if p != "auto"]
+        if "auto" not in self.config.profile:
+            return named
+        if self._auto is None:
+            self._auto = await self._detect(session)
+        out = list(self._auto)
+        out += [p for p in named if p not in out]
+        return out
+
+    async def _detect(self, session: SnmpSession) -> list[Profile]:
+        found = await get_scalars(session, [SYS_OBJECT_ID])
+        sys_object_id = None
+        value = found[SYS_OBJECT_ID][2] if SYS_OBJECT_ID in found else None
+        if isinstance(value, tuple):
+            sys_object_id = value
+        answered = await answered_subtrees(session, detect_subtrees(self.profiles))
+        return choose_auto(self.profiles, sys_object_id, answered)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @classmethod
+    def cli_target(cls, target: str) -> dict[str, object]:
+        return {"address": target}
+
+
+async def answered_subtrees(session: SnmpSession, subtrees: Sequence[ber.Oid]) -> set[ber.Oid]:
+    """The subtrees in which the agent has at least one object: one GETNEXT for all."""
+    answered: set[ber.Oid] = set()
+    pending = list(subtrees)
+    while pending:
+        chunk, pending = pending[:40], pending[40:]
+        while chunk:
+            try:
+                answer = await session.get_next(chunk)
+            except SnmpErrorStatus as exc:
+                if exc.status == NO_SUCH_NAME and 1 <= exc.index <= len(chunk):
+                    del chunk[exc.index - 1]  # v1: nothing after this one at all
+                    continue
+                raise
+            for asked, (oid, tag, _) in zip(chunk, answer, strict=False):
+                if tag not in ber.EXCEPTION_TAGS and oid[: len(asked)] == asked:
+                    answered.add(asked)
+            break
+    return answered

@@ -1,0 +1,228 @@
+"""Turning what an agent answered into Samples, as the profiles say (pure: values in,
+Samples out; the only state is the counter memory passed in for rates)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from probes import snmp_ber as ber
+from probes.sample import Sample, Value
+from probes.snmp_ber import Oid, Varbind
+from probes.snmp_profiles import MetricSpec, Profile, TableSpec
+from probes.snmp_rates import CounterRates
+from probes.snmp_walk import Column
+
+SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
+
+UTILISATION_CEILING = 110.0  # above this a "utilisation" is a bad speed or counter, not data
+
+
+def text(value: ber.VarValue) -> str:
+    """An OCTET STRING (or any value) as text for a label or a string metric."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace").replace("\x00", "").strip()
+    if isinstance(value, tuple):
+        return ber.format_oid(value)
+    return "" if value is None else str(value)
+
+
+def _number(text_value: str) -> float | None:
+    try:
+        return float(text_value.strip().replace(",", "."))
+    except ValueError:
+        return None
+
+
+def convert(
+    spec: MetricSpec, tag: int, value: ber.VarValue, row: dict[Oid, Varbind]
+) -> Value | None:
+    """The sample value of one reading, or None when it is no reading (a sentinel, an
+    unparsable string, a value outside `valid`)."""
+    if tag in ber.EXCEPTION_TAGS or tag == ber.NULL:
+        return None
+    if isinstance(value, int) and spec.map is not None:
+        return spec.map.get(value, str(value))
+    number: float | int
+    if isinstance(value, int):
+        number = value
+    elif spec.parse == "number":
+        parsed = _number(text(value))
+        if parsed is None:
+            return None
+        number = parsed
+    else:
+        return text(value)
+    if spec.valid is not None and not spec.valid[0] <= number <= spec.valid[1]:
+        return None
+    factor = spec.scale
+    if spec.scale_by is not None:
+        found = row.get(spec.scale_by.oid)
+        if found is None or not isinstance(found[2], int) or found[2] not in spec.scale_by.map:
+            return None
+        factor *= spec.scale_by.map[found[2]]
+    if spec.multiply_by is not None:
+        found = row.get(spec.multiply_by)
+        if found is None or not isinstance(found[2], int):
+            return None
+        factor *= found[2]
+    if spec.precision_from is not None:
+        found = row.get(spec.precision_from)
+        if found is not None and isinstance(found[2], int) and 0 <= found[2] <= 9:
+            factor /= 10 ** found[2]
+    if factor == 1.0 and isinstance(number, int):
+        return number
+    return round(number * factor, 6)
+
+
+class SampleBuilder:
+    """Collects the samples of one poll, first-answer-wins per (metric, labels)."""
+
+    def __init__(self, device: str, now: float, rates: CounterRates, uptime: float | None) -> None:
+        self.device = device
+        self.now = now
+        self.rates = rates
+        self.uptime = uptime
+        self.samples: list[Sample] = []
+        self._keys: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+
+    def add(self, metric: str, value: Value, labels: dict[str, str], unit: str | None) -> bool:
+        key = (metric, tuple(sorted(labels.items())))
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        self.samples.append(Sample(self.device, metric, value, labels, unit, self.now))
+        return True
+
+    def add_reading(
+        self,
+        spec: MetricSpec,
+        tag: int,
+        value: ber.VarValue,
+        labels: dict[str, str],
+        row: dict[Oid, Varbind],
+    ) -> float | None:
+        """Add one reading (and its rate when asked); returns the rate if one was made."""
+        converted = convert(spec, tag, value, row)
+        if converted is None:
+            return None
+        all_labels = {**spec.labels, **labels}
+        if not self.add(spec.name, converted, all_labels, spec.unit):
+            return None
+        if not spec.rate or not isinstance(value, int):
+            return None
+        bits = 64 if tag == ber.COUNTER64 else 32
+        key = (spec.name, tuple(sorted(all_labels.items())))
+        per_s = self.rates.rate(key, value, bits, self.now, self.uptime)
+        if per_s is None:
+            return None
+        per_s *= spec.scale
+        unit = f"{spec.unit}/s" if spec.unit else "1/s"
+        self.add(f"{spec.name}.rate", round(per_s, 6), all_labels, unit)
+        return per_s
+
+
+def add_scalars(builder: SampleBuilder, profile: Profile, scalars: dict[Oid, Varbind]) -> None:
+    for spec in profile.scalars:
+        found = scalars.get(spec.oid)
+        if found is not None:
+            builder.add_reading(spec, found[1], found[2], {}, scalars)
+    for status in profile.status:
+        flags: list[str] = []
+        answered = False
+        for source in status.sources:
+            found = scalars.get(source.oid)
+            if found is None or not isinstance(found[2], int):
+                continue
+            answered = True
+            if source.map is not None and found[2] in source.map:
+                flags += source.map[found[2]].split()
+            if source.above is not None and source.flag and found[2] > source.above:
+                flags.append(source.flag)
+        if answered and flags:
+            builder.add(status.metric, " ".join(dict.fromkeys(flags)), {}, None)
+
+
+def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Column]) -> None:
+    # Row index → column OID → varbind (the OID in the varbind is the column's).
+    rows: dict[Oid, dict[Oid, Varbind]] = {}
+    for column in table.columns():
+        for index, tag, value in columns.get(column, ()):
+            rows.setdefault(index, {})[column] = (column, tag, value)
+    metric_columns = {m.oid for m in table.metrics}
+    where = table.where_oids()
+    by_name = {m.name: m for m in table.metrics}
+    for index in sorted(rows):
+        row = rows[index]
+        if not metric_columns & row.keys():
+            continue
+        if not _row_selected(row, where):
+            continue
+        labels = {table.index: ".".join(map(str, index))}
+        for name, label_spec in table.labels.items():
+            found = row.get(label_spec.oid)
+            if found is None:
+                continue
+            if label_spec.map is not None and isinstance(found[2], int):
+                label = label_spec.map.get(found[2], str(found[2]))
+            else:
+                label = text(found[2])
+            if label:
+                labels[name] = label
+        rates: dict[str, float] = {}
+        for spec in table.metrics:
+            found = row.get(spec.oid)
+            if found is None:
+                continue
+            per_s = builder.add_reading(spec, found[1], found[2], labels, row)
+            if per_s is not None:
+                rates[spec.name] = per_s
+        for util in table.utilisation:
+            speed_spec = by_name.get(util.speed)
+            if util.counter not in rates or speed_spec is None:
+                continue
+            speed = row.get(speed_spec.oid)
+            if speed is None or not isinstance(speed[2], int) or speed[2] <= 0:
+                continue
+            percent = rates[util.counter] * util.bits * 100.0 / (speed[2] * util.speed_scale)
+            if 0.0 <= percent <= UTILISATION_CEILING:
+                builder.add(util.name, round(min(percent, 100.0), 4), labels, "%")
+
+
+def _row_selected(row: dict[Oid, Varbind], where: dict[Oid, set[int | str]]) -> bool:
+    for column, allowed in where.items():
+        found = row.get(column)
+        if found is None:
+            return False
+        value = found[2] if isinstance(found[2], int) else text(found[2])
+        if value not in allowed:
+            return False
+    return True
+
+
+def uptime_seconds(scalars: dict[Oid, Varbind]) -> float | None:
+    found = scalars.get(SYS_UPTIME)
+    if found is None or not isinstance(found[2], int):
+        return None
+    return found[2] / 100.0
+
+
+def build_samples(
+    device: str,
+    profiles: Sequence[Profile],
+    scalars: dict[Oid, Varbind],
+    tables: Iterable[tuple[TableSpec, dict[Oid, Column]]],
+    now: float,
+    rates: CounterRates,
+) -> list[Sample]:
+    """Every sample of one poll, profiles in order (the first to yield a series wins)."""
+    builder = SampleBuilder(device, now, rates, uptime_seconds(scalars))
+    rates.begin_poll()
+    table_data = list(tables)
+    for profile in profiles:
+        add_scalars(builder, profile, scalars)
+        for table, columns in table_data:
+            if any(table is t for t in profile.tables):
+                add_table(builder, table, columns)
+    rates.forget_unseen()
+    return builder.samples

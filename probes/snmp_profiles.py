@@ -1,0 +1,244 @@
+"""SNMP profiles: which OIDs to read and which metrics they become, as data (YAML).
+
+The shipped profiles live in `probes/profiles/snmp/*.yaml`; a site adds its own with the
+probe's `profile_dirs` setting (a same-named file there replaces a shipped one). A profile:
+
+```yaml
+name: ups-mib
+description: RFC 1628 UPS-MIB, mapped to NUT variable names
+detect:                      # used by `profile: auto`
+  sys_object_id: []          # sysObjectID prefixes that select the profile outright
+  answers: [1.3.6.1.2.1.33.1.2]   # …or the agent has something inside one of these subtrees
+group: ups                   # auto picks one profile per group: the detected one with the
+priority: 10                 #   highest priority (a vendor MIB beats the generic one)
+scalars:                     # GET of single instances
+  - {name: battery.charge, oid: 1.3.6.1.2.1.33.1.2.4.0, unit: "%"}
+  - {name: battery.runtime, oid: 1.3.6.1.2.1.33.1.2.3.0, scale: 60, unit: s,
+     valid: [0, 1000000]}    # values outside are sentinels ("unknown"), not readings
+tables:                      # column-parallel walks, one sample per row and metric
+  - index: ifIndex           # label carrying the row index
+    labels: {ifName: 1.3.6.1.2.1.31.1.1.1.1, ifDescr: 1.3.6.1.2.1.2.2.1.2}
+    where: {}                # column OID → values a row must have to be kept
+    metrics:
+      - {name: ifHCInOctets, oid: 1.3.6.1.2.1.31.1.1.1.6, unit: B, rate: true}
+    utilisation:             # percentage of a speed column, from a rated counter
+      - {name: ifInUtilization, counter: ifHCInOctets, speed: ifHighSpeed,
+         speed_scale: 1000000, bits: 8}
+status:                      # one string metric of space-separated flags (NUT ups.status)
+  - metric: ups.status
+    sources:
+      - {oid: 1.3.6.1.2.1.33.1.4.1.0, map: {3: OL, 5: OB}}
+      - {oid: 1.3.6.1.2.1.33.1.6.1.0, above: 0, flag: ALARM}
+```
+
+Metric options: `scale` (multiply), `unit`, `rate` (also emit `<name>.rate` per second),
+`map` (an enum number → a string value), `parse: number` (an OCTET STRING holding a number,
+decimal comma allowed), `valid: [min, max]`, `labels` (constant labels), `scale_by`
+(`{oid: column, map: {value: factor}}`, a factor from another column of the row),
+`multiply_by` (a column whose value multiplies, e.g. hrStorageAllocationUnits) and
+`precision_from` (a column whose value n divides by 10^n). When two entries yield the same
+metric and labels, the first one the agent answers wins, so a profile can list a precise
+OID first and a coarse fallback after it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from probes.snmp_ber import Oid, parse_oid
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "profiles" / "snmp"
+
+
+def _to_oid(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_oid(value)
+    return value
+
+
+OidField = Annotated[tuple[int, ...], BeforeValidator(_to_oid)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScaleBy(_Model):
+    oid: OidField
+    map: dict[int, float]
+
+
+class MetricSpec(_Model):
+    name: str
+    oid: OidField
+    unit: str | None = None
+    scale: float = 1.0
+    rate: bool = False
+    map: dict[int, str] | None = None
+    parse: str | None = Field(default=None, pattern="^number$")
+    valid: tuple[float, float] | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    scale_by: ScaleBy | None = None
+    multiply_by: OidField | None = None
+    precision_from: OidField | None = None
+
+
+class LabelSpec(_Model):
+    oid: OidField
+    map: dict[int, str] | None = None
+
+
+def _label_spec(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"oid": value}
+    return value
+
+
+class Utilisation(_Model):
+    name: str
+    counter: str  # a metric name of the same table, with rate: true
+    speed: str  # a metric name of the same table
+    speed_scale: float = 1.0  # speed units → bits per second
+    bits: float = 8.0  # bits per counter unit (octets: 8)
+
+
+class TableSpec(_Model):
+    index: str
+    labels: dict[str, Annotated[LabelSpec, BeforeValidator(_label_spec)]] = Field(
+        default_factory=dict
+    )
+    where: dict[str, list[int | str]] = Field(default_factory=dict)
+    metrics: list[MetricSpec]
+    utilisation: list[Utilisation] = Field(default_factory=list)
+
+    def where_oids(self) -> dict[Oid, set[int | str]]:
+        return {parse_oid(k): set(v) for k, v in self.where.items()}
+
+    def columns(self) -> list[Oid]:
+        """Every column the walk needs, each once, in a stable order."""
+        wanted: list[Oid] = [m.oid for m in self.metrics]
+        wanted += [spec.oid for spec in self.labels.values()]
+        wanted += list(self.where_oids())
+        for m in self.metrics:
+            if m.scale_by is not None:
+                wanted.append(m.scale_by.oid)
+            if m.precision_from is not None:
+                wanted.append(m.precision_from)
+            if m.multiply_by is not None:
+                wanted.append(m.multiply_by)
+        return list(dict.fromkeys(wanted))
+
+
+class StatusSource(_Model):
+    oid: OidField
+    map: dict[int, str] | None = None
+    above: float | None = None  # add `flag` when the value is above this
+    flag: str | None = None
+
+
+class StatusSpec(_Model):
+    metric: str
+    sources: list[StatusSource]
+
+
+class Detect(_Model):
+    sys_object_id: list[str] = Field(default_factory=list)
+    answers: list[OidField] = Field(default_factory=list)
+
+
+class Profile(_Model):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    description: str = ""
+    detect: Detect = Field(default_factory=Detect)
+    group: str | None = None
+    priority: int = 0
+    scalars: list[MetricSpec] = Field(default_factory=list)
+    tables: list[TableSpec] = Field(default_factory=list)
+    status: list[StatusSpec] = Field(default_factory=list)
+
+    def scalar_oids(self) -> list[Oid]:
+        oids = [m.oid for m in self.scalars]
+        for st in self.status:
+            oids += [src.oid for src in st.sources]
+        return oids
+
+    def matches_sys_object_id(self, sys_object_id: Oid | None) -> bool:
+        if sys_object_id is None:
+            return False
+        for prefix in self.detect.sys_object_id:
+            p = parse_oid(prefix)
+            if sys_object_id[: len(p)] == p:
+                return True
+        return False
+
+
+class ProfileError(ValueError):
+    """A profile file that does not load; the message names the file and the problem."""
+
+
+def load_profile_file(path: Path) -> Profile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProfileError(f"{path}: {exc}") from None
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ProfileError(f"{path}: {problems}") from None
+    if profile.name != path.stem:
+        raise ProfileError(f"{path}: name {profile.name!r} differs from the file name")
+    return profile
+
+
+@lru_cache(maxsize=16)
+def load_profiles(extra_dirs: tuple[str, ...] = ()) -> dict[str, Profile]:
+    """Every profile by name: the shipped ones, then each extra directory's (later wins)."""
+    out: dict[str, Profile] = {}
+    for directory in (SHIPPED_DIR, *map(Path, extra_dirs)):
+        if not directory.is_dir():
+            raise ProfileError(f"{directory}: not a directory of SNMP profiles")
+        for path in sorted(directory.glob("*.yaml")):
+            profile = load_profile_file(path)
+            out[profile.name] = profile
+    return out
+
+
+def choose_auto(
+    profiles: dict[str, Profile], sys_object_id: Oid | None, answered: set[Oid]
+) -> list[Profile]:
+    """The profiles `auto` picks: `system` always, then each profile whose detect rule
+    matches (by sysObjectID prefix, or an `answers` subtree in `answered`), keeping one per
+    group (highest priority, then name). Ordered by priority then name, so a vendor profile's
+    metrics come before a generic one's."""
+    picked = []
+    for profile in profiles.values():
+        if profile.name == "system":
+            continue
+        if profile.matches_sys_object_id(sys_object_id) or any(
+            oid in answered for oid in profile.detect.answers
+        ):
+            picked.append(profile)
+    picked.sort(key=lambda p: (-p.priority, p.name))
+    seen_groups: set[str] = set()
+    out = [profiles["system"]] if "system" in profiles else []
+    for profile in picked:
+        if profile.group is not None:
+            if profile.group in seen_groups:
+                continue
+            seen_groups.add(profile.group)
+        out.append(profile)
+    return out
+
+
+def detect_subtrees(profiles: dict[str, Profile]) -> list[Oid]:
+    """Every `answers` subtree of every profile, each once."""
+    return list(dict.fromkeys(oid for p in profiles.values() for oid in p.detect.answers))

@@ -1,0 +1,68 @@
+"""Per-second rates of SNMP counters between two polls, never negative and never absurd.
+
+A Counter32 that goes down has either wrapped past 2^32 or been reset by an agent restart;
+a Counter64 that goes down has been reset (it cannot wrap in a machine's lifetime). The
+agent's sysUpTime going backwards says "restart" whatever the counters do. A reset yields no
+rate for that interval (the next poll starts afresh); so does a wrap that would mean more
+than half the counter's range in one interval, which is a restart in disguise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+WRAP_32 = 1 << 32
+
+
+@dataclass(slots=True)
+class _Last:
+    value: int
+    ts: float
+    uptime: float | None
+    seen: int
+
+
+class CounterRates:
+    """Remembers the last reading of each counter series of one device."""
+
+    def __init__(self) -> None:
+        self._last: dict[Hashable, _Last] = {}
+        self._poll = 0
+
+    def begin_poll(self) -> None:
+        self._poll += 1
+
+    def rate(
+        self, key: Hashable, value: int, bits: int, ts: float, uptime: float | None
+    ) -> float | None:
+        """Record `value` at `ts` (POSIX s); `uptime` is the agent's sysUpTime in seconds when
+        known. Returns the per-second rate since the previous reading, or None when there is
+        no trustworthy one (first reading, time not advancing, restart, reset)."""
+        prev = self._last.get(key)
+        self._last[key] = _Last(value, ts, uptime, self._poll)
+        if prev is None:
+            return None
+        elapsed = ts - prev.ts
+        if elapsed <= 0:
+            return None
+        if uptime is not None and prev.uptime is not None and uptime < prev.uptime:
+            return None  # the agent restarted: counters started again from zero
+        delta = value - prev.value
+        if delta < 0:
+            if bits != 32:
+                return None
+            delta += WRAP_32
+            if delta > WRAP_32 // 2:
+                return None
+        return delta / elapsed
+
+    def forget_unseen(self) -> None:
+        """Drop series not read in the current poll (an interface that went away), so the
+        memory of a long-running daemon does not grow with every port ever seen."""
+        current = self._poll
+        for key in [k for k, v in self._last.items() if v.seen != current]:
+            del self._last[key]
+
+    def __len__(self) -> int:
+        return len(self._last)

@@ -1,0 +1,122 @@
+"""Reading many OIDs from one agent: GET of scalars in batches and walks of table columns.
+
+A table is walked column-parallel: one GETBULK (v2c/v3) or GETNEXT (v1) carries every wanted
+column, so a 24-port ifTable of 10 columns takes a couple of requests, not ten walks. Agents
+misbehave, so the walk is guarded: an OID that does not increase (a looping agent) or a
+column longer than `max_rows` ends the poll with a ProbeProtocolError naming the column,
+instead of spinning forever; tooBig halves the request; noSuchName (v1) and the v2c
+exceptions end a column or drop a scalar as "not there".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from probes import snmp_ber as ber
+from probes.base import ProbeProtocolError
+from probes.snmp_ber import Oid, Varbind
+from probes.snmp_session import NO_SUCH_NAME, TOO_BIG, SnmpErrorStatus, SnmpSession
+
+GET_BATCH = 40  # OIDs per GET request; agents commonly cap a request well above this
+# Varbinds asked for per GETBULK (repetitions × columns): big enough to need few round trips,
+# small enough that the answer fits a typical agent's message size without truncation.
+BULK_VARBINDS = 250
+
+# Per column: (index suffix, tag, value) in walk order.
+Column = list[tuple[Oid, int, ber.VarValue]]
+
+
+async def get_scalars(session: SnmpSession, oids: Sequence[Oid]) -> dict[Oid, Varbind]:
+    """GET each OID; the answer holds only OIDs the agent has (exceptions and, in v1,
+    noSuchName leave an OID out)."""
+    out: dict[Oid, Varbind] = {}
+    pending = list(dict.fromkeys(oids))
+    batch = GET_BATCH
+    while pending:
+        chunk, rest = pending[:batch], pending[batch:]
+        try:
+            answer = await session.get(chunk)
+        except SnmpErrorStatus as exc:
+            if exc.status == TOO_BIG and len(chunk) > 1:
+                batch = max(1, len(chunk) // 2)
+                continue
+            if exc.status == NO_SUCH_NAME and 1 <= exc.index <= len(chunk):
+                # v1: one missing OID fails the whole request; drop it and ask again.
+                del chunk[exc.index - 1]
+                pending = chunk + rest
+                continue
+            raise
+        for oid, tag, value in answer:
+            if tag not in ber.EXCEPTION_TAGS:
+                out[oid] = (oid, tag, value)
+        pending = rest
+    return out
+
+
+async def walk_columns(
+    session: SnmpSession,
+    columns: Sequence[Oid],
+    *,
+    bulk: bool = True,
+    max_repetitions: int = 25,
+    max_rows: int = 20_000,
+) -> dict[Oid, Column]:
+    """Walk each column subtree; returns column OID → its rows. Raises ProbeProtocolError
+    for a looping agent or a column over `max_rows`."""
+    out: dict[Oid, Column] = {c: [] for c in columns}
+    cursor: dict[Oid, Oid] = {c: c for c in columns}  # last OID seen per live column
+    use_bulk = bulk and session.version != "1"
+    max_rep = max(1, max_repetitions)
+    while cursor:
+        live = list(cursor)
+        request = [cursor[c] for c in live]
+        try:
+            if use_bulk:
+                reps = max(1, min(max_rep, BULK_VARBINDS // len(live)))
+                answer = await session.get_bulk(request, reps)
+            else:
+                answer = await session.get_next(request)
+        except SnmpErrorStatus as exc:
+            if exc.status == TOO_BIG:
+                if use_bulk and max_rep > 1:
+                    max_rep = max(1, max_rep // 2)
+                    continue
+                raise
+            if exc.status == NO_SUCH_NAME and not use_bulk:
+                # v1: the end of the MIB for the column at error-index (or all of them).
+                if 1 <= exc.index <= len(live):
+                    del cursor[live[exc.index - 1]]
+                else:
+                    cursor.clear()
+                continue
+            raise
+        if not answer:
+            raise ProbeProtocolError("the agent answered a walk request with no varbinds")
+        width = len(live)
+        for i, column in enumerate(live):
+            rows = out[column]
+            prefix_len = len(column)
+            last = cursor[column]
+            done = False
+            for oid, tag, value in answer[i::width]:
+                if tag == ber.END_OF_MIB_VIEW or oid[:prefix_len] != column:
+                    done = True
+                    break
+                if oid <= last:
+                    raise ProbeProtocolError(
+                        f"the agent's walk of {ber.format_oid(column)} went backwards or"
+                        f" repeated at {ber.format_oid(oid)} (a looping agent)"
+                    )
+                last = oid
+                if tag not in ber.EXCEPTION_TAGS:
+                    rows.append((oid[prefix_len:], tag, value))
+                if len(rows) > max_rows:
+                    raise ProbeProtocolError(
+                        f"{ber.format_oid(column)} has more than {max_rows} rows"
+                        " (raise max_rows if the device really has that many)"
+                    )
+            if done:
+                del cursor[column]
+            else:
+                cursor[column] = last
+    return out
