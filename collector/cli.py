@@ -15,6 +15,8 @@ COMMANDS = (
     "poll",
     "probe",
     "incidents",
+    "rules",
+    "maintenance",
 )
 
 

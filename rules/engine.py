@@ -165,6 +165,7 @@ class FaultView:
     since: float
     suppressed: Suppression | None
     stale: bool
+    summary: dict[str, str]
 
 
 class Engine:
@@ -273,6 +274,7 @@ class Engine:
                 level, sup, stale = self._status(b, st, now)
                 if st.phase == PENDING:
                     level = st.cond_level or 0
+                summary = self._fault(b, st, FaultState.FIRING, (level, sup, stale), now).summary
                 out.append(
                     FaultView(
                         key=fault_key(b.rule.name, st.device, dict(st.labels)),
@@ -285,6 +287,7 @@ class Engine:
                         since=st.pending_since if st.phase == PENDING else st.since,
                         suppressed=sup,
                         stale=stale,
+                        summary=summary,
                     )
                 )
         return out

@@ -1,0 +1,195 @@
+"""`roomwatch maintenance add|list|end`: maintenance windows in the maintenance file.
+
+The file is `maintenance_file` of the config (default `<state_dir>/maintenance.yaml`), or
+`--file`; the daemon notices the change and applies it. Times are ISO 8601, local time unless
+an offset is given (`2026-11-23T02:00`, `2026-11-23T02:00+08:00`); the start defaults to now."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from collector.config import DEFAULT_CONFIG, load_config
+from inventory import ConfigError
+from inventory.model import KINDS, Selector
+from probes.durations import format_duration, parse_duration
+from rules.maintenance import (
+    PERIODS,
+    MaintenanceWindow,
+    end_window,
+    format_time,
+    load_windows,
+    next_id,
+    parse_time,
+    save_windows,
+    selector_to_yaml,
+)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("maintenance", help="add, list and end maintenance windows")
+    msub = p.add_subparsers(dest="maintenance_command", metavar="ACTION", required=True)
+
+    def where(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="roomwatch.yaml")
+        parser.add_argument("--file", help="the maintenance file (instead of the config's)")
+
+    add = msub.add_parser("add", help="add a maintenance window")
+    add.add_argument("--device", action="append", default=[], metavar="GLOB", help="device id glob")
+    add.add_argument("--kind", action="append", default=[], choices=KINDS)
+    add.add_argument("--site", action="append", default=[])
+    add.add_argument("--tag", action="append", default=[], help="devices carrying this tag")
+    add.add_argument("--start", help="ISO time (default: now)")
+    end = add.add_mutually_exclusive_group(required=True)
+    end.add_argument("--end", help="ISO time")
+    end.add_argument("--duration", help="length, e.g. 2h or 30m")
+    add.add_argument("--every", choices=sorted(PERIODS), help="repeat daily or weekly")
+    add.add_argument("--reason", required=True)
+    add.add_argument("--by", help="who asked for it")
+    where(add)
+    add.set_defaults(func=_add)
+
+    lst = msub.add_parser("list", help="list windows (current and future; --all for past)")
+    lst.add_argument("--all", action="store_true", help="include finished windows")
+    lst.add_argument("--json", action="store_true")
+    where(lst)
+    lst.set_defaults(func=_list)
+
+    stop = msub.add_parser("end", help="end a window (or a recurring series) now")
+    stop.add_argument("id")
+    where(stop)
+    stop.set_defaults(func=_end)
+
+
+def _path(args: argparse.Namespace) -> Path:
+    if args.file:
+        return Path(args.file)
+    return load_config(args.config).maintenance_file
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise read-modify-write of the file between two admins at the same time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _fail(message: str) -> int:
+    print(f"roomwatch maintenance: {message}", file=sys.stderr)
+    return 2
+
+
+def _add(args: argparse.Namespace) -> int:
+    selector = Selector(
+        kind=tuple(args.kind), site=tuple(args.site), id=tuple(args.device), tags=tuple(args.tag)
+    )
+    if selector == Selector():
+        return _fail("select devices with --device, --kind, --site or --tag")
+    now = time.time()
+    try:
+        start = parse_time(args.start) if args.start else now
+        end = parse_time(args.end) if args.end else start + parse_duration(args.duration)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if end <= start:
+        return _fail("the end must be after the start")
+    if args.every and end - start >= PERIODS[args.every]:
+        return _fail(f"a {args.every} window must be shorter than its period")
+    if not args.every and end <= now:
+        return _fail("this window would already be over")
+    try:
+        path = _path(args)
+        with _locked(path):
+            windows = load_windows(path)
+            window = MaintenanceWindow(
+                id=next_id(windows),
+                selector=selector,
+                start=start,
+                end=end,
+                every=args.every,
+                reason=args.reason,
+                created_by=args.by,
+            )
+            save_windows(path, [*windows, window])
+    except ConfigError as exc:
+        for item in exc.errors:
+            print(item, file=sys.stderr)
+        return 1
+    print(f"added {window.id}: {_describe(window, now)}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    now = time.time()
+    try:
+        windows = load_windows(_path(args))
+    except ConfigError as exc:
+        for item in exc.errors:
+            print(item, file=sys.stderr)
+        return 1
+    shown = [w for w in windows if args.all or not w.finished(now)]
+    if args.json:
+        for w in shown:
+            print(
+                json.dumps(
+                    {
+                        "id": w.id,
+                        "select": selector_to_yaml(w.selector),
+                        "start": w.start,
+                        "end": w.end,
+                        "every": w.every,
+                        "ended": w.ended,
+                        "reason": w.reason,
+                        "created_by": w.created_by,
+                        "active": w.active(now),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return 0
+    if not shown:
+        print("no maintenance windows")
+    for w in shown:
+        print(f"{w.id}  {_describe(w, now)}")
+    return 0
+
+
+def _end(args: argparse.Namespace) -> int:
+    now = time.time()
+    try:
+        path = _path(args)
+        with _locked(path):
+            windows = load_windows(path)
+            found = [w for w in windows if w.id == args.id]
+            if not found:
+                return _fail(f"no window {args.id!r} in {path}")
+            save_windows(path, [end_window(w, now) if w.id == args.id else w for w in windows])
+    except ConfigError as exc:
+        for item in exc.errors:
+            print(item, file=sys.stderr)
+        return 1
+    print(f"ended {args.id}")
+    return 0
+
+
+def _describe(w: MaintenanceWindow, now: float) -> str:
+    select = " ".join(f"{k}={v}" for k, v in selector_to_yaml(w.selector).items())
+    if w.finished(now):
+        state = "finished"
+    elif w.active(now):
+        state = f"ACTIVE until {format_time(w.current_end(now) or w.end)}"
+    else:
+        state = "scheduled"
+    span = f"{format_time(w.start)} for {format_duration(w.end - w.start)}"
+    if w.every:
+        span += f", {w.every}"
+    by = f" (by {w.created_by})" if w.created_by else ""
+    return f"[{state}] {select}  {span}  {w.reason}{by}"
