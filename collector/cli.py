@@ -15,6 +15,7 @@ COMMANDS = (
     "poll",
     "probe",
     "incidents",
+    "oncall",
     "rules",
     "maintenance",
 )

@@ -1,0 +1,352 @@
+"""`roomwatch incidents …`: read and work incidents in the ticket store, daemon running or not.
+
+    roomwatch incidents list [--state open] [--json]
+    roomwatch incidents show ID [--json]
+    roomwatch incidents ack ID --by NAME [--note TEXT]
+    roomwatch incidents arrive ID --by NAME
+    roomwatch incidents resolve ID [--by NAME] [--note TEXT]
+    roomwatch incidents note ID --by NAME TEXT
+    roomwatch incidents assign ID --to NAME --by NAME
+    roomwatch incidents problems [--json]
+    roomwatch incidents problem ID --by NAME [--root-cause TEXT] [--workaround TEXT] [--close]
+
+Every command takes `-c CONFIG` (to find the store) or `--store URL`. A hand resolution queues
+the recovery notice in the outbox; the daemon sends it on its next tick."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from alerting import incidents as lifecycle
+from alerting import problems
+from alerting.config import AlertingConfig
+from alerting.dispatch import Dispatcher
+from alerting.incidents import IncidentError
+from alerting.messages import level_name, summary_of
+from alerting.store import STATES, Incident, NotFound, StoreError, TicketStore
+from collector.clock import SystemClock
+from collector.config import DEFAULT_CONFIG, load_config
+from inventory import ConfigError
+from inventory.credentials import Credentials, load_credentials
+from inventory.loader import load_inventory
+from inventory.model import Inventory
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="roomwatch.yaml")
+    common.add_argument("--store", help="ticket store URL (default: from the config)")
+
+    p = sub.add_parser("incidents", help="list, show, acknowledge and resolve incidents")
+    cmds = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    c = cmds.add_parser("list", parents=[common], help="list incidents, newest first")
+    c.add_argument("--state", choices=[*STATES, "active"], help="only this state")
+    c.add_argument("--limit", type=int, default=200)
+    c.add_argument("--json", action="store_true", help="one JSON object per line")
+    c.set_defaults(func=lambda a: _run(a, _list))
+
+    c = cmds.add_parser("show", parents=[common], help="one incident with its audit log")
+    c.add_argument("id", type=int)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=lambda a: _run(a, _show))
+
+    c = cmds.add_parser("ack", parents=[common], help="acknowledge (stops escalation)")
+    c.add_argument("id", type=int)
+    c.add_argument("--by", required=True, help="who acknowledges")
+    c.add_argument("--note")
+    c.set_defaults(func=lambda a: _run(a, _ack))
+
+    c = cmds.add_parser("arrive", parents=[common], help="record an engineer on site")
+    c.add_argument("id", type=int)
+    c.add_argument("--by", required=True)
+    c.set_defaults(func=lambda a: _run(a, _arrive))
+
+    c = cmds.add_parser("resolve", parents=[common], help="resolve by hand")
+    c.add_argument("id", type=int)
+    c.add_argument("--by", default="cli")
+    c.add_argument("--note")
+    c.set_defaults(func=lambda a: _run(a, _resolve))
+
+    c = cmds.add_parser("note", parents=[common], help="add a note")
+    c.add_argument("id", type=int)
+    c.add_argument("--by", required=True)
+    c.add_argument("text")
+    c.set_defaults(func=lambda a: _run(a, _note))
+
+    c = cmds.add_parser("assign", parents=[common], help="assign to someone")
+    c.add_argument("id", type=int)
+    c.add_argument("--to", required=True)
+    c.add_argument("--by", required=True)
+    c.set_defaults(func=lambda a: _run(a, _assign))
+
+    c = cmds.add_parser("problems", parents=[common], help="list recurring problems")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=lambda a: _run(a, _problems))
+
+    c = cmds.add_parser("problem", parents=[common], help="root cause and workaround")
+    c.add_argument("id", type=int)
+    c.add_argument("--by", required=True)
+    c.add_argument("--root-cause")
+    c.add_argument("--workaround", help="carried by later alerts of this problem")
+    c.add_argument("--close", action="store_true")
+    c.set_defaults(func=lambda a: _run(a, _problem))
+
+
+class _Context:
+    def __init__(
+        self,
+        store: TicketStore,
+        alerting: AlertingConfig,
+        inventory: Inventory,
+        credentials: Credentials,
+    ) -> None:
+        self.store = store
+        self.alerting = alerting
+        self.clock = SystemClock().now
+        self.dispatch = Dispatcher(store, alerting, inventory, credentials, self.clock)
+
+
+Action = Callable[[argparse.Namespace, _Context], Awaitable[int]]
+
+
+def _run(args: argparse.Namespace, action: Action) -> int:
+    alerting = AlertingConfig()
+    inventory = Inventory()
+    credentials = Credentials({})
+    store_url = args.store
+    config = None
+    if store_url is None or action in _NEEDS_CONFIG:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            if store_url is None:
+                for item in exc.errors:
+                    print(item, file=sys.stderr)
+                return 2
+            config = None  # --store given: work without the alerting section
+    if config is not None:
+        store_url = store_url or config.store
+        alerting = config.alerting or alerting
+        if action in _NEEDS_CONFIG:
+            # device names and ack links in the notices this action queues; optional
+            try:
+                credentials, _ = load_credentials(config.credentials)
+                inventory = load_inventory(config.inventory, credentials)
+            except (ConfigError, OSError):
+                pass
+    try:
+        return asyncio.run(_with_store(store_url, alerting, inventory, credentials, args, action))
+    except (IncidentError, NotFound) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _with_store(
+    url: str,
+    alerting: AlertingConfig,
+    inventory: Inventory,
+    credentials: Credentials,
+    args: argparse.Namespace,
+    action: Action,
+) -> int:
+    store = await TicketStore.open(url)
+    try:
+        return await action(args, _Context(store, alerting, inventory, credentials))
+    finally:
+        await store.close()
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _line(incident: Incident, language: str) -> str:
+    summary = summary_of(
+        {"summary": incident.summary, "rule": incident.rule, "device": incident.device}, language
+    )
+    flags = []
+    if incident.suppressed:
+        flags.append(f"suppressed:{incident.suppressed}")
+    if incident.stale:
+        flags.append("stale")
+    flag_text = f" [{' '.join(flags)}]" if flags else ""
+    return (
+        f"{incident.id:>5}  {level_name(incident.level, language):<4} {incident.state:<12}"
+        f" {_when(incident.active_since):<19}  {incident.device:<16} {summary}{flag_text}"
+    )
+
+
+async def _list(args: argparse.Namespace, ctx: _Context) -> int:
+    states: list[str] | None = None
+    if args.state == "active":
+        states = ["open", "acknowledged"]
+    elif args.state:
+        states = [args.state]
+    found = await ctx.store.list_incidents(states, limit=args.limit)
+    if args.json:
+        for incident in found:
+            print(json.dumps(incident.to_json(), ensure_ascii=False, sort_keys=True))
+        return 0
+    if not found:
+        print("no incidents")
+        return 0
+    print(f"{'ID':>5}  {'LVL':<4} {'STATE':<12} {'SINCE':<19}  {'DEVICE':<16} SUMMARY")
+    for incident in found:
+        print(_line(incident, ctx.alerting.language))
+    return 0
+
+
+async def _show(args: argparse.Namespace, ctx: _Context) -> int:
+    incident = await ctx.store.get(args.id)
+    audit = await ctx.store.audit_log(args.id)
+    notes = await ctx.store.notes(args.id)
+    breaches = await ctx.store.breaches(args.id)
+    problem = await ctx.store.problem(incident.problem_id) if incident.problem_id else None
+    if args.json:
+        doc: dict[str, Any] = incident.to_json()
+        doc["audit"] = [a.__dict__ for a in audit]
+        doc["notes"] = [n.__dict__ for n in notes]
+        doc["breaches"] = [b.__dict__ for b in breaches]
+        doc["problem"] = problem.__dict__ if problem else None
+        print(json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2))
+        return 0
+    lang = ctx.alerting.language
+    print(
+        f"incident {incident.id}: {summary_of({'summary': incident.summary, 'rule': incident.rule, 'device': incident.device}, lang)}"
+    )
+    rows = [
+        ("key", incident.key),
+        ("level", f"{incident.level} ({level_name(incident.level, lang)})"),
+        (
+            "state",
+            incident.state
+            + (f" (suppressed: {incident.suppressed})" if incident.suppressed else ""),
+        ),
+        ("device", incident.device),
+        ("site", incident.site or "-"),
+        ("value", json.dumps(incident.value, ensure_ascii=False)),
+        ("fault since", _when(incident.since)),
+        ("opened", _when(incident.opened_at)),
+        (
+            "acknowledged",
+            f"{_when(incident.acknowledged_at)} {incident.acknowledged_by or ''}".strip(),
+        ),
+        ("on site", f"{_when(incident.arrived_at)} {incident.arrived_by or ''}".strip()),
+        ("resolved", f"{_when(incident.resolved_at)} {incident.resolved_by or ''}".strip()),
+        ("closed", _when(incident.closed_at)),
+        ("assignee", incident.assignee or "-"),
+        ("occurrences", str(incident.occurrences)),
+        ("runbook", incident.runbook or "-"),
+    ]
+    if problem:
+        rows.append(("problem", f"#{problem.id} ({problem.occurrences} occurrences)"))
+        if problem.workaround:
+            rows.append(("workaround", problem.workaround))
+    for name, value in rows:
+        print(f"  {name:<13} {value}")
+    if breaches:
+        print("SLA breaches:")
+        for b in breaches:
+            print(
+                f"  {b.clock} (level {b.level}) due {_when(b.due)}, recorded {_when(b.recorded_at)}"
+            )
+    if notes:
+        print("notes:")
+        for n in notes:
+            print(f"  {_when(n.ts)}  {n.author}: {n.text}")
+    print("audit log:")
+    for a in audit:
+        detail = json.dumps(a.detail, ensure_ascii=False, sort_keys=True) if a.detail else ""
+        print(f"  {_when(a.ts)}  {a.actor:<12} {a.action:<14} {detail}")
+    return 0
+
+
+async def _ack(args: argparse.Namespace, ctx: _Context) -> int:
+    now = ctx.clock()
+    async with ctx.store.transaction():
+        incident = await lifecycle.acknowledge(ctx.store, args.id, args.by, now, args.note)
+        await ctx.dispatch.check_sla(incident, now)
+    print(f"incident {incident.id} acknowledged by {args.by}")
+    return 0
+
+
+async def _arrive(args: argparse.Namespace, ctx: _Context) -> int:
+    now = ctx.clock()
+    async with ctx.store.transaction():
+        incident = await lifecycle.arrive(ctx.store, args.id, args.by, now)
+        await ctx.dispatch.check_sla(incident, now)
+    print(f"incident {incident.id}: {args.by} on site")
+    return 0
+
+
+async def _resolve(args: argparse.Namespace, ctx: _Context) -> int:
+    now = ctx.clock()
+    async with ctx.store.transaction():
+        incident = await lifecycle.resolve(ctx.store, args.id, args.by, now, args.note)
+        await ctx.dispatch.check_sla(incident, now)
+        await ctx.dispatch.recovered(incident, now, args.by)
+    print(f"incident {incident.id} resolved by {args.by}")
+    return 0
+
+
+async def _note(args: argparse.Namespace, ctx: _Context) -> int:
+    async with ctx.store.transaction():
+        await lifecycle.add_note(ctx.store, args.id, args.by, args.text, ctx.clock())
+    print(f"incident {args.id}: note added")
+    return 0
+
+
+async def _assign(args: argparse.Namespace, ctx: _Context) -> int:
+    async with ctx.store.transaction():
+        await lifecycle.assign(ctx.store, args.id, args.to, args.by, ctx.clock())
+    print(f"incident {args.id} assigned to {args.to}")
+    return 0
+
+
+async def _problems(args: argparse.Namespace, ctx: _Context) -> int:
+    found = await ctx.store.problems()
+    if args.json:
+        for p in found:
+            print(json.dumps(p.__dict__, ensure_ascii=False, sort_keys=True))
+        return 0
+    if not found:
+        print("no problems")
+        return 0
+    for p in found:
+        print(f"{p.id:>5}  {p.state:<7} {p.occurrences:>3}x  {p.key}")
+        if p.root_cause:
+            print(f"         root cause: {p.root_cause}")
+        if p.workaround:
+            print(f"         workaround: {p.workaround}")
+    return 0
+
+
+async def _problem(args: argparse.Namespace, ctx: _Context) -> int:
+    async with ctx.store.transaction():
+        problem = await problems.annotate(
+            ctx.store,
+            args.id,
+            args.by,
+            ctx.clock(),
+            root_cause=args.root_cause,
+            workaround=args.workaround,
+            state="closed" if args.close else None,
+        )
+    print(f"problem {problem.id} updated")
+    return 0
+
+
+# actions that queue notices need the alerting section and the inventory
+_NEEDS_CONFIG: tuple[Action, ...] = (_resolve,)
