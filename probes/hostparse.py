@@ -60,6 +60,15 @@ def is_real_filesystem(fstype: str) -> bool:
     return fstype not in PSEUDO_FILESYSTEMS
 
 
+def is_default_mount(mount: str, fstype: str) -> bool:
+    """Whether a mount is watched when the settings list none: real filesystems, and an
+    overlay only as a container's root (elsewhere overlays are container layers of the host,
+    one per container, and their usage is the host filesystem's)."""
+    if fstype == "overlay":
+        return mount == "/"
+    return is_real_filesystem(fstype)
+
+
 @dataclass(frozen=True, slots=True)
 class CpuTimes:
     """Cumulative CPU time in any unit (jiffies or seconds): busy part and total."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from probes.hostparse import (
     CpuTimes,
     cpu_usage_percent,
-    is_real_filesystem,
+    is_default_mount,
     parse_df,
     parse_loadavg,
     parse_meminfo,
@@ -99,11 +99,15 @@ def _disks(sections: dict[str, str], wanted: list[str] | None) -> dict[str, tupl
     rows = {row.mount: row for row in parse_df(sections.get("df", ""))}
     if wanted is None:
         # Without /proc/mounts, df's filesystem column ("tmpfs", "proc") is the best clue.
-        selected = [
-            mount
-            for mount, row in rows.items()
-            if is_real_filesystem(fstypes.get(mount, row.filesystem))
-        ]
+        # A device mounted at several points (bind mounts) is reported once, at its first
+        # mount point, which df lists in mount order.
+        selected = []
+        seen: set[str] = set()
+        for mount, row in rows.items():
+            device = row.filesystem if row.filesystem.startswith("/") else mount
+            if device not in seen and is_default_mount(mount, fstypes.get(mount, row.filesystem)):
+                seen.add(device)
+                selected.append(mount)
     else:
         selected = [mount for mount in wanted if mount in rows]
     return {m: (rows[m].used_percent, rows[m].free_bytes) for m in selected}

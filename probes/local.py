@@ -40,7 +40,7 @@ from probes.hostparse import (
     CpuTimes,
     cpu_times_from_fields,
     cpu_usage_percent,
-    is_real_filesystem,
+    is_default_mount,
     parse_systemctl_is_active,
     process_names_running,
 )
@@ -183,11 +183,15 @@ def _psutil_disks(wanted: list[str] | None) -> dict[str, tuple[float, int]]:
     real: list[str] = []
     seen: set[str] = set()
     for part in psutil.disk_partitions(all=True):
-        if part.mountpoint in seen:
+        # One sample per filesystem: a device mounted at several points (bind mounts) is
+        # reported at its first mount point only.
+        key = part.device if part.device.startswith("/") else part.mountpoint
+        if part.mountpoint in seen or key in seen:
             continue
-        seen.add(part.mountpoint)
-        if is_real_filesystem(part.fstype):
-            real.append(part.mountpoint)
+        if not is_default_mount(part.mountpoint, part.fstype):
+            continue
+        seen.update((part.mountpoint, key))
+        real.append(part.mountpoint)
     mounts = wanted if wanted is not None else real
     out: dict[str, tuple[float, int]] = {}
     for mount in mounts:
