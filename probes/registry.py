@@ -17,6 +17,7 @@ PROBES: dict[str, str] = {
     "megatec": "probes.megatec:MegatecProbe",
     "modbus-rtu": "probes.modbus:ModbusRtuProbe",
     "modbus-tcp": "probes.modbus:ModbusTcpProbe",
+    "nut": "probes.nut:NutProbe",
 }
 
 
