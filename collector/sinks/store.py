@@ -74,7 +74,9 @@ class InfluxWriter:
                 write_precision=WritePrecision.MS,  # type: ignore[arg-type]
             )
         except ApiException as exc:
-            raise classify_status(exc.status, exc.reason, exc.body, _retry_after(exc)) from None
+            # `message` is the server's JSON "message" when there is one, else the raw body.
+            detail = getattr(exc, "message", None) or exc.body
+            raise classify_status(exc.status, exc.reason, detail, _retry_after(exc)) from None
         except urllib3.exceptions.NewConnectionError as exc:
             # Checked first: urllib3 makes it a subclass of ConnectTimeoutError.
             raise StoreError("refused", f"cannot connect ({_short(exc)})") from None

@@ -1,0 +1,183 @@
+"""How the sink, through the real influxdb-client, reacts to what an InfluxDB v2 server can
+answer (VictoriaMetrics never refuses a write, so a small aiohttp server on loopback plays the
+store here): 401 keeps spooling until accepted, 503 honours Retry-After, 400/422 refused
+batches leave the spool counted, 413 halves the batch. Also: the request InfluxDB expects."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from collector.sinks.config import SinkConfig
+from collector.sinks.influx import InfluxSink
+from probes.sample import Sample
+from tests.fixtures.peers import free_port
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "stub-token-2718"
+
+
+@dataclass
+class StubStore:
+    """Answers each write with the next scripted (status, headers, body), then 204."""
+
+    script: list[tuple[int, dict[str, str], str]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+    max_lines: int | None = None
+
+    async def write(self, request: web.Request) -> web.Response:
+        body = (await request.read()).decode()
+        lines = body.split("\n")
+        self.requests.append(
+            {
+                "query": dict(request.query),
+                "auth": request.headers.get("Authorization"),
+                "n": len(lines),
+            }
+        )
+        if self.script:
+            status, headers, text = self.script.pop(0)
+            return web.Response(status=status, headers=headers, text=text)
+        if self.max_lines is not None and len(lines) > self.max_lines:
+            return web.Response(status=413, text='{"code":"request too large"}')
+        self.accepted.extend(lines)
+        return web.Response(status=204)
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[tuple[StubStore, str]]:
+    store = StubStore()
+    app = web.Application()
+    app.router.add_post("/api/v2/write", store.write)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    yield store, f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+def make_sink(tmp_path: Path, url: str, **overrides: Any) -> InfluxSink:
+    data: dict[str, Any] = {
+        "name": "stub",
+        "url": url,
+        "org": "rooms",
+        "bucket": "roomwatch",
+        "credentials": "influx",
+        "batch_size": 100,
+        "flush_interval": "50ms",
+        "timeout": "5s",
+        "spool": {"replay_rate": 1_000_000},
+    }
+    data.update(overrides)
+    return InfluxSink(SinkConfig.model_validate(data), TOKEN, tmp_path / "spool.sqlite")
+
+
+def samples(count: int, start: int = 0) -> list[Sample]:
+    return [
+        Sample("d", "test.seq", i, ts=1763800000 + i / 1000) for i in range(start, start + count)
+    ]
+
+
+def seq(lines: list[str]) -> list[int]:
+    return [int(float(line.split(" ")[1].split("=")[1])) for line in lines]
+
+
+async def eventually(check: Any, limit_s: float = 20.0) -> None:
+    for _ in range(int(limit_s / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+async def test_write_carries_token_org_bucket_and_ms_precision(
+    stub: tuple[StubStore, str], tmp_path: Path
+) -> None:
+    store, url = stub
+    sink = make_sink(tmp_path, url)
+    await sink.start()
+    sink.submit(samples(3))
+    await eventually(lambda: len(store.accepted) == 3)
+    await sink.stop()
+    request = store.requests[0]
+    assert request["auth"] == f"Token {TOKEN}"
+    assert request["query"] == {"org": "rooms", "bucket": "roomwatch", "precision": "ms"}
+    assert store.accepted == [
+        "test,device=d seq=0.0 1763800000000",
+        "test,device=d seq=1.0 1763800000001",
+        "test,device=d seq=2.0 1763800000002",
+    ]
+
+
+async def test_unauthorized_keeps_spooling_until_the_store_accepts(
+    stub: tuple[StubStore, str], tmp_path: Path
+) -> None:
+    store, url = stub
+    store.script = [(401, {}, '{"code":"unauthorized","message":"unauthorized access"}')] * 2
+    sink = make_sink(tmp_path, url)
+    await sink.start()
+    sink.submit(samples(50))
+    await eventually(lambda: not sink.up)
+    assert sink.own_samples(time.time())[0].note == "auth: HTTP 401: unauthorized access"
+    assert sink.depth() == 50
+    await eventually(lambda: len(store.accepted) == 50)  # after two backoffs
+    await sink.stop()
+    assert seq(store.accepted) == list(range(50))
+    assert sink.up
+    assert sink.counters["write_errors_total"] == 2
+
+
+async def test_throttled_write_waits_for_retry_after(
+    stub: tuple[StubStore, str], tmp_path: Path
+) -> None:
+    store, url = stub
+    store.script = [(503, {"Retry-After": "1"}, "busy")]
+    sink = make_sink(tmp_path, url)
+    await sink.start()
+    sink.submit(samples(10))
+    await eventually(lambda: len(store.accepted) == 10)
+    await sink.stop()
+    assert len(store.requests) == 2
+    assert seq(store.accepted) == list(range(10))
+
+
+async def test_refused_lines_leave_the_spool_and_are_counted(
+    stub: tuple[StubStore, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, url = stub
+    store.script = [(422, {}, '{"code":"unprocessable entity","message":"field type conflict"}')]
+    sink = make_sink(tmp_path, url, flush_interval="1h", batch_size=20)
+    await sink.start()
+    sink.submit(samples(20))  # one full batch: refused
+    await eventually(lambda: sink.counters["rejected_total"] == 20)
+    sink.submit(samples(20, start=20))
+    await eventually(lambda: len(store.accepted) == 20)
+    await sink.stop()
+    assert seq(store.accepted) == list(range(20, 40))
+    assert "field type conflict" in caplog.text
+    assert sink.stats()["spool_depth"] == 0
+
+
+async def test_too_large_answer_makes_batches_smaller(
+    stub: tuple[StubStore, str], tmp_path: Path
+) -> None:
+    store, url = stub
+    store.max_lines = 30
+    sink = make_sink(tmp_path, url)
+    await sink.start()
+    sink.submit(samples(250))
+    await eventually(lambda: len(store.accepted) == 250)
+    await sink.stop()
+    assert seq(store.accepted) == list(range(250))
+    assert max(r["n"] for r in store.requests[-3:]) <= 30
