@@ -6,8 +6,8 @@ records incidents and sends notifications. A once-a-second tick drives the timer
 (`for`, `absent`) and of alerting (outbox delivery, escalation, reminders), saves the rule
 state so `for` timers survive a restart, and pets systemd's watchdog.
 
-SIGHUP (or `systemctl reload`) reloads every file; a bad file is logged with its errors and
-the running configuration stays. SIGTERM drains: in-flight polls finish, faults are handed
+SIGHUP (or `systemctl reload`), or an edit of any of the files, reloads every file; a bad
+file is logged with its errors and the running configuration stays. SIGTERM drains: in-flight polls finish, faults are handed
 over, the outbox and the sinks flush, the store closes."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from alerting.service import AlertService
 from collector.clock import Clock, SystemClock
 from collector.demo_site import DemoSite
-from collector.loading import Loaded, load_all
+from collector.loading import Loaded, files_signature, load_all, watched_files
 from collector.polling import PollResult, build_probes
 from collector.scheduler import Scheduler
 from collector.sdnotify import Notifier
@@ -40,6 +40,7 @@ log = logging.getLogger("roomwatch.daemon")
 
 TICK_SECONDS = 1.0
 STATE_SAVE_SECONDS = 10.0
+WATCH_SECONDS = 2.0  # how often the config files are checked for edits
 
 
 class Daemon:
@@ -64,6 +65,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._sd = Notifier()
         self._maintenance_mtime: float | None = None
+        self._files_seen: tuple[tuple[str, float, int], ...] = ()
         self.demo_site: DemoSite | None = None
 
     @property
@@ -83,6 +85,7 @@ class Daemon:
         for warning in loaded.warnings:
             log.warning(warning)
         self.loaded = loaded
+        self._files_seen = files_signature(watched_files(loaded.config))
         config = loaded.config
         config.state_dir.mkdir(parents=True, exist_ok=True)
 
@@ -149,13 +152,18 @@ class Daemon:
     async def _loop(self) -> None:
         assert self.engine is not None and self.alerts is not None
         watchdog = self._sd.watchdog_interval()
-        last_save = last_watchdog = self.clock.monotonic()
+        last_save = last_watchdog = last_watch = self.clock.monotonic()
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(TICK_SECONDS):
                     await self._stop.wait()
             if self._stop.is_set():
                 break
+            if self.clock.monotonic() - last_watch >= WATCH_SECONDS:
+                last_watch = self.clock.monotonic()
+                if self._files_changed():
+                    log.info("configuration files changed; reloading")
+                    self._reload.set()
             if self._reload.is_set():
                 self._reload.clear()
                 await self.reload()
@@ -269,6 +277,15 @@ class Daemon:
         log.info("configuration reloaded", extra={"devices": len(loaded.inventory.devices)})
         self._sd.send(ready=1, status=self.status_line())
         return True
+
+    def _files_changed(self) -> bool:
+        assert self.loaded is not None
+        seen = files_signature(watched_files(self.loaded.config))
+        changed = seen != self._files_seen
+        # Remember the new state even when the reload fails: a bad edit is reported once,
+        # and the next edit (the fix) triggers the next reload.
+        self._files_seen = seen
+        return changed
 
     def _load_maintenance(self) -> None:
         assert self.loaded is not None and self.engine is not None

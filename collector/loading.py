@@ -11,7 +11,8 @@ from typing import Any
 
 from collector.config import Config, load_config
 from inventory import Credentials, Inventory, load_credentials, load_inventory
-from rules.loader import load_rules
+from inventory.loader import inventory_files
+from rules.loader import load_rules, rule_files
 
 
 @dataclass
@@ -21,6 +22,27 @@ class Loaded:
     inventory: Inventory
     ruleset: Any
     warnings: list[str] = field(default_factory=list)
+
+
+def watched_files(config: Config) -> list[Path]:
+    """Every file a reload reads, for noticing edits (directories by their YAML files, so a
+    new rule file counts too)."""
+    files = [config.path, *inventory_files(config.inventory), *rule_files(config.rules)]
+    if config.credentials is not None:
+        files.append(config.credentials)
+    return files
+
+
+def files_signature(files: list[Path]) -> tuple[tuple[str, float, int], ...]:
+    """What changes when any of `files` is edited, added or removed."""
+    out = []
+    for path in files:
+        try:
+            st = path.stat()
+            out.append((str(path), st.st_mtime, st.st_size))
+        except OSError:
+            out.append((str(path), -1.0, -1))
+    return tuple(out)
 
 
 def load_all(config_path: str | Path) -> Loaded:
