@@ -99,7 +99,7 @@ async def test_second_poll_measures_cpu_against_the_previous_poll(
     async def no_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr(local.asyncio, "sleep", no_sleep)
+    monkeypatch.setattr("probes.local.asyncio.sleep", no_sleep)
     samples = await probe.poll(2.0)
     assert slept == []  # no extra window: the previous poll is the baseline
     assert {"load.1", "memory.used_percent"} <= {s.metric for s in samples}
@@ -131,7 +131,7 @@ async def test_service_active_follows_systemctl_output_despite_its_non_zero_exit
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script = fake_systemctl(tmp_path, "active\\nfailed\\n", 3)
-    monkeypatch.setattr(local.shutil, "which", lambda name: str(script))
+    monkeypatch.setattr("probes.local.shutil.which", lambda name: str(script))
     probe = make_probe(mounts=[], nics=[], units=["ssh.service", "cron.service"])
     samples = await probe.poll(5.0)
     active = {s.labels["unit"]: s.value for s in samples if s.metric == "service.active"}
@@ -141,7 +141,7 @@ async def test_service_active_follows_systemctl_output_despite_its_non_zero_exit
 async def test_without_systemctl_no_service_sample_is_invented(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(local.shutil, "which", lambda name: None)
+    monkeypatch.setattr("probes.local.shutil.which", lambda name: None)
     samples = await make_probe(mounts=[], units=["ssh.service"]).poll(5.0)
     assert "service.active" not in {s.metric for s in samples}
 
@@ -151,7 +151,7 @@ async def test_systemctl_that_prints_an_error_instead_of_states_yields_no_servic
 ) -> None:
     # As on a machine where systemd is not PID 1: nothing on stdout, exit 1.
     script = fake_systemctl(tmp_path, "", 1)
-    monkeypatch.setattr(local.shutil, "which", lambda name: str(script))
+    monkeypatch.setattr("probes.local.shutil.which", lambda name: str(script))
     samples = await make_probe(mounts=[], units=["ssh.service"]).poll(5.0)
     assert "service.active" not in {s.metric for s in samples}
 
