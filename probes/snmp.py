@@ -152,7 +152,10 @@ class SnmpProbe(Probe):
     type_name: ClassVar[str] = "snmp"
     settings_model: ClassVar[type[ProbeSettings]] = SnmpSettings
 
-    def __init__(self, device: str, settings: ProbeSettings) -> None:
+    def __init__(
+        self, device: str, settings: ProbeSettings, session: SnmpSession | None = None
+    ) -> None:
+        """`session` replaces the network session (tests give a fake agent)."""
         super().__init__(device, settings)
         assert isinstance(settings, SnmpSettings)
         self.config = settings
@@ -179,7 +182,7 @@ class SnmpProbe(Probe):
             timeout=settings.request_timeout,
             retries=settings.retries,
         )
-        self._session: SnmpSession | None = None
+        self._session: SnmpSession | None = session
         self._rates = CounterRates()
         self._auto: list[Profile] | None = None  # what auto found, until the agent restarts
         self._last_uptime: float | None = None

@@ -1,0 +1,155 @@
+"""Profiles as data, `auto` selection, and the probe's settings as the inventory and the
+command line give them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+import probes.snmp
+import probes.snmp_profiles
+from probes.registry import probe_class
+from probes.snmp import SnmpProbe, SnmpSettings, host_port
+from probes.snmp_ber import Oid
+from probes.snmp_profiles import (
+    SHIPPED_DIR,
+    Profile,
+    ProfileError,
+    choose_auto,
+    load_profile_file,
+    load_profiles,
+)
+
+REQUIRED = {"system", "if-mib", "host-resources", "entity-sensor", "ups-mib", "apc-powernet"}
+
+
+def yaml_blocks(doc: str | None) -> list[object]:
+    return [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", doc or "", re.S)]
+
+
+def test_the_issue_s_profiles_ship_and_load() -> None:
+    profiles = load_profiles()
+    assert set(profiles) >= REQUIRED
+    assert all(p.description for p in profiles.values())
+
+
+def test_the_probe_docstring_examples_are_valid_settings() -> None:
+    (entries,) = yaml_blocks(probes.snmp.__doc__)
+    assert isinstance(entries, list)
+    for entry in entries:
+        entry.pop("credentials")
+        secrets = {"community": "public"} if entry.get("version") != 3 else {
+            "auth_key": "authpass123", "priv_key": "privpass123", "user": "ops"
+        }  # fmt: skip
+        SnmpSettings.model_validate({**entry, **secrets})
+
+
+def test_the_profile_format_example_is_a_valid_profile() -> None:
+    (example,) = yaml_blocks(probes.snmp_profiles.__doc__)
+    assert isinstance(example, dict)
+    Profile.model_validate(example)
+
+
+def test_a_bad_profile_names_the_file_and_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: broken\nscalars:\n  - {name: x, oid: not.an.oid}\n  - {nam: y}\n")
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(bad)
+    message = str(caught.value)
+    assert str(bad) in message
+    assert "scalars.0.oid" in message
+    assert "scalars.1.nam" in message
+
+
+def test_a_site_profile_directory_adds_and_overrides(tmp_path: Path) -> None:
+    (tmp_path / "my-pdu.yaml").write_text(
+        "name: my-pdu\nscalars:\n  - {name: outlet.count, oid: 1.3.6.1.4.1.99999.1.0}\n"
+    )
+    profiles = load_profiles((str(tmp_path),))
+    assert "my-pdu" in profiles
+    assert "if-mib" in profiles
+
+
+def test_auto_keeps_one_ups_profile_the_vendor_one() -> None:
+    profiles = load_profiles()
+    answered: set[Oid] = {(1, 3, 6, 1, 2, 1, 33, 1, 2), (1, 3, 6, 1, 4, 1, 534, 1, 2)}
+    chosen = [p.name for p in choose_auto(profiles, (1, 3, 6, 1, 4, 1, 534, 1), answered)]
+    assert chosen == ["system", "eaton-xups"]
+    chosen = [p.name for p in choose_auto(profiles, (1, 3, 6, 1, 4, 1, 99), answered)]
+    assert "ups-mib" not in chosen  # xups still answers
+    only_std: set[Oid] = {(1, 3, 6, 1, 2, 1, 33, 1, 2)}
+    assert [p.name for p in choose_auto(profiles, None, only_std)] == ["system", "ups-mib"]
+
+
+def test_cli_style_settings_are_accepted() -> None:
+    settings = SnmpSettings.model_validate(
+        {"type": "snmp", "address": "127.0.0.1:16161", "community": "public",
+         "profile": "system,if-mib", "version": "2", "max_repetitions": "10"}
+    )  # fmt: skip
+    assert settings.profile == ["system", "if-mib"]
+    assert settings.version == "2c"
+    assert settings.max_repetitions == 10
+    auto = SnmpSettings.model_validate({"type": "snmp", "address": "h", "profile": "auto"})
+    assert auto.profile == ["auto"]
+    v3 = SnmpSettings.model_validate(
+        {"type": "snmp", "address": "h", "version": 3, "user": "ops", "auth_protocol": "SHA-256",
+         "auth_key": "authpass123", "priv_protocol": "AES", "priv_key": "privpass123"}
+    )  # fmt: skip
+    assert (v3.version, v3.auth_protocol, v3.priv_protocol) == ("3", "sha256", "aes")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"version": "3"}, "needs a user"),
+        ({"version": "3", "user": "u", "auth_protocol": "sha"}, "auth_key is missing"),
+        ({"version": "3", "user": "u", "priv_protocol": "aes", "priv_key": "12345678"},
+         "needs an auth_protocol"),
+        ({"version": "3", "user": "u", "auth_protocol": "md5", "auth_key": "short"}, "8 characters"),
+        ({"auth_protocol": "sha1024"}, "auth_protocol"),
+        ({"address": "host:99999"}, "bad port"),
+        ({"retries": 50}, "retries"),
+        ({"comunity": "x"}, "comunity"),
+    ],
+)  # fmt: skip
+def test_bad_settings_say_what_is_wrong(settings: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        SnmpSettings.model_validate({"type": "snmp", "address": "h", **settings})
+
+
+def test_an_unknown_profile_name_is_a_config_error() -> None:
+    settings = SnmpSettings(type="snmp", address="h", profile=["if-mibb"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"unknown SNMP profile.*if-mibb"):
+        SnmpProbe("sw1", settings)
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = SnmpSettings.model_validate(
+        {"type": "snmp", "address": "h", "version": "3", "user": "ops", "auth_protocol": "sha",
+         "auth_key": "TOPSECRETauth", "priv_protocol": "aes", "priv_key": "TOPSECRETpriv",
+         "community": "TOPSECRETcomm"}
+    )  # fmt: skip
+    probe = SnmpProbe("ups-1", settings)
+    for text in (repr(settings), repr(probe), repr(probe.target), str(settings)):
+        assert "TOPSECRET" not in text
+
+
+def test_addresses() -> None:
+    assert host_port("10.0.0.2") == ("10.0.0.2", 161)
+    assert host_port("sw1.example.org:1161") == ("sw1.example.org", 1161)
+    assert host_port("[::1]:1161") == ("::1", 1161)
+    assert host_port("fe80::1") == ("fe80::1", 161)
+
+
+def test_the_registry_knows_the_snmp_probe() -> None:
+    assert probe_class("snmp") is SnmpProbe
+    assert SnmpProbe.cli_target("127.0.0.1:16161") == {"address": "127.0.0.1:16161"}
+
+
+def test_every_shipped_profile_file_is_named_after_its_profile() -> None:
+    for path in SHIPPED_DIR.glob("*.yaml"):
+        assert load_profile_file(path).name == path.stem

@@ -1,0 +1,80 @@
+"""Walks and GETs against a fake agent: batching, v1, tooBig, and the guards against agents
+that loop or never end."""
+
+from __future__ import annotations
+
+import pytest
+
+from probes import snmp_ber as ber
+from probes.base import ProbeProtocolError
+from probes.snmp_walk import get_scalars, walk_columns
+from tests.fixtures.snmp_fake import FakeAgentSession
+
+IF_DESCR = (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)
+IF_OPER = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
+SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+
+
+def agent(rows: int = 24, **kwargs: object) -> FakeAgentSession:
+    mib: dict[ber.Oid, tuple[int, ber.VarValue]] = {SYS_NAME: (ber.OCTET_STRING, b"sw1")}
+    for i in range(1, rows + 1):
+        mib[(*IF_DESCR, i)] = (ber.OCTET_STRING, f"port{i}".encode())
+        mib[(*IF_OPER, i)] = (ber.INTEGER, 1 if i % 2 else 2)
+    mib[(1, 3, 6, 1, 2, 1, 2, 2, 1, 9, 1)] = (ber.TIMETICKS, 5)  # the column after
+    return FakeAgentSession(mib, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_columns_are_walked_together_and_stop_at_their_subtree() -> None:
+    session = agent(24)
+    columns = await walk_columns(session, [IF_DESCR, IF_OPER], max_repetitions=25)
+    assert [index for index, _, _ in columns[IF_DESCR]] == [(i,) for i in range(1, 25)]
+    assert columns[IF_OPER][1] == ((2,), ber.INTEGER, 2)
+    assert len(session.requests) <= 2  # one GETBULK carries both columns
+
+
+async def test_v1_walks_with_getnext_and_ends_on_no_such_name() -> None:
+    session = agent(3, version="1")
+    columns = await walk_columns(session, [IF_OPER])
+    assert [v for _, _, v in columns[IF_OPER]] == [1, 2, 1]
+    assert {kind for kind, _ in session.requests} == {"next"}
+
+
+async def test_an_agent_that_loops_is_stopped_with_a_clear_error() -> None:
+    session = agent(50, loop_after=(*IF_DESCR, 10), loop_to=(*IF_DESCR, 3))
+    with pytest.raises(ProbeProtocolError, match="went backwards or repeated"):
+        await walk_columns(session, [IF_DESCR], max_repetitions=5)
+
+
+async def test_a_table_longer_than_max_rows_is_refused_not_walked_forever() -> None:
+    session = agent(300)
+    with pytest.raises(ProbeProtocolError, match="more than 100 rows"):
+        await walk_columns(session, [IF_DESCR], max_rows=100)
+
+
+async def test_a_ten_thousand_row_table_is_walked_completely() -> None:
+    session = agent(10_000)
+    columns = await walk_columns(session, [IF_DESCR, IF_OPER], max_repetitions=50)
+    assert len(columns[IF_DESCR]) == 10_000
+    assert columns[IF_DESCR][-1] == ((10_000,), ber.OCTET_STRING, b"port10000")
+
+
+async def test_too_big_halves_the_request_until_it_fits() -> None:
+    session = agent(40, too_big_above=10)
+    columns = await walk_columns(session, [IF_DESCR], max_repetitions=40)
+    assert len(columns[IF_DESCR]) == 40
+    assert max(n for kind, n in session.requests if kind == "bulk" and n <= 10) <= 10
+
+
+async def test_get_leaves_out_what_the_agent_does_not_have_v2c_and_v1() -> None:
+    missing = (1, 3, 6, 1, 2, 1, 1, 99, 0)
+    for version in ("2c", "1"):
+        found = await get_scalars(agent(2, version=version), [SYS_NAME, missing])
+        assert found == {SYS_NAME: (SYS_NAME, ber.OCTET_STRING, b"sw1")}
+
+
+async def test_many_scalars_are_fetched_in_batches() -> None:
+    session = agent(100)
+    oids = [(*IF_DESCR, i) for i in range(1, 101)]
+    found = await get_scalars(session, oids)
+    assert len(found) == 100
+    assert all(n <= 40 for _, n in session.requests)
