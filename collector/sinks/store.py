@@ -79,7 +79,8 @@ class InfluxWriter:
             raise classify_status(exc.status, exc.reason, detail, _retry_after(exc)) from None
         except urllib3.exceptions.NewConnectionError as exc:
             # Checked first: urllib3 makes it a subclass of ConnectTimeoutError.
-            raise StoreError("refused", f"cannot connect ({_short(exc)})") from None
+            reason = str(exc).rpartition("new connection: ")[2]  # "[Errno 111] Connection refused"
+            raise StoreError("refused", f"cannot connect: {_short(reason)}") from None
         except (
             urllib3.exceptions.ConnectTimeoutError,
             urllib3.exceptions.ReadTimeoutError,
