@@ -18,6 +18,7 @@ PROBES: dict[str, str] = {
     "modbus-rtu": "probes.modbus:ModbusRtuProbe",
     "modbus-tcp": "probes.modbus:ModbusTcpProbe",
     "nut": "probes.nut:NutProbe",
+    "serial-line": "probes.serial_line:SerialLineProbe",
 }
 
 

@@ -179,6 +179,8 @@ def _read_reply(
                 continue
             del buf[: cut + len(terminator)]
             skipping = False
+            if not buf:
+                last_byte_at = None  # the idle gap counts within the next line only
         if terminator is not None and terminator in buf:
             return Reply(bytes(buf[: buf.index(terminator) + len(terminator)]), True)
         if len(buf) >= max_bytes:
