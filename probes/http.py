@@ -231,7 +231,7 @@ class HttpProbe(Probe):
             ):
                 body = await resp.content.read(MAX_BODY) if settings.method != "HEAD" else b""
                 status = resp.status
-                charset = resp.get_encoding() if body else "utf-8"
+                charset = resp.charset or "utf-8"  # no sniffing: we read at most MAX_BODY
         except TimeoutError:
             raise ProbeTimeout(
                 f"{settings.url}: no answer within {settings.timeout:g}s",
@@ -267,7 +267,10 @@ class HttpProbe(Probe):
         )
         content_ok: bool | None = None
         if settings.expect_text is not None or settings.expect_regex is not None:
-            text = body.decode(charset or "utf-8", errors="replace")
+            try:
+                text = body.decode(charset, errors="replace")
+            except LookupError:  # a charset Python does not know: read it as UTF-8
+                text = body.decode("utf-8", errors="replace")
             content_ok = (settings.expect_text is None or settings.expect_text in text) and (
                 settings.expect_regex is None or re.search(settings.expect_regex, text) is not None
             )

@@ -182,3 +182,20 @@ async def test_a_soon_expiring_certificate_shows_its_days_left(server, tmp_path:
     base = await server(tls_context(files.cert, files.key))
     m = await poll(url=base + "/", ca_file=str(files.ca))
     assert 2.4 < float(m["tls.cert_expiry_days"].value) <= 2.5
+
+
+async def test_a_page_without_a_charset_is_matched_as_utf8() -> None:
+    async def plain(_r: web.Request) -> web.Response:
+        return web.Response(body="état: OK".encode(), headers={"Content-Type": "text/plain"})
+
+    app = web.Application()
+    app.router.add_get("/", plain)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        m = await poll(url=f"http://127.0.0.1:{port}/", expect_text="état: OK")
+    finally:
+        await runner.cleanup()
+    assert m["http.content_match"].value == 1
