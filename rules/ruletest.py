@@ -88,8 +88,8 @@ def expand_values(text: str | int | float) -> list[Value | None]:
             out.extend([None] * (1 + (int(token[2:]) if len(token) > 1 else 0)))
         elif re.fullmatch(_NUMBER, token):
             out.append(_num(token))
-        elif repeat:
-            out.extend([bare] * (1 + int(repeat[1:])))
+        elif word := re.fullmatch(r"(.+)x(\d+)", token):
+            out.extend([word.group(1)] * (1 + int(word.group(2))))
         else:
             out.append(token)
     return out

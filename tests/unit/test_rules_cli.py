@@ -1,0 +1,260 @@
+"""`roomwatch rules check|test`, the rule-test runner and its input notation, the shipped example
+rules (they must pass their own tests), and `roomwatch maintenance add|list|end`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from collector.commands import maintenance as maintenance_cmd
+from collector.commands import rules as rules_cmd
+from rules.maintenance import load_windows
+from rules.ruletest import expand_values, run_test_file
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "rules"
+CASES = Path(__file__).parent / "rules_cases"
+
+
+def run(module: object, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="roomwatch")
+    sub = parser.add_subparsers(required=True)
+    module.register(sub)  # type: ignore[attr-defined]
+    args = parser.parse_args(list(argv))
+    result: int = args.func(args)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("25 28x4", [25, 28, 28, 28, 28, 28]),
+        ("10+5x3", [10, 15, 20, 25]),
+        ("1-0.5x2", [1, 0.5, 0]),
+        ("_ 1 _x2 2", [None, 1, None, None, None, 2]),
+        ('"OL CHRG"x1 "OB LB" OL', ["OL CHRG", "OL CHRG", "OB LB", "OL"]),
+        ("OBx2", ["OB", "OB", "OB"]),
+        ("0.25 -3 1e3", [0.25, -3, 1000]),
+        (7, [7]),
+    ],
+)
+def test_input_notation_expands_as_promtool_does(text: str | int, values: list[object]) -> None:
+    assert expand_values(text) == values
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_rule_file_has_rule_tests(path: Path) -> None:
+    tests = EXAMPLES / "tests" / path.name
+    assert tests.exists(), f"{path.name} ships without tests/{path.name}"
+    assert f"../{path.name}" in tests.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", sorted((EXAMPLES / "tests").glob("*.yaml")), ids=lambda p: p.name)
+def test_example_rules_pass_their_own_tests(path: Path) -> None:
+    result = run_test_file(path)
+    assert result.tests > 0
+    assert result.ok, "\n".join(str(f) for f in result.failures)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_failing_rule_test_says_what_was_expected_and_what_came(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path / "web.yaml",
+        """
+        groups:
+          - name: web
+            rules:
+              - {name: website-down, select: {kind: website}, metric: http.up, levels: {2: "== 0"}, for: 2m}
+        """,
+    )
+    test = write(
+        tmp_path / "web-test.yaml",
+        """
+        rule_files: [web.yaml]
+        inventory:
+          devices: [{id: web1, kind: website}]
+        tests:
+          - name: fires too early
+            input_series:
+              - {device: web1, metric: http.up, values: "0x5"}
+            expect:
+              - at: 1m
+                faults: [{rule: website-down, device: web1, level: 2}]
+              - at: 3m
+                faults: [{rule: website-down, device: web1, level: 1}]
+        """,
+    )
+    assert run(rules_cmd, "rules", "test", str(test)) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out
+    assert (
+        "fires too early: at 1m: expected website-down on web1 (firing, level 2), but got no faults"
+        in out
+    )
+    assert (
+        "at 3m: expected website-down on web1 (firing, level 1), but got website-down on web1"
+        " (firing, level 2" in out
+    )
+
+
+def test_rules_test_on_the_examples_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(rules_cmd, "rules", "test", str(EXAMPLES / "tests")) == 0
+    assert "all passed" in capsys.readouterr().out
+
+
+def test_rules_check_lists_every_error_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(rules_cmd, "rules", "check", str(CASES / "missing-parts.yaml"), str(EXAMPLES)) == 1
+    err = capsys.readouterr().err
+    assert err.count("missing-parts.yaml:") == 7
+    assert "missing-parts.yaml:8:9: power, ups-load: unknown key 'metrc'" in err
+
+
+def test_rules_check_passes_on_good_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(rules_cmd, "rules", "check", str(EXAMPLES)) == 0
+    assert capsys.readouterr().out.startswith("ok: 14 rules in 6 file(s)")
+
+
+def test_rules_check_with_config_flags_rules_that_select_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path / "inventory.yaml",
+        """
+        devices:
+          - {id: web1, kind: website, criticality: 2}
+        """,
+    )
+    (tmp_path / "rules").mkdir()
+    write(
+        tmp_path / "rules" / "r.yaml",
+        """
+        groups:
+          - name: g
+            rules:
+              - {name: website-down, select: {kind: website}, metric: http.up, levels: {2: "== 0"}}
+              - {name: ups-on-battery, select: {kind: ups}, metric: ups.status, levels: {2: "contains OB"}}
+        """,
+    )
+    config = write(
+        tmp_path / "roomwatch.yaml",
+        """
+        inventory: inventory.yaml
+        rules: [rules/]
+        state_dir: state
+        """,
+    )
+    assert run(rules_cmd, "rules", "check", "-c", str(config)) == 1
+    err = capsys.readouterr().err
+    assert "r.yaml:6:9: g, ups-on-battery: selects no device (lint)" in err
+    assert "website-down" not in err
+
+
+def test_maintenance_add_list_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "maintenance.yaml"
+    assert (
+        run(
+            maintenance_cmd,
+            "maintenance",
+            "add",
+            "--device",
+            "core-sw*",
+            "--duration",
+            "2h",
+            "--reason",
+            "firmware upgrade",
+            "--by",
+            "li",
+            "--file",
+            str(file),
+        )
+        == 0
+    )
+    assert "added mw-1" in capsys.readouterr().out
+    [window] = load_windows(file)
+    now = time.time()
+    assert window.selector.id == ("core-sw*",)
+    assert window.active(now) and not window.active(now + 3 * 3600)
+    assert window.reason == "firmware upgrade"
+
+    assert run(maintenance_cmd, "maintenance", "list", "--json", "--file", str(file)) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert (listed["id"], listed["active"], listed["select"]) == ("mw-1", True, {"id": "core-sw*"})
+
+    assert run(maintenance_cmd, "maintenance", "end", "mw-1", "--file", str(file)) == 0
+    [ended] = load_windows(file)
+    assert not ended.active(time.time())
+    capsys.readouterr()
+    assert run(maintenance_cmd, "maintenance", "list", "--file", str(file)) == 0
+    assert "no maintenance windows" in capsys.readouterr().out
+
+
+def test_recurring_maintenance_window_round_trips(tmp_path: Path) -> None:
+    file = tmp_path / "m.yaml"
+    argv = [
+        "maintenance",
+        "add",
+        "--kind",
+        "ups",
+        "--site",
+        "dc1",
+        "--start",
+        "2026-11-24T01:00+08:00",
+    ]
+    argv += ["--duration", "30m", "--every", "weekly", "--reason", "self-test", "--file", str(file)]
+    assert run(maintenance_cmd, *argv) == 0
+    [w] = load_windows(file)
+    assert (w.every, w.end - w.start, w.selector.kind, w.selector.site) == (
+        "weekly",
+        1800,
+        ("ups",),
+        ("dc1",),
+    )
+    assert w.active(w.start + 7 * 86400 + 60)
+
+
+def test_maintenance_add_refuses_a_window_selecting_everything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "maintenance",
+        "add",
+        "--duration",
+        "1h",
+        "--reason",
+        "x",
+        "--file",
+        str(tmp_path / "m.yaml"),
+    ]
+    assert run(maintenance_cmd, *argv) == 2
+    assert "select devices" in capsys.readouterr().err
+
+
+def test_bad_maintenance_file_names_the_line(tmp_path: Path) -> None:
+    from inventory import ConfigError
+
+    file = write(
+        tmp_path / "m.yaml",
+        """
+        windows:
+          - {id: a, select: {id: x}, start: "2026-11-23T02:00+08:00", end: "2026-11-23T01:00+08:00"}
+          - {id: b, select: {kind: nope}, start: "2026-11-23T02:00+08:00", end: "2026-11-23T03:00+08:00"}
+        """,
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_windows(file)
+    messages = [str(e) for e in caught.value.errors]
+    assert messages == [
+        f"{file}:3:5: windows[0]: end must be after start",
+        f"{file}:4:5: windows[1]: select.kind: unknown kind 'nope'",
+    ]
