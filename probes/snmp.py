@@ -45,7 +45,6 @@ from probes.sample import Sample
 from probes.snmp_mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, uptime_seconds
 from probes.snmp_profiles import (
     Profile,
-    ProfileError,
     TableSpec,
     choose_auto,
     detect_subtrees,
@@ -128,6 +127,15 @@ class SnmpSettings(ProbeSettings):
                 raise ValueError("engine lean speaks v1 and v2c only (v3 runs on pysnmp)")
         return self
 
+    @model_validator(mode="after")
+    def _profiles_exist(self) -> SnmpSettings:
+        profiles = load_profiles(tuple(self.profile_dirs))  # ProfileError is a ValueError
+        unknown = [p for p in self.profile if p != "auto" and p not in profiles]
+        if unknown:
+            known = ", ".join(sorted(profiles))
+            raise ValueError(f"unknown SNMP profile(s) {', '.join(unknown)} (known: auto, {known})")
+        return self
+
 
 def host_port(address: str, default_port: int = 161) -> tuple[str, int]:
     """ "host", "host:port", "[v6]:port" or a bare IPv6 address → (host, port)."""
@@ -159,14 +167,7 @@ class SnmpProbe(Probe):
         super().__init__(device, settings)
         assert isinstance(settings, SnmpSettings)
         self.config = settings
-        try:
-            self.profiles = load_profiles(tuple(settings.profile_dirs))
-        except ProfileError as exc:
-            raise ValueError(str(exc)) from None
-        unknown = [p for p in settings.profile if p != "auto" and p not in self.profiles]
-        if unknown:
-            known = ", ".join(sorted(self.profiles))
-            raise ValueError(f"unknown SNMP profile(s) {', '.join(unknown)} (known: {known})")
+        self.profiles = load_profiles(tuple(settings.profile_dirs))  # validated with settings
         host, port = host_port(settings.address)
         self.target = Target(
             host=host,

@@ -22,10 +22,11 @@ import contextlib
 import itertools
 import random
 import socket
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from probes import snmp_ber as ber
 from probes.base import ProbeAuthError, ProbeProtocolError, ProbeTimeout, ProbeUnreachable
@@ -98,7 +99,10 @@ class _SharedSocket(asyncio.DatagramProtocol):
     routed by request id (unique across the socket) and accepted only from the address the
     request went to; anything else (late duplicates, garbage, strangers) is dropped."""
 
-    _by_loop: dict[tuple[int, int], _SharedSocket] = {}  # noqa: RUF012 - a registry on purpose
+    # event loop → address family → socket; weak, so a finished loop takes its sockets along
+    _by_loop: ClassVar[
+        weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _SharedSocket]]
+    ] = weakref.WeakKeyDictionary()
 
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
@@ -108,8 +112,8 @@ class _SharedSocket(asyncio.DatagramProtocol):
     @classmethod
     async def for_loop(cls, family: int) -> _SharedSocket:
         loop = asyncio.get_running_loop()
-        key = (id(loop), family)
-        shared = cls._by_loop.get(key)
+        per_loop = cls._by_loop.setdefault(loop, {})
+        shared = per_loop.get(family)
         if (
             shared is not None
             and shared.transport is not None
@@ -125,7 +129,7 @@ class _SharedSocket(asyncio.DatagramProtocol):
         sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
         sock.setblocking(False)
         await loop.create_datagram_endpoint(lambda: shared, sock=sock)
-        cls._by_loop[key] = shared
+        per_loop[family] = shared
         return shared
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -352,7 +356,10 @@ class PysnmpSession(SnmpSession):
     """Any version through pysnmp 7's asyncio API, one engine per event loop, MIB lookup off
     (numeric OIDs only: it doubles the CPU per varbind and we need no names)."""
 
-    _engines: dict[int, Any] = {}  # noqa: RUF012 - event loop id → SnmpEngine
+    # event loop → its SnmpEngine
+    _engines: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]] = (
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -365,16 +372,16 @@ class PysnmpSession(SnmpSession):
     def _engine(cls) -> Any:
         from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-        key = id(asyncio.get_running_loop())
-        engine = cls._engines.get(key)
+        loop = asyncio.get_running_loop()
+        engine = cls._engines.get(loop)
         if engine is None:
-            engine = cls._engines[key] = SnmpEngine()
+            engine = cls._engines[loop] = SnmpEngine()
         return engine
 
     @classmethod
     def close_engines(cls) -> None:
         """Close the engine of the running loop (the daemon calls this at shutdown)."""
-        engine = cls._engines.pop(id(asyncio.get_running_loop()), None)
+        engine = cls._engines.pop(asyncio.get_running_loop(), None)
         if engine is not None:
             engine.close_dispatcher()
 

@@ -121,10 +121,15 @@ def test_bad_settings_say_what_is_wrong(settings: dict[str, object], message: st
         SnmpSettings.model_validate({"type": "snmp", "address": "h", **settings})
 
 
-def test_an_unknown_profile_name_is_a_config_error() -> None:
-    settings = SnmpSettings(type="snmp", address="h", profile=["if-mibb"])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"unknown SNMP profile.*if-mibb"):
-        SnmpProbe("sw1", settings)
+def test_an_unknown_profile_name_is_a_settings_error() -> None:
+    with pytest.raises(ValidationError, match=r"unknown SNMP profile.*if-mibb"):
+        SnmpSettings.model_validate({"type": "snmp", "address": "h", "profile": "if-mibb"})
+
+
+def test_a_broken_site_profile_is_a_settings_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("name: bad\nscalars: 3\n")
+    with pytest.raises(ValidationError, match=r"bad\.yaml: scalars"):
+        SnmpSettings.model_validate({"type": "snmp", "address": "h", "profile_dirs": str(tmp_path)})
 
 
 def test_secrets_stay_out_of_repr() -> None:
