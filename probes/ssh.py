@@ -149,6 +149,10 @@ class _Connection:
         self._lock = threading.Lock()
         self._client: paramiko.SSHClient | None = None
         self._jump: paramiko.SSHClient | None = None
+        self._deadline = 0.0
+
+    def _remaining(self) -> float:
+        return max(0.2, self._deadline - time.monotonic())
 
     # -- connecting ---------------------------------------------------------------------
     def _load_key(self) -> paramiko.PKey | None:
@@ -199,6 +203,7 @@ class _Connection:
         client.set_missing_host_key_policy(_RejectUnknown())
         where = _known_host_name(host, port)
         started = time.monotonic()
+        budget = self._remaining()
         try:
             client.connect(
                 host,
@@ -208,16 +213,16 @@ class _Connection:
                 pkey=self._load_key(),
                 allow_agent=s.use_agent,
                 look_for_keys=False,
-                timeout=s.timeout,
-                banner_timeout=s.timeout,
-                auth_timeout=s.timeout,
-                channel_timeout=s.timeout,
+                timeout=budget,
+                banner_timeout=budget,
+                auth_timeout=budget,
+                channel_timeout=budget,
                 sock=sock,
             )
         except BaseException as exc:
             client.close()
             if isinstance(exc, paramiko.SSHException | EOFError) and (
-                time.monotonic() - started >= s.timeout * 0.9
+                time.monotonic() - started >= budget * 0.9
             ):
                 # paramiko words a silent server several ways ("Error reading SSH protocol
                 # banner", "Negotiation timed out", "No existing session"); the clock does not lie.
@@ -276,7 +281,7 @@ class _Connection:
             assert transport is not None
             try:
                 sock = transport.open_channel(
-                    "direct-tcpip", (s.address, s.port), ("127.0.0.1", 0), timeout=s.timeout
+                    "direct-tcpip", (s.address, s.port), ("127.0.0.1", 0), timeout=self._remaining()
                 )
             except BaseException as exc:
                 self.close()
@@ -300,7 +305,7 @@ class _Connection:
         transport = self._client.get_transport()
         if transport is None:
             raise EOFError("connection closed")
-        limit = self.settings.timeout
+        limit = self._remaining()
         deadline = time.monotonic() + limit
         channel = transport.open_session(timeout=limit)
         try:
@@ -332,6 +337,9 @@ class _Connection:
         """Run the script, connecting first if needed. A reused connection that fails is
         replaced once; a fresh one that fails is an error. Raises only ProbeError."""
         with self._lock:
+            # One budget for the whole poll (connect, maybe reconnect, run), a little under
+            # the collector's own timeout so that the error says which step was slow.
+            self._deadline = time.monotonic() + self.settings.timeout * 0.9
             fresh = not self._alive()
             if fresh:
                 self.close()
