@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from alerting.service import AlertService
+from collector.api import ApiServer
 from collector.clock import Clock, SystemClock
 from collector.demo_site import DemoSite
 from collector.loading import Loaded, files_signature, load_all, watched_files
@@ -60,6 +61,8 @@ class Daemon:
             "poll_failures": 0,
             "reloads": 0,
             "reload_failures": 0,
+            "rule_evaluations": 0,
+            "rule_evaluation_seconds": 0.0,
         }
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -67,6 +70,7 @@ class Daemon:
         self._maintenance_mtime: float | None = None
         self._files_seen: tuple[tuple[str, float, int], ...] = ()
         self.demo_site: DemoSite | None = None
+        self.api: ApiServer | None = None
 
     @property
     def state_file(self) -> Path:
@@ -88,6 +92,14 @@ class Daemon:
         self._files_seen = files_signature(watched_files(loaded.config))
         config = loaded.config
         config.state_dir.mkdir(parents=True, exist_ok=True)
+        if config.api.enabled:
+            # The HTTP API checks its listen address and token now, before anything starts.
+            try:
+                self.api = ApiServer(self, config, loaded.credentials)
+            except ConfigError as exc:
+                for item in exc.errors:
+                    log.error("configuration error: %s", item)
+                return 2
 
         self.engine = Engine(loaded.ruleset, loaded.inventory)
         load_state(self.state_file, self.engine)
@@ -123,11 +135,19 @@ class Daemon:
                 "config": str(self.config_path),
             },
         )
-        self._sd.send(ready=1, status=self.status_line())
         try:
+            if self.api is not None:
+                try:
+                    await self.api.start()
+                except OSError as exc:
+                    log.error("HTTP API cannot listen on %s: %s", config.api.listen, exc)
+                    return 2
+            self._sd.send(ready=1, status=self.status_line())
             await self._loop()
         finally:
             self._sd.send(stopping=1, status="draining")
+            if self.api is not None:
+                await self.api.stop()
             log.info("roomwatch stopping: draining polls, faults, outbox and sinks")
             await self.scheduler.drain(config.collector.drain_timeout)
             await self.faults.join()
@@ -225,7 +245,10 @@ class Daemon:
         assert self.engine is not None
         for sample in samples:
             self.latest[sample.series_key()] = sample
+        started = self.clock.monotonic()
         fired = self.engine.observe(samples, now)
+        self.stats["rule_evaluations"] += 1
+        self.stats["rule_evaluation_seconds"] += self.clock.monotonic() - started
         if fired:
             self.faults.put_nowait(fired)
 
@@ -272,6 +295,8 @@ class Daemon:
         self.loaded = loaded
         self.engine.replace(loaded.ruleset, loaded.inventory)
         self.alerts.reload(loaded.config.alerting, loaded.inventory)
+        if self.api is not None:
+            self.api.refresh_token(loaded.config, loaded.credentials)
         for probe in self.scheduler.set_probes(build_probes(loaded.inventory)):
             await probe.close()
         log.info("configuration reloaded", extra={"devices": len(loaded.inventory.devices)})

@@ -1,0 +1,515 @@
+"""The wall-screen status page: the room at a glance, served by the HTTP API at `/`.
+
+It owns two pure steps: `build_board` turns the inventory, the open incidents, the latest
+samples and the maintenance windows into a `Board` (what to show), and `render` turns a Board
+into one self-contained HTML page (CSS and script inlined from `collector/static/`, nothing
+from the internet). The page reloads its content every `refresh` seconds by itself; if the
+daemon stops answering it keeps the last board on screen and says since when it is stale."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from alerting.config import SlaTargets
+from alerting.sla import clocks
+from alerting.store import Incident
+from inventory.model import Device, Inventory
+from probes.sample import Sample
+from rules.maintenance import MaintenanceWindow
+
+SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+ENVIRONMENT_METRICS = ("ambient.temperature", "ambient.humidity")
+UPS_METRICS = (
+    "ups.status",
+    "battery.charge",
+    "battery.runtime",
+    "ups.load",
+    "input.voltage",
+    "output.voltage",
+)
+
+TEXT = {
+    "en": {
+        "title": "Machine room status",
+        "incidents": "Open incidents",
+        "none_open": "No open incidents",
+        "environment": "Temperature and humidity",
+        "ups": "UPS",
+        "device": "Device",
+        "sensor": "Sensor",
+        "temperature": "Temperature",
+        "humidity": "Humidity",
+        "status": "Status",
+        "charge": "Charge",
+        "runtime": "Runtime",
+        "load": "Load",
+        "input": "Input",
+        "output": "Output",
+        "respond": "respond",
+        "arrive": "on site",
+        "repair": "repair",
+        "level": "Level",
+        "opened": "opened",
+        "acknowledged": "acknowledged by",
+        "suppressed": "suppressed",
+        "stale": "no fresh data",
+        "maintenance": "maintenance",
+        "no_data": "no data",
+        "no_room": "other",
+        "updated": "updated",
+        "stale_board": "connection to roomwatch lost; showing the board of",
+        "overdue": "overdue",
+        "met": "met",
+        "late": "late",
+    },
+    "zh": {
+        "title": "机房状态",
+        "incidents": "未结束的故障",
+        "none_open": "当前无故障",
+        "environment": "温湿度",
+        "ups": "UPS",
+        "device": "设备",
+        "sensor": "传感器",
+        "temperature": "温度",
+        "humidity": "湿度",
+        "status": "状态",
+        "charge": "电量",
+        "runtime": "续航",
+        "load": "负载",
+        "input": "输入",
+        "output": "输出",
+        "respond": "响应",
+        "arrive": "到场",
+        "repair": "修复",
+        "level": "级别",
+        "opened": "发生于",
+        "acknowledged": "已确认：",
+        "suppressed": "已抑制",
+        "stale": "数据中断",
+        "maintenance": "维护中",
+        "no_data": "无数据",
+        "no_room": "其他",
+        "updated": "更新于",
+        "stale_board": "与 roomwatch 的连接中断；显示的是此时的状态：",
+        "overdue": "已超时",
+        "met": "已完成",
+        "late": "超时完成",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One device on the board. `state` picks the colour: l1, l2, l3 (worst open level),
+    suppressed, maintenance, nodata or ok."""
+
+    id: str
+    name: str
+    kind: str
+    state: str
+    level: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Room:
+    name: str
+    tiles: tuple[Tile, ...]
+
+
+@dataclass(frozen=True)
+class SiteBoard:
+    name: str
+    rooms: tuple[Room, ...]
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    name: str  # respond | arrive | repair
+    due: float
+    met_at: float | None
+    breached: bool
+
+
+@dataclass(frozen=True)
+class BoardIncident:
+    id: int
+    level: int
+    state: str
+    device: str
+    device_name: str
+    where: str
+    summary: str
+    opened_at: float
+    acknowledged_by: str | None
+    suppressed: str | None
+    stale: bool
+    clocks: tuple[SlaClock, ...]
+
+
+@dataclass(frozen=True)
+class Reading:
+    device_name: str
+    sensor: str
+    values: dict[str, str]  # metric → formatted value
+
+
+@dataclass(frozen=True)
+class Board:
+    language: str
+    now: float
+    refresh: float
+    sites: tuple[SiteBoard, ...]
+    incidents: tuple[BoardIncident, ...]
+    environment: tuple[Reading, ...]
+    ups: tuple[Reading, ...]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------- build
+
+
+def device_levels(incidents: Iterable[Incident]) -> dict[str, tuple[int | None, bool]]:
+    """Device → (worst level among its unsuppressed active incidents, has suppressed ones)."""
+    out: dict[str, tuple[int | None, bool]] = {}
+    for incident in incidents:
+        if not incident.active:
+            continue
+        level, suppressed = out.get(incident.device, (None, False))
+        if incident.suppressed:
+            suppressed = True
+        elif level is None or incident.level < level:
+            level = incident.level
+        out[incident.device] = (level, suppressed)
+    return out
+
+
+def tile_state(level: int | None, suppressed: bool, in_maintenance: bool, has_data: bool) -> str:
+    if level is not None:
+        return f"l{min(max(level, 1), 3)}"
+    if in_maintenance:
+        return "maintenance"
+    if suppressed:
+        return "suppressed"
+    if not has_data:
+        return "nodata"
+    return "ok"
+
+
+def summary_text(incident: Incident, language: str) -> str:
+    summary = incident.summary or {}
+    for lang in (language, "en", "zh"):
+        if summary.get(lang):
+            return str(summary[lang])
+    return next(iter(summary.values()), None) or f"{incident.rule} on {incident.device}"
+
+
+def format_value(metric: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool | str):
+        return str(value)
+    if metric == "ambient.temperature" or metric.endswith("temperature"):
+        return f"{value:.1f} °C"
+    if metric == "ambient.humidity":
+        return f"{value:.0f} %RH"
+    if metric in ("battery.charge", "ups.load"):
+        return f"{value:.0f} %"
+    if metric == "battery.runtime":
+        return f"{int(value) // 60} min"
+    if metric.endswith(".voltage"):
+        return f"{value:.0f} V"
+    return f"{value:g}"
+
+
+def _readings(
+    devices: Mapping[str, Device], latest: Iterable[Sample], metrics: Sequence[str]
+) -> tuple[Reading, ...]:
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for sample in latest:
+        if sample.metric not in metrics or sample.device not in devices:
+            continue
+        sensor = sample.labels.get("sensor", "")
+        rows.setdefault((sample.device, sensor), {})[sample.metric] = format_value(
+            sample.metric, sample.value
+        )
+    order = {device_id: i for i, device_id in enumerate(devices)}
+    return tuple(
+        Reading(devices[device_id].name, sensor, values)
+        for (device_id, sensor), values in sorted(
+            rows.items(), key=lambda item: (order[item[0][0]], item[0][1])
+        )
+    )
+
+
+def build_board(
+    inventory: Inventory,
+    incidents: Sequence[Incident],
+    latest: Mapping[SeriesKey, Sample],
+    windows: Sequence[MaintenanceWindow],
+    sla_for: Callable[[int], SlaTargets],
+    language: str,
+    now: float,
+    refresh: float = 10.0,
+) -> Board:
+    """What the wall screen shows at `now`. Pure: no I/O, no clock."""
+    text = TEXT.get(language, TEXT["en"])
+    levels = device_levels(incidents)
+    with_data = {key[0] for key in latest}
+    up = {
+        s.device: s
+        for s in latest.values()
+        if s.metric == "device.up" and s.device in inventory.devices
+    }
+    active_windows = [w for w in windows if w.active(now)]
+
+    def tile(device: Device) -> Tile:
+        level, suppressed = levels.get(device.id, (None, False))
+        in_maintenance = any(w.selects(device) for w in active_windows)
+        state = tile_state(level, suppressed, in_maintenance, device.id in with_data)
+        note = ""
+        sample = up.get(device.id)
+        if sample is not None and not sample.value:
+            note = sample.note or "down"
+        elif state == "maintenance":
+            note = text["maintenance"]
+        elif state == "nodata":
+            note = text["no_data"]
+        return Tile(device.id, device.name, device.kind, state, level, note)
+
+    site_ids = list(inventory.sites)
+    site_ids += sorted(
+        {d.site or "" for d in inventory.devices.values()} - set(site_ids),
+    )
+    sites: list[SiteBoard] = []
+    for site_id in site_ids:
+        members = [d for d in inventory.devices.values() if (d.site or "") == site_id]
+        site = inventory.sites.get(site_id)
+        room_names = list(site.rooms) if site else []
+        room_names += sorted({d.room for d in members if d.room} - set(room_names))
+        rooms = [
+            Room(name, tuple(tile(d) for d in members if d.room == name)) for name in room_names
+        ]
+        loose = tuple(tile(d) for d in members if not d.room)
+        if loose:
+            rooms.append(Room(text["no_room"] if room_names else "", loose))
+        rooms = [r for r in rooms if r.tiles]
+        if rooms:
+            name = site.name if site else (site_id or text["no_room"])
+            sites.append(SiteBoard(name, tuple(rooms)))
+
+    board_incidents = []
+    for incident in sorted(
+        (i for i in incidents if i.active), key=lambda i: (i.suppressed is not None, i.level, i.id)
+    ):
+        device = inventory.devices.get(incident.device)
+        where = " / ".join(p for p in (device.site, device.room) if p) if device else ""
+        board_incidents.append(
+            BoardIncident(
+                id=incident.id,
+                level=incident.level,
+                state=incident.state,
+                device=incident.device,
+                device_name=device.name if device else incident.device,
+                where=where,
+                summary=summary_text(incident, language),
+                opened_at=incident.active_since,
+                acknowledged_by=incident.acknowledged_by,
+                suppressed=incident.suppressed,
+                stale=incident.stale,
+                clocks=tuple(
+                    SlaClock(c.clock, c.due, c.met_at, c.breached(now))
+                    for c in clocks(incident, sla_for(incident.level))
+                ),
+            )
+        )
+
+    counts = {"l1": 0, "l2": 0, "l3": 0}
+    for item in board_incidents:
+        if item.suppressed is None:
+            counts[f"l{min(max(item.level, 1), 3)}"] += 1
+    return Board(
+        language=language if language in TEXT else "en",
+        now=now,
+        refresh=refresh,
+        sites=tuple(sites),
+        incidents=tuple(board_incidents),
+        environment=_readings(inventory.devices, latest.values(), ENVIRONMENT_METRICS),
+        ups=_readings(inventory.devices, latest.values(), UPS_METRICS),
+        counts=counts,
+    )
+
+
+# ------------------------------------------------------------------------------ render
+
+
+@cache
+def _static(name: str) -> str:
+    return resources.files("collector.static").joinpath(name).read_text(encoding="utf-8")
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _clock_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts).astimezone().strftime("%H:%M:%S")
+
+
+def format_remaining(seconds: float) -> str:
+    """`12:05` (minutes:seconds) below an hour, `3h 05m` above; negative means overdue."""
+    seconds = abs(int(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _render_clock(clock: SlaClock, now: float, text: dict[str, str]) -> str:
+    label = _e(text[clock.name])
+    if clock.met_at is not None:
+        state = "late" if clock.breached else "met"
+        return (
+            f'<span class="sla sla-{state}">{label} '
+            f"{_e(text['late'] if clock.breached else text['met'])}</span>"
+        )
+    remaining = clock.due - now
+    shown = (
+        f"{_e(text['overdue'])} {format_remaining(remaining)}"
+        if remaining < 0
+        else format_remaining(remaining)
+    )
+    state = "breached" if clock.breached else "running"
+    return (
+        f'<span class="sla sla-{state}" data-due="{clock.due:.0f}">{label} '
+        f'<b class="left">{shown}</b></span>'
+    )
+
+
+def _render_incident(item: BoardIncident, now: float, text: dict[str, str]) -> str:
+    flags = []
+    if item.acknowledged_by:
+        flags.append(f"{_e(text['acknowledged'])} {_e(item.acknowledged_by)}")
+    if item.suppressed:
+        flags.append(f"{_e(text['suppressed'])}: {_e(item.suppressed)}")
+    if item.stale:
+        flags.append(_e(text["stale"]))
+    level_class = "suppressed" if item.suppressed else f"l{min(max(item.level, 1), 3)}"
+    clocks_html = (
+        "" if item.suppressed else "".join(_render_clock(c, now, text) for c in item.clocks)
+    )
+    return (
+        f'<li class="incident {level_class}" data-incident="{item.id}">'
+        f'<span class="badge">{_e(text["level"])} {item.level}</span>'
+        f'<div class="what"><div class="summary">{_e(item.summary)}</div>'
+        f'<div class="meta">#{item.id} · {_e(item.device_name)}'
+        f"{' · ' + _e(item.where) if item.where else ''} · {_e(text['opened'])} "
+        f"{_clock_time(item.opened_at)}{' · ' + ' · '.join(flags) if flags else ''}</div></div>"
+        f'<div class="clocks">{clocks_html}</div></li>'
+    )
+
+
+def _render_table(
+    title: str, rows: Sequence[Reading], columns: Sequence[tuple[str, str]], text: dict[str, str]
+) -> str:
+    if not rows:
+        return ""
+    head = "".join(f"<th>{_e(text[label])}</th>" for _, label in columns)
+    body = "".join(
+        f"<tr><td>{_e(r.device_name)}{' · ' + _e(r.sensor) if r.sensor else ''}</td>"
+        + "".join(f"<td>{_e(r.values.get(metric, '–'))}</td>" for metric, _ in columns)
+        + "</tr>"
+        for r in rows
+    )
+    return (
+        f'<section class="readings"><h2>{_e(title)}</h2><table>'
+        f"<thead><tr><th>{_e(text['device'])}</th>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table></section>"
+    )
+
+
+def render_main(board: Board) -> str:
+    """The part of the page that changes: the board, the incidents, the readings."""
+    text = TEXT[board.language]
+    parts = ['<section class="board">']
+    for site in board.sites:
+        parts.append(f'<div class="site"><h2>{_e(site.name)}</h2>')
+        for room in site.rooms:
+            parts.append('<div class="room">')
+            if room.name:
+                parts.append(f"<h3>{_e(room.name)}</h3>")
+            parts.append('<div class="tiles">')
+            for t in room.tiles:
+                parts.append(
+                    f'<div class="tile {t.state}" data-device="{_e(t.id)}" title="{_e(t.kind)}">'
+                    f'<span class="name">{_e(t.name)}</span>'
+                    f'<span class="note">{_e(t.note)}</span></div>'
+                )
+            parts.append("</div></div>")
+        parts.append("</div>")
+    parts.append("</section>")
+    parts.append(f'<section class="incidents"><h2>{_e(text["incidents"])}</h2>')
+    if board.incidents:
+        parts.append("<ul>")
+        parts.extend(_render_incident(i, board.now, text) for i in board.incidents)
+        parts.append("</ul>")
+    else:
+        parts.append(f'<p class="all-clear">{_e(text["none_open"])}</p>')
+    parts.append("</section>")
+    parts.append(
+        _render_table(
+            text["environment"],
+            board.environment,
+            [("ambient.temperature", "temperature"), ("ambient.humidity", "humidity")],
+            text,
+        )
+    )
+    parts.append(
+        _render_table(
+            text["ups"],
+            board.ups,
+            [
+                ("ups.status", "status"),
+                ("battery.charge", "charge"),
+                ("battery.runtime", "runtime"),
+                ("ups.load", "load"),
+                ("input.voltage", "input"),
+                ("output.voltage", "output"),
+            ],
+            text,
+        )
+    )
+    return "".join(parts)
+
+
+def render(board: Board, title: str = "roomwatch") -> str:
+    """The whole page. Self-contained: its CSS and script are inlined."""
+    text = TEXT[board.language]
+    counts = " ".join(
+        f'<span class="count {level}">{n}</span>' for level, n in board.counts.items() if n
+    )
+    return (
+        "<!DOCTYPE html>"
+        f'<html lang="{"zh-CN" if board.language == "zh" else "en"}"><head>'
+        '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f"<title>{_e(title)} · {_e(text['title'])}</title>"
+        f'<noscript><meta http-equiv="refresh" content="{board.refresh:.0f}"></noscript>'
+        f"<style>{_static('board.css')}</style></head>"
+        f'<body data-now="{board.now:.0f}" data-refresh="{board.refresh:.0f}"'
+        f' data-overdue="{_e(text["overdue"])}">'
+        f"<header><h1>{_e(title)} · {_e(text['title'])}</h1>"
+        f'<div class="counts">{counts}</div>'
+        f'<div class="updated">{_e(text["updated"])} <span id="updated">'
+        f"{_clock_time(board.now)}</span></div>"
+        f'<div id="lost" hidden>{_e(text["stale_board"])} '
+        f"{_clock_time(board.now)}</div></header>"
+        f'<main id="main">{render_main(board)}</main>'
+        f"<script>{_static('board.js')}</script></body></html>"
+    )
