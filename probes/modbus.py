@@ -29,6 +29,7 @@ probes:
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -227,6 +228,17 @@ def to_samples(
 # -- links: one connection and one transaction at a time per port or gateway ----------------
 
 
+class _NotConnected(Exception):
+    pass
+
+
+def _quiet_pymodbus() -> None:
+    """pymodbus logs every timeout and refused connection itself; the probe's error already
+    says it, and the collector logs failures once per transition (probes never log)."""
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    logging.getLogger("pymodbus.logging").setLevel(logging.CRITICAL)
+
+
 class ModbusLink:
     """A pymodbus client shared by every unit behind one serial port or TCP endpoint."""
 
@@ -235,6 +247,7 @@ class ModbusLink:
         self._make_client = make_client
         self._client: Any = None
         self.lock = asyncio.Lock()
+        _quiet_pymodbus()
 
     async def read(self, request: ReadRequest, unit: int) -> Sequence[int] | Sequence[bool]:
         from pymodbus.exceptions import ConnectionException, ModbusIOException
@@ -252,9 +265,12 @@ class ModbusLink:
             except ModbusIOException:
                 # No (valid) answer: silence, a CRC error, a half frame, another unit's reply.
                 raise ProbeTimeout(f"no valid answer from unit {unit} on {self.describe}") from None
-            except (ConnectionException, OSError) as exc:
+            except _NotConnected:
                 self.drop()
-                raise ProbeUnreachable(f"{self.describe}: {exc}") from None
+                raise ProbeUnreachable(f"cannot connect to {self.describe}") from None
+            except (ConnectionException, OSError):
+                self.drop()
+                raise ProbeUnreachable(f"connection to {self.describe} lost") from None
             except asyncio.CancelledError:
                 # Cancelled mid-transaction (the collector's timeout): the reply may still come,
                 # so start the next poll on a fresh connection.
@@ -271,14 +287,12 @@ class ModbusLink:
         return list(values)
 
     async def _connected(self) -> Any:
-        from pymodbus.exceptions import ConnectionException
-
         if self._client is None or not self._client.connected:
             self.drop()
             client = self._make_client()
             if not await client.connect():
                 client.close()
-                raise ConnectionException(f"cannot connect to {self.describe}")
+                raise _NotConnected
             self._client = client
         return self._client
 
