@@ -11,6 +11,9 @@ import yaml
 from pydantic import ValidationError
 
 import probes.ssh as ssh
+from inventory.credentials import Credentials
+from inventory.loader import load_inventory
+from inventory.yamlsource import ConfigError
 from probes.base import ProbeProtocolError, secret_fields
 from probes.hostscript import build_script
 from probes.registry import probe_class
@@ -152,3 +155,47 @@ async def test_close_closes_the_connection() -> None:
     probe, fake = probe_with([])
     await probe.close()
     assert fake.closed
+
+
+INVENTORY = """\
+devices:
+  - id: db-1
+    name: Database server 1
+    kind: server
+    criticality: 1
+    probes:
+      - type: ssh
+        address: 10.0.0.21
+        user: roomwatch
+        key_file: /etc/roomwatch/ssh/id_ed25519
+        known_hosts: /etc/roomwatch/ssh/known_hosts
+        credentials: db-ssh
+        interval: 60s
+        timeout: 10s
+        mounts: [/, /var/lib/postgresql]
+        processes: [postgres]
+        units: [postgresql.service]
+"""
+
+
+def test_inventory_entry_of_the_readme_loads_with_its_passphrase_from_credentials(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "inventory.yaml").write_text(INVENTORY)
+    creds = Credentials({"db-ssh": {"key_passphrase": "pp-123"}})
+    inventory = load_inventory(tmp_path / "inventory.yaml", creds)
+    (settings,) = inventory.devices["db-1"].probes
+    assert isinstance(settings, SshSettings)
+    assert settings.key_passphrase == "pp-123"
+    assert (settings.port, settings.mounts) == (22, ["/", "/var/lib/postgresql"])
+
+
+def test_inline_password_in_the_inventory_is_refused_with_its_line(tmp_path: Path) -> None:
+    text = INVENTORY.replace("        credentials: db-ssh\n", "        password: hunter2\n")
+    (tmp_path / "inventory.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_inventory(tmp_path / "inventory.yaml", None)
+    message = str(info.value)
+    assert "inventory.yaml:12" in message
+    assert "credentials file" in message
+    assert "hunter2" not in message
