@@ -221,6 +221,23 @@ async def test_host_missing_from_known_hosts_fails_as_auth_and_is_not_added(sshd
     assert empty.read_text() == ""
 
 
+@pytest.fixture
+def hashed_known_hosts(sshd: SshdPeer) -> Path:
+    """known_hosts with hashed host names, as Debian's `HashKnownHosts yes` writes it."""
+    hashed = sshd.write_known_hosts("host", sshd.workdir / "known_hosts_hashed")
+    subprocess.run(
+        [require_binary("ssh-keygen"), "-H", "-f", str(hashed)], check=True, capture_output=True
+    )
+    assert "127.0.0.1" not in hashed.read_text()
+    return hashed
+
+
+async def test_hashed_known_hosts_entries_are_honoured(
+    sshd: SshdPeer, hashed_known_hosts: Path
+) -> None:
+    assert ("load.1", "") in await poll_once(sshd, known_hosts=str(hashed_known_hosts))
+
+
 async def test_changed_host_key_fails_as_auth(sshd: SshdPeer) -> None:
     sshd.restart("host_other")
     try:
