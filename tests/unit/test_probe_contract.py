@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from typing import Any
 
 import pytest
 import yaml
@@ -16,14 +17,24 @@ from probes.registry import known_types, probe_class
 YAML_BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)
 
 
+def _entries(node: Any, type_name: str) -> list[dict[str, Any]]:
+    """Probe entries of `type_name` anywhere in an example (a list of entries, a device with
+    `probes:`, a whole inventory)."""
+    if isinstance(node, dict):
+        found = [node] if node.get("type") == type_name else []
+        return found + [e for v in node.values() for e in _entries(v, type_name)]
+    if isinstance(node, list):
+        return [e for v in node for e in _entries(v, type_name)]
+    return []
+
+
 @pytest.mark.parametrize("type_name", known_types())
 def test_probe_docstring_example_is_valid_settings(type_name: str) -> None:
     cls = probe_class(type_name)
     module = importlib.import_module(cls.__module__)
     blocks = YAML_BLOCK.findall(module.__doc__ or "")
     assert blocks, f"{cls.__module__} has no ```yaml example in its docstring"
-    entries = [e for block in blocks for e in (yaml.safe_load(block) or [])]
-    ours = [e for e in entries if isinstance(e, dict) and e.get("type") == type_name]
+    ours = [e for block in blocks for e in _entries(yaml.safe_load(block), type_name)]
     assert ours, f"no example entry of type {type_name} in {cls.__module__}"
     for entry in ours:
         cls.settings_model.model_validate(entry)
