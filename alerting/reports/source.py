@@ -1,0 +1,39 @@
+"""What the monthly report needs from the ticket store: every incident, the spans during
+which each was open (from its audit log: opened/reopened → resolved), and the problems.
+
+Read-only; uses the store's public API. A month holds hundreds of incidents, so reading the
+audit log of each is cheap; incidents are read whole because a report also looks back (the
+level-by-month trend, incidents opened earlier and still open)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alerting.store import AuditEntry, Incident, TicketStore
+
+OPENING = frozenset({"opened", "reopened"})
+CLOSING = frozenset({"resolved"})
+ALL = 10**9
+
+
+def open_spans(entries: Sequence[AuditEntry]) -> list[tuple[float, float | None]]:
+    """(start, end) for each time the incident was open; end None while it still is."""
+    spans: list[tuple[float, float | None]] = []
+    start: float | None = None
+    for entry in sorted(entries, key=lambda e: (e.ts, e.id)):
+        if entry.action in OPENING and start is None:
+            start = entry.ts
+        elif entry.action in CLOSING and start is not None:
+            spans.append((start, entry.ts))
+            start = None
+    if start is not None:
+        spans.append((start, None))
+    return spans
+
+
+async def read_incidents(
+    store: TicketStore,
+) -> tuple[list[Incident], dict[int, list[tuple[float, float | None]]]]:
+    incidents = sorted(await store.list_incidents(limit=ALL), key=lambda i: i.id)
+    spans = {i.id: open_spans(await store.audit_log(i.id)) for i in incidents}
+    return incidents, spans

@@ -1,0 +1,256 @@
+"""The notification pipeline: grouping, inhibit, silence, dedup, retry and record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerting.config import AlertingConfig, RetryConfig
+from alerting.messages import Message
+from alerting.notifiers.base import DeliveryError, Notifier
+from alerting.pipeline.retry import backoff, decide
+from tests.unit.alerting_helpers import Clock, config, fault, sent, service
+
+
+async def test_power_cut_tripping_forty_devices_is_one_message(tmp_path: Path) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock, config(tmp_path, group={"wait": "30s"}))
+    try:
+        for i in range(1, 41):  # the faults trickle in over 20 seconds, as polls do
+            await svc.handle([fault(f"srv{i}", level=1, rule="device-unreachable")])
+            clock.advance(0.5)
+            await svc.tick()
+        assert sent(tmp_path) == []  # still inside the group wait
+        clock.advance(15)
+        await svc.tick()
+        [message] = sent(tmp_path)
+        assert len(message["incidents"]) == 40
+        assert "40 devices" in message["subject"]
+        assert len(await svc.store.list_incidents()) == 40
+    finally:
+        await svc.close()
+
+
+async def test_grouped_recoveries_are_one_message_too(tmp_path: Path) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock, config(tmp_path, group={"wait": "10s"}))
+    try:
+        await svc.handle([fault(f"srv{i}", level=1) for i in range(1, 6)])
+        clock.advance(11)
+        await svc.tick()
+        await svc.handle([fault(f"srv{i}", level=1, state="resolved") for i in range(1, 6)])
+        clock.advance(11)
+        await svc.tick()
+        assert [m["kind"] for m in sent(tmp_path)] == ["opened", "resolved"]
+        assert sent(tmp_path)[1]["subject"].startswith("[RESOLVED L1]")
+    finally:
+        await svc.close()
+
+
+async def test_level1_fault_inhibits_level3_warnings_of_the_same_device(tmp_path: Path) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock)
+    try:
+        await svc.handle([fault("ups1", level=1, rule="ups-on-battery")])
+        await svc.handle([fault("ups1", level=3, rule="ups-temperature")])
+        await svc.handle([fault("srv2", level=3, rule="ups-temperature")])
+        await svc.tick()
+        told = sorted(i["device"] + ":" + i["rule"] for m in sent(tmp_path) for i in m["items"])
+        assert told == ["srv2:ups-temperature", "ups1:ups-on-battery"]
+        [inhibited] = [
+            i
+            for i in await svc.store.list_incidents()
+            if i.rule == "ups-temperature" and i.device == "ups1"
+        ]
+        audit = [(a.action, a.detail.get("why")) for a in await svc.store.audit_log(inhibited.id)]
+        assert ("not-told", "inhibited by incident 1") in audit
+    finally:
+        await svc.close()
+
+
+async def test_inhibited_incident_is_told_when_the_inhibiting_one_resolves(tmp_path: Path) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock)
+    try:
+        await svc.handle([fault("ups1", level=1, rule="ups-on-battery")])
+        await svc.handle([fault("ups1", level=3, rule="ups-temperature")])
+        await svc.tick()
+        await svc.handle([fault("ups1", level=1, rule="ups-on-battery", state="resolved")])
+        clock.advance(1)
+        await svc.tick()
+        kinds = [(i["kind"], i["rule"]) for m in sent(tmp_path) for i in m["items"]]
+        assert ("opened", "ups-temperature") in kinds
+    finally:
+        await svc.close()
+
+
+async def test_silence_records_but_does_not_tell(tmp_path: Path) -> None:
+    clock = Clock()  # 2025-11-23 04:00 UTC
+    silence = {
+        "start": "2025-11-23T03:00:00+00:00",
+        "end": "2025-11-23T05:00:00+00:00",
+        "devices": ["srv*"],
+        "comment": "rack move",
+    }
+    svc = await service(tmp_path, clock, config(tmp_path, silences=[silence]))
+    try:
+        await svc.handle([fault("srv1"), fault("ups1", rule="x")])
+        await svc.tick()
+        assert [i["device"] for m in sent(tmp_path) for i in m["items"]] == ["ups1"]
+        assert len(await svc.store.list_incidents()) == 2
+    finally:
+        await svc.close()
+
+
+class FlakyNotifier(Notifier):
+    """Fails while `down`; records what it accepted."""
+
+    type = "flaky"
+
+    def __init__(self, retryable: bool = True) -> None:
+        self.config = type("C", (), {"id": "file", "timeout": 5.0})()
+        self._secrets = {}
+        self.down = True
+        self.retryable = retryable
+        self.accepted: list[Message] = []
+        self.attempts = 0
+
+    async def send(self, message: Message) -> None:
+        self.attempts += 1
+        if self.down:
+            raise DeliveryError("file: receiver down", retryable=self.retryable)
+        self.accepted.append(message)
+
+
+def _swap(svc: Any, notifier: Notifier) -> None:
+    svc.notifiers["file"] = notifier
+    svc.outbox.notifiers["file"] = notifier
+
+
+async def test_dead_channel_keeps_the_message_and_backs_off(tmp_path: Path) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock, config(tmp_path, retry={"initial": "10s", "max": "40s"}))
+    flaky = FlakyNotifier()
+    _swap(svc, flaky)
+    try:
+        await svc.handle([fault()])
+        for _ in range(120):  # two minutes, ticking every second
+            clock.advance(1)
+            await svc.tick()
+        # attempts at 0+1, +10, +20, +40, +40 s: backoff, not one try per tick
+        assert 4 <= flaky.attempts <= 6
+        [item] = await svc.store.outbox_items()
+        assert item.state == "pending" and "receiver down" in (item.last_error or "")
+        assert svc.stats()["alert_outbox_pending"] == 1
+        flaky.down = False
+        clock.advance(60)
+        await svc.tick()
+        assert len(flaky.accepted) == 1
+        assert svc.stats()["alert_outbox_pending"] == 0
+    finally:
+        await svc.close()
+
+
+async def test_not_retryable_error_fails_the_notification_at_once(tmp_path: Path) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock)
+    flaky = FlakyNotifier(retryable=False)
+    _swap(svc, flaky)
+    try:
+        await svc.handle([fault()])
+        for _ in range(30):
+            clock.advance(1)
+            await svc.tick()
+        assert flaky.attempts == 1
+        [item] = await svc.store.outbox_items()
+        assert item.state == "failed"
+    finally:
+        await svc.close()
+
+
+async def test_queued_alert_survives_a_restart_and_is_sent_once(tmp_path: Path) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock)
+    _swap(svc, FlakyNotifier())
+    await svc.handle([fault()])
+    clock.advance(1)
+    await svc.tick()
+    await svc.close()  # the channel was down the whole time
+
+    svc = await service(tmp_path, clock)  # the real file channel now works
+    try:
+        for _ in range(3):
+            clock.advance(60)
+            await svc.tick()
+        await svc.handle([fault()])  # the rule engine repeats itself after a restart
+        for _ in range(3):
+            clock.advance(60)
+            await svc.tick()
+        assert [m["kind"] for m in sent(tmp_path)] == ["opened"]
+        assert len(await svc.store.sent_log()) == 1
+    finally:
+        await svc.close()
+    svc = await service(tmp_path, clock)
+    try:
+        clock.advance(60)
+        await svc.tick()
+        assert len(sent(tmp_path)) == 1
+    finally:
+        await svc.close()
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    cfg = RetryConfig(initial=10, max=60)
+    assert [backoff(n, cfg) for n in range(1, 6)] == [10, 20, 40, 60, 60]
+
+
+def test_retry_gives_up_after_the_limit() -> None:
+    cfg = RetryConfig(initial=10, max=60, give_up_after=3600)
+    assert decide(True, 3, created=0, now=100, config=cfg).retry
+    assert not decide(True, 3, created=0, now=3600, config=cfg).retry
+    assert not decide(False, 1, created=0, now=1, config=cfg).retry
+
+
+def test_routes_send_level1_to_the_phone_channel_only(tmp_path: Path) -> None:
+    from alerting.pipeline.route import route
+
+    cfg = AlertingConfig.model_validate(
+        {
+            "notifiers": [
+                {"type": "log"},
+                {"type": "sms", "url": "http://127.0.0.1:1/", "to": ["1"], "levels": [1]},
+            ],
+        }
+    )
+
+    class Inc:
+        level, site, device, rule = 1, "dc1", "srv1", "r"
+
+    assert route(Inc(), cfg) == ["log", "sms"]  # type: ignore[arg-type]
+    Inc.level = 2
+    assert route(Inc(), cfg) == ["log"]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_messages_carry_level_device_site_value_runbook_and_ack(
+    tmp_path: Path, language: str
+) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock, config(tmp_path, language=language))
+    try:
+        await svc.handle([fault("ups1", level=1, value=12.5)])
+        await svc.tick()
+        [m] = sent(tmp_path)
+        text = m["text"]
+        assert "ups1" in m["subject"] and "UPS A" in m["subject"]
+        assert ("一级" if language == "zh" else "L1") in m["subject"]
+        assert "机房一" in text and "12.5" in text and "Check the top processes" in text
+        assert "roomwatch incidents ack 1 --by NAME" in text
+        clock.advance(300)
+        await svc.handle([fault("ups1", level=1, state="resolved")])
+        await svc.tick()
+        assert ("已恢复" if language == "zh" else "RESOLVED") in sent(tmp_path)[-1]["subject"]
+    finally:
+        await svc.close()
