@@ -67,6 +67,7 @@ from probes.sample import Sample
 # own tracebacks would otherwise repeat on every failed poll of an unreachable host.
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
+_HOST = re.compile(r"^[A-Za-z0-9_.:%][A-Za-z0-9_.:%-]*$")  # names, IPv4, IPv6 (with a %zone)
 _USER = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$")
 _TARGET = re.compile(
     r"^(?:(?P<user>[^@\s]+)@)?(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:@\s\[\]]+))(?::(?P<port>\d+))?$"
@@ -103,6 +104,13 @@ class SshSettings(HostSettings):
     use_agent: bool = False
     known_hosts: str = "~/.ssh/known_hosts"
     jump_host: str | None = None  # user@host:port, same keys and known_hosts
+
+    @field_validator("address")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not _HOST.match(value):
+            raise ValueError(f"not a host name or IP address: {value!r}")
+        return value
 
     @field_validator("user")
     @classmethod

@@ -63,6 +63,8 @@ def test_password_and_passphrase_are_secrets_kept_out_of_repr() -> None:
     ("key", "value"),
     [
         ("user", "ops; rm -rf /"),
+        ("address", "host name with spaces"),
+        ("address", "-oProxyCommand"),
         ("jump_host", "not a target"),
         ("port", 0),
         ("units", "bad unit"),
