@@ -30,7 +30,7 @@ Predicate = Callable[[Value], bool]
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<op>>=|<=|==|!=|>|<)
+        (?P<op>[<>=!]+)
       | (?P<paren>[()])
       | "(?P<dq>[^"]*)"
       | '(?P<sq>[^']*)'
@@ -59,6 +59,7 @@ class Condition:
 
     text: str
     test: Predicate
+    numeric: bool = False  # only number comparisons: a text reading is no reading
 
     def __call__(self, value: Value) -> bool:
         return self.test(value)
@@ -97,6 +98,11 @@ def _tokenize(text: str) -> list[_Tok]:
             raise ConditionError(f"unexpected {rest[:10]!r} at column {len(text) - len(rest) + 1}")
         start = m.start(m.lastgroup or 0)
         if m.group("op"):
+            if m.group("op") not in _COMPARE:
+                raise ConditionError(
+                    f"unknown operator {m.group('op')!r} at column {start + 1}"
+                    " (use > >= < <= == !=)"
+                )
             tokens.append(_Tok("op", m.group("op"), start))
         elif m.group("paren"):
             tokens.append(_Tok("paren", m.group("paren"), start))
@@ -115,6 +121,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
+        self.numeric = True  # cleared by any text comparison or `contains`
 
     def peek(self) -> _Tok | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -171,8 +178,11 @@ class _Parser:
                 raise ConditionError(f"expected ')' at column {close.pos + 1}")
             return inner
         if tok.kind == "op":
-            return _comparison(tok.text, self.operand(tok))
+            operand = self.operand(tok)
+            self.numeric = self.numeric and isinstance(operand, float)
+            return _comparison(tok.text, operand)
         if tok.kind == "word" and tok.text.lower() == "contains":
+            self.numeric = False
             flag = self.operand(tok)
             return lambda v: isinstance(v, str) and flag in v.split()
         raise ConditionError(
@@ -223,5 +233,7 @@ def parse_condition(text: str | int | float) -> Condition:
         raise ConditionError(f"expected a condition such as '> 30', found {text!r}")
     if isinstance(text, int | float):
         value = float(text)
-        return Condition(str(text), _comparison("==", value))
-    return Condition(text, _Parser(text).parse())
+        return Condition(str(text), _comparison("==", value), numeric=True)
+    parser = _Parser(text)
+    test = parser.parse()
+    return Condition(text, test, numeric=parser.numeric)

@@ -137,7 +137,7 @@ class _Series:
 class _Bound:
     """A rule bound to the inventory: the devices it selects and its series states."""
 
-    __slots__ = ("active", "crit", "devices", "epoch", "rule", "seen", "states")
+    __slots__ = ("active", "crit", "devices", "epoch", "numeric", "rule", "seen", "states")
 
     def __init__(self, rule: Rule, inventory: Inventory) -> None:
         self.rule = rule
@@ -145,6 +145,7 @@ class _Bound:
             d.id: d for d in inventory.devices.values() if rule.selects(d)
         }
         self.crit = any(level == CRITICALITY for level, _ in rule.levels)
+        self.numeric = rule.numeric
         self.states: dict[SeriesKey, _Series] = {}
         self.active: dict[SeriesKey, _Series] = {}  # pending or firing
         self.seen: dict[str, float] = {}  # device → last sample (rules with `absent`)
@@ -318,6 +319,8 @@ class Engine:
             if lkey:
                 self._end_absence(b, s.device, now, events)
         value: Value = s.value
+        if b.numeric and type(value) is not int and as_number(value) is None:
+            return  # NaN or text where a number belongs: missing data never clears a fault
         if rule.rate:
             if st is None:
                 st = b.states[key] = _Series(s.device, lkey, now)

@@ -52,6 +52,15 @@ class Rule:
     col: int = 0
 
     @property
+    def numeric(self) -> bool:
+        """Every condition compares numbers, so a reading that is no number (NaN, "n/a")
+        is missing data, not a recovery."""
+        conditions = [c for _, c in self.levels]
+        if self.clear is not None:
+            conditions.append(self.clear)
+        return self.rate or (bool(conditions) and all(c.numeric for c in conditions))
+
+    @property
     def metric_text(self) -> str:
         return f"rate({self.metric})" if self.rate else self.metric
 

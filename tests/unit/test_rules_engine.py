@@ -472,3 +472,13 @@ def test_samples_of_unselected_devices_are_ignored(tmp_path: Path) -> None:
         == []
     )
     assert engine.tick(1000) == []
+
+
+def test_a_reading_that_is_no_number_does_not_clear_a_fault(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, TEMPERATURE)
+    temp(engine, 0, 36)
+    temp(engine, 120, 36)
+    assert temp(engine, 180, float("nan")) == []
+    assert feed(engine, 240, s("sensor1", "ambient.temperature", "n/a")) == []
+    [stale] = engine.tick(420)  # the NaN and the text did not count as readings
+    assert (stale.state, stale.stale) == (FaultState.FIRING, True)
