@@ -5,17 +5,19 @@ It yields the host metrics of DESIGN §4 (`cpu.usage`, `load.*`, `memory.used_pe
 per listed name, `service.active` per listed systemd unit). It also owns `HostSettings`, the
 selection of mounts, NICs, processes and units that the `ssh` probe shares.
 
-Inventory entry::
+Inventory entry:
 
-    - id: collector-1
-      kind: server
-      probes:
-        - type: local
-          interval: 30s
-          mounts: [/, /var/lib/roomwatch]   # default: every real filesystem
-          nics: [eth0]                      # default: every NIC but loopback
-          processes: [sshd, chronyd]        # process.running 1/0 per name
-          units: [roomwatch.service]        # service.active 1/0 via `systemctl is-active`
+```yaml
+- id: collector-1
+  kind: server
+  probes:
+    - type: local
+      interval: 30s
+      mounts: [/, /var/lib/roomwatch]   # default: every real filesystem
+      nics: [eth0]                      # default: every NIC but loopback
+      processes: [sshd, chronyd]        # process.running 1/0 per name
+      units: [roomwatch.service]        # service.active 1/0 via `systemctl is-active`
+```
 
 `cpu.usage` is the busy share since the previous poll; the first poll of a probe measures it
 over a 0.25 s window instead. A unit is reported only when `systemctl` answers (a host without

@@ -13,21 +13,23 @@ encrypted), by the SSH agent (`use_agent: true`), or by password. The password a
 passphrase are secrets: they live in the credentials file. An optional jump host (`jump_host:
 user@host:port`) is reached with the same keys and the same known_hosts file.
 
-Inventory entry::
+Inventory entry:
 
-    - id: db-1
-      kind: server
-      probes:
-        - type: ssh
-          address: 10.0.0.21
-          port: 22
-          user: roomwatch
-          key_file: /etc/roomwatch/ssh/id_ed25519
-          known_hosts: /etc/roomwatch/ssh/known_hosts
-          timeout: 10s
-          mounts: [/, /var/lib/postgresql]
-          processes: [postgres]
-          units: [postgresql.service]
+```yaml
+- id: db-1
+  kind: server
+  probes:
+    - type: ssh
+      address: 10.0.0.21
+      port: 22
+      user: roomwatch
+      key_file: /etc/roomwatch/ssh/id_ed25519
+      known_hosts: /etc/roomwatch/ssh/known_hosts
+      timeout: 10s
+      mounts: [/, /var/lib/postgresql]
+      processes: [postgres]
+      units: [postgresql.service]
+```
 
 `cpu.usage` compares /proc/stat with the previous poll of the same host; the first poll reads it
 twice, 0.25 s apart, in the same round trip."""

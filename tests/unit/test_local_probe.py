@@ -195,7 +195,7 @@ def test_absent_readings_yield_no_samples_rather_than_zeros() -> None:
 
 def test_docstring_inventory_example_is_valid_settings() -> None:
     doc = local.__doc__ or ""
-    block = doc.split("Inventory entry::", 1)[1].split("\n\n", 2)[1]
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     device = yaml.safe_load(block)[0]
     for entry in device["probes"]:
         settings = LocalSettings.model_validate(entry)

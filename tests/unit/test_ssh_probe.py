@@ -78,7 +78,7 @@ def test_settings_reject_bad_values(key: str, value: object) -> None:
 
 def test_docstring_inventory_example_is_valid_settings() -> None:
     doc = ssh.__doc__ or ""
-    block = doc.split("Inventory entry::", 1)[1].split("\n\n", 2)[1]
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     entry = yaml.safe_load(block)[0]["probes"][0]
     settings = SshSettings.model_validate(entry)
     assert settings.timeout == 10.0
