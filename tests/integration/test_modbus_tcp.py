@@ -102,6 +102,28 @@ async def test_register_the_device_lacks_gives_the_exception_code(
         await probe(address, 1, str(profile), timeout=1.0).poll(1.0)
 
 
+async def test_coils_and_discrete_inputs_are_read_as_booleans(
+    server: tuple[str, str], tmp_path: Path
+) -> None:
+    _, address = server
+    profile = tmp_path / "bits.yaml"
+    profile.write_text(
+        "name: bits\nfields:\n"
+        "  - {metric: relay, function: 1, address: 0, type: bool, labels: {n: '0'}}\n"
+        "  - {metric: relay, function: 1, address: 1, type: bool, labels: {n: '1'}}\n"
+        "  - {metric: relay, function: 1, address: 2, type: bool, labels: {n: '2'}}\n"
+        "  - {metric: door.open, function: 2, address: 1, type: bool}\n"
+    )
+    samples = await probe(address, 1, str(profile)).poll(1.0)
+    got = {(s.metric, s.labels.get("n", "")): s.value for s in samples}
+    assert got == {
+        ("relay", "0"): True,
+        ("relay", "1"): False,
+        ("relay", "2"): True,
+        ("door.open", ""): True,
+    }
+
+
 async def test_closed_port_is_unreachable() -> None:
     with pytest.raises(ProbeUnreachable, match="dev-1"):
         await probe(f"127.0.0.1:{free_port()}", 1, "xy-md02", timeout=1.0).poll(1.0)
