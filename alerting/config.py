@@ -103,6 +103,7 @@ class EmailNotifierConfig(NotifierBase):
     sender: str
     to: list[str] = []
     verify_tls: bool = True  # off only for a lab relay with a self-signed certificate
+    ca_file: str | None = None  # trust this CA (PEM) instead of the system's, e.g. a site CA
 
     @property
     def effective_port(self) -> int:

@@ -56,7 +56,7 @@ class EmailNotifier(Notifier):
         await asyncio.to_thread(self._send_blocking, mail, to)
 
     def _tls(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.config.ca_file)
         if not self.config.verify_tls:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
