@@ -115,6 +115,15 @@ async def test_broken_answers_are_clear_errors_within_the_timeout(
     )
 
 
+async def test_contiguous_registers_go_out_as_one_request(
+    bad_bus: tuple[Path, RtuBusEmulator],
+) -> None:
+    port, emulator = bad_bus
+    emulator.units[1] = Unit("ok", registers=SENSOR)
+    await probe(port, 1, "xy-md02").poll(1.0)
+    assert emulator.requests == [(1, 4, 1, 2)]  # unit 1, function 4, registers 1-2
+
+
 async def test_late_answer_of_one_unit_is_not_taken_for_the_next_units_answer(
     bad_bus: tuple[Path, RtuBusEmulator],
 ) -> None:
