@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from inventory.model import Selector
 from rules.engine import Engine
 from rules.fault import Fault, FaultState, Suppression
@@ -482,3 +484,38 @@ def test_a_reading_that_is_no_number_does_not_clear_a_fault(tmp_path: Path) -> N
     assert feed(engine, 240, s("sensor1", "ambient.temperature", "n/a")) == []
     [stale] = engine.tick(420)  # the NaN and the text did not count as readings
     assert (stale.state, stale.stale) == (FaultState.FIRING, True)
+
+
+def test_corrupt_state_file_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "rules-state.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"rules-state\.json: cannot restore rule engine state"):
+        load_state(path, engine_for(tmp_path, TEMPERATURE))
+
+
+def test_reload_resolves_faults_of_devices_removed_from_the_inventory(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, TEMPERATURE)
+    temp(engine, 0, 36, "sensor2")
+    temp(engine, 120, 36, "sensor2")
+    smaller = inventory()
+    del smaller.devices["sensor2"]
+    engine.replace(rules_from(tmp_path, TEMPERATURE, "same.yaml"), smaller)
+    [gone] = engine.tick(130)
+    assert (gone.device, gone.state) == ("sensor2", FaultState.RESOLVED)
+    assert temp(engine, 140, 36, "sensor2") == []
+
+
+def test_absence_clock_survives_a_restart(tmp_path: Path) -> None:
+    text = """
+    groups:
+      - name: environment
+        rules:
+          - {name: sensor-silent, select: {id: sensor1}, metric: ambient.temperature, absent: 5m}
+    """
+    engine = engine_for(tmp_path, text)
+    feed(engine, 0, s("sensor1", "ambient.temperature", 22))
+    engine.tick(200)
+    fresh = engine_for(tmp_path, text)
+    fresh.restore(engine.snapshot())
+    assert fresh.tick(299) == []
+    assert [f.rule for f in fresh.tick(300)] == ["sensor-silent"]
