@@ -253,11 +253,11 @@ class Dispatcher:
         if change.kind in ("opened", "reopened"):
             await problems.track(self.store, incident, self.config.problems, now)
             incident = await self.store.get(incident.id)
-            if not incident.suppressed:
+            if not incident.quiet:
                 await self.escalate(incident, now)
         elif change.kind == "unsuppressed":
             await self.escalate(incident, now)
-        elif change.kind == "level" and not incident.suppressed:
+        elif change.kind == "level" and not incident.quiet:
             step = f"level:{incident.level}:{int(incident.level_since)}"
             await self.tell_told(incident, "level", step, now, previous_level=change.previous_level)
             await self.escalate(incident, now)
@@ -298,7 +298,7 @@ class Dispatcher:
 
     async def run_clocks(self, now: float) -> None:
         for incident in await self.store.active():
-            if incident.suppressed:
+            if incident.quiet:
                 continue
             if sla.promotion_due(incident, self.config.promote_after, now):
                 old = incident.level

@@ -9,11 +9,13 @@ from alerting.store import Incident
 
 def due_tiers(incident: Incident, tiers: list[Tier], now: float) -> list[tuple[int, Tier]]:
     """Tiers not yet run whose `after` has passed since the incident became active."""
-    if incident.state != "open" or incident.suppressed:
+    if incident.state != "open" or incident.quiet:
         return []
+    # a flapping incident is told once (the first tier) and then held without escalating
+    chain = tiers[:1] if incident.suppressed == "flapping" else tiers
     return [
         (index, tier)
-        for index, tier in enumerate(tiers)
+        for index, tier in enumerate(chain)
         if index >= incident.tier and incident.active_since + tier.after <= now
     ]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from alerting.store import Incident, NotFound, TicketStore
+from alerting.store import QUIET_SUPPRESSIONS, Incident, NotFound, TicketStore
 from rules.fault import Fault
 
 RULES_ACTOR = "rules"
@@ -154,10 +154,13 @@ async def _update(
         await store.audit(active.id, now, RULES_ACTOR, "stale" if fault.stale else "fresh", {})
     if suppressed != active.suppressed:
         changes["suppressed"] = suppressed
-        if suppressed is None:
+        was_quiet = active.suppressed in QUIET_SUPPRESSIONS
+        if was_quiet and suppressed not in QUIET_SUPPRESSIONS:
             # the parent came back or the window ended, the fault is still there: tell now
             kind = "unsuppressed"
             changes.update(active_since=now, level_since=now, tier=0, reminders=0)
+            await store.audit(active.id, now, RULES_ACTOR, "unsuppressed", {"now": suppressed})
+        elif suppressed is None:
             await store.audit(active.id, now, RULES_ACTOR, "unsuppressed", {})
         else:
             kind = "suppressed"

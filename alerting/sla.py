@@ -40,13 +40,13 @@ def clocks(incident: Incident, targets: SlaTargets) -> list[Clock]:
 
 def breaches(incident: Incident, targets: SlaTargets, now: float) -> list[Clock]:
     """The clocks of `incident` that ran out by `now` (or were met late)."""
-    if incident.suppressed:
+    if incident.quiet:
         return []
     return [c for c in clocks(incident, targets) if c.breached(now)]
 
 
 def promotion_due(incident: Incident, promote_after: float, now: float) -> bool:
     """An incident unresolved this long at one level moves up one level (towards 1)."""
-    if not incident.active or incident.suppressed or incident.level <= 1:
+    if not incident.active or incident.quiet or incident.level <= 1:
         return False
     return now - max(incident.level_since, incident.active_since) >= promote_after

@@ -24,6 +24,7 @@ from alerting.migrations import MIGRATIONS
 
 ACTIVE_STATES = ("open", "acknowledged")
 STATES = ("open", "acknowledged", "resolved", "closed")
+QUIET_SUPPRESSIONS = ("dependency", "maintenance")
 
 
 class StoreError(Exception):
@@ -86,6 +87,12 @@ class Incident:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def quiet(self) -> bool:
+        """Recorded but not told: a parent device is down or a maintenance window is on.
+        (A flapping incident is told once and then held open without escalation.)"""
+        return self.suppressed in QUIET_SUPPRESSIONS
 
     def to_json(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

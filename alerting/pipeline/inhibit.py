@@ -19,7 +19,7 @@ def inhibited_by(
     """The open incident that inhibits `target`, if any."""
     rules = list(rules)
     for source in active:
-        if source.id == target.id or source.suppressed or not source.active:
+        if source.id == target.id or source.quiet or not source.active:
             continue
         for rule in rules:
             if not _matches(target.rule, target.level, rule.target_rules, rule.target_levels):

@@ -222,3 +222,15 @@ async def test_suppressed_incident_runs_no_clocks_until_the_suppression_ends(
         assert told(tmp_path) == [("opened", ["zhang"])]
     finally:
         await svc.close()
+
+
+async def test_flapping_incident_is_told_once_and_not_escalated(tmp_path: Path) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock, cfg(tmp_path, repeat={1: "10m"}))
+    try:
+        start = clock.now
+        await svc.handle([fault(level=1, suppressed=Suppression.FLAPPING)])
+        await run_until(svc, clock, start + 3600, step=60)
+        assert told(tmp_path) == [("opened", ["zhang"])]
+    finally:
+        await svc.close()
