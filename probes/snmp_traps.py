@@ -1,0 +1,337 @@
+"""The SNMP trap and inform receiver: v1, v2c and v3 notifications on a UDP port become
+Samples that rules match like any polled sample.
+
+Configuration (the `snmp_traps:` section of roomwatch.yaml, validated by SnmpTrapSettings):
+
+```yaml
+snmp_traps:
+  listen: 0.0.0.0:162              # host:port; the systemd unit grants CAP_NET_BIND_SERVICE
+  credentials: [trap-community, trap-v3]   # credentials entries: `community: …`, or a v3
+                                   #   user (user, auth_protocol, auth_key, priv_protocol,
+                                   #   priv_key, engine_id = the sender's engine id in hex)
+  devices:                         # source address → inventory device id
+    10.0.0.2: core-sw1
+    10.0.5.10: ups-1
+```
+
+What a notification becomes (device: the `devices` entry for its source address, else the
+daemon's lookup callback, else the address itself, so nothing is dropped):
+
+| notification | samples |
+|---|---|
+| every one | `snmp.trap` = its name (`linkDown`, `coldStart`, …) {trap: name} |
+| linkDown / linkUp (IF-MIB) | `ifOperStatus` = 2 / 1 {ifIndex, ifName/ifDescr when sent} |
+| upsTrapOnBattery (UPS-MIB), APC upsOnBattery | `ups.status` = `OB` |
+| APC lowBattery | `ups.status` = `OB LB` |
+| APC powerRestored, returnFromLowBattery | `ups.status` = `OL` |
+| an unknown one | `snmp.trap` = its OID {trap: unknown}; logged once per OID and counted |
+
+Garbage datagrams and notifications with a wrong community or v3 key are dropped by pysnmp
+(counted in `stats()`), never stopping the receiver. Informs are acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from probes import snmp_ber as ber
+from probes.base import secret_field
+from probes.sample import Sample
+from probes.snmp_session import from_pysnmp
+
+log = logging.getLogger("roomwatch.snmp_traps")
+
+SNMP_TRAP_OID: ber.Oid = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
+IF_INDEX = (1, 3, 6, 1, 2, 1, 2, 2, 1, 1)
+IF_DESCR = (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)
+IF_OPER_STATUS = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
+IF_NAME = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1)
+
+# Notification OID → name. v1 traps arrive converted to their v2 form (RFC 3584):
+# generic ones as snmpTraps.N, enterprise-specific ones as <enterprise>.0.<specific>.
+KNOWN_TRAPS: dict[ber.Oid, str] = {
+    (1, 3, 6, 1, 6, 3, 1, 1, 5, 1): "coldStart",
+    (1, 3, 6, 1, 6, 3, 1, 1, 5, 2): "warmStart",
+    (1, 3, 6, 1, 6, 3, 1, 1, 5, 3): "linkDown",
+    (1, 3, 6, 1, 6, 3, 1, 1, 5, 4): "linkUp",
+    (1, 3, 6, 1, 6, 3, 1, 1, 5, 5): "authenticationFailure",
+    (1, 3, 6, 1, 2, 1, 33, 2, 1): "upsTrapOnBattery",
+    (1, 3, 6, 1, 2, 1, 33, 2, 2): "upsTrapTestCompleted",
+    (1, 3, 6, 1, 2, 1, 33, 2, 3): "upsTrapAlarmEntryAdded",
+    (1, 3, 6, 1, 2, 1, 33, 2, 4): "upsTrapAlarmEntryRemoved",
+    (1, 3, 6, 1, 4, 1, 318, 0, 5): "upsOnBattery",  # APC PowerNet-MIB
+    (1, 3, 6, 1, 4, 1, 318, 0, 7): "lowBattery",
+    (1, 3, 6, 1, 4, 1, 318, 0, 9): "powerRestored",
+    (1, 3, 6, 1, 4, 1, 318, 0, 11): "returnFromLowBattery",
+}
+
+UPS_STATUS_BY_TRAP = {
+    "upsTrapOnBattery": "OB",
+    "upsOnBattery": "OB",
+    "lowBattery": "OB LB",
+    "powerRestored": "OL",
+    "returnFromLowBattery": "OL",
+}
+
+
+class TrapUser(BaseModel):
+    """An SNMPv3 user allowed to send notifications. Traps are authenticated with the
+    sender's engine id (`engine_id`, hex); informs with ours, so both are configured."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user: str
+    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "sha"
+    auth_key: str | None = secret_field()
+    priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = "none"
+    priv_key: str | None = secret_field()
+    engine_id: str | None = Field(default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$")
+
+    @field_validator("auth_protocol", "priv_protocol", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return str(value).lower().replace("-", "")
+
+
+class SnmpTrapSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen: str = "0.0.0.0:162"
+    credentials: list[str] = Field(default_factory=list)
+    communities: list[str] = Field(default_factory=list, repr=False)  # merged from credentials
+    users: list[TrapUser] = Field(default_factory=list)  # merged from credentials
+    devices: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        listen_address(value)
+        return value
+
+    def with_credentials(self, entries: Mapping[str, Mapping[str, str]]) -> SnmpTrapSettings:
+        """These settings with the named credentials entries merged in: an entry with
+        `community` adds a community, one with `user` adds a v3 user. Raises KeyError naming
+        a missing entry, ValueError for an entry that is neither."""
+        communities = list(self.communities)
+        users = list(self.users)
+        for name in self.credentials:
+            if name not in entries:
+                raise KeyError(f"snmp_traps: no credentials entry {name!r}")
+            entry = dict(entries[name])
+            if "community" in entry:
+                communities.append(entry.pop("community"))
+            if "user" in entry:
+                users.append(TrapUser.model_validate(entry))
+            elif "community" not in entries[name]:
+                raise ValueError(f"snmp_traps: credentials entry {name!r} has no community or user")
+        return self.model_copy(update={"communities": communities, "users": users})
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    if not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"listen must be host:port, got {text!r}")
+    return host, int(port)
+
+
+class SnmpTrapReceiver:
+    """Receives notifications while started; hands each one's samples to `on_samples`
+    (called on the event loop; it must not block). `device_for(address)` maps a source
+    address the `devices` table does not know to a device id (or None)."""
+
+    def __init__(
+        self,
+        settings: SnmpTrapSettings,
+        on_samples: Callable[[list[Sample]], None],
+        device_for: Callable[[str], str | None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.on_samples = on_samples
+        self.device_for = device_for
+        self.clock = clock
+        self.received = 0
+        self.unknown: Counter[str] = Counter()  # unknown notification OID → count
+        self._engine: Any = None
+        self._transport: Any = None
+        self.address: tuple[str, int] | None = None  # where it listens (port 0 resolved)
+
+    async def start(self) -> None:
+        """Bind the port and start receiving. Raises OSError when the port cannot be bound."""
+        from pysnmp.carrier.asyncio.dgram import udp
+        from pysnmp.entity import config, engine
+        from pysnmp.entity.rfc3413 import ntfrcv
+
+        host, port = listen_address(self.settings.listen)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        self.address = sock.getsockname()[:2]
+        eng = engine.SnmpEngine()
+        domain = udp.DOMAIN_NAME
+        if family == socket.AF_INET6:
+            from pysnmp.carrier.asyncio.dgram import udp6
+
+            self._transport = udp6.Udp6Transport().open_server_mode(sock=sock)
+            domain = udp6.DOMAIN_NAME
+        else:
+            self._transport = udp.UdpTransport().open_server_mode(sock=sock)
+        config.add_transport(eng, domain, self._transport)
+        for i, community in enumerate(self.settings.communities):
+            config.add_v1_system(eng, f"trap-community-{i}", community)
+        for user in self.settings.users:
+            self._add_user(eng, user)
+        ntfrcv.NotificationReceiver(eng, self._received)
+        eng.transport_dispatcher.job_started(1)  # keep the dispatcher running until stop()
+        self._engine = eng
+
+    @staticmethod
+    def _add_user(eng: Any, user: TrapUser) -> None:
+        from pysnmp.entity import config
+        from pysnmp.proto.api import v2c
+
+        auth = {
+            "none": config.USM_AUTH_NONE,
+            "md5": config.USM_AUTH_HMAC96_MD5,
+            "sha": config.USM_AUTH_HMAC96_SHA,
+            "sha224": config.USM_AUTH_HMAC128_SHA224,
+            "sha256": config.USM_AUTH_HMAC192_SHA256,
+            "sha384": config.USM_AUTH_HMAC256_SHA384,
+            "sha512": config.USM_AUTH_HMAC384_SHA512,
+        }[user.auth_protocol]
+        priv = {
+            "none": config.USM_PRIV_NONE,
+            "des": config.USM_PRIV_CBC56_DES,
+            "3des": config.USM_PRIV_CBC168_3DES,
+            "aes": config.USM_PRIV_CFB128_AES,
+            "aes128": config.USM_PRIV_CFB128_AES,
+            "aes192": config.USM_PRIV_CFB192_AES,
+            "aes256": config.USM_PRIV_CFB256_AES,
+        }[user.priv_protocol]
+        keys: dict[str, Any] = {}
+        if user.auth_key:
+            keys["authKey"] = user.auth_key
+        if user.priv_key:
+            keys["privKey"] = user.priv_key
+        # For informs: authenticated with our own engine id.
+        config.add_v3_user(eng, user.user, auth, privProtocol=priv, **keys)
+        if user.engine_id:
+            # For traps: authenticated with the sender's engine id.
+            engine_id = v2c.OctetString(hexValue=user.engine_id.removeprefix("0x"))
+            config.add_v3_user(
+                eng, user.user, auth, privProtocol=priv, securityEngineId=engine_id, **keys
+            )
+
+    async def stop(self) -> None:
+        eng, self._engine = self._engine, None
+        if eng is None:
+            return
+        eng.transport_dispatcher.job_finished(1)
+        eng.close_dispatcher()
+        await asyncio.sleep(0)  # let the transport finish closing
+
+    def stats(self) -> dict[str, int]:
+        """Counters for the status page: received, unknown, and what pysnmp dropped."""
+        out = {"received": self.received, "unknown": sum(self.unknown.values())}
+        if self._engine is not None:
+            builder = self._engine.get_mib_builder()
+            for name in ("snmpInASNParseErrs", "snmpInBadCommunityNames"):
+                try:
+                    (symbol,) = builder.import_symbols("__SNMPv2-MIB", name)
+                    out[name] = int(symbol.syntax)
+                except Exception:  # a pysnmp without that counter: leave it out
+                    continue
+        return out
+
+    # pysnmp calls this for every notification that passed authentication.
+    def _received(
+        self,
+        snmp_engine: Any,
+        state_reference: Any,
+        context_engine_id: Any,
+        context_name: Any,
+        varbinds: Any,
+        cb_ctx: Any,
+    ) -> None:
+        try:
+            context = snmp_engine.observer.get_execution_context("rfc3412.receiveMessage:request")
+            source = str(context["transportAddress"][0])
+        except (KeyError, IndexError, TypeError):
+            source = "unknown"
+        converted = [from_pysnmp(oid, value) for oid, value in varbinds]
+        self.received += 1
+        samples = self.samples_for(source, converted)
+        if samples:
+            self.on_samples(samples)
+
+    def device_id(self, source: str) -> str:
+        device = self.settings.devices.get(source)
+        if device is None and self.device_for is not None:
+            device = self.device_for(source)
+        return device or source
+
+    def samples_for(self, source: str, varbinds: list[ber.Varbind]) -> list[Sample]:
+        """The samples of one notification (pure apart from the unknown-trap bookkeeping)."""
+        trap_oid: ber.Oid | None = None
+        for oid, _, value in varbinds:
+            if oid == SNMP_TRAP_OID and isinstance(value, tuple):
+                trap_oid = value
+        if trap_oid is None:
+            self._unknown("(no snmpTrapOID)", source)
+            return []
+        device = self.device_id(source)
+        now = self.clock()
+        name = KNOWN_TRAPS.get(trap_oid)
+        if name is None:
+            oid_text = ber.format_oid(trap_oid)
+            self._unknown(oid_text, source)
+            return [Sample(device, "snmp.trap", oid_text, {"trap": "unknown"}, None, now)]
+        samples = [Sample(device, "snmp.trap", name, {"trap": name}, None, now)]
+        if name in ("linkDown", "linkUp"):
+            samples += _link_samples(device, name, varbinds, now)
+        if name in UPS_STATUS_BY_TRAP:
+            samples.append(Sample(device, "ups.status", UPS_STATUS_BY_TRAP[name], {}, None, now))
+        return samples
+
+    def _unknown(self, oid_text: str, source: str) -> None:
+        self.unknown[oid_text] += 1
+        if self.unknown[oid_text] == 1:
+            log.warning(
+                "event=snmp_trap_unknown trap=%s source=%s"
+                " (counted; later ones of this type are not logged)",
+                oid_text,
+                source,
+            )
+
+
+def _link_samples(device: str, name: str, varbinds: list[ber.Varbind], now: float) -> list[Sample]:
+    labels: dict[str, str] = {}
+    status = 2 if name == "linkDown" else 1
+    for oid, _, value in varbinds:
+        column, index = oid[:-1], oid[-1:]
+        if column == IF_OPER_STATUS and isinstance(value, int):
+            status = value
+            labels.setdefault("ifIndex", ".".join(map(str, index)))
+        elif column == IF_INDEX and isinstance(value, int):
+            labels["ifIndex"] = str(value)
+        elif column == IF_NAME and isinstance(value, bytes):
+            labels["ifName"] = value.decode("utf-8", errors="replace")
+        elif column == IF_DESCR and isinstance(value, bytes):
+            labels["ifDescr"] = value.decode("utf-8", errors="replace")
+    if "ifIndex" not in labels:
+        return []  # which port? nothing to update
+    return [Sample(device, "ifOperStatus", status, labels, None, now)]
