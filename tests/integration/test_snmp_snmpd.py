@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -149,9 +149,17 @@ async def test_engine_pysnmp_polls_the_same_metrics_as_the_lean_engine(snmpd: Ag
     lean = await probe(snmpd, community="public", profile="if-mib").poll(1000.0)
     ref = await probe(snmpd, community="public", profile="if-mib", engine="pysnmp").poll(1000.0)
     stable = ("ifDescr", "ifOperStatus", "ifAdminStatus", "ifType", "ifHighSpeed")
-    pick = lambda xs: sorted(  # noqa: E731
-        (s.metric, tuple(sorted(s.labels.items())), s.value) for s in xs if s.metric in stable
-    )
+
+    def pick(samples: Sequence[Sample]) -> list[tuple[str, tuple[tuple[str, str], ...], object]]:
+        return sorted(
+            (
+                (s.metric, tuple(sorted(s.labels.items())), s.value)
+                for s in samples
+                if s.metric in stable
+            ),
+            key=repr,
+        )
+
     assert pick(lean) == pick(ref)
     assert pick(lean)
 
