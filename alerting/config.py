@@ -50,6 +50,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from alerting.reports.config import ReportsConfig
 from probes.durations import Duration
 
 # ints 1–3; YAML may quote them ("1": …), so not a Literal, which would refuse "1"
@@ -414,6 +415,7 @@ class AlertingConfig(_Model):
     problems: ProblemsConfig = Field(default_factory=ProblemsConfig)
     ack_link: AckLinkConfig = Field(default_factory=AckLinkConfig)
     notices: list[NoticeConfig] = []
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)  # alerting/reports/config.py
 
     @model_validator(mode="after")
     def _consistent(self) -> AlertingConfig:
@@ -425,6 +427,7 @@ class AlertingConfig(_Model):
         named = [n for r in self.routes for n in r.notifiers]
         named += [n for tiers in self.escalation.values() for t in tiers for n in t.notifiers]
         named += [n for notice in self.notices for n in notice.audience]
+        named += self.reports.notifier_names()
         unknown = sorted({n for n in named if n not in known})
         if unknown:
             raise ValueError(f"unknown notifier(s) {unknown}; known: {sorted(known)}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -61,4 +61,7 @@ class ReportsConfig(_Model):
     language: Literal["zh", "en"] | None = None
     monthly: MonthlySchedule | None = None
     inspection: ScheduledReport | None = None
-    availability_metrics: list[str] = Field(default_factory=lambda: ["device.up", "http.up"])
+
+    def notifier_names(self) -> list[str]:
+        """Channels the reports name (AlertingConfig checks that they exist)."""
+        return [n for s in (self.monthly, self.inspection) if s is not None for n in s.notifiers]
