@@ -224,7 +224,8 @@ def format_value(metric: str, value: Any) -> str:
     if metric in ("battery.charge", "ups.load"):
         return f"{value:.0f} %"
     if metric == "battery.runtime":
-        return f"{int(value) // 60} min"
+        minutes = int(value) // 60
+        return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
     if metric.endswith(".voltage"):
         return f"{value:.0f} V"
     return f"{value:g}"
@@ -493,7 +494,9 @@ def render(board: Board, title: str = "roomwatch") -> str:
     """The whole page. Self-contained: its CSS and script are inlined."""
     text = TEXT[board.language]
     counts = " ".join(
-        f'<span class="count {level}">{n}</span>' for level, n in board.counts.items() if n
+        f'<span class="count {level}">{level.upper()}: {n}</span>'
+        for level, n in board.counts.items()
+        if n
     )
     return (
         "<!DOCTYPE html>"
