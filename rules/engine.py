@@ -178,7 +178,8 @@ class Engine:
     ) -> None:
         self._now = 0.0
         self._queued: list[Fault] = []
-        self._up: dict[str, bool] = {}
+        self._up: dict[str, bool] = {}  # device → answering (any of its probes answers)
+        self._probe_up: dict[str, dict[LabelsKey, bool]] = {}  # device → probe labels → up
         self._back_at: dict[str, float] = {}  # device → when it last came back up
         self._windows: list[tuple[MaintenanceWindow, frozenset[str]]] = []
         self._window_list = list(windows)
@@ -240,7 +241,7 @@ class Engine:
         up_changed = False
         for s in samples:
             if s.metric == "device.up":
-                up_changed |= self._note_up(s.device, s.value, now)
+                up_changed |= self._note_up(s, now)
         by_metric = self._by_metric
         for s in samples:
             bound = by_metric.get(s.metric)
@@ -297,9 +298,16 @@ class Engine:
         events, self._queued = self._queued, []
         return events
 
-    def _note_up(self, device: str, value: Value, now: float) -> bool:
-        number = as_number(value)
-        up = number is not None and number > 0
+    def _note_up(self, s: Sample, now: float) -> bool:
+        # A device with several probes emits one device.up per probe (labelled by it); it is
+        # down, for its children, only when none of them gets an answer.
+        number = as_number(s.value)
+        device = s.device
+        probes = self._probe_up.setdefault(device, {})
+        probes[tuple(sorted(s.labels.items())) if s.labels else ()] = (
+            number is not None and number > 0
+        )
+        up = any(probes.values())
         was = self._up.get(device)
         self._up[device] = up
         if up and was is False:
@@ -576,6 +584,9 @@ class Engine:
             "version": SNAPSHOT_VERSION,
             "now": self._now,
             "up": {d: [up, self._back_at.get(d)] for d, up in self._up.items()},
+            "probe_up": {
+                d: [[dict(k), v] for k, v in probes.items()] for d, probes in self._probe_up.items()
+            },
             "rules": rules,
         }
 
@@ -589,6 +600,11 @@ class Engine:
             self._up[device] = bool(up)
             if back is not None:
                 self._back_at[device] = float(back)
+        for device, entries in data.get("probe_up", {}).items():
+            self._probe_up[device] = {
+                tuple(sorted((str(k), str(v)) for k, v in labels.items())): bool(up)
+                for labels, up in entries
+            }
         by_name = {b.rule.name: b for b in self._bound}
         for name, saved in data.get("rules", {}).items():
             b = by_name.get(name)

@@ -519,3 +519,33 @@ def test_absence_clock_survives_a_restart(tmp_path: Path) -> None:
     fresh.restore(engine.snapshot())
     assert fresh.tick(299) == []
     assert [f.rule for f in fresh.tick(300)] == ["sensor-silent"]
+
+
+def test_parent_with_one_probe_still_answering_does_not_suppress_children(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, UNREACHABLE_AND_TEMP)
+    temp(engine, 0, 36)
+    feed(
+        engine,
+        60,
+        s("core-sw1", "device.up", 0, probe="ssh"),
+        s("core-sw1", "device.up", 1, probe="snmp"),
+    )
+    [hot] = temp(engine, 120, 36)
+    assert hot.suppressed is None
+    events = feed(engine, 130, s("core-sw1", "device.up", 0, probe="snmp"))  # now none answers
+    assert ("sensor1", Suppression.DEPENDENCY) in [(f.device, f.suppressed) for f in events]
+
+
+def test_a_parent_known_down_stays_down_across_a_restart(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, UNREACHABLE_AND_TEMP)
+    feed(engine, 0, s("core-sw1", "device.up", 0, probe="snmp"))
+    fresh = engine_for(tmp_path, UNREACHABLE_AND_TEMP)
+    fresh.restore(engine.snapshot())
+    temp(fresh, 10, 36)
+    [hot] = temp(fresh, 130, 36)
+    assert hot.suppressed is Suppression.DEPENDENCY
+    # The parent answers again: the child's fault is re-evaluated at its next reading.
+    [back] = feed(fresh, 140, s("core-sw1", "device.up", 1, probe="snmp"))
+    assert (back.device, back.state) == ("core-sw1", FaultState.RESOLVED)
+    [alerted] = temp(fresh, 150, 36)
+    assert alerted.suppressed is None
