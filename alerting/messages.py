@@ -227,6 +227,10 @@ def render(
         from alerting.notices import render_notice
 
         return render_notice(items[0], language, tz=tz, recipients=recipients)
+    if items[0].get("kind") == "report":
+        from alerting.reports.mailing import render_report
+
+        return render_report(items[0], recipients=recipients)
     words = _WORDS[language]
     ordered = sorted(items, key=lambda i: (int(i.get("level", 3)), str(i.get("device", ""))))
     first = ordered[0]
