@@ -96,7 +96,7 @@ def _probe(args: argparse.Namespace) -> int:
             msg = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
             print(f"roomwatch probe: --{where}: {msg}", file=sys.stderr)
         return 2
-    device = args.device or args.target or args.type
+    device = device or args.target or args.type
     probe = cls(device, settings)
     result = asyncio.run(_once(probe))
     print_samples(result.samples, as_json)

@@ -127,3 +127,10 @@ def test_poll_prints_one_json_object_per_sample(
         }
     ]
     assert {"cpu.usage", "memory.used_percent", "uptime.seconds"} <= {s["metric"] for s in lines}
+
+
+def test_probe_takes_json_and_device_after_the_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["probe", "local", "--device", "box1", "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines
+    assert {s["device"] for s in lines} == {"box1"}
