@@ -1,0 +1,163 @@
+"""`roomwatch incidents …` and `roomwatch oncall now` against a real store file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from collector.cli import main
+from tests.unit.alerting_helpers import Clock, fault, service
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    (tmp_path / "inventory.yaml").write_text("devices: []\n", encoding="utf-8")
+    path = tmp_path / "roomwatch.yaml"
+    path.write_text(
+        f"""
+inventory: inventory.yaml
+rules: []
+state_dir: state
+store: sqlite:///{tmp_path / "tickets.db"}
+alerting:
+  language: en
+  notifiers:
+    - type: file
+      path: {tmp_path / "alerts.jsonl"}
+  duty:
+    timezone: Asia/Shanghai
+    people:
+      zhang: {{name: Zhang San, phone: "13800000001"}}
+      wang: {{name: Wang}}
+    roles: {{manager: [wang]}}
+    shifts:
+      - {{name: day, start: "07:30", end: "18:30", rotation: [zhang]}}
+      - {{name: night, start: "18:30", end: "07:30", mode: phone, rotation: [wang]}}
+""",
+        encoding="utf-8",
+    )
+
+    async def open_one() -> None:
+        svc = await service(tmp_path, Clock())
+        await svc.handle([fault("srv1", level=1)])
+        await svc.tick()
+        await svc.close()
+
+    asyncio.run(open_one())
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list_json_prints_one_incident_per_line(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "incidents", "list", "--json", "-c", str(config_file))
+    assert code == 0
+    [line] = out.splitlines()
+    incident = json.loads(line)
+    assert (incident["id"], incident["level"], incident["state"], incident["device"]) == (
+        1,
+        1,
+        "open",
+        "srv1",
+    )
+
+
+def test_ack_then_show_tells_who_acknowledged(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "incidents",
+        "ack",
+        "1",
+        "--by",
+        "zhang",
+        "--note",
+        "on my way",
+        "-c",
+        str(config_file),
+    )
+    assert code == 0 and "acknowledged by zhang" in out
+    code, out, _ = run(capsys, "incidents", "show", "1", "--json", "-c", str(config_file))
+    doc = json.loads(out)
+    assert doc["state"] == "acknowledged" and doc["acknowledged_by"] == "zhang"
+    assert [n["text"] for n in doc["notes"]] == ["on my way"]
+    assert ("zhang", "acknowledged") in [(a["actor"], a["action"]) for a in doc["audit"]]
+    code, _, err = run(capsys, "incidents", "ack", "1", "--by", "li", "-c", str(config_file))
+    assert code == 1 and "acknowledged, not open" in err
+
+
+def test_resolve_by_hand_queues_the_recovery_notice(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "incidents", "resolve", "1", "--by", "zhang", "-c", str(config_file))
+    assert code == 0
+    code, out, _ = run(capsys, "incidents", "list", "--state", "open", "-c", str(config_file))
+    assert out.strip() == "no incidents"
+
+    async def outbox() -> list[str]:
+        from alerting.store import TicketStore
+
+        store = await TicketStore.open(f"sqlite:///{config_file.parent / 'tickets.db'}")
+        try:
+            return [i.kind for i in await store.outbox_items(1)]
+        finally:
+            await store.close()
+
+    assert asyncio.run(outbox()) == ["opened", "resolved"]
+
+
+def test_arrive_and_note_are_recorded(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "incidents", "arrive", "1", "--by", "zhang", "-c", str(config_file))[0] == 0
+    assert (
+        run(
+            capsys,
+            "incidents",
+            "note",
+            "1",
+            "--by",
+            "zhang",
+            "fan replaced",
+            "-c",
+            str(config_file),
+        )[0]
+        == 0
+    )
+    code, out, _ = run(capsys, "incidents", "show", "1", "-c", str(config_file))
+    assert code == 0
+    assert "on site" in out and "zhang" in out and "fan replaced" in out
+
+
+def test_unknown_incident_is_a_clear_error(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "incidents", "show", "99", "-c", str(config_file))
+    assert code == 1 and "no incident 99" in err
+
+
+def test_oncall_now_names_the_shift_and_the_people(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "oncall", "now", "--at", "2026-11-23 20:00", "--json", "-c", str(config_file)
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["shift"], doc["mode"], [p["id"] for p in doc["people"]]) == (
+        "night",
+        "phone",
+        ["wang"],
+    )
+    code, out, _ = run(capsys, "oncall", "now", "--at", "2026-11-23 09:00", "-c", str(config_file))
+    assert "shift day" in out and "Zhang San" in out and "13800000001" in out
