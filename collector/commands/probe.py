@@ -78,12 +78,23 @@ def _probe(args: argparse.Namespace) -> int:
         print(f"roomwatch probe: {exc}", file=sys.stderr)
         return 2
     model = cls.settings_model
+    # Our own options may also come after TARGET, where REMAINDER collects them.
+    tokens = list(args.options)
+    as_json = args.json or "--json" in tokens
+    tokens = [t for t in tokens if t != "--json"]
+    device = args.device
+    if "--device" in tokens:
+        i = tokens.index("--device")
+        if i + 1 >= len(tokens):
+            print("roomwatch probe: --device needs a value", file=sys.stderr)
+            return 2
+        device = tokens[i + 1]
+        del tokens[i : i + 2]
     try:
-        options = parse_options([a for a in args.options if a != "--json"], model)
+        options = parse_options(tokens, model)
     except ValueError as exc:
         print(f"roomwatch probe: {exc}", file=sys.stderr)
         return 2
-    as_json = args.json or "--json" in args.options
     raw: dict[str, Any] = {"type": args.type}
     if args.target:
         raw.update(cls.cli_target(args.target))
