@@ -18,6 +18,7 @@ COMMANDS = (
     "oncall",
     "rules",
     "maintenance",
+    "report",
 )
 
 

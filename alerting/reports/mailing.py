@@ -38,7 +38,9 @@ def dedup_key(report: str, label: str, notifier: str) -> str:
     return f"report:{report}:{label}:{notifier}"
 
 
-def recipients_for(config: AlertingConfig, notifier: str, schedule: ScheduledReport) -> dict[str, Any]:
+def recipients_for(
+    config: AlertingConfig, notifier: str, schedule: ScheduledReport
+) -> dict[str, Any]:
     entry = config.notifier(notifier)
     out: dict[str, Any] = {"people": [], "names": []}
     if entry.type == "email":
@@ -72,9 +74,7 @@ async def queue(
     return queued
 
 
-def render_report(
-    item: Mapping[str, Any], recipients: Mapping[str, Any] | None = None
-) -> Message:
+def render_report(item: Mapping[str, Any], recipients: Mapping[str, Any] | None = None) -> Message:
     """The Message of a queued report (called by `alerting.messages.render`)."""
     subject = str(item.get("subject", "roomwatch report"))
     return Message(

@@ -1,0 +1,60 @@
+"""Building a report from the running system's parts: the ticket store, the inventory, the
+rules, the maintenance windows and the latest samples. Shared by `roomwatch report` and the
+schedule, so a mailed report and one asked for by hand are built the same way."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from alerting.config import AlertingConfig
+from alerting.reports.inspection import InspectionSheet, build_inspection
+from alerting.reports.monthly import MonthlyInput, MonthlyReport, build_monthly
+from alerting.reports.period import Period, timezone
+from alerting.reports.source import read_incidents
+from alerting.store import TicketStore
+from inventory.model import Inventory
+from probes.sample import Sample
+from rules.maintenance import MaintenanceWindow
+from rules.model import Rule
+
+
+def report_timezone(config: AlertingConfig) -> dt.tzinfo:
+    return timezone(config.reports.timezone or config.duty.timezone)
+
+
+def report_language(config: AlertingConfig) -> str:
+    return config.reports.language or config.language
+
+
+async def monthly_report(
+    store: TicketStore,
+    config: AlertingConfig,
+    inventory: Inventory,
+    windows: Sequence[MaintenanceWindow],
+    period: Period,
+    now: float,
+    site: str | None = None,
+) -> MonthlyReport:
+    found, spans = await read_incidents(store)
+    data = MonthlyInput(
+        incidents=found,
+        spans=spans,
+        problems=await store.problems(),
+        windows=windows,
+        inventory=inventory,
+        sla=config.sla_for,
+        now=now,
+    )
+    return build_monthly(data, period, site)
+
+
+def inspection_sheet(
+    inventory: Inventory,
+    rules: Iterable[Rule],
+    samples: Iterable[Sample],
+    windows: Sequence[MaintenanceWindow],
+    at: float,
+    site: str | None = None,
+) -> InspectionSheet:
+    return build_inspection(inventory, list(rules), samples, at, windows, site)

@@ -1,0 +1,167 @@
+"""`roomwatch report …`: write the monthly SLA report or the daily inspection sheet.
+
+    roomwatch report monthly --month 2026-11 [--site S] [--format html|md|csv] [--lang zh|en] [-o FILE]
+    roomwatch report monthly --quarter 2026Q4 …
+    roomwatch report inspection [--at TIME] [--site S] [--format html|md|csv] [--lang zh|en] [-o FILE]
+
+The monthly report reads the ticket store named by the config (`--store` overrides it) and
+the maintenance windows file; the inspection sheet polls every device of the inventory once,
+as `roomwatch poll` does, and grades the readings with the rules. Without `-o` (or with
+`-o -`) the report goes to standard output. CSV files get a byte-order mark so spreadsheet
+programs read Chinese text correctly. `--at` is the inspection time written on the sheet (and
+used for maintenance windows; default: now)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from alerting.config import AlertingConfig
+from alerting.reports import jobs, output
+from alerting.reports.period import parse_period
+from alerting.store import StoreError, TicketStore, sqlite_path
+from collector.clock import SystemClock
+from collector.config import DEFAULT_CONFIG, Config, load_config
+from collector.loading import load_all
+from collector.polling import PollResult, build_probes, poll_once
+from inventory import ConfigError, load_credentials, load_inventory
+from probes.base import Probe
+from rules.maintenance import MaintenanceWindow, load_windows, parse_time
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="roomwatch.yaml")
+    common.add_argument("--site", help="only this site")
+    common.add_argument("--format", choices=output.FORMATS, default="html")
+    common.add_argument("--lang", choices=("zh", "en"), help="default: alerting.reports.language")
+    common.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+
+    p = sub.add_parser("report", help="write the monthly SLA report or the inspection sheet")
+    kinds = p.add_subparsers(dest="report", metavar="REPORT", required=True)
+
+    m = kinds.add_parser("monthly", parents=[common], help="monthly (or quarterly) SLA report")
+    which = m.add_mutually_exclusive_group(required=True)
+    which.add_argument("--month", help="the month, e.g. 2026-11")
+    which.add_argument("--quarter", help="the quarter, e.g. 2026Q4")
+    m.add_argument("--store", help="ticket store URL (default: from the config)")
+    m.set_defaults(func=_monthly)
+
+    i = kinds.add_parser("inspection", parents=[common], help="the daily inspection sheet")
+    i.add_argument("--at", help="inspection time, e.g. '2026-11-23 08:30' (default: now)")
+    i.set_defaults(func=_inspection)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _write(args: argparse.Namespace, document: str) -> None:
+    if args.output == "-":
+        sys.stdout.write(document)
+        return
+    encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+    Path(args.output).write_text(document, encoding=encoding)
+
+
+def _windows(config: Config) -> list[MaintenanceWindow]:
+    path = config.maintenance_file
+    return load_windows(path) if path.exists() else []
+
+
+def _alerting(config: Config) -> AlertingConfig:
+    return config.alerting if isinstance(config.alerting, AlertingConfig) else AlertingConfig()
+
+
+def _monthly(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+        credentials, _ = load_credentials(config.credentials)
+        inventory = load_inventory(config.inventory, credentials)
+        windows = _windows(config)
+    except ConfigError as exc:
+        for item in exc.errors:
+            print(item, file=sys.stderr)
+        return 2
+    alerting = _alerting(config)
+    tz = jobs.report_timezone(alerting)
+    try:
+        period = parse_period(args.month or args.quarter, tz)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.site and args.site not in inventory.sites:
+        return _fail(f"unknown site {args.site!r}; known: {', '.join(sorted(inventory.sites))}")
+    url = args.store or config.store
+    try:
+        path = sqlite_path(url)
+    except StoreError as exc:
+        return _fail(str(exc))
+    if path != ":memory:" and not Path(path).exists():
+        return _fail(f"no ticket store at {path} (has the daemon run yet?)")
+    now = SystemClock().now()
+
+    async def build() -> str:
+        store = await TicketStore.open(url)
+        try:
+            report = await jobs.monthly_report(
+                store, alerting, inventory, windows, period, now, args.site
+            )
+        finally:
+            await store.close()
+        return output.monthly(report, args.format, args.lang or jobs.report_language(alerting), now)
+
+    try:
+        document = asyncio.run(build())
+    except StoreError as exc:
+        return _fail(str(exc))
+    _write(args, document)
+    return 0
+
+
+def _inspection(args: argparse.Namespace) -> int:
+    try:
+        loaded = load_all(args.config)
+        windows = _windows(loaded.config)
+    except ConfigError as exc:
+        for item in exc.errors:
+            print(item, file=sys.stderr)
+        return 2
+    inventory = loaded.inventory
+    if args.site and args.site not in inventory.sites:
+        return _fail(f"unknown site {args.site!r}; known: {', '.join(sorted(inventory.sites))}")
+    clock = SystemClock()
+    try:
+        at = parse_time(args.at) if args.at else clock.now()
+    except ValueError as exc:
+        return _fail(str(exc))
+    probes = [
+        probe
+        for (device, _), probe in build_probes(inventory)
+        if not args.site or inventory.devices[device].site == args.site
+    ]
+    results = asyncio.run(_poll_all(probes, loaded.config.collector.concurrency, clock))
+    samples = [s for r in results for s in r.samples]
+    for r in results:
+        if not r.up:
+            print(f"{r.device} ({r.probe_type}): {r.reason}: {r.error}", file=sys.stderr)
+    alerting = _alerting(loaded.config)
+    sheet = jobs.inspection_sheet(inventory, loaded.ruleset, samples, windows, at, args.site)
+    lang = args.lang or jobs.report_language(alerting)
+    _write(args, output.inspection(sheet, args.format, lang, jobs.report_timezone(alerting)))
+    return 0
+
+
+async def _poll_all(probes: list[Probe], concurrency: int, clock: SystemClock) -> list[PollResult]:
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(probe: Probe) -> PollResult:
+        async with slots:
+            try:
+                return await poll_once(probe, clock.now())
+            finally:
+                await probe.close()
+
+    return list(await asyncio.gather(*(one(p) for p in probes)))
