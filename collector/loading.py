@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from collector.config import Config, load_config
-from inventory import Credentials, Inventory, load_credentials, load_inventory
+from collector.sinks.factory import SinkConfigError, check_sinks
+from inventory import ConfigError, Credentials, Inventory, load_credentials, load_inventory
 from inventory.loader import inventory_files
 from rules.loader import load_rules, rule_files
 
@@ -49,6 +50,10 @@ def load_all(config_path: str | Path) -> Loaded:
     """Raises inventory.ConfigError listing every error of the first bad file."""
     config = load_config(config_path)
     credentials, warnings = load_credentials(config.credentials)
+    try:
+        check_sinks(config.sinks, credentials)
+    except SinkConfigError as exc:
+        raise ConfigError.single(config.path, f"sinks: {exc}") from None
     inventory = load_inventory(config.inventory, credentials)
     ruleset = load_rules(config.rules, inventory)
     return Loaded(config, credentials, inventory, ruleset, warnings)

@@ -29,13 +29,7 @@ def build_sinks(
     repeated or a token is missing, so `roomwatch check` can report it."""
     from collector.sinks.influx import InfluxSink  # heavy import (influxdb-client), lazily
 
-    seen: set[str] = set()
-    tokens: dict[str, str] = {}
-    for config in configs:
-        if config.name in seen:
-            raise SinkConfigError(f"sink {config.name!r}: name used twice (each has a spool)")
-        seen.add(config.name)
-        tokens[config.name] = sink_token(config, credentials)
+    tokens = check_sinks(configs, credentials)
     return [
         InfluxSink(
             config,
@@ -45,6 +39,19 @@ def build_sinks(
         )
         for config in configs
     ]
+
+
+def check_sinks(configs: Sequence[SinkConfig], credentials: Credentials) -> dict[str, str]:
+    """Each sink's token by sink name. Raises SinkConfigError for a repeated name or a
+    missing token (used by `roomwatch check` too, before anything is opened)."""
+    seen: set[str] = set()
+    tokens: dict[str, str] = {}
+    for config in configs:
+        if config.name in seen:
+            raise SinkConfigError(f"sink {config.name!r}: name used twice (each has a spool)")
+        seen.add(config.name)
+        tokens[config.name] = sink_token(config, credentials)
+    return tokens
 
 
 def sink_token(config: SinkConfig, credentials: Credentials) -> str:

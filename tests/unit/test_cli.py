@@ -134,3 +134,21 @@ def test_probe_takes_json_and_device_after_the_target(capsys: pytest.CaptureFixt
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines
     assert {s["device"] for s in lines} == {"box1"}
+
+
+def test_check_reports_a_sink_whose_token_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, GOOD_INVENTORY, GOOD_RULES)
+    (tmp_path / "credentials.yaml").write_text("influx: {org: x}\n", "utf-8")
+    (tmp_path / "credentials.yaml").chmod(0o600)
+    config.write_text(
+        config.read_text("utf-8")
+        + "credentials: credentials.yaml\nsinks:\n  - type: influxdb\n    name: local\n"
+        "    url: http://127.0.0.1:8086\n    org: o\n    bucket: b\n    credentials: influx\n",
+        "utf-8",
+    )
+    assert main(["check", "-c", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "sink 'local'" in err
+    assert "no 'token'" in err
