@@ -33,6 +33,7 @@ needs one names an entry of the credentials file (`credentials: NAME`).
         people:
           zhang: {name: 张工, email: zhang@example.org, phone: "13800000001"}
           li: {name: 李工, email: li@example.org, phone: "13800000002"}
+          wang: {name: 王经理, email: wang@example.org}
         roles: {team-lead: [li], manager: [wang]}
         shifts:
           - {name: day, start: "07:30", end: "18:30", mode: on-site, rotation: [zhang, li]}

@@ -1,5 +1,14 @@
 """The email channel: SMTP with STARTTLS, implicit TLS or plain, and optional login.
 
+    - type: email
+      name: mail
+      host: smtp.example.org
+      port: 587
+      security: starttls             # starttls | tls (port 465) | none
+      credentials: smtp              # entry: username, password (omit for no login)
+      sender: roomwatch@example.org
+      to: [noc@example.org]
+
 smtplib is blocking, so each send runs in a thread. Recipients: the channel's `to` plus the
 addresses of the people being told (resolved when the notification was queued). The
 credentials entry, when named, holds `username` and `password`."""

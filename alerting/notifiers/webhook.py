@@ -1,5 +1,10 @@
 """The generic webhook channel: POSTs a JSON document describing the message.
 
+    - type: webhook
+      url: https://ops.example.org/hooks/roomwatch
+      credentials: ops-hook          # entry: token and/or secret (both optional)
+      headers: {X-Source: roomwatch}
+
     {"kind": "opened", "level": 1, "language": "zh", "subject": "...", "text": "...",
      "incidents": [12], "items": [{incident payload}...], "recipients": {...}}
 
