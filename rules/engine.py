@@ -424,7 +424,9 @@ class Engine:
         if st.phase == PENDING:
             if st.cond_level is None:
                 st.phase = INACTIVE  # cleared before its `for`: dropped, never notified
-            elif now - st.pending_since >= rule.for_s and not self._stale(b, st, now):
+            elif self._stale(b, st, now):
+                st.phase = INACTIVE  # no readings to confirm it: start over when they return
+            elif now - st.pending_since >= rule.for_s:
                 self._fire(b, st, now)
         elif st.phase == FIRING:
             self._firing(b, st, now, events)

@@ -549,3 +549,12 @@ def test_a_parent_known_down_stays_down_across_a_restart(tmp_path: Path) -> None
     assert (back.device, back.state) == ("core-sw1", FaultState.RESOLVED)
     [alerted] = temp(fresh, 150, 36)
     assert alerted.suppressed is None
+
+
+def test_pending_fault_without_readings_starts_over(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, TEMPERATURE)
+    temp(engine, 0, 31)
+    assert engine.tick(300) == []  # 5m without a reading: the pending fault is dropped
+    assert engine.faults(300) == []
+    assert temp(engine, 3600, 31) == []  # `for` counts again from here
+    assert [f.level for f in temp(engine, 3720, 31)] == [2]
