@@ -215,7 +215,7 @@ def generate() -> list[Spec]:
             if rng.random() < 0.8
             else None
         )
-        resolve = start + rng.randrange(45, 16 * 60) * MIN
+        resolve: float | None = start + rng.randrange(45, 16 * 60) * MIN
         if rng.random() < 0.08:
             resolve = None  # still open
         specs.append(
@@ -628,7 +628,7 @@ def expected_sla_rows(specs: list[Spec]) -> list[list[str]]:
 def expected_availability_rows(specs: list[Spec], website: bool) -> list[list[str]]:
     rows = []
     for device in sorted(d for d in DEVICES if (DEVICES[d][0] == "website") == website):
-        kind, site, name = DEVICES[device]
+        _kind, site, name = DEVICES[device]
         e = expected_availability(specs, device)
         rows.append(
             [
@@ -662,9 +662,10 @@ class TableReader(HTMLParser):
         for name in ("src", "href"):
             if attributes.get(name):
                 self.external.append(f"{tag} {name}={attributes[name]}")
-        if tag == "section" and attributes.get("id"):
-            self.section = attributes["id"]
-            self.tables[self.section] = []
+        section = attributes.get("id")
+        if tag == "section" and section:
+            self.section = section
+            self.tables[section] = []
         elif tag == "tr":
             self.row = []
         elif tag in ("td", "th"):
