@@ -97,7 +97,11 @@ def _probe(args: argparse.Namespace) -> int:
         return 2
     raw: dict[str, Any] = {"type": args.type}
     if args.target:
-        raw.update(cls.cli_target(args.target))
+        try:
+            raw.update(cls.cli_target(args.target))
+        except ValueError as exc:
+            print(f"roomwatch probe: {args.target}: {exc}", file=sys.stderr)
+            return 2
     raw.update(options)
     try:
         settings = model.model_validate(raw)

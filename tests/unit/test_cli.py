@@ -152,3 +152,10 @@ def test_check_reports_a_sink_whose_token_is_missing(
     err = capsys.readouterr().err
     assert "sink 'local'" in err
     assert "no 'token'" in err
+
+
+def test_probe_bad_target_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["probe", "local", "10.0.0.1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("roomwatch probe: 10.0.0.1:")
+    assert "Traceback" not in err
