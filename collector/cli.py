@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import signal
 import sys
 from collections.abc import Sequence
@@ -22,11 +23,19 @@ COMMANDS = (
 )
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("roomwatch")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="roomwatch",
         description="Monitoring daemon for machine rooms.",
     )
+    parser.add_argument("--version", action="version", version=f"roomwatch {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"collector.commands.{name}").register(sub)
