@@ -1,0 +1,192 @@
+"""The pure parts of the HTTP API: listen address and token rules, Prometheus text,
+maintenance windows from a request body, and sd_notify messages."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from collector.api import (
+    Family,
+    api_token,
+    daemon_families,
+    is_loopback,
+    new_window,
+    parse_listen,
+    prometheus_text,
+)
+from collector.config import ApiSettings
+from collector.sdnotify import Notifier
+from inventory import ConfigError
+from inventory.credentials import Credentials
+from rules.maintenance import MaintenanceWindow
+from rules.maintenance import selector_from as select
+
+NOW = 1_800_000_000.0
+
+
+def settings(listen: str, credentials: str | None = None) -> ApiSettings:
+    return ApiSettings(listen=listen, credentials=credentials)
+
+
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        ("127.0.0.1:8765", ("127.0.0.1", 8765)),
+        ("[::1]:9000", ("::1", 9000)),
+        (":8765", ("127.0.0.1", 8765)),
+        ("0.0.0.0:80", ("0.0.0.0", 80)),
+    ],
+)
+def test_listen_addresses_are_parsed(listen: str, expected: tuple[str, int]) -> None:
+    assert parse_listen(listen) == expected
+
+
+@pytest.mark.parametrize("listen", ["8765", "127.0.0.1", "host:http", "127.0.0.1:70000"])
+def test_a_listen_address_without_a_usable_port_is_an_error(listen: str) -> None:
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_listen(listen)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.0.2.7", False),
+        ("monitor.example.org", False),  # a name may resolve anywhere
+    ],
+)
+def test_only_loopback_addresses_count_as_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_loopback_needs_no_token() -> None:
+    assert api_token(settings("127.0.0.1:8765"), Credentials({}), "rw.yaml") is None
+
+
+def test_off_loopback_without_a_token_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="not loopback, and no token") as caught:
+        api_token(settings("0.0.0.0:8765"), Credentials({}), "/etc/roomwatch/roomwatch.yaml")
+    assert caught.value.errors[0].file == "/etc/roomwatch/roomwatch.yaml"
+
+
+def test_off_loopback_with_a_token_is_allowed() -> None:
+    creds = Credentials({"api": {"token": "s3cret-token"}})
+    assert api_token(settings("0.0.0.0:8765", "api"), creds, "rw.yaml") == "s3cret-token"
+
+
+def test_a_missing_entry_or_key_is_named_without_showing_any_secret() -> None:
+    creds = Credentials({"api": {"password": "hunter2"}})
+    with pytest.raises(ConfigError, match="'nope'"):
+        api_token(settings("127.0.0.1:1", "nope"), creds, "rw.yaml")
+    with pytest.raises(ConfigError, match="has no 'token'") as caught:
+        api_token(settings("127.0.0.1:1", "api"), creds, "rw.yaml")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_prometheus_text_has_help_type_and_escaped_labels() -> None:
+    family = Family("roomwatch_sink_up", "gauge", "Sink up.").add(1, sink='a "b"\\c')
+    text = prometheus_text([family, Family("roomwatch_empty", "gauge", "never shown")])
+    assert text == (
+        "# HELP roomwatch_sink_up Sink up.\n"
+        "# TYPE roomwatch_sink_up gauge\n"
+        'roomwatch_sink_up{sink="a \\"b\\"\\\\c"} 1\n'
+    )
+
+
+def test_prometheus_numbers_keep_fractions_and_special_values() -> None:
+    family = Family("x", "gauge", "x").add(0.25).add(float("nan"), "_a").add(float("inf"), "_b")
+    assert prometheus_text([family]).splitlines()[2:] == ["x 0.25", "x_a NaN", "x_b +Inf"]
+
+
+def test_daemon_figures_become_counters_and_gauges() -> None:
+    families = {
+        f.name: f
+        for f in daemon_families(
+            own={
+                "polls": 10,
+                "poll_failures": 2,
+                "rule_evaluations": 4,
+                "rule_evaluation_seconds": 0.5,
+            },
+            sinks=[("influx", {"written_total": 7.0, "spool_depth": 3.0})],
+            alerts={"alert_outbox_pending": 1.0, "alert_notifications_sent": 5.0},
+            active=[],
+            devices=12,
+            not_answering=1,
+        )
+    }
+    assert families["roomwatch_polls_total"].kind == "counter"
+    assert families["roomwatch_sink_written_total"].kind == "counter"
+    assert families["roomwatch_sink_spool_depth"].samples == [("", {"sink": "influx"}, 3.0)]
+    assert families["roomwatch_alert_outbox_pending"].kind == "gauge"
+    assert families["roomwatch_alert_notifications_sent_total"].kind == "counter"
+    assert families["roomwatch_rule_evaluation_seconds"].samples == [
+        ("_sum", {}, 0.5),
+        ("_count", {}, 4.0),
+    ]
+    # every level/state pair is present, zero included, so a dashboard never sees a gap
+    assert len(families["roomwatch_incidents_active"].samples) == 6
+
+
+def test_a_window_from_a_duration_starts_now() -> None:
+    window = new_window({"select": {"kind": "ups"}, "duration": "2h", "by": "wang"}, [], NOW)
+    assert (window.start, window.end, window.id) == (NOW, NOW + 7200, "mw-1")
+    assert window.created_by == "wang"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"select": {"kind": "ups"}, "duration": "1h"}, "'by'"),
+        ({"duration": "1h", "by": "li"}, "'select' is required"),
+        ({"select": {"colour": "red"}, "duration": "1h", "by": "li"}, "colour"),
+        ({"select": {"kind": "ups"}, "by": "li"}, "'end'"),
+        ({"select": {"kind": "ups"}, "duration": "soon", "by": "li"}, "not a duration"),
+        ({"select": {"kind": "ups"}, "end": "2020-01-01T00:00:00+00:00", "by": "li"}, "after"),
+        ({"select": {"kind": "ups"}, "duration": "25h", "every": "daily", "by": "li"}, "shorter"),
+        ({"select": {"kind": "ups"}, "duration": "1h", "every": "hourly", "by": "li"}, "every"),
+        ({"id": "mw-9", "select": {"kind": "ups"}, "duration": "1h", "by": "li"}, "exists"),
+    ],
+)
+def test_a_bad_window_is_refused_with_the_reason(body: dict[str, object], message: str) -> None:
+    existing = [MaintenanceWindow("mw-9", select({"kind": "ups"}), NOW, NOW + 60)]
+    with pytest.raises(ValueError, match=message):
+        new_window(body, existing, NOW)
+
+
+def test_notifier_sends_each_field_and_reloading_carries_a_monotonic_time(tmp_path: Path) -> None:
+    path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(path))
+        notifier = Notifier(str(path))
+        notifier.send(ready=1, status="3 devices, 0 not answering")
+        notifier.send(reloading=1)
+        notifier.close()
+        first = server.recv(4096).decode().splitlines()
+        second = dict(line.split("=", 1) for line in server.recv(4096).decode().splitlines())
+    assert first == ["READY=1", "STATUS=3 devices, 0 not answering"]
+    assert second["RELOADING"] == "1"
+    assert int(second["MONOTONIC_USEC"]) > 0
+
+
+def test_notifier_is_silent_without_a_socket_and_ignores_a_watchdog_for_another_pid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    notifier = Notifier()
+    assert not notifier.enabled
+    notifier.send(ready=1)  # no error
+    monkeypatch.setenv("WATCHDOG_USEC", "30000000")
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    assert notifier.watchdog_interval() == 15.0
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid() + 1))
+    assert notifier.watchdog_interval() is None
