@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from alerting.config import AlertingConfig
 from alerting.reports.inspection import InspectionSheet, build_inspection
@@ -15,12 +16,17 @@ from alerting.reports.source import read_incidents
 from alerting.store import TicketStore
 from inventory.model import Inventory
 from probes.sample import Sample
-from rules.maintenance import MaintenanceWindow
+from rules.maintenance import MaintenanceWindow, load_windows
 from rules.model import Rule
 
 
 def report_timezone(config: AlertingConfig) -> dt.tzinfo:
     return timezone(config.reports.timezone or config.duty.timezone)
+
+
+def windows_in(path: Path) -> list[MaintenanceWindow]:
+    """The maintenance windows of `path` ([] when there is no file). Raises ConfigError."""
+    return load_windows(path) if path.exists() else []
 
 
 def report_language(config: AlertingConfig) -> str:

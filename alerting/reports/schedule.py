@@ -117,9 +117,10 @@ class ReportScheduler:
         inventory: Inventory,
         rules: Iterable[Rule],
         samples: Callable[[], Iterable[Sample]],
-        windows: Sequence[MaintenanceWindow],
+        windows: Callable[[], Sequence[MaintenanceWindow]],
     ) -> list[Path]:
-        """Build and queue the reports due at `now`; returns the files written."""
+        """Build and queue the reports due at `now`; returns the files written. `samples` and
+        `windows` are called only when a report is built."""
         tz = jobs.report_timezone(config)
         local_now = dt.datetime.fromtimestamp(now, tz)
         written = []
@@ -150,12 +151,12 @@ class ReportScheduler:
         inventory: Inventory,
         rules: Iterable[Rule],
         samples: Callable[[], Iterable[Sample]],
-        windows: Sequence[MaintenanceWindow],
+        windows: Callable[[], Sequence[MaintenanceWindow]],
     ) -> Path | None:
         lang = jobs.report_language(config)
         fmt = due.schedule.format
         if due.period is not None:
-            report = await jobs.monthly_report(store, config, inventory, windows, due.period, now)
+            report = await jobs.monthly_report(store, config, inventory, windows(), due.period, now)
             document = output.monthly(report, fmt, lang, now)
             mail_text = output.monthly(report, "md", lang, now)
             heading = tables.monthly_heading(report, lang, now)
@@ -163,7 +164,7 @@ class ReportScheduler:
             readings = list(samples())
             if not readings:
                 return None  # nothing polled yet (the daemon just started): try next tick
-            sheet = jobs.inspection_sheet(inventory, rules, readings, windows, now)
+            sheet = jobs.inspection_sheet(inventory, rules, readings, windows(), now)
             document = output.inspection(sheet, fmt, lang, tz)
             mail_text = output.inspection(sheet, "md", lang, tz)
             heading = tables.inspection_heading(sheet, lang, tz)
@@ -183,4 +184,3 @@ class ReportScheduler:
             await mailing.queue(store, config, due.schedule, message, now)
         log.info("report %s written to %s", due.name, path)
         return path
-

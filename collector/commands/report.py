@@ -28,7 +28,7 @@ from collector.loading import load_all
 from collector.polling import PollResult, build_probes, poll_once
 from inventory import ConfigError, load_credentials, load_inventory
 from probes.base import Probe
-from rules.maintenance import MaintenanceWindow, load_windows, parse_time
+from rules.maintenance import MaintenanceWindow, parse_time
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,8 +68,7 @@ def _write(args: argparse.Namespace, document: str) -> None:
 
 
 def _windows(config: Config) -> list[MaintenanceWindow]:
-    path = config.maintenance_file
-    return load_windows(path) if path.exists() else []
+    return jobs.windows_in(config.maintenance_file)
 
 
 def _alerting(config: Config) -> AlertingConfig:
