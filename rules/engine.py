@@ -19,6 +19,7 @@ sample meets only the rules that watch its metric."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from inventory.model import Device, Inventory
 from probes.durations import format_duration
 from probes.sample import Sample, Value
 from rules.conditions import as_number
+from rules.expression import Expression, Operand
 from rules.fault import Fault, FaultState, Suppression, fault_key
 from rules.maintenance import MaintenanceWindow
 from rules.model import CRITICALITY, Rule, RuleSet
@@ -137,7 +139,18 @@ class _Series:
 class _Bound:
     """A rule bound to the inventory: the devices it selects and its series states."""
 
-    __slots__ = ("active", "crit", "devices", "epoch", "numeric", "rule", "seen", "states")
+    __slots__ = (
+        "active",
+        "counters",
+        "crit",
+        "devices",
+        "epoch",
+        "latest",
+        "numeric",
+        "rule",
+        "seen",
+        "states",
+    )
 
     def __init__(self, rule: Rule, inventory: Inventory) -> None:
         self.rule = rule
@@ -146,6 +159,9 @@ class _Bound:
         }
         self.crit = any(level == CRITICALITY for level, _ in rule.levels)
         self.numeric = rule.numeric
+        # Expression rules: the latest reading of each operand per series, and counters.
+        self.latest: dict[SeriesKey, dict[Operand, tuple[float, float]]] = {}
+        self.counters: dict[tuple[SeriesKey, str], tuple[float, float]] = {}
         self.states: dict[SeriesKey, _Series] = {}
         self.active: dict[SeriesKey, _Series] = {}  # pending or firing
         self.seen: dict[str, float] = {}  # device → last sample (rules with `absent`)
@@ -193,7 +209,8 @@ class Engine:
         self._bound = [_Bound(rule, inventory) for rule in ruleset]
         self._by_metric: dict[str, list[_Bound]] = {}
         for b in self._bound:
-            self._by_metric.setdefault(b.rule.metric, []).append(b)
+            for metric in b.rule.metrics:
+                self._by_metric.setdefault(metric, []).append(b)
         self._ancestors = {d: tuple(inventory.ancestors(d)) for d in inventory.devices}
         self._index_windows()
 
@@ -215,6 +232,8 @@ class Engine:
                 continue
             b.epoch = prev.epoch
             b.seen = {d: t for d, t in prev.seen.items() if d in b.devices}
+            b.latest = {k: v for k, v in prev.latest.items() if k[0] in b.devices}
+            b.counters = {k: v for k, v in prev.counters.items() if k[0][0] in b.devices}
             for key, st in prev.states.items():
                 if st.device in b.devices and b.rule.wants_labels(dict(st.labels)):
                     b.states[key] = st
@@ -329,7 +348,12 @@ class Engine:
         value: Value = s.value
         if b.numeric and type(value) is not int and as_number(value) is None:
             return  # NaN or text where a number belongs: missing data never clears a fault
-        if rule.rate:
+        if rule.expression is not None:
+            combined = self._combine(b, rule.expression, s, key, now)
+            if combined is None:
+                return
+            value = combined
+        elif rule.rate:
             if st is None:
                 st = b.states[key] = _Series(s.device, lkey, now)
             rate = self._rate(st, s, now)
@@ -360,6 +384,39 @@ class Engine:
         if prev is None or ts <= prev[1] or counter < prev[0]:
             return None  # first reading, or the counter wrapped / the device rebooted
         return (counter - prev[0]) / (ts - prev[1])
+
+    def _combine(
+        self, b: _Bound, expression: Expression, s: Sample, key: SeriesKey, now: float
+    ) -> float | None:
+        """The expression's value with this sample and the latest readings of the other
+        operands of the same series (None while one is missing or stale)."""
+        number = as_number(s.value)
+        if number is None:
+            return None
+        env = b.latest.setdefault(key, {})
+        for operand in expression.operands:
+            name, is_rate = operand
+            if name != s.metric:
+                continue
+            if not is_rate:
+                env[operand] = (number, now)
+                continue
+            ts = s.ts if s.ts > 0 else now
+            prev = b.counters.get((key, name))
+            b.counters[(key, name)] = (number, ts)
+            if prev is not None and ts > prev[1] and number >= prev[0]:
+                env[operand] = ((number - prev[0]) / (ts - prev[1]), now)
+        values: dict[Operand, float] = {}
+        for operand in expression.operands:
+            got = env.get(operand)
+            if got is None or now - got[1] >= b.rule.stale_s:
+                return None
+            values[operand] = got[0]
+        try:
+            result = expression.evaluate(values)
+        except ZeroDivisionError:
+            return None
+        return result if math.isfinite(result) else None
 
     def _match(self, b: _Bound, value: Value, device: str) -> int | None:
         best: int | None = None
@@ -623,4 +680,5 @@ class Engine:
                     b.active[st.key] = st
 
     def rules_for(self, metric: str) -> Iterable[Rule]:
+        """The rules a sample of `metric` meets."""
         return [b.rule for b in self._by_metric.get(metric, ())]

@@ -16,6 +16,7 @@ from inventory.model import KINDS, Inventory, Selector
 from inventory.yamlsource import ConfigError, ErrorItem, LineDict, LineList, load_yaml, locate
 from probes.durations import parse_duration
 from rules.conditions import Condition, ConditionError, parse_condition
+from rules.expression import Expression, ExpressionError, is_expression, parse_expression
 from rules.model import CRITICALITY, LANGUAGES, Flapping, Rule, RuleSet
 from rules.template import Template, TemplateError, parse_template
 
@@ -191,7 +192,7 @@ class _FileParser:
         elif not _NAME.fullmatch(name):
             err("name", f"rule name {name!r} may use only letters, digits and _ . : -")
 
-        metric, rate = self.metric(raw.get("metric"), err)
+        metric, rate, expression = self.metric(raw.get("metric"), err)
         selector = self.selector(raw.get("select"), err)
         where = self.where(raw.get("where"), err)
         levels = self.levels(raw.get("levels"), err)
@@ -226,6 +227,7 @@ class _FileParser:
             group=group,
             metric=metric,
             rate=rate,
+            expression=expression,
             selector=selector,
             where=where,
             levels=levels,
@@ -245,14 +247,21 @@ class _FileParser:
             col=pos[1],
         )
 
-    def metric(self, raw: Any, err: Any) -> tuple[str | None, bool]:
+    def metric(self, raw: Any, err: Any) -> tuple[str | None, bool, Expression | None]:
         if raw is None:
             err(None, "missing 'metric'")
-            return None, False
+            return None, False, None
         if not isinstance(raw, str):
             err("metric", "'metric' must be a metric name such as ambient.temperature")
-            return None, False
+            return None, False, None
         text = raw.strip()
+        if is_expression(text):
+            try:
+                expression = parse_expression(text)
+            except ExpressionError as exc:
+                err("metric", f"bad metric expression {raw!r}: {exc}")
+                return None, False, None
+            return expression.metrics[0], False, expression
         m = _RATE.fullmatch(text)
         name, rate = (m.group(1), True) if m else (text, False)
         if not _METRIC.fullmatch(name):
@@ -260,8 +269,8 @@ class _FileParser:
                 "metric",
                 f"bad metric {raw!r}: write a metric name (ambient.temperature) or rate(name)",
             )
-            return None, False
-        return name, rate
+            return None, False, None
+        return name, rate, None
 
     def selector(self, raw: Any, err: Any) -> Selector:
         if raw is None:

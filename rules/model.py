@@ -11,6 +11,7 @@ from fnmatch import fnmatchcase
 
 from inventory.model import Device, Selector
 from rules.conditions import Condition
+from rules.expression import Expression
 from rules.template import Template
 
 CRITICALITY = 0  # a level key meaning "the device's criticality"
@@ -33,6 +34,7 @@ class Rule:
     group: str
     metric: str  # the metric samples carry (for `rate(x)`, x)
     rate: bool = False  # evaluate the per-second rate of a counter instead of the value
+    expression: Expression | None = None  # several metrics of a device, combined
     selector: Selector = field(default_factory=Selector)
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()  # sample label → globs
     levels: tuple[tuple[int, Condition], ...] = ()  # most severe first; CRITICALITY last
@@ -58,10 +60,19 @@ class Rule:
         conditions = [c for _, c in self.levels]
         if self.clear is not None:
             conditions.append(self.clear)
-        return self.rate or (bool(conditions) and all(c.numeric for c in conditions))
+        if self.rate or self.expression is not None:
+            return True
+        return bool(conditions) and all(c.numeric for c in conditions)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every metric whose samples this rule needs."""
+        return self.expression.metrics if self.expression is not None else (self.metric,)
 
     @property
     def metric_text(self) -> str:
+        if self.expression is not None:
+            return self.expression.text
         return f"rate({self.metric})" if self.rate else self.metric
 
     def selects(self, device: Device) -> bool:
