@@ -39,7 +39,6 @@ LOGFMT = re.compile(
 class Message:
     pid: int
     fields: dict[str, str]
-    at: float
 
 
 class NotifySocket:
@@ -68,7 +67,7 @@ class NotifySocket:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS
             )
             fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
-            message = Message(pid, fields, time.monotonic())
+            message = Message(pid, fields)
             self.messages.append(message)
             if fields.get(key) == value:
                 return message
