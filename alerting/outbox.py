@@ -74,7 +74,8 @@ class Outbox:
         """Send what is due at `now`. Returns the number of messages sent. Channels are served
         concurrently, so one slow or dead channel does not hold up the others."""
         horizon = now + self.config.group.wait
-        pending = await self.store.due_outbox(horizon, self.config.retry.batch * 20)
+        async with self.store.consistent():
+            pending = await self.store.due_outbox(horizon, self.config.retry.batch * 20)
         by_notifier: dict[str, list[list[OutboxItem]]] = {}
         for bucket in buckets(pending, now, self.config.group.max_items):
             by_notifier.setdefault(bucket[0].notifier, []).append(bucket)

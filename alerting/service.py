@@ -12,6 +12,7 @@ the injected `clock`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -70,6 +71,9 @@ class AlertService:
         self.outbox = Outbox(store, self.notifiers, config, self.dispatch.tz)
         self._retired: list[Notifier] = []
         self._counts: dict[str, int] = {}
+        self._delivery: asyncio.Task[int] | None = None
+        #: seconds a tick waits for the outbox delivery it started (None: until it is done)
+        self.delivery_budget: float | None = 2.0
         self.faults_handled = 0
 
     @classmethod
@@ -133,8 +137,22 @@ class AlertService:
         now = self.clock()
         async with self.store.transaction():
             await self.dispatch.run_clocks(now)
-        sent = await self.outbox.deliver(now)
-        await self._close_retired()
+        sent = 0
+        if self._delivery is None or self._delivery.done():
+            # a channel that hangs (a blackholed SMTP server) must not hold up the daemon's
+            # tick: delivery runs as its own task, and a tick waits for it only so long
+            self._delivery = asyncio.create_task(self.outbox.deliver(now), name="alert-outbox")
+            try:
+                if self.delivery_budget is None:
+                    sent = await asyncio.shield(self._delivery)
+                else:
+                    sent = await asyncio.wait_for(
+                        asyncio.shield(self._delivery), self.delivery_budget
+                    )
+            except TimeoutError:
+                pass  # still sending; the next tick starts another round once it is done
+            if self._delivery.done():
+                await self._close_retired()
         await self._refresh_counts()
         return sent
 
@@ -210,6 +228,8 @@ class AlertService:
     async def close(self, flush_seconds: float = 5.0) -> None:
         """Send what is due if that is quick, then close channels and the store."""
         try:
+            if self._delivery is not None and not self._delivery.done():
+                await asyncio.wait_for(self._delivery, flush_seconds)
             await self.outbox.deliver(self.clock(), time_budget=flush_seconds)
         except TimeoutError:
             log.warning("alert outbox not fully flushed at shutdown; it is kept for next start")

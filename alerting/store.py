@@ -10,6 +10,7 @@ made relative paths absolute), or `sqlite://:memory:` for tests."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -210,7 +211,7 @@ class TicketStore:
         self._db = db
         self.url = url
         self._lock = asyncio.Lock()
-        self._in_tx = False
+        self._tx_owner: asyncio.Task[Any] | None = None
 
     @classmethod
     async def open(cls, url: str) -> TicketStore:
@@ -263,22 +264,33 @@ class TicketStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[TicketStore]:
-        """One write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on error). Nested use
-        joins the outer transaction."""
-        if self._in_tx:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on error).
+
+        The connection is shared by the daemon's tasks (fault handling, the tick, the outbox
+        delivery, HTTP API handlers), so a transaction belongs to the task that opened it:
+        nested use in that task joins it, any other task waits for it to end."""
+        task = asyncio.current_task()
+        if self._tx_owner is not None and self._tx_owner is task:
             yield self
             return
         async with self._lock:
             await self._db.execute("BEGIN IMMEDIATE")
-            self._in_tx = True
+            self._tx_owner = task
             try:
                 yield self
+                await self._db.execute("COMMIT")
             except BaseException:
-                self._in_tx = False
-                await self._db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    await self._db.execute("ROLLBACK")
                 raise
-            self._in_tx = False
-            await self._db.execute("COMMIT")
+            finally:
+                self._tx_owner = None
+
+    @asynccontextmanager
+    async def consistent(self) -> AsyncIterator[TicketStore]:
+        """Reads that must not see another task's uncommitted changes (what to send next)."""
+        async with self.transaction():
+            yield self
 
     # ------------------------------------------------------------ low-level helpers
 

@@ -254,3 +254,63 @@ async def test_messages_carry_level_device_site_value_runbook_and_ack(
         assert ("已恢复" if language == "zh" else "RESOLVED") in sent(tmp_path)[-1]["subject"]
     finally:
         await svc.close()
+
+
+class HangingNotifier(FlakyNotifier):
+    """A channel that never answers (a blackholed server) until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import asyncio
+
+        self.release = asyncio.Event()
+
+    async def send(self, message: Message) -> None:
+        self.attempts += 1
+        await self.release.wait()
+        self.accepted.append(message)
+
+
+async def test_hanging_channel_does_not_hold_up_the_tick(tmp_path: Path) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock)
+    svc.delivery_budget = 0.05
+    hanging = HangingNotifier()
+    _swap(svc, hanging)
+    try:
+        await svc.handle([fault()])
+        await svc.tick()  # returns although the send hangs
+        clock.advance(300)
+        await svc.handle([fault("srv2", level=1)])  # faults are still recorded meanwhile
+        await svc.tick()
+        assert len(await svc.store.list_incidents()) == 2
+        assert hanging.attempts == 1  # no second delivery round while the first is stuck
+        hanging.release.set()
+        svc.delivery_budget = None
+        await svc.tick()
+        await svc.tick()
+        assert sum(len(m.items) for m in hanging.accepted) == 2
+    finally:
+        await svc.close()
+
+
+async def test_concurrent_acknowledgement_and_fault_handling_keep_their_transactions_apart(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    clock = Clock()
+    svc = await service(tmp_path, clock)
+    try:
+        await svc.handle([fault(f"srv{i}") for i in range(1, 11)])
+        await asyncio.gather(
+            *(svc.ack(i, "zhang") for i in range(1, 11)),
+            svc.handle([fault(f"srv{i}", level=1) for i in range(11, 31)]),
+            svc.tick(),
+        )
+        states = [i.state for i in await svc.store.list_incidents()]
+        assert states.count("acknowledged") == 10 and states.count("open") == 20
+        for incident_id in range(1, 11):
+            assert "acknowledged" in [a.action for a in await svc.store.audit_log(incident_id)]
+    finally:
+        await svc.close()
