@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from alerting.reports.jobs import windows_in
+from alerting.reports.schedule import ReportScheduler
 from alerting.service import AlertService
 from collector.api import ApiServer
 from collector.clock import Clock, SystemClock
@@ -70,6 +72,7 @@ class Daemon:
         self._maintenance_mtime: float | None = None
         self._files_seen: tuple[tuple[str, float, int], ...] = ()
         self.demo_site: DemoSite | None = None
+        self.reports: ReportScheduler | None = None
         self.api: ApiServer | None = None
 
     @property
@@ -107,6 +110,7 @@ class Daemon:
         self.alerts = await AlertService.open(
             config.alerting, config.store, loaded.inventory, loaded.credentials, self.clock.now
         )
+        self.reports = ReportScheduler(config.state_dir / "reports")
         self.sinks = build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for)
         for sink in self.sinks:
             await sink.start()
@@ -201,6 +205,7 @@ class Daemon:
                 await self.alerts.tick()
             except Exception:  # a bug in one tick must not stop monitoring
                 log.exception("alerting tick failed")
+            await self._run_reports(now)
             mono = self.clock.monotonic()
             if mono - last_save >= STATE_SAVE_SECONDS:
                 save_state(self.state_file, self.engine)
@@ -208,6 +213,25 @@ class Daemon:
             if watchdog is not None and mono - last_watchdog >= watchdog:
                 self._sd.send(watchdog=1, status=self.status_line())
                 last_watchdog = mono
+
+    async def _run_reports(self, now: float) -> None:
+        """Scheduled reports (alerting.reports: monthly SLA report, daily inspection sheet),
+        built from the ticket store and `latest`, mailed through the outbox."""
+        if self.reports is None or self.alerts is None or self.loaded is None:
+            return
+        loaded = self.loaded
+        try:
+            await self.reports.tick(
+                now,
+                store=self.alerts.store,
+                config=self.alerts.config,
+                inventory=loaded.inventory,
+                rules=loaded.ruleset,
+                samples=lambda: list(self.latest.values()),
+                windows=lambda: windows_in(loaded.config.maintenance_file),
+            )
+        except Exception:  # a report must never stop monitoring
+            log.exception("reports tick failed")
 
     # -- samples and faults ---------------------------------------------------------------
 
