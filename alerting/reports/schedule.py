@@ -32,6 +32,7 @@ log = logging.getLogger("roomwatch.reports")
 
 CATCH_UP_DAYS = 7  # a monthly report missed on the 1st is still built until the 7th
 RETRY_SECONDS = 300.0
+FIRST_POLL_GRACE = 120.0  # how long a due sheet waits for every device to have answered once
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class ReportScheduler:
         self.directory = directory
         self._done: set[str] = set()
         self._failed: dict[str, float] = {}  # report name → when it last failed
+        self._waiting: dict[str, float] = {}  # report name → when it first waited for readings
 
     def path_of(self, due: Due) -> Path:
         return self.directory / f"{due.name}.{due.schedule.format}"
@@ -141,6 +143,16 @@ class ReportScheduler:
             written.append(path)
         return written
 
+    def _readings_ready(
+        self, due: Due, inventory: Inventory, readings: Sequence[Sample], now: float
+    ) -> bool:
+        polled = {s.device for s in readings if s.metric == "device.up"}
+        expected = {d.id for d in inventory.devices.values() if d.probes}
+        if readings and expected <= polled:
+            return True
+        since = self._waiting.setdefault(due.name, now)
+        return bool(readings) and now - since >= FIRST_POLL_GRACE
+
     async def _run(
         self,
         due: Due,
@@ -162,8 +174,8 @@ class ReportScheduler:
             heading = tables.monthly_heading(report, lang, now)
         else:
             readings = list(samples())
-            if not readings:
-                return None  # nothing polled yet (the daemon just started): try next tick
+            if not self._readings_ready(due, inventory, readings, now):
+                return None  # the daemon just started: give every device a first poll
             sheet = jobs.inspection_sheet(inventory, rules, readings, windows(), now)
             document = output.inspection(sheet, fmt, lang, tz)
             mail_text = output.inspection(sheet, "md", lang, tz)

@@ -19,6 +19,7 @@ from alerting.service import build_notifiers
 from alerting.store import TicketStore
 from inventory.credentials import Credentials
 from inventory.model import Device, Inventory, Site
+from probes.base import ProbeSettings
 from probes.sample import Sample
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -169,3 +170,61 @@ async def test_inspection_sheet_waits_for_the_first_readings(
     assert [r.dedup for r in await store.outbox_items()] == [
         "report:inspection:2026-11-23:reports-file"
     ]
+
+
+async def test_inspection_sheet_waits_for_every_device_to_answer_once_or_for_the_grace(
+    tmp_path: Path, store: TicketStore
+) -> None:
+    cfg = config(tmp_path)
+    polled = Device(
+        "srv", "Server", "server", 2, site="dc1", room="A", probes=(ProbeSettings(type="local"),)
+    )
+    late = Device(
+        "sw", "Switch", "switch", 2, site="dc1", room="A", probes=(ProbeSettings(type="local"),)
+    )
+    inventory = Inventory(sites=INVENTORY.sites, devices={"srv": polled, "sw": late})
+    scheduler = ReportScheduler(tmp_path / "reports")
+    now = local(11, 23, 9, 0).timestamp()
+    first = [Sample("srv", "device.up", 1, {}, None, now)]
+
+    async def run(at: float, samples: list[Sample]) -> list[Path]:
+        return await scheduler.tick(
+            at,
+            store=store,
+            config=cfg,
+            inventory=inventory,
+            rules=[],
+            samples=lambda: samples,
+            windows=lambda: [],
+        )
+
+    assert await run(now, first) == []  # the switch has not answered yet
+    assert await run(now + 60, first) == []
+    both = [*first, Sample("sw", "device.up", 0, {}, None, now + 61)]
+    assert len(await run(now + 61, both)) == 1  # everyone answered (the switch: down)
+
+
+async def test_inspection_sheet_goes_out_after_the_grace_even_if_a_device_never_answers(
+    tmp_path: Path, store: TicketStore
+) -> None:
+    cfg = config(tmp_path)
+    never = Device("sw", "Switch", "switch", 2, site="dc1", probes=(ProbeSettings(type="local"),))
+    inventory = Inventory(sites=INVENTORY.sites, devices={**INVENTORY.devices, "sw": never})
+    scheduler = ReportScheduler(tmp_path / "reports")
+    now = local(11, 23, 9, 0).timestamp()
+    samples = [Sample("th1", "ambient.temperature", 22.0, {}, None, now)]
+
+    async def run(at: float) -> list[Path]:
+        return await scheduler.tick(
+            at,
+            store=store,
+            config=cfg,
+            inventory=inventory,
+            rules=[],
+            samples=lambda: samples,
+            windows=lambda: [],
+        )
+
+    assert await run(now) == []
+    assert await run(now + 119) == []
+    assert len(await run(now + 120)) == 1
