@@ -22,7 +22,7 @@ from alerting.incidents import Change
 from alerting.messages import ALERT_KINDS
 from alerting.pipeline.dedup import dedup_key, notice_key
 from alerting.pipeline.group import group_key
-from alerting.pipeline.inhibit import inhibited_by
+from alerting.pipeline.inhibit import candidate_rules, inhibited_by
 from alerting.pipeline.route import route
 from alerting.pipeline.silence import silenced_by
 from alerting.store import Incident, TicketStore
@@ -158,7 +158,12 @@ class Dispatcher:
         """True when inhibit or silence keeps this incident from being told now (recorded
         in the audit log once per reason)."""
         reason = None
-        source = inhibited_by(incident, await self.store.active(), self.config.inhibit)
+        source = None
+        rules = candidate_rules(incident, self.config.inhibit)
+        if rules:
+            by_site = any("site" in r.equal for r in rules)
+            near = await self.store.active_near(incident.device, incident.site if by_site else None)
+            source = inhibited_by(incident, near, rules)
         if source is not None:
             reason = f"inhibited by incident {source.id}"
         else:
@@ -270,12 +275,12 @@ class Dispatcher:
             extra["by"] = by
         await self.tell_told(incident, "resolved", "resolved", now, **extra)
 
-    async def escalate(self, incident: Incident, now: float) -> None:
-        """Run the escalation tiers of `incident` that are due."""
+    async def escalate(self, incident: Incident, now: float) -> bool:
+        """Run the escalation tiers of `incident` that are due. True when any ran."""
         tiers = self.config.tiers_for(incident.level)
         due = escalation.due_tiers(incident, tiers, now)
         if not due or await self._quiet(incident, now):
-            return
+            return False
         for index, tier in due:
             people = resolve_targets(self.config.duty, tier.notify, now)
             kind = "opened" if index == 0 else "escalated"
@@ -293,6 +298,7 @@ class Dispatcher:
                 tier=index,
             )
         await self.store.update_incident(incident.id, {"tier": due[-1][0] + 1})
+        return True
 
     # ------------------------------------------------------------ clocks (every tick)
 
@@ -308,8 +314,8 @@ class Dispatcher:
                 await self.after_change(Change("level", incident, old), now)
                 incident = await self.store.get(incident.id)
             await self.check_sla(incident, now)
-            await self.escalate(incident, now)
-            incident = await self.store.get(incident.id)
+            if await self.escalate(incident, now):
+                incident = await self.store.get(incident.id)
             interval = self.config.repeat_for(incident.level)
             if escalation.reminder_due(incident, interval, now) and not await self._quiet(
                 incident, now

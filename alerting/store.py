@@ -361,6 +361,19 @@ class TicketStore:
         )
         return [_incident(r) for r in rows]
 
+    async def active_near(self, device: str, site: str | None) -> list[Incident]:
+        """Open incidents of a device (or, with `site`, of its site too): inhibit candidates."""
+        if site is None:
+            sql = "SELECT * FROM incidents WHERE state IN ('open', 'acknowledged') AND device = ?"
+            params: tuple[str, ...] = (device,)
+        else:
+            sql = (
+                "SELECT * FROM incidents WHERE state IN ('open', 'acknowledged')"
+                " AND (device = ? OR site = ?)"
+            )
+            params = (device, site)
+        return [_incident(r) for r in await self._all(sql, params)]
+
     async def resolved_before(self, ts: float) -> list[Incident]:
         rows = await self._all(
             "SELECT * FROM incidents WHERE state = 'resolved' AND resolved_at < ? ORDER BY id",

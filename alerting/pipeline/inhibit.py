@@ -13,6 +13,13 @@ def _matches(rule_name: str, level: int, globs: list[str], levels: list[int]) ->
     return level in levels and any(fnmatchcase(rule_name, g) for g in globs)
 
 
+def candidate_rules(target: Incident, rules: Iterable[InhibitRule]) -> list[InhibitRule]:
+    """The inhibit rules that could silence `target` (so the store is asked only then)."""
+    return [
+        r for r in rules if _matches(target.rule, target.level, r.target_rules, r.target_levels)
+    ]
+
+
 def inhibited_by(
     target: Incident, active: Iterable[Incident], rules: Iterable[InhibitRule]
 ) -> Incident | None:
