@@ -91,7 +91,8 @@ async def main(devices: int, batches: int) -> None:
         await svc.tick()
         quiet = time.perf_counter() - started
         await svc.close()
-        lines = Path(f"{tmp}/alerts.jsonl").read_text().count("\n")
+        text = await asyncio.to_thread(Path(f"{tmp}/alerts.jsonl").read_text)
+        lines = text.count("\n")
     print(f"devices={devices} batches={batches}")
     print(f"record storm: {recorded:.3f} s ({devices / recorded:,.0f} fault events/s)")
     print(f"deliver storm: {delivered:.3f} s, {sent} messages ({lines} lines in the file channel)")
