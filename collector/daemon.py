@@ -105,7 +105,15 @@ class Daemon:
                 return 2
 
         self.engine = Engine(loaded.ruleset, loaded.inventory)
-        load_state(self.state_file, self.engine)
+        try:
+            load_state(self.state_file, self.engine)
+        except ValueError as exc:
+            # Keep the unreadable file for a post-mortem, and start with fresh timers rather
+            # than not monitoring at all.
+            aside = self.state_file.with_suffix(f".unreadable-{int(self.clock.now())}")
+            self.state_file.replace(aside)
+            log.error("%s; starting with fresh rule state (old file kept as %s)", exc, aside)
+            self.engine = Engine(loaded.ruleset, loaded.inventory)
         self._load_maintenance()
         self.alerts = await AlertService.open(
             config.alerting, config.store, loaded.inventory, loaded.credentials, self.clock.now
@@ -158,7 +166,7 @@ class Daemon:
             consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer
-            save_state(self.state_file, self.engine)
+            self._save_state()
             await self.alerts.close()
             for sink in self.sinks:
                 await sink.stop()
@@ -208,7 +216,7 @@ class Daemon:
             await self._run_reports(now)
             mono = self.clock.monotonic()
             if mono - last_save >= STATE_SAVE_SECONDS:
-                save_state(self.state_file, self.engine)
+                self._save_state()
                 last_save = mono
             if watchdog is not None and mono - last_watchdog >= watchdog:
                 self._sd.send(watchdog=1, status=self.status_line())
@@ -326,6 +334,13 @@ class Daemon:
         log.info("configuration reloaded", extra={"devices": len(loaded.inventory.devices)})
         self._sd.send(ready=1, status=self.status_line())
         return True
+
+    def _save_state(self) -> None:
+        assert self.engine is not None
+        try:
+            save_state(self.state_file, self.engine)
+        except OSError as exc:  # disk full, read-only: keep monitoring, say so
+            log.error("cannot save rule state to %s: %s", self.state_file, exc.strerror or exc)
 
     def _files_changed(self) -> bool:
         assert self.loaded is not None
