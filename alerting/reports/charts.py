@@ -32,7 +32,7 @@ def grouped_bars(
     marker_after: int | None = None,  # draw a dashed line after this category index
     marker_label: str = "",
 ) -> str:
-    left, right, top, bottom = 40, 10, 28, 48
+    left, right, top, bottom = 40, 10, 18, 48
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((v for _, _, values in series for v in values), default=0)
     ymax = nice_ceiling(peak)
@@ -42,7 +42,6 @@ def grouped_bars(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}"'
         f' width="100%" role="img" aria-label="{escape(title)}">',
-        f'<text x="{left}" y="16" {_FONT} font-weight="bold">{escape(title)}</text>',
     ]
     for tick in ticks:
         y = top + plot_h - plot_h * tick / ymax

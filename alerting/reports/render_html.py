@@ -50,8 +50,8 @@ def _td(value: str, status: str = "") -> str:
     return f"<td{attr}>{escape(value)}</td>"
 
 
-def table_html(table: Table, lang: str) -> str:
-    parts = [f'<section id="{escape(table.key)}"><h2>{escape(table.title)}</h2>']
+def table_html(table: Table, lang: str, figure: str = "") -> str:
+    parts = [f'<section id="{escape(table.key)}"><h2>{escape(table.title)}</h2>{figure}']
     if table.rows:
         parts.append("<table><thead><tr>")
         parts.extend(f"<th>{escape(h)}</th>" for h in table.headers)
@@ -110,13 +110,8 @@ def render_monthly(
     report: MonthlyReport, heading: Heading, tables: Sequence[Table], lang: str
 ) -> str:
     trend_svg, response_svg = monthly_charts(report, lang)
-    body = []
-    for table in tables:
-        if table.key == "trend":
-            body.append(f'<section class="chart-trend">{trend_svg}</section>')
-        if table.key == "response":
-            body.append(f'<section class="chart-response">{response_svg}</section>')
-        body.append(table_html(table, lang))
+    figures = {"trend": trend_svg, "response": response_svg}
+    body = [table_html(table, lang, figures.get(table.key, "")) for table in tables]
     return page(heading, body, lang)
 
 
