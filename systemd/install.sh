@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
         --python) python=$2; shift 2 ;;
         --root) root=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
         --skip-venv) skip_venv=1; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
