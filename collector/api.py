@@ -311,6 +311,12 @@ class ApiServer:
 
     def refresh_token(self, config: Config, credentials: Credentials) -> None:
         """After a reload: take a rotated token (the listen address needs a restart)."""
+        if config.api.listen != self.settings.listen:
+            log.warning(
+                "api.listen changed to %s; still listening on %s until a restart",
+                config.api.listen,
+                self.settings.listen,
+            )
         try:
             self._token = api_token(config.api, credentials, str(config.path))
         except ConfigError as exc:
