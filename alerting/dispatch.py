@@ -9,8 +9,6 @@ daemon sends when it next runs."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -33,11 +31,6 @@ log = logging.getLogger("roomwatch.alerting")
 
 SYSTEM = "system"
 _CHAT = ("dingtalk", "wecom", "feishu")
-
-
-def _digest(recipients: dict[str, Any]) -> str:
-    text = json.dumps(recipients, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def _union(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -286,7 +279,7 @@ class Dispatcher:
             kind = "opened" if index == 0 else "escalated"
             if index == 0 and incident.occurrences > 1:
                 kind = "reopened"
-            await self.tell(
+            told = await self.tell(
                 incident,
                 kind,
                 f"tier:{index}",
@@ -297,6 +290,12 @@ class Dispatcher:
                 require_people=index > 0,
                 tier=index,
             )
+            if index == 0 and not told:
+                # every routed channel needs addresses nobody has: say so where people look
+                log.warning("incident %s: no alert channel reaches anyone", incident.id)
+                await self.store.audit(
+                    incident.id, now, SYSTEM, "not-told", {"why": "no channel reaches anyone"}
+                )
         await self.store.update_incident(incident.id, {"tier": due[-1][0] + 1})
         return True
 
@@ -377,6 +376,3 @@ class Dispatcher:
                     now=now,
                     due=now,
                 )
-
-    def recipients_digest(self, recipients: dict[str, Any]) -> str:
-        return _digest(recipients)

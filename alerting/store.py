@@ -217,11 +217,11 @@ class TicketStore:
     async def open(cls, url: str) -> TicketStore:
         """Open (creating and migrating when needed) the store at `url`."""
         path = sqlite_path(url)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             db = await aiosqlite.connect(path, isolation_level=None, timeout=10.0)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the ticket store {path}: {exc}") from exc
         db.row_factory = sqlite3.Row
         store = cls(db, url)

@@ -234,3 +234,16 @@ async def test_flapping_incident_is_told_once_and_not_escalated(tmp_path: Path) 
         assert told(tmp_path) == [("opened", ["zhang"])]
     finally:
         await svc.close()
+
+
+async def test_incident_nobody_can_be_told_of_says_so_in_its_audit_log(tmp_path: Path) -> None:
+    clock = Clock()
+    mail_only = [{"type": "email", "host": "127.0.0.1", "sender": "rw@example.org"}]
+    svc = await service(tmp_path, clock, cfg(tmp_path, notifiers=mail_only, duty={}))
+    try:
+        await svc.handle([fault(level=1)])
+        audit = [(a.action, a.detail.get("why")) for a in await svc.store.audit_log(1)]
+        assert ("not-told", "no channel reaches anyone") in audit
+        assert await svc.store.outbox_items() == []
+    finally:
+        await svc.close()
