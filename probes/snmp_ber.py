@@ -102,12 +102,12 @@ def _length(n: int) -> bytes:
     return bytes((0x80 | len(body),)) + body
 
 
-def _tlv(tag: int, body: bytes) -> bytes:
+def tlv(tag: int, body: bytes) -> bytes:
     return bytes((tag,)) + _length(len(body)) + body
 
 
 def encode_integer(n: int) -> bytes:
-    return _tlv(INTEGER, n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big", signed=True))
+    return tlv(INTEGER, n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big", signed=True))
 
 
 def encode_oid(oid: Oid) -> bytes:
@@ -121,12 +121,12 @@ def encode_oid(oid: Oid) -> bytes:
             chunk.append(0x80 | (arc & 0x7F))
             arc >>= 7
         out.extend(reversed(chunk))
-    return _tlv(OBJECT_IDENTIFIER, bytes(out))
+    return tlv(OBJECT_IDENTIFIER, bytes(out))
 
 
 def encode_varbind_list(oids: list[Oid]) -> bytes:
     """The varbind list of a read request: each OID with a NULL value."""
-    return _tlv(0x30, b"".join(_tlv(0x30, encode_oid(o) + b"\x05\x00") for o in oids))
+    return tlv(0x30, b"".join(tlv(0x30, encode_oid(o) + b"\x05\x00") for o in oids))
 
 
 def encode_request(
@@ -147,7 +147,7 @@ def encode_request(
         + encode_integer(max_repetitions)
         + varbind_list
     )
-    return _tlv(0x30, encode_integer(version) + _tlv(OCTET_STRING, community) + _tlv(pdu_tag, pdu))
+    return tlv(0x30, encode_integer(version) + tlv(OCTET_STRING, community) + tlv(pdu_tag, pdu))
 
 
 # --- decoding -------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def decode_oid_body(body: bytes) -> Oid:
     return oid
 
 
-def _read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     """(tag, start of the contents, end of the contents) of the TLV at `pos`."""
     if pos + 2 > end:
         raise BerError(f"truncated at byte {pos}")
@@ -206,8 +206,8 @@ def _read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     return tag, pos, stop
 
 
-def _read_int(data: bytes, pos: int, end: int) -> tuple[int, int]:
-    tag, start, stop = _read_header(data, pos, end)
+def read_int(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    tag, start, stop = read_header(data, pos, end)
     if tag != INTEGER:
         raise BerError(f"expected INTEGER at byte {pos}, found tag 0x{tag:02x}")
     return int.from_bytes(data[start:stop], "big", signed=True), stop
@@ -245,17 +245,17 @@ def peek_request_id(data: bytes) -> tuple[int, int] | None:
     msgID), or None when the datagram is not SNMP (so garbage is dropped cheaply)."""
     try:
         end = len(data)
-        tag, pos, end = _read_header(data, 0, end)
+        tag, pos, end = read_header(data, 0, end)
         if tag != 0x30:
             return None
-        version, pos = _read_int(data, pos, end)
-        tag, start, stop = _read_header(data, pos, end)
+        version, pos = read_int(data, pos, end)
+        tag, start, stop = read_header(data, pos, end)
         if version == 3 and tag == 0x30:  # v3: msgID opens msgGlobalData
-            return version, _read_int(data, start, stop)[0]
+            return version, read_int(data, start, stop)[0]
         if tag != OCTET_STRING:
             return None
-        tag, pos, pdu_end = _read_header(data, stop, end)
-        request_id, _ = _read_int(data, pos, pdu_end)
+        tag, pos, pdu_end = read_header(data, stop, end)
+        request_id, _ = read_int(data, pos, pdu_end)
         return version, request_id
     except BerError:
         return None
@@ -264,23 +264,23 @@ def peek_request_id(data: bytes) -> tuple[int, int] | None:
 def decode_response(data: bytes) -> Response:
     """Decode a v1/v2c message carrying a Response-PDU. Raises BerError."""
     end = len(data)
-    tag, pos, end = _read_header(data, 0, end)
+    tag, pos, end = read_header(data, 0, end)
     if tag != 0x30:
         raise BerError("not an SNMP message (no outer SEQUENCE)")
-    version, pos = _read_int(data, pos, end)
+    version, pos = read_int(data, pos, end)
     if version not in (VERSION_1, VERSION_2C):
         raise BerError(f"unsupported SNMP version field {version}")
-    tag, start, pos = _read_header(data, pos, end)
+    tag, start, pos = read_header(data, pos, end)
     if tag != OCTET_STRING:
         raise BerError("community is not an OCTET STRING")
     community = data[start:pos]
-    pdu_tag, pos, pdu_end = _read_header(data, pos, end)
+    pdu_tag, pos, pdu_end = read_header(data, pos, end)
     if pdu_tag not in (RESPONSE, REPORT):
         raise BerError(f"not a Response-PDU (tag 0x{pdu_tag:02x})")
-    request_id, pos = _read_int(data, pos, pdu_end)
-    error_status, pos = _read_int(data, pos, pdu_end)
-    error_index, pos = _read_int(data, pos, pdu_end)
-    tag, pos, list_end = _read_header(data, pos, pdu_end)
+    request_id, pos = read_int(data, pos, pdu_end)
+    error_status, pos = read_int(data, pos, pdu_end)
+    error_index, pos = read_int(data, pos, pdu_end)
+    tag, pos, list_end = read_header(data, pos, pdu_end)
     if tag != 0x30:
         raise BerError("varbind list is not a SEQUENCE")
     return Response(
@@ -295,7 +295,7 @@ def decode_response(data: bytes) -> Response:
 
 def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
     """The varbinds between `pos` and `end`. This loop is the hot path: it reads headers
-    inline rather than through `_read_header`."""
+    inline rather than through `read_header`."""
     out: list[Varbind] = []
     append = out.append
     from_bytes = int.from_bytes

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import random
 import socket
+import time
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 from probes import snmp_ber as ber
+from probes import snmp_usm as usm
 from probes.base import ProbeAuthError, ProbeProtocolError, ProbeTimeout, ProbeUnreachable
 from probes.snmp_ber import Oid, Varbind
 
@@ -201,8 +204,8 @@ class LeanSession(SnmpSession):
     """v1/v2c over the lean codec."""
 
     def __init__(self, target: Target) -> None:
-        if target.version not in ("1", "2c"):
-            raise ValueError("the lean session speaks v1 and v2c only")
+        if target.version not in ("1", "2c") and type(self) is LeanSession:
+            raise ValueError("the lean session speaks v1 and v2c only (LeanV3Session: v3)")
         self.target = target
         self.version = target.version
         self._version_field = ber.VERSION_1 if target.version == "1" else ber.VERSION_2C
@@ -299,35 +302,156 @@ class LeanSession(SnmpSession):
         return await self._request(ber.GET_BULK_REQUEST, oids, 0, max_repetitions)
 
 
+class LeanV3Session(LeanSession):
+    """SNMPv3 (USM: noAuth, MD5/SHA/SHA-2 auth, AES-128 privacy) over the lean codec: engine
+    discovery once, then every request authenticated and encrypted by `snmp_usm`. A Report
+    saying our clock is out of the agent's time window resynchronises and retries once."""
+
+    def __init__(self, target: Target) -> None:
+        if target.version != "3" or not usm.lean_supports(
+            target.auth_protocol, target.priv_protocol
+        ):
+            raise ValueError("LeanV3Session: v3 with MD5/SHA auth and AES-128 privacy only")
+        super().__init__(target)
+        self._engine: usm.Engine | None = None
+        self._engine_at = 0.0  # monotonic time at which the agent's engine time was read
+        self._creds: usm.Credentials | None = None
+        self._context = target.context.encode()
+
+    def _learn(self, engine: usm.Engine) -> None:
+        if self._engine is None or engine.engine_id != self._engine.engine_id:
+            t = self.target
+            self._creds = usm.credentials(
+                t.user, t.auth_protocol, t.auth_key, t.priv_protocol, t.priv_key, engine.engine_id
+            )
+        self._engine = engine
+        self._engine_at = time.monotonic()
+
+    async def _discover(self, shared: _SharedSocket) -> None:
+        assert self._addr is not None
+        data = await shared.exchange(
+            self._addr, _v3_discovery_message, self.target.timeout, self.target.retries
+        )
+        try:
+            answer = usm.decode_message(data, None)
+        except (ber.BerError, usm.UsmError) as exc:
+            raise ProbeProtocolError(
+                f"{self.target.where}: bad SNMPv3 discovery answer: {exc}"
+            ) from None
+        if not answer.engine.engine_id:
+            raise ProbeProtocolError(f"{self.target.where}: SNMPv3 discovery gave no engine id")
+        self._learn(answer.engine)
+
+    async def _request(
+        self, pdu_tag: int, oids: Sequence[Oid], non_repeaters: int = 0, max_rep: int = 0
+    ) -> list[Varbind]:
+        shared = await self._connect()
+        assert self._addr is not None
+        if self._engine is None:
+            await self._discover(shared)
+        vbl = self._varbind_list(oids)
+        for _ in range(2):
+            engine, creds = self._engine, self._creds
+            assert engine is not None and creds is not None
+            engine_time = int(engine.time + (time.monotonic() - self._engine_at))
+            build = functools.partial(
+                _v3_message, creds, engine, engine_time, self._context, pdu_tag, vbl,
+                non_repeaters, max_rep,
+            )  # fmt: skip
+            try:
+                data = await shared.exchange(
+                    self._addr, build, self.target.timeout, self.target.retries
+                )
+            except ProbeTimeout:
+                if creds.priv_key and await self._answers_v3_discovery(shared):
+                    # Agents drop what they cannot decrypt without a word.
+                    raise ProbeAuthError(
+                        f"{self.target.where} answers SNMPv3 discovery but not our encrypted"
+                        " requests (wrong priv key or priv protocol?)"
+                    ) from None
+                raise
+            try:
+                answer = usm.decode_message(data, creds)
+            except usm.UsmError as exc:
+                if exc.auth:
+                    raise ProbeAuthError(f"{self.target.where}: {exc}") from None
+                raise ProbeProtocolError(f"{self.target.where}: {exc}") from None
+            except ber.BerError as exc:
+                raise ProbeProtocolError(
+                    f"{self.target.where}: malformed SNMPv3 answer: {exc}"
+                ) from None
+            reason = answer.report_reason
+            if reason in ("notInTimeWindow", "unknownEngineID"):
+                self._learn(answer.engine)  # the agent's clock, or a new engine after a restart
+                continue
+            if reason is not None:
+                if reason in _AUTH_REPORTS:
+                    raise ProbeAuthError(f"{self.target.where} refused our credentials ({reason})")
+                raise ProbeProtocolError(f"{self.target.where} answered with a Report ({reason})")
+            if creds.auth_hash:
+                self._learn(answer.engine)  # authenticated: a trustworthy clock reading
+            if answer.error_status:
+                names = ber.ERROR_STATUS_NAMES
+                s = answer.error_status
+                label = names[s] if 0 <= s < len(names) else f"error {s}"
+                raise SnmpErrorStatus(
+                    f"{self.target.where} answered {label} (index {answer.error_index})",
+                    s,
+                    answer.error_index,
+                )
+            return answer.varbinds
+        raise ProbeAuthError(f"{self.target.where}: could not get into the agent's time window")
+
+
+_AUTH_REPORTS = frozenset(
+    ("wrongDigest", "unknownUserName", "decryptionError", "unsupportedSecLevel")
+)
+
+
+def _v3_message(
+    creds: usm.Credentials,
+    engine: usm.Engine,
+    engine_time: int,
+    context: bytes,
+    pdu_tag: int,
+    varbind_list: bytes,
+    non_repeaters: int,
+    max_repetitions: int,
+    request_id: int,
+) -> bytes:
+    pdu = usm.encode_pdu(pdu_tag, request_id, varbind_list, non_repeaters, max_repetitions)
+    return usm.encode_request(creds, engine, engine_time, context, request_id, pdu)
+
+
 def _v3_discovery_message(msg_id: int) -> bytes:
     """An SNMPv3 noAuthNoPriv, reportable GET with an empty user and engine id (RFC 3414
     §4): every v3-capable agent answers it with a Report carrying its engine id. The shared
     socket routes the Report back by its msgID, which we set to the request id."""
-    global_data = ber._tlv(
+    global_data = ber.tlv(
         0x30,
         ber.encode_integer(msg_id)
         + ber.encode_integer(65507)
-        + ber._tlv(ber.OCTET_STRING, b"\x04")  # flags: reportable, noAuthNoPriv
+        + ber.tlv(ber.OCTET_STRING, b"\x04")  # flags: reportable, noAuthNoPriv
         + ber.encode_integer(3),  # USM
     )
-    usm = ber._tlv(
+    usm = ber.tlv(
         ber.OCTET_STRING,
-        ber._tlv(
+        ber.tlv(
             0x30,
-            ber._tlv(ber.OCTET_STRING, b"")
+            ber.tlv(ber.OCTET_STRING, b"")
             + ber.encode_integer(0)
             + ber.encode_integer(0)
-            + ber._tlv(ber.OCTET_STRING, b"")
-            + ber._tlv(ber.OCTET_STRING, b"")
-            + ber._tlv(ber.OCTET_STRING, b""),
+            + ber.tlv(ber.OCTET_STRING, b"")
+            + ber.tlv(ber.OCTET_STRING, b"")
+            + ber.tlv(ber.OCTET_STRING, b""),
         ),
     )
-    pdu = ber._tlv(
+    pdu = ber.tlv(
         ber.GET_REQUEST,
         ber.encode_integer(msg_id) + ber.encode_integer(0) + ber.encode_integer(0) + b"\x30\x00",
     )
-    scoped = ber._tlv(0x30, ber._tlv(ber.OCTET_STRING, b"") + ber._tlv(ber.OCTET_STRING, b"") + pdu)
-    return ber._tlv(0x30, ber.encode_integer(3) + global_data + usm + scoped)
+    scoped = ber.tlv(0x30, ber.tlv(ber.OCTET_STRING, b"") + ber.tlv(ber.OCTET_STRING, b"") + pdu)
+    return ber.tlv(0x30, ber.encode_integer(3) + global_data + usm + scoped)
 
 
 # --- pysnmp (v3 and the reference path) -----------------------------------------------------
@@ -496,7 +620,22 @@ def from_pysnmp(oid: Any, value: Any) -> Varbind:
 
 
 def make_session(target: Target, engine: str = "auto") -> SnmpSession:
-    """The lean session for v1/v2c unless pysnmp is asked for; pysnmp for v3."""
-    if target.version == "3" or engine == "pysnmp":
+    """The lean sessions unless pysnmp is asked for or the v3 protocols need it (DES, 3DES,
+    AES-192/256)."""
+    if engine == "pysnmp":
+        return PysnmpSession(target)
+    if target.version == "3":
+        if usm.lean_supports(target.auth_protocol, target.priv_protocol):
+            return LeanV3Session(target)
+        if engine == "lean":
+            raise ValueError(f"engine lean cannot do {target.priv_protocol} privacy")
         return PysnmpSession(target)
     return LeanSession(target)
+
+
+async def close_shared() -> None:
+    """Close this event loop's shared lean sockets and pysnmp engine (daemon shutdown)."""
+    for shared in _SharedSocket._by_loop.pop(asyncio.get_running_loop(), {}).values():
+        if shared.transport is not None:
+            shared.transport.close()
+    PysnmpSession.close_engines()
