@@ -127,7 +127,8 @@ _EN: dict[str, str] = {
     "sign.remarks": "Remarks",
     "inspection.legend": (
         "Each reading is marked from the rules' levels without their timers: level 1–2 fault,"
-        " level 3 warning, otherwise normal. Counters (interface errors) are shown as read."
+        " level 3 warning, otherwise normal; a reading no rule watches is shown unmarked."
+        " Counters (interface errors) are shown as read."
     ),
 }
 
@@ -248,8 +249,8 @@ _ZH: dict[str, str] = {
     "sign.reviewer": "审核人",
     "sign.remarks": "备注",
     "inspection.legend": (
-        "各项读数按规则级别判定（不计持续时间）：一、二级为故障，三级为告警，其余为正常。"
-        "接口错误为计数器原值。"
+        "各项读数按规则级别判定（不计持续时间）：一、二级为故障，三级为告警，其余为正常；"
+        "无规则监视的读数只列出、不判定。接口错误为计数器原值。"
     ),
 }
 

@@ -18,7 +18,8 @@ from rules.maintenance import MaintenanceWindow
 from rules.model import CRITICALITY, Rule
 
 NORMAL, WARNING, FAULT, UNKNOWN = "normal", "warning", "fault", "unknown"
-_RANK = {UNKNOWN: 0, NORMAL: 1, WARNING: 2, FAULT: 3}
+UNGRADED = ""  # no rule watches this reading: shown, not judged
+_RANK = {UNGRADED: -1, UNKNOWN: 0, NORMAL: 1, WARNING: 2, FAULT: 3}
 
 
 @dataclass(frozen=True)
@@ -107,19 +108,25 @@ def rule_level(rule: Rule, device: Device, value: Value) -> int | None:
     return best
 
 
-def grade(sample: Sample, device: Device, rules: Sequence[Rule]) -> int | None:
-    """The most severe level any rule gives this reading right now."""
-    best: int | None = None
+def _watching(sample: Sample, device: Device, rules: Sequence[Rule]) -> list[Rule]:
+    wanted = []
     for rule in rules:
-        wanted = f"{rule.metric}.rate" if rule.rate else rule.metric
-        if wanted != sample.metric or not rule.selects(device):
-            continue
-        if not rule.wants_labels(sample.labels):
-            continue
+        metric = f"{rule.metric}.rate" if rule.rate else rule.metric
+        if metric == sample.metric and rule.selects(device) and rule.wants_labels(sample.labels):
+            wanted.append(rule)
+    return wanted
+
+
+def grade(sample: Sample, device: Device, rules: Sequence[Rule]) -> tuple[int | None, str]:
+    """The most severe level any rule gives this reading right now, and the status it means
+    (UNGRADED when no rule watches the reading)."""
+    watching = _watching(sample, device, rules)
+    best: int | None = None
+    for rule in watching:
         level = rule_level(rule, device, sample.value)
         if level is not None:
             best = level if best is None else min(best, level)
-    return best
+    return best, status_of_level(best) if watching else UNGRADED
 
 
 def latest(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
@@ -136,20 +143,20 @@ def latest(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
     return out
 
 
-def _cell(column: Column, graded: list[tuple[Sample, int | None]]) -> Reading | None:
+def _cell(column: Column, graded: list[tuple[Sample, int | None, str]]) -> Reading | None:
     if not graded:
         return None
-    status = worst(status_of_level(level) for _, level in graded)
-    levels = [level for _, level in graded if level is not None]
+    status = worst(st for _, _, st in graded)
+    levels = [level for _, level, _ in graded if level is not None]
     level = min(levels) if levels else None
     if column.pick == "sum":
-        numbers = [as_number(s.value) for s, _ in graded]
+        numbers = [as_number(s.value) for s, _, _ in graded]
         value: Value = sum(n for n in numbers if n is not None)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return Reading(value, status, {}, level)
     # show the series that decided the status; among equals, the extreme one
-    candidates = [(s, lv) for s, lv in graded if status_of_level(lv) == status]
+    candidates = [(s, lv) for s, lv, st in graded if st == status]
     if column.pick in ("max", "min"):
         numeric = [(s, lv) for s, lv in candidates if as_number(s.value) is not None]
         if numeric:
@@ -178,17 +185,19 @@ def device_row(
             # the first metric of the column that the device has (ambient before ups.temperature)
             first = min(order[s.metric] for s in chosen)
             chosen = [s for s in chosen if order[s.metric] == first]
-        cell = _cell(column, [(s, grade(s, device, rules)) for s in chosen])
+        cell = _cell(column, [(s, *grade(s, device, rules)) for s in chosen])
         if cell is not None:
             readings[column.key] = cell
-    statuses = [r.status for r in readings.values()]
+    statuses = [r.status for r in readings.values() if r.status != UNGRADED]
     if reachable is not None:
         statuses.append(NORMAL if reachable else FAULT)
     other = [s for s in samples if s.metric not in {m for c in COLUMNS for m in c.metrics}]
-    statuses.extend(
-        status_of_level(grade(s, device, rules)) for s in other if s.metric != "device.up"
-    )
-    status = worst(statuses) if samples else UNKNOWN
+    for sample in other:
+        if sample.metric != "device.up":
+            _, judged = grade(sample, device, rules)
+            if judged != UNGRADED:
+                statuses.append(judged)
+    status = (worst(statuses) if statuses else NORMAL) if samples else UNKNOWN
     return DeviceRow(
         device=device.id,
         name=device.name,

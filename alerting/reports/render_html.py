@@ -122,5 +122,8 @@ def render_inspection(
     body.append(f'<p class="note">{escape(text(lang, "inspection.legend"))}</p>')
     sign = "".join(f"<th>{escape(label)}</th><td></td>" for label in signatures[:2])
     sign2 = "".join(f"<th>{escape(label)}</th><td></td>" for label in signatures[2:4])
-    body.append(f'<table class="sign"><tr>{sign}</tr><tr>{sign2}</tr></table>')
+    body.append(
+        f'<section id="signature"><table class="sign"><tr>{sign}</tr><tr>{sign2}</tr></table>'
+        "</section>"
+    )
     return page(heading, body, lang)

@@ -14,6 +14,7 @@ from alerting.reports import output
 from alerting.reports.inspection import (
     FAULT,
     NORMAL,
+    UNGRADED,
     UNKNOWN,
     WARNING,
     DeviceRow,
@@ -143,7 +144,7 @@ def test_readings_are_graded_by_the_rule_levels_without_timers(sheet: Inspection
     assert r["web1"].readings["cert_days"].status == WARNING
     assert {k: v.status for k, v in r["th-hot"].readings.items()} == {
         "temperature": FAULT,
-        "humidity": NORMAL,
+        "humidity": UNGRADED,  # no rule watches humidity: shown, not judged
     }
 
 
@@ -171,7 +172,7 @@ def test_several_series_show_the_one_that_decides(sheet: InspectionSheet) -> Non
     errors = rows(sheet)["sw1"].readings["if_errors"]
     assert errors.value == 130  # counters summed over interfaces, in and out
     # a rate() rule cannot grade one counter reading
-    assert errors.status == NORMAL
+    assert errors.status == UNGRADED
     assert rows(sheet)["ups1"].readings["temperature"].value == 40.0
     assert rows(sheet)["ups1"].readings["load"].value == 35.0
     assert rows(sheet)["srv1"].readings["load"].value == 12.0
@@ -266,6 +267,7 @@ def test_html_sheet_colours_each_cell_by_status(sheet: InspectionSheet) -> None:
     doc = output.inspection(sheet, "html", "en", TZ)
     assert '<td class="fault num">31.5</td>' in doc
     assert '<td class="warning num">28.0</td>' in doc
+    assert "<td class=\"num\">40.0</td>" in doc  # humidity: no rule, no mark
     assert '<td class="normal num">22.2</td>' in doc or '<td class="normal num">22.3</td>' in doc
     assert 'class="sign"' in doc and "Inspected by" in doc
     assert "<script" not in doc
