@@ -294,7 +294,7 @@ async def test_hanging_channel_does_not_hold_up_the_tick(tmp_path: Path) -> None
         await svc.close()
 
 
-async def test_concurrent_acknowledgement_and_fault_handling_keep_their_transactions_apart(
+async def test_concurrent_acknowledgements_fault_handling_and_tick_all_land(
     tmp_path: Path,
 ) -> None:
     import asyncio

@@ -199,3 +199,33 @@ async def test_notice_is_announced_once_per_phase_to_its_audience(tmp_path: Path
         ]
     finally:
         await svc.close()
+
+
+async def test_a_failing_transaction_never_takes_another_tasks_writes_with_it(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    store = await TicketStore.open(f"sqlite:///{tmp_path / 'c.db'}")
+    inside = asyncio.Event()
+
+    async def failing() -> None:
+        async with store.transaction():
+            await store.audit(None, 1.0, "a", "doomed")
+            inside.set()
+            await asyncio.sleep(0.05)  # another task acts meanwhile
+            raise RuntimeError("bug")
+
+    async def other() -> None:
+        await inside.wait()
+        async with store.transaction():
+            await store.audit(None, 2.0, "b", "kept")
+
+    try:
+        results = await asyncio.gather(failing(), other(), return_exceptions=True)
+        assert isinstance(results[0], RuntimeError) and results[1] is None
+        async with store.consistent():
+            rows = await store._all("SELECT actor, action FROM audit")
+        assert [(r["actor"], r["action"]) for r in rows] == [("b", "kept")]
+    finally:
+        await store.close()
