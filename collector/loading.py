@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collector.api import api_token
 from collector.config import Config, load_config
 from collector.sinks.factory import SinkConfigError, check_sinks
 from inventory import ConfigError, Credentials, Inventory, load_credentials, load_inventory
@@ -54,6 +55,8 @@ def load_all(config_path: str | Path) -> Loaded:
         check_sinks(config.sinks, credentials)
     except SinkConfigError as exc:
         raise ConfigError.single(config.path, f"sinks: {exc}") from None
+    if config.api.enabled:
+        api_token(config.api, credentials, str(config.path))  # off loopback needs a token
     inventory = load_inventory(config.inventory, credentials)
     ruleset = load_rules(config.rules, inventory)
     return Loaded(config, credentials, inventory, ruleset, warnings)

@@ -159,3 +159,12 @@ def test_probe_bad_target_is_a_one_line_error(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert err.startswith("roomwatch probe: 10.0.0.1:")
     assert "Traceback" not in err
+
+
+def test_check_refuses_an_api_off_loopback_without_a_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, GOOD_INVENTORY, GOOD_RULES)
+    config.write_text(config.read_text("utf-8") + "api:\n  listen: 0.0.0.0:8765\n", "utf-8")
+    assert main(["check", "-c", str(config)]) == 1
+    assert "no token is configured" in capsys.readouterr().err
