@@ -86,12 +86,21 @@ class SampleBuilder:
         self.samples: list[Sample] = []
         self._keys: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
 
-    def add(self, metric: str, value: Value, labels: dict[str, str], unit: str | None) -> bool:
-        key = (metric, tuple(sorted(labels.items())))
+    def add(
+        self,
+        metric: str,
+        value: Value,
+        labels: dict[str, str],
+        unit: str | None,
+        label_key: tuple[tuple[str, str], ...] | None = None,
+    ) -> bool:
+        """Add a sample unless this series already has one in this poll. `label_key` is
+        `labels` as sorted items, when the caller has it already (one per table row)."""
+        key = (metric, label_key if label_key is not None else tuple(sorted(labels.items())))
         if key in self._keys:
             return False
         self._keys.add(key)
-        self.samples.append(Sample(self.device, metric, value, labels, unit, self.now))
+        self.samples.append(Sample(self.device, metric, value, dict(labels), unit, self.now))
         return True
 
     def add_reading(
@@ -101,24 +110,28 @@ class SampleBuilder:
         value: ber.VarValue,
         labels: dict[str, str],
         row: dict[Oid, Varbind],
+        label_key: tuple[tuple[str, str], ...] | None = None,
     ) -> float | None:
         """Add one reading (and its rate when asked); returns the rate if one was made."""
         converted = convert(spec, tag, value, row)
         if converted is None:
             return None
-        all_labels = {**spec.labels, **labels}
-        if not self.add(spec.name, converted, all_labels, spec.unit):
+        if spec.labels:
+            labels = {**spec.labels, **labels}
+            label_key = None
+        if label_key is None:
+            label_key = tuple(sorted(labels.items()))
+        if not self.add(spec.name, converted, labels, spec.unit, label_key):
             return None
         if not spec.rate or not isinstance(value, int):
             return None
         bits = 64 if tag == ber.COUNTER64 else 32
-        key = (spec.name, tuple(sorted(all_labels.items())))
-        per_s = self.rates.rate(key, value, bits, self.now, self.uptime)
+        per_s = self.rates.rate((spec.name, label_key), value, bits, self.now, self.uptime)
         if per_s is None:
             return None
         per_s *= spec.scale
         unit = f"{spec.unit}/s" if spec.unit else "1/s"
-        self.add(f"{spec.name}.rate", round(per_s, 6), all_labels, unit)
+        self.add(f"{spec.name}.rate", round(per_s, 6), labels, unit, label_key)
         return per_s
 
 
@@ -170,11 +183,12 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
             if label:
                 labels[name] = label
         rates: dict[str, float] = {}
+        label_key = tuple(sorted(labels.items()))
         for spec in table.metrics:
             found = row.get(spec.oid)
             if found is None:
                 continue
-            per_s = builder.add_reading(spec, found[1], found[2], labels, row)
+            per_s = builder.add_reading(spec, found[1], found[2], labels, row, label_key)
             if per_s is not None:
                 rates[spec.name] = per_s
         for util in table.utilisation:
@@ -186,7 +200,7 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
                 continue
             percent = rates[util.counter] * util.bits * 100.0 / (speed[2] * util.speed_scale)
             if 0.0 <= percent <= UTILISATION_CEILING:
-                builder.add(util.name, round(min(percent, 100.0), 4), labels, "%")
+                builder.add(util.name, round(min(percent, 100.0), 4), labels, "%", label_key)
 
 
 def _row_selected(row: dict[Oid, Varbind], where: dict[Oid, set[int | str]]) -> bool:
