@@ -11,6 +11,7 @@ sheet until the end of its day. A failure is logged once and retried after `RETR
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
@@ -169,8 +170,8 @@ class ReportScheduler:
         fmt = due.schedule.format
         if due.period is not None:
             report = await jobs.monthly_report(store, config, inventory, windows(), due.period, now)
-            document = output.monthly(report, fmt, lang, now)
-            mail_text = output.monthly(report, "md", lang, now)
+            document = await asyncio.to_thread(output.monthly, report, fmt, lang, now)
+            mail_text = await asyncio.to_thread(output.monthly, report, "md", lang, now)
             heading = tables.monthly_heading(report, lang, now)
         else:
             readings = list(samples())
