@@ -1,10 +1,10 @@
 """The SNMP trap and inform receiver: v1, v2c and v3 notifications on a UDP port become
 Samples that rules match like any polled sample.
 
-Configuration (the `snmp_traps:` section of roomwatch.yaml, validated by SnmpTrapSettings):
+Configuration (the `traps:` section of roomwatch.yaml, validated by SnmpTrapSettings):
 
 ```yaml
-snmp_traps:
+traps:
   listen: 0.0.0.0:162              # host:port; the systemd unit grants CAP_NET_BIND_SERVICE
   credentials: [trap-community, trap-v3]   # credentials entries: `community: …`, or a v3
                                    #   user (user, auth_protocol, auth_key, priv_protocol,
@@ -124,14 +124,14 @@ class SnmpTrapSettings(BaseModel):
         users = list(self.users)
         for name in self.credentials:
             if name not in entries:
-                raise KeyError(f"snmp_traps: no credentials entry {name!r}")
+                raise KeyError(f"traps: no credentials entry {name!r}")
             entry = dict(entries[name])
             if "community" in entry:
                 communities.append(entry.pop("community"))
             if "user" in entry:
                 users.append(TrapUser.model_validate(entry))
             elif "community" not in entries[name]:
-                raise ValueError(f"snmp_traps: credentials entry {name!r} has no community or user")
+                raise ValueError(f"traps: credentials entry {name!r} has no community or user")
         return self.model_copy(update={"communities": communities, "users": users})
 
 
@@ -335,3 +335,8 @@ def _link_samples(device: str, name: str, varbinds: list[ber.Varbind], now: floa
     if "ifIndex" not in labels:
         return []  # which port? nothing to update
     return [Sample(device, "ifOperStatus", status, labels, None, now)]
+
+
+# The names the collector's config loader and daemon look up (collector/config.py).
+TrapReceiverSettings = SnmpTrapSettings
+TrapReceiver = SnmpTrapReceiver

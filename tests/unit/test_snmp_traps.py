@@ -1,0 +1,112 @@
+"""The trap receiver's settings and its notification → sample mapping (no network)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+import yaml
+
+import probes.snmp_traps
+from probes import snmp_ber as ber
+from probes.snmp_traps import (
+    SNMP_TRAP_OID,
+    SnmpTrapReceiver,
+    SnmpTrapSettings,
+    TrapReceiverSettings,
+)
+
+LINK_DOWN = (1, 3, 6, 1, 6, 3, 1, 1, 5, 3)
+
+
+def receiver(**settings: object) -> SnmpTrapReceiver:
+    config = SnmpTrapSettings.model_validate({"listen": "127.0.0.1:0", **settings})
+    return SnmpTrapReceiver(config, lambda samples: None, clock=lambda: 1000.0)
+
+
+def trap(oid: ber.Oid, *extra: ber.Varbind) -> list[ber.Varbind]:
+    uptime: ber.Varbind = ((1, 3, 6, 1, 2, 1, 1, 3, 0), ber.TIMETICKS, 5)
+    return [uptime, (SNMP_TRAP_OID, ber.OBJECT_IDENTIFIER, oid), *extra]
+
+
+def test_the_docstring_example_is_a_valid_traps_section() -> None:
+    (block,) = re.findall(r"```yaml\n(.*?)```", probes.snmp_traps.__doc__ or "", re.S)
+    section = yaml.safe_load(block)["traps"]
+    settings = TrapReceiverSettings.model_validate(section)
+    assert settings.devices["10.0.0.2"] == "core-sw1"
+
+
+def test_credentials_entries_add_communities_and_v3_users() -> None:
+    settings = SnmpTrapSettings(credentials=["c", "u"]).with_credentials(
+        {
+            "c": {"community": "s3cret-community"},
+            "u": {
+                "user": "trapuser",
+                "auth_key": "s3cret-auth-key",
+                "engine_id": "8000000001020304",
+            },
+        }
+    )
+    assert settings.communities == ["s3cret-community"]
+    assert settings.users[0].user == "trapuser"
+    assert "s3cret" not in repr(settings)
+    with pytest.raises(KeyError, match="'missing'"):
+        SnmpTrapSettings(credentials=["missing"]).with_credentials({})
+    with pytest.raises(ValueError, match="no community or user"):
+        SnmpTrapSettings(credentials=["x"]).with_credentials({"x": {"token": "t"}})
+
+
+def test_bad_listen_address_is_a_settings_error() -> None:
+    with pytest.raises(ValueError, match="host:port"):
+        SnmpTrapSettings(listen="0.0.0.0:http")
+
+
+def test_link_down_names_the_port_from_the_trap_varbinds() -> None:
+    rx = receiver(devices={"10.0.0.2": "core-sw1"})
+    samples = rx.samples_for(
+        "10.0.0.2",
+        trap(
+            LINK_DOWN,
+            ((1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 12), ber.INTEGER, 12),
+            ((1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 12), ber.INTEGER, 2),
+            ((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 12), ber.OCTET_STRING, b"GigabitEthernet1/0/12"),
+        ),
+    )
+    assert [(s.device, s.metric, s.value, s.labels) for s in samples] == [
+        ("core-sw1", "snmp.trap", "linkDown", {"trap": "linkDown"}),
+        ("core-sw1", "ifOperStatus", 2, {"ifIndex": "12", "ifDescr": "GigabitEthernet1/0/12"}),
+    ]
+    assert all(s.ts == 1000.0 for s in samples)
+
+
+def test_ups_traps_set_nut_status_flags() -> None:
+    rx = receiver()
+    on_battery = rx.samples_for("10.0.5.10", trap((1, 3, 6, 1, 2, 1, 33, 2, 1)))
+    assert ("ups.status", "OB") in [(s.metric, s.value) for s in on_battery]
+    low = rx.samples_for("10.0.5.10", trap((1, 3, 6, 1, 4, 1, 318, 0, 7)))
+    assert ("ups.status", "OB LB") in [(s.metric, s.value) for s in low]
+    assert on_battery[0].device == "10.0.5.10"  # unmapped: the address, never dropped
+
+
+def test_unknown_traps_are_counted_and_logged_once_per_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rx = receiver()
+    caplog.set_level(logging.WARNING, logger="roomwatch.snmp_traps")
+    for _ in range(3):
+        samples = rx.samples_for("10.0.0.9", trap((1, 3, 6, 1, 4, 1, 9, 0, 77)))
+    assert samples[0].value == "1.3.6.1.4.1.9.0.77"
+    assert samples[0].labels == {"trap": "unknown"}
+    assert rx.unknown["1.3.6.1.4.1.9.0.77"] == 3
+    assert len(caplog.records) == 1
+    assert rx.samples_for("10.0.0.9", [((1, 3, 6, 1, 2, 1, 1, 3, 0), ber.TIMETICKS, 1)]) == []
+    assert rx.unknown["(no snmpTrapOID)"] == 1
+
+
+def test_the_lookup_callback_names_unmapped_sources() -> None:
+    config = SnmpTrapSettings(listen="127.0.0.1:0", devices={"10.0.0.2": "core-sw1"})
+    rx = SnmpTrapReceiver(config, lambda s: None, device_for={"10.0.0.3": "edge-sw3"}.get)
+    assert rx.device_id("10.0.0.2") == "core-sw1"
+    assert rx.device_id("10.0.0.3") == "edge-sw3"
+    assert rx.device_id("10.0.0.4") == "10.0.0.4"
