@@ -65,7 +65,9 @@ def value_text(value: Value | None) -> str:
 
 
 def _state(lang: str, state: str) -> str:
-    return text(lang, f"state.{state}")
+    key = f"state.{state}"
+    shown = text(lang, key)
+    return state if shown == key else shown  # a state we have no word for: as stored
 
 
 def _summary(summary: dict[str, str], lang: str) -> str:

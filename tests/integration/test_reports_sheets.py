@@ -211,12 +211,13 @@ def check_graded_room(by_device: dict[str, dict[str, str]]) -> None:
 def daemon_sheet(room: Room) -> Iterator[Path]:
     """Run the daemon until it has written the day's sheet and the outbox has sent it."""
     state = room.dir / "state"
-    proc = subprocess.Popen(
-        [ROOMWATCH, "run", "-c", str(room.config)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=open(room.dir / "daemon.log", "wb"),  # noqa: SIM115 - closed with the process
-    )
+    with open(room.dir / "daemon.log", "wb") as daemon_log:
+        proc = subprocess.Popen(
+            [ROOMWATCH, "run", "-c", str(room.config)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=daemon_log,
+        )
     try:
         sent = state / "sent.jsonl"
         wait_until(
