@@ -39,6 +39,7 @@ p.none { color: #555; font-style: italic; margin: 2px 0; }
 section { break-inside: auto; }
 svg.chart { display: block; max-width: 100%; margin: 4px 0 2px; break-inside: avoid; }
 table.sign td { height: 12mm; width: 25%; }
+table.sheet td:last-child, table.sheet td:nth-child(3) { white-space: nowrap; }
 table.sign th { width: 12%; }
 footer { margin-top: 10px; font-size: 8pt; color: #777; }
 """
@@ -50,10 +51,12 @@ def _td(value: str, status: str = "") -> str:
     return f"<td{attr}>{escape(value)}</td>"
 
 
-def table_html(table: Table, lang: str, figure: str = "") -> str:
+def table_html(table: Table, lang: str, figure: str = "", css_class: str = "") -> str:
     parts = [f'<section id="{escape(table.key)}"><h2>{escape(table.title)}</h2>{figure}']
     if table.rows:
-        parts.append("<table><thead><tr>")
+        parts.append(
+            f'<table class="{css_class}"><thead><tr>' if css_class else "<table><thead><tr>"
+        )
         parts.extend(f"<th>{escape(h)}</th>" for h in table.headers)
         parts.append("</tr></thead><tbody>")
         for index, row in enumerate(table.rows):
@@ -118,7 +121,7 @@ def render_monthly(
 def render_inspection(
     heading: Heading, tables: Sequence[Table], lang: str, signatures: Sequence[str]
 ) -> str:
-    body = [table_html(t, lang) for t in tables]
+    body = [table_html(t, lang, css_class="sheet") for t in tables]
     body.append(f'<p class="note">{escape(text(lang, "inspection.legend"))}</p>')
     sign = "".join(f"<th>{escape(label)}</th><td></td>" for label in signatures[:2])
     sign2 = "".join(f"<th>{escape(label)}</th><td></td>" for label in signatures[2:4])
