@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from collector.sinks.config import SinkConfig
-from collector.sinks.lineproto import TagsFor, encode_samples
+from collector.sinks.lineproto import LineEncoder, TagsFor
 from collector.sinks.spool import Spool, SpoolBatch
 from collector.sinks.store import InfluxWriter, StoreError, StoreWriter
 from probes.sample import Sample
@@ -34,6 +34,9 @@ OWN_DEVICE = "roomwatch"
 _BACKOFF_FIRST_S = 1.0
 _BACKOFF_MAX_S = 30.0
 _DROP_LOG_EVERY_S = 60.0
+# Series prefixes and inventory tags are cached; this often they are looked up again, so an
+# inventory reload (a device moved to another site) shows within a minute.
+_TAG_CACHE_S = 60.0
 
 
 class InfluxSink:
@@ -53,7 +56,8 @@ class InfluxSink:
         self.config = config
         self.spool_path = Path(spool_path)
         self._token = token
-        self._tags_for = tags_for
+        self._encoder = LineEncoder(tags_for)
+        self._encoder_since = time.monotonic()
         self._writer = writer
         self._clock = clock
         self._spool: Spool | None = None
@@ -265,8 +269,11 @@ class InfluxSink:
 
     def _append(self, chunks: list[tuple[float, Sequence[Sample]]]) -> None:
         assert self._spool is not None
+        if time.monotonic() - self._encoder_since > _TAG_CACHE_S:
+            self._encoder.forget()
+            self._encoder_since = time.monotonic()
         for accepted_at, samples in chunks:
-            lines, skipped = encode_samples(samples, self._tags_for, default_ts=accepted_at)
+            lines, skipped = self._encoder.encode(samples, default_ts=accepted_at)
             self.counters["unencodable_total"] += skipped
             dropped = self._spool.append(lines, accepted_at)
             self.counters["spooled_total"] += len(lines)

@@ -81,6 +81,16 @@ def tag_set(
     return {k: v for k, v in tags.items() if k and v}
 
 
+def series_prefix(
+    metric: str, device: str, device_tags: Mapping[str, str], labels: Mapping[str, str]
+) -> str:
+    """`measurement,tags field=` of a series: everything of a line but the value and time."""
+    measurement, field = split_metric(metric)
+    tags = tag_set(device, device_tags, labels)
+    tag_text = "".join(f",{_key(k)}={_key(tags[k])}" for k in sorted(tags))
+    return f"{measurement.translate(_MEASUREMENT_ESCAPES)}{tag_text} {_key(field)}="
+
+
 def encode_sample(
     sample: Sample, device_tags: Mapping[str, str] | None = None, default_ts: float = 0.0
 ) -> str | None:
@@ -88,41 +98,68 @@ def encode_sample(
     value = field_value(sample.value)
     if value is None or not sample.metric:
         return None
-    measurement, field = split_metric(sample.metric)
-    tags = tag_set(sample.device, device_tags or {}, sample.labels)
-    tag_text = "".join(f",{_key(k)}={_key(tags[k])}" for k in sorted(tags))
+    prefix = series_prefix(sample.metric, sample.device, device_tags or {}, sample.labels)
     ts = sample.ts if sample.ts > 0 else default_ts
-    return (
-        f"{measurement.translate(_MEASUREMENT_ESCAPES)}{tag_text} "
-        f"{_key(field)}={value} {round(ts * 1000)}"
-    )
+    return f"{prefix}{value} {round(ts * 1000)}"
+
+
+class LineEncoder:
+    """Encodes samples, remembering each series' prefix (the same series come back every
+    poll, and escaping tags is most of the cost). `tags_for` answers are cached too; call
+    `forget()` when the inventory changes. Memory is bounded by `max_series`."""
+
+    def __init__(self, tags_for: TagsFor | None = None, max_series: int = 200_000) -> None:
+        self.tags_for = tags_for
+        self.max_series = max_series
+        self._prefixes: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}
+        self._device_tags: dict[str, Mapping[str, str]] = {}
+
+    def forget(self) -> None:
+        self._prefixes.clear()
+        self._device_tags.clear()
+
+    def _tags(self, device: str) -> Mapping[str, str]:
+        tags = self._device_tags.get(device)
+        if tags is None:
+            tags = {}
+            if self.tags_for is not None:
+                try:
+                    tags = dict(self.tags_for(device))
+                except Exception:  # an inventory lookup must not cost a sample
+                    tags = {}
+            self._device_tags[device] = tags
+        return tags
+
+    def encode(self, samples: Iterable[Sample], default_ts: float = 0.0) -> tuple[list[str], int]:
+        """Lines for the samples that can be written, and how many could not (non-finite
+        numbers, or not a Sample at all: a probe bug must not block the spool)."""
+        lines: list[str] = []
+        skipped = 0
+        prefixes = self._prefixes
+        for sample in samples:
+            try:
+                value = field_value(sample.value)
+                if value is None or not sample.metric:
+                    skipped += 1
+                    continue
+                key = (sample.metric, sample.device, tuple(sample.labels.items()))
+                prefix = prefixes.get(key)
+                if prefix is None:
+                    if len(prefixes) >= self.max_series:
+                        prefixes.clear()
+                    prefix = series_prefix(
+                        sample.metric, sample.device, self._tags(sample.device), sample.labels
+                    )
+                    prefixes[key] = prefix
+                ts = sample.ts if sample.ts > 0 else default_ts
+                lines.append(f"{prefix}{value} {round(ts * 1000)}")
+            except Exception:
+                skipped += 1
+        return lines, skipped
 
 
 def encode_samples(
     samples: Iterable[Sample], tags_for: TagsFor | None = None, default_ts: float = 0.0
 ) -> tuple[list[str], int]:
     """Lines for the samples that can be written, and how many could not."""
-    lines: list[str] = []
-    skipped = 0
-    cache: dict[str, Mapping[str, str]] = {}
-    for sample in samples:
-        device_tags: Mapping[str, str] = {}
-        if tags_for is not None:
-            device = getattr(sample, "device", "")
-            cached = cache.get(device)
-            if cached is None:
-                try:
-                    cached = tags_for(device)
-                except Exception:  # an inventory lookup must not cost a sample
-                    cached = {}
-                cache[device] = cached
-            device_tags = cached
-        try:
-            line = encode_sample(sample, device_tags, default_ts)
-        except Exception:  # a malformed sample (a probe bug) must not block the spool
-            line = None
-        if line is None:
-            skipped += 1
-        else:
-            lines.append(line)
-    return lines, skipped
+    return LineEncoder(tags_for).encode(samples, default_ts)

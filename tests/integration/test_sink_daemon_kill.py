@@ -83,8 +83,15 @@ def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
 def spooled_lines(path: Path) -> list[str]:
     if not path.exists():
         return []
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
         return [str(row[0]) for row in db.execute("SELECT line FROM spool ORDER BY id")]
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # the daemon created the file, not yet the table
+            return []
+        raise
+    finally:
+        db.close()
 
 
 def point_key(line: str) -> tuple[str, tuple[tuple[str, str], ...], int]:
