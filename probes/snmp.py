@@ -14,7 +14,8 @@ Example inventory entries:
 - type: snmp
   address: ups-1.example.org
   version: 3
-  credentials: ups-v3          # entry with user, auth_key and priv_key
+  user: ops
+  credentials: ups-v3          # entry with auth_key and priv_key
   auth_protocol: sha256
   priv_protocol: aes
   profile: [system, ups-mib]
@@ -39,7 +40,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from probes import snmp_ber as ber
-from probes.base import Probe, ProbeProtocolError, ProbeSettings, secret_field
+from probes.base import Probe, ProbeAuthError, ProbeProtocolError, ProbeSettings, secret_field
 from probes.durations import Duration
 from probes.sample import Sample
 from probes.snmp_mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, uptime_seconds
@@ -58,6 +59,7 @@ from probes.snmp_session import (
     Target,
     make_session,
 )
+from probes.snmp_usm import lean_supports
 from probes.snmp_walk import Column, get_scalars, walk_columns
 
 
@@ -110,22 +112,34 @@ class SnmpSettings(ProbeSettings):
 
     @model_validator(mode="after")
     def _v3_needs(self) -> SnmpSettings:
-        if self.version == "3":
-            if not self.user:
-                raise ValueError("SNMPv3 needs a user")
-            if self.auth_protocol != "none" and not self.auth_key:
-                raise ValueError("auth_protocol is set but auth_key is missing")
-            if self.priv_protocol != "none":
-                if self.auth_protocol == "none":
-                    raise ValueError("SNMPv3 privacy needs an auth_protocol too")
-                if not self.priv_key:
-                    raise ValueError("priv_protocol is set but priv_key is missing")
-            for key in (self.auth_key, self.priv_key):
-                if key is not None and len(key) < 8:
-                    raise ValueError("SNMPv3 keys are at least 8 characters (RFC 3414)")
-            if self.engine == "lean":
-                raise ValueError("engine lean speaks v1 and v2c only (v3 runs on pysnmp)")
+        if self.version != "3":
+            return self
+        if self.priv_protocol != "none" and self.auth_protocol == "none":
+            raise ValueError("SNMPv3 privacy needs an auth_protocol too")
+        for key in (self.auth_key, self.priv_key):
+            if key is not None and len(key) < 8:
+                raise ValueError("SNMPv3 keys are at least 8 characters (RFC 3414)")
+        if self.engine == "lean" and not lean_supports(self.auth_protocol, self.priv_protocol):
+            raise ValueError(f"engine lean does not do {self.priv_protocol} privacy (use pysnmp)")
+        # The user and keys may come from the credentials entry the probe names, merged
+        # before the probe is built; without one, they must be here.
+        if self.credentials is None:
+            missing = self.missing_v3()
+            if missing:
+                raise ValueError(f"SNMPv3 needs {missing}")
         return self
+
+    def missing_v3(self) -> str | None:
+        """What a v3 entry still lacks ("a user", "auth_key", "priv_key"), or None."""
+        if self.version != "3":
+            return None
+        if not self.user:
+            return "a user"
+        if self.auth_protocol != "none" and not self.auth_key:
+            return "auth_key (auth_protocol is set)"
+        if self.priv_protocol != "none" and not self.priv_key:
+            return "priv_key (priv_protocol is set)"
+        return None
 
     @model_validator(mode="after")
     def _profiles_exist(self) -> SnmpSettings:
@@ -198,6 +212,11 @@ class SnmpProbe(Probe):
         return self._session
 
     async def poll(self, now: float) -> Sequence[Sample]:
+        missing = self.config.missing_v3()
+        if missing:
+            raise ProbeAuthError(
+                f"SNMPv3 needs {missing}: add it to credentials entry {self.config.credentials!r}"
+            )
         session = self.session
         profiles = await self._profiles(session)
         scalar_oids = [SYS_UPTIME, SYS_OBJECT_ID]

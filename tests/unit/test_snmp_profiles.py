@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 import probes.snmp
 import probes.snmp_profiles
+from probes.base import ProbeAuthError
 from probes.registry import probe_class
 from probes.snmp import SnmpProbe, SnmpSettings, host_port
 from probes.snmp_ber import Oid
@@ -106,7 +107,9 @@ def test_cli_style_settings_are_accepted() -> None:
     ("settings", "message"),
     [
         ({"version": "3"}, "needs a user"),
-        ({"version": "3", "user": "u", "auth_protocol": "sha"}, "auth_key is missing"),
+        ({"version": "3", "user": "u", "auth_protocol": "sha"}, "needs auth_key"),
+        ({"version": "3", "user": "u", "auth_protocol": "sha", "auth_key": "12345678",
+          "priv_protocol": "des", "engine": "lean"}, "engine lean does not do des"),
         ({"version": "3", "user": "u", "priv_protocol": "aes", "priv_key": "12345678"},
          "needs an auth_protocol"),
         ({"version": "3", "user": "u", "auth_protocol": "md5", "auth_key": "short"}, "8 characters"),
@@ -158,3 +161,12 @@ def test_the_registry_knows_the_snmp_probe() -> None:
 def test_every_shipped_profile_file_is_named_after_its_profile() -> None:
     for path in SHIPPED_DIR.glob("*.yaml"):
         assert load_profile_file(path).name == path.stem
+
+
+async def test_v3_keys_missing_from_the_credentials_entry_fail_as_auth_at_poll() -> None:
+    settings = SnmpSettings.model_validate(
+        {"type": "snmp", "address": "h", "version": "3", "user": "ops", "auth_protocol": "sha",
+         "credentials": "ups-v3"}
+    )  # fmt: skip
+    with pytest.raises(ProbeAuthError, match=r"auth_key.*ups-v3"):
+        await SnmpProbe("ups-1", settings).poll(0.0)
