@@ -25,3 +25,7 @@ class Sink(Protocol):
     def own_samples(self, now: float) -> Sequence[Sample]:
         """The sink's own health as `roomwatch.*` samples (spool depth, age, …) for rules."""
         ...
+
+    def stats(self) -> dict[str, float]:
+        """Counters and gauges for /metrics, unlabelled (the caller adds `sink=<name>`)."""
+        ...
