@@ -162,7 +162,16 @@ class Daemon:
                 await self.api.stop()
             log.info("roomwatch stopping: draining polls, faults, outbox and sinks")
             await self.scheduler.drain(config.collector.drain_timeout)
-            await self.faults.join()
+            try:
+                async with asyncio.timeout(config.collector.drain_timeout):
+                    await self.faults.join()
+            except TimeoutError:
+                # The ticket store is not taking faults (it is retried every 5 s); do not
+                # hang the stop. The rule state saved below keeps the faults' timers.
+                log.error(
+                    "stopping with %d fault batch(es) not recorded: the ticket store is failing",
+                    self.faults.qsize(),
+                )
             consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer
