@@ -28,8 +28,9 @@ Metrics (DESIGN §4): MIB object names labelled by the table index and naming co
 `ifOutUtilization` (% of ifHighSpeed).
 
 `profile: auto` reads sysObjectID and asks the agent (one GETNEXT per candidate subtree,
-batched) which MIBs it has, then keeps the result until the agent restarts. v1/v2c run on the
-lean codec (`snmp_session.LeanSession`), v3 on pysnmp; `engine: pysnmp` forces pysnmp.
+batched) which MIBs it has, then keeps the result until the agent restarts. Requests go through
+our lean codec (`snmp_session.LeanSession`, and `LeanV3Session` for v3 with MD5/SHA/SHA-2 and
+AES-128); pysnmp serves DES/3DES/AES-192/256 and `engine: pysnmp`.
 """
 
 from __future__ import annotations
