@@ -1,14 +1,16 @@
 """SNMP sessions: how the snmp probe sends one GET, GETNEXT or GETBULK to one agent.
 
-Two implementations behind one small interface (`SnmpSession`):
+Three implementations behind one small interface (`SnmpSession`):
 
 - `LeanSession` (v1, v2c): our own BER codec (`snmp_ber`) over one UDP socket shared by every
   session of the event loop, requests matched to answers by request id. This is the hot path:
   no pyasn1 objects, no MIB resolution.
-- `PysnmpSession` (v3, or any version when asked): pysnmp 7's asyncio API on one shared engine
-  per event loop, for USM security (auth/priv, engine discovery, time windows).
+- `LeanV3Session` (v3 with MD5/SHA/SHA-2 auth and AES-128 privacy): the same, with the USM
+  message security of `snmp_usm` (engine discovery, keys, time window) done here.
+- `PysnmpSession` (v3 with DES/3DES/AES-192/256, or any version when asked): pysnmp 7's
+  asyncio API on one shared engine per event loop; the reference the tests compare against.
 
-Both return varbinds as `snmp_ber.Varbind` tuples and raise only probe errors:
+All return varbinds as `snmp_ber.Varbind` tuples and raise only probe errors:
 ProbeTimeout (no answer after the retries), ProbeAuthError (v3 keys or user refused; a v1/v2c
 agent that stays silent to our community but answers SNMPv3 discovery, which almost always
 means a wrong community), `SnmpErrorStatus` (a ProbeProtocolError carrying the agent's
