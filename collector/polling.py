@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from inventory import Inventory
@@ -63,3 +64,20 @@ def build_probes(inventory: Inventory) -> list[tuple[tuple[str, int], Probe]]:
             cls = probe_class(settings.type)
             out.append(((device.id, index), cls(device.id, settings)))
     return out
+
+
+async def poll_all(
+    probes: Sequence[Probe], concurrency: int, now: Callable[[], float]
+) -> list[PollResult]:
+    """Poll each probe once, at most `concurrency` at a time, closing each afterwards (the
+    one-shot commands `poll` and `report inspection`)."""
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(probe: Probe) -> PollResult:
+        async with slots:
+            try:
+                return await poll_once(probe, now())
+            finally:
+                await probe.close()
+
+    return list(await asyncio.gather(*(one(p) for p in probes)))

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from inventory.credentials import Credentials
-from inventory.model import KINDS, Device, DeviceSpec, Inventory, InventoryFile, Site, SiteSpec
+from inventory.model import KINDS, DeviceSpec, Inventory, InventoryFile, Site, SiteSpec
 from inventory.yamlsource import (
     ConfigError,
     ErrorItem,
@@ -75,18 +75,7 @@ def load_inventory(path: str | Path, credentials: Credentials | None = None) -> 
                 errors.extend(probe_errors)
                 if settings is not None:
                     probes.append(settings)
-            inventory.devices[dev.id] = Device(
-                id=dev.id,
-                name=dev.name or dev.id,
-                kind=dev.kind,
-                criticality=dev.criticality,
-                site=dev.site,
-                room=dev.room,
-                parent=dev.parent,
-                tags=frozenset(dev.tags),
-                labels=dict(dev.labels),
-                probes=tuple(probes),
-            )
+            inventory.devices[dev.id] = dev.to_device(tuple(probes))
             where[dev.id] = (file, (line, col))
         if errors:
             raise ConfigError(errors)

@@ -51,6 +51,20 @@ class DeviceSpec(BaseModel):
     labels: dict[str, str] = {}
     probes: list[dict[str, Any]] = []
 
+    def to_device(self, probes: tuple[ProbeSettings, ...] = ()) -> Device:
+        return Device(
+            id=self.id,
+            name=self.name or self.id,
+            kind=self.kind,
+            criticality=self.criticality,
+            site=self.site,
+            room=self.room,
+            parent=self.parent,
+            tags=frozenset(self.tags),
+            labels=dict(self.labels),
+            probes=probes,
+        )
+
 
 class InventoryFile(BaseModel):
     """The shape of a file; each entry is then validated on its own."""

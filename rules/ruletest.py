@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory.loader import load_inventory
-from inventory.model import Device, DeviceSpec, Inventory, Site, SiteSpec
+from inventory.model import DeviceSpec, Inventory, Site, SiteSpec
 from inventory.yamlsource import ConfigError, ErrorItem, LineDict, LineList, load_yaml, validate
 from probes.durations import format_duration, parse_duration
 from probes.sample import Sample, Value
@@ -336,17 +336,7 @@ def _inventory(raw: Any, path: Path, data: LineDict) -> Inventory:
         except ConfigError as exc:
             errors.extend(exc.errors)
             continue
-        inventory.devices[dev.id] = Device(
-            id=dev.id,
-            name=dev.name or dev.id,
-            kind=dev.kind,
-            criticality=dev.criticality,
-            site=dev.site,
-            room=dev.room,
-            parent=dev.parent,
-            tags=frozenset(dev.tags),
-            labels=dict(dev.labels),
-        )
+        inventory.devices[dev.id] = dev.to_device()
     if errors:
         raise ConfigError(errors)
     return inventory

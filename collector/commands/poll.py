@@ -9,9 +9,8 @@ import sys
 from collector.clock import SystemClock
 from collector.commands.output import print_samples
 from collector.config import DEFAULT_CONFIG, load_config
-from collector.polling import PollResult, build_probes, poll_once
+from collector.polling import build_probes, poll_all
 from inventory import ConfigError, load_credentials, load_inventory
-from probes.base import Probe
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,24 +40,10 @@ def _poll(args: argparse.Namespace) -> int:
         if unknown:
             print(f"unknown device: {', '.join(sorted(unknown))}", file=sys.stderr)
             return 1
-    results = asyncio.run(_poll_all(probes, config.collector.concurrency))
+    results = asyncio.run(poll_all(probes, config.collector.concurrency, SystemClock().now))
     samples = [s for r in results for s in r.samples]
     print_samples(samples, args.json)
     for r in results:
         if not r.up:
             print(f"{r.device} ({r.probe_type}): {r.reason}: {r.error}", file=sys.stderr)
     return 0 if all(r.up for r in results) else 3
-
-
-async def _poll_all(probes: list[Probe], concurrency: int) -> list[PollResult]:
-    slots = asyncio.Semaphore(concurrency)
-    clock = SystemClock()
-
-    async def one(probe: Probe) -> PollResult:
-        async with slots:
-            try:
-                return await poll_once(probe, clock.now())
-            finally:
-                await probe.close()
-
-    return list(await asyncio.gather(*(one(p) for p in probes)))

@@ -25,9 +25,8 @@ from alerting.store import StoreError, TicketStore, sqlite_path
 from collector.clock import SystemClock
 from collector.config import DEFAULT_CONFIG, Config, load_config
 from collector.loading import load_all
-from collector.polling import PollResult, build_probes, poll_once
+from collector.polling import build_probes, poll_all
 from inventory import ConfigError, load_credentials, load_inventory
-from probes.base import Probe
 from rules.maintenance import MaintenanceWindow, parse_time
 
 
@@ -141,7 +140,7 @@ def _inspection(args: argparse.Namespace) -> int:
         for (device, _), probe in build_probes(inventory)
         if not args.site or inventory.devices[device].site == args.site
     ]
-    results = asyncio.run(_poll_all(probes, loaded.config.collector.concurrency, clock))
+    results = asyncio.run(poll_all(probes, loaded.config.collector.concurrency, clock.now))
     samples = [s for r in results for s in r.samples]
     for r in results:
         if not r.up:
@@ -151,16 +150,3 @@ def _inspection(args: argparse.Namespace) -> int:
     lang = args.lang or jobs.report_language(alerting)
     _write(args, output.inspection(sheet, args.format, lang, jobs.report_timezone(alerting)))
     return 0
-
-
-async def _poll_all(probes: list[Probe], concurrency: int, clock: SystemClock) -> list[PollResult]:
-    slots = asyncio.Semaphore(concurrency)
-
-    async def one(probe: Probe) -> PollResult:
-        async with slots:
-            try:
-                return await poll_once(probe, clock.now())
-            finally:
-                await probe.close()
-
-    return list(await asyncio.gather(*(one(p) for p in probes)))
