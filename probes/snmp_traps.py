@@ -116,21 +116,28 @@ class SnmpTrapSettings(BaseModel):
         listen_address(value)
         return value
 
-    def with_credentials(self, entries: Mapping[str, Mapping[str, str]]) -> SnmpTrapSettings:
+    def with_credentials(
+        self, entries: Mapping[str, Mapping[str, str]] | Callable[[str], Mapping[str, str]]
+    ) -> SnmpTrapSettings:
         """These settings with the named credentials entries merged in: an entry with
-        `community` adds a community, one with `user` adds a v3 user. Raises KeyError naming
+        `community` adds a community, one with `user` adds a v3 user. `entries` is a mapping
+        of entry name → keys, or a lookup such as `Credentials.entry`. Raises KeyError naming
         a missing entry, ValueError for an entry that is neither."""
         communities = list(self.communities)
         users = list(self.users)
         for name in self.credentials:
-            if name not in entries:
+            if callable(entries):
+                entry = dict(entries(name))  # the lookup raises KeyError naming the entry
+            elif name in entries:
+                entry = dict(entries[name])
+            else:
                 raise KeyError(f"traps: no credentials entry {name!r}")
-            entry = dict(entries[name])
-            if "community" in entry:
+            has_community = "community" in entry
+            if has_community:
                 communities.append(entry.pop("community"))
             if "user" in entry:
                 users.append(TrapUser.model_validate(entry))
-            elif "community" not in entries[name]:
+            elif not has_community:
                 raise ValueError(f"traps: credentials entry {name!r} has no community or user")
         return self.model_copy(update={"communities": communities, "users": users})
 

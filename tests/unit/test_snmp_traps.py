@@ -53,6 +53,10 @@ def test_credentials_entries_add_communities_and_v3_users() -> None:
     assert "s3cret" not in repr(settings)
     with pytest.raises(KeyError, match="'missing'"):
         SnmpTrapSettings(credentials=["missing"]).with_credentials({})
+    by_lookup = SnmpTrapSettings(credentials=["c"]).with_credentials(
+        {"c": {"community": "other"}}.__getitem__
+    )
+    assert by_lookup.communities == ["other"]
     with pytest.raises(ValueError, match="no community or user"):
         SnmpTrapSettings(credentials=["x"]).with_credentials({"x": {"token": "t"}})
 
