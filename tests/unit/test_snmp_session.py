@@ -1,0 +1,121 @@
+"""The lean session against tiny misbehaving UDP "agents" on 127.0.0.1: garbage, truncated
+answers, strangers and late duplicates never crash it or stall it past its timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import cast
+
+import pytest
+
+from probes import snmp_ber as ber
+from probes.base import ProbeProtocolError, ProbeTimeout
+from probes.snmp_session import LeanSession, SnmpErrorStatus, Target
+
+SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+Reply = Callable[[bytes], list[bytes]]
+
+
+class FakeAgent(asyncio.DatagramProtocol):
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.transport: asyncio.DatagramTransport | None = None
+        self.requests = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.requests += 1
+        assert self.transport is not None
+        for answer in self.reply(data):
+            self.transport.sendto(answer, addr)
+
+
+StartAgent = Callable[[Reply], Awaitable[tuple[FakeAgent, int]]]
+
+
+def response(request: bytes, varbinds: bytes, error_status: int = 0, index: int = 0) -> bytes:
+    peeked = ber.peek_request_id(request)
+    assert peeked is not None
+    body = (
+        ber.encode_integer(peeked[1])
+        + ber.encode_integer(error_status)
+        + ber.encode_integer(index)
+        + varbinds
+    )
+    return ber.tlv(
+        0x30,
+        ber.encode_integer(1) + ber.tlv(ber.OCTET_STRING, b"public") + ber.tlv(ber.RESPONSE, body),
+    )
+
+
+def good(request: bytes) -> bytes:
+    vb = ber.tlv(0x30, ber.encode_oid(SYS_NAME) + ber.tlv(ber.OCTET_STRING, b"sw1"))
+    return response(request, ber.tlv(0x30, vb))
+
+
+@pytest.fixture
+async def agent_factory() -> AsyncIterator[
+    Callable[[Reply], asyncio.Future[tuple[FakeAgent, int]]]
+]:
+    started: list[FakeAgent] = []
+
+    async def start(reply: Reply) -> tuple[FakeAgent, int]:
+        loop = asyncio.get_running_loop()
+        transport, proto = await loop.create_datagram_endpoint(
+            lambda: FakeAgent(reply), local_addr=("127.0.0.1", 0)
+        )
+        started.append(proto)
+        return proto, transport.get_extra_info("sockname")[1]
+
+    yield start
+    for proto in started:
+        if proto.transport is not None:
+            proto.transport.close()
+
+
+def session(port: int) -> LeanSession:
+    return LeanSession(Target("127.0.0.1", port, "2c", community="public", timeout=0.2, retries=1))
+
+
+async def test_garbage_answers_are_ignored_and_the_request_times_out(
+    agent_factory: StartAgent,
+) -> None:
+    agent, port = await agent_factory(lambda req: [b"\x00garbage", b"", bytes(range(200))])
+    with pytest.raises(ProbeTimeout):
+        await session(port).get([SYS_NAME])
+    assert agent.requests >= 2  # retried
+
+
+async def test_a_good_answer_after_garbage_and_a_duplicate_is_taken(
+    agent_factory: StartAgent,
+) -> None:
+    _, port = await agent_factory(lambda req: [b"junk", good(req), good(req)])
+    assert await session(port).get([SYS_NAME]) == [(SYS_NAME, ber.OCTET_STRING, b"sw1")]
+
+
+async def test_a_truncated_answer_is_dropped_like_garbage(agent_factory: StartAgent) -> None:
+    def truncated(req: bytes) -> list[bytes]:
+        whole = good(req)
+        return [whole[:-3]]
+
+    _, port = await agent_factory(truncated)
+    # The header still says the full length: the datagram is not SNMP and is dropped.
+    with pytest.raises(ProbeTimeout):
+        await session(port).get([SYS_NAME])
+
+
+async def test_a_malformed_varbind_is_a_protocol_error(agent_factory: StartAgent) -> None:
+    bad_vb = ber.tlv(0x30, ber.encode_oid(SYS_NAME) + b"\x99\x01\x00")  # unknown value tag
+    _, port = await agent_factory(lambda req: [response(req, ber.tlv(0x30, bad_vb))])
+    with pytest.raises(ProbeProtocolError, match="malformed SNMP answer"):
+        await session(port).get([SYS_NAME])
+
+
+async def test_an_error_status_is_reported_with_its_name(agent_factory: StartAgent) -> None:
+    _, port = await agent_factory(lambda req: [response(req, b"\x30\x00", 5, 1)])
+    with pytest.raises(SnmpErrorStatus, match="genErr") as caught:
+        await session(port).get([SYS_NAME])
+    assert (caught.value.status, caught.value.index) == (5, 1)
