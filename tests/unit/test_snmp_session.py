@@ -57,9 +57,7 @@ def good(request: bytes) -> bytes:
 
 
 @pytest.fixture
-async def agent_factory() -> AsyncIterator[
-    Callable[[Reply], asyncio.Future[tuple[FakeAgent, int]]]
-]:
+async def agent_factory() -> AsyncIterator[StartAgent]:
     started: list[FakeAgent] = []
 
     async def start(reply: Reply) -> tuple[FakeAgent, int]:
