@@ -199,16 +199,24 @@ def load_profile_file(path: Path) -> Profile:
     return profile
 
 
-@lru_cache(maxsize=16)
 def load_profiles(extra_dirs: tuple[str, ...] = ()) -> dict[str, Profile]:
-    """Every profile by name: the shipped ones, then each extra directory's (later wins)."""
-    out: dict[str, Profile] = {}
+    """Every profile by name: the shipped ones, then each extra directory's (later wins).
+    Files are read again only when one changed (so a reload picks up an edited profile)."""
+    signature = []
     for directory in (SHIPPED_DIR, *map(Path, extra_dirs)):
         if not directory.is_dir():
             raise ProfileError(f"{directory}: not a directory of SNMP profiles")
         for path in sorted(directory.glob("*.yaml")):
-            profile = load_profile_file(path)
-            out[profile.name] = profile
+            signature.append((str(path), path.stat().st_mtime_ns))
+    return _load(tuple(signature))
+
+
+@lru_cache(maxsize=16)
+def _load(files: tuple[tuple[str, int], ...]) -> dict[str, Profile]:
+    out: dict[str, Profile] = {}
+    for path, _ in files:
+        profile = load_profile_file(Path(path))
+        out[profile.name] = profile
     return out
 
 

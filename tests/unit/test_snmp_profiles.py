@@ -3,6 +3,7 @@ command line give them."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -170,3 +171,12 @@ async def test_v3_keys_missing_from_the_credentials_entry_fail_as_auth_at_poll()
     )  # fmt: skip
     with pytest.raises(ProbeAuthError, match=r"auth_key.*ups-v3"):
         await SnmpProbe("ups-1", settings).poll(0.0)
+
+
+def test_an_edited_site_profile_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "my-pdu.yaml"
+    path.write_text("name: my-pdu\nscalars:\n  - {name: a, oid: 1.3.6.1.4.1.99999.1.0}\n")
+    assert load_profiles((str(tmp_path),))["my-pdu"].scalars[0].name == "a"
+    path.write_text("name: my-pdu\nscalars:\n  - {name: b, oid: 1.3.6.1.4.1.99999.1.0}\n")
+    os.utime(path, ns=(1, 10**18))  # a different mtime, whatever the clock's resolution
+    assert load_profiles((str(tmp_path),))["my-pdu"].scalars[0].name == "b"
