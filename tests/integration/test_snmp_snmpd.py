@@ -219,3 +219,39 @@ async def test_lean_v3_and_pysnmp_v3_read_the_same_varbinds(
 
     assert stable(ours) == stable(reference)
     assert len(ours[columns[0]]) > 10
+
+
+def test_inventory_device_with_credentials_polls_via_roomwatch_poll(
+    snmpd: Agent, tmp_path: Path
+) -> None:
+    """The whole path an admin uses: secrets in credentials.yaml, referenced by name from the
+    inventory, `roomwatch check` then `roomwatch poll --json`."""
+    (tmp_path / "roomwatch.yaml").write_text(
+        f"inventory: inventory.yaml\nrules: []\ncredentials: credentials.yaml\n"
+        f"state_dir: {tmp_path / 'state'}\n"
+    )
+    (tmp_path / "inventory.yaml").write_text(
+        "devices:\n"
+        "  - id: lab-sw1\n    kind: switch\n    criticality: 2\n    probes:\n"
+        f"      - {{type: snmp, address: '{snmpd.address}', credentials: lab-v2c, profile: [system, if-mib]}}\n"
+        "  - id: lab-ups\n    kind: ups\n    criticality: 1\n    probes:\n"
+        f"      - {{type: snmp, address: '{snmpd.address}', version: 3, user: {V3_USER},"
+        " auth_protocol: sha, priv_protocol: aes, credentials: lab-v3, profile: system}\n"
+    )
+    creds = tmp_path / "credentials.yaml"
+    creds.write_text(
+        f"lab-v2c:\n  community: public\nlab-v3:\n  auth_key: {V3_AUTH}\n  priv_key: {V3_PRIV}\n"
+    )
+    creds.chmod(0o600)
+    base = [sys.executable, "-m", "collector.cli"]
+    config = str(tmp_path / "roomwatch.yaml")
+    check = subprocess.run([*base, "check", "-c", config], capture_output=True, text=True,
+                           timeout=60, check=False)  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    poll = subprocess.run([*base, "poll", "-c", config, "--json"], capture_output=True,
+                          text=True, timeout=60, check=False)  # fmt: skip
+    assert poll.returncode == 0, poll.stderr
+    lines = [json.loads(line) for line in poll.stdout.splitlines()]
+    names = {d["device"]: d["value"] for d in lines if d["metric"] == "sysName"}
+    assert names == {"lab-sw1": "roomwatch-test-snmpd", "lab-ups": "roomwatch-test-snmpd"}
+    assert "public" not in poll.stderr and V3_AUTH not in poll.stdout + poll.stderr
