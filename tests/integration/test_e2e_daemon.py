@@ -12,11 +12,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,36 +22,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.fixtures.peers import REPO, free_port, stop_process, wait_until
+from tests.fixtures.website import Website
 
 pytestmark = pytest.mark.integration
-
-
-class Website:
-    """A real HTTP server on loopback whose health the test switches."""
-
-    def __init__(self) -> None:
-        self.healthy = True
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                status, body = (200, b"shop: OK") if site.healthy else (503, b"down")
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Mailbox:
@@ -79,13 +50,6 @@ def start_smtp(port: int) -> tuple[Controller, Mailbox]:
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     return controller, box
-
-
-@pytest.fixture
-def website() -> Iterator[Website]:
-    site = Website()
-    yield site
-    site.close()
 
 
 def write_config(tmp: Path, site_port: int, smtp_port: int) -> Path:

@@ -21,17 +21,18 @@ from urllib.parse import urlsplit
 import pytest
 
 from alerting.acklink import make_link
+from tests.fixtures.chromium import chromium_command
 from tests.fixtures.modbus_peers import start_tcp
 from tests.fixtures.ops_daemon import (
     DaemonFiles,
     Reply,
-    Website,
     http,
     start_daemon,
     stop_daemon,
     write_config,
 )
-from tests.fixtures.peers import free_port, require_binary, stop_process, wait_until
+from tests.fixtures.peers import free_port, stop_process, wait_until
+from tests.fixtures.website import Website
 
 pytestmark = pytest.mark.integration
 
@@ -339,28 +340,19 @@ def test_metrics_are_prometheus_text_with_polls_queues_and_rule_time(
 def test_the_status_page_in_chromium_shows_the_incident_and_the_readings(
     roomwatch: Roomwatch, shop_incident: dict[str, Any], tmp_path: Path
 ) -> None:
-    chromium = require_binary("chromium")
     wait_until(
         lambda: "OL CHRG" in roomwatch.get("/").text and "30.5" in roomwatch.get("/").text,
         30,
         "readings on the page",
     )
     url = f"{roomwatch.base}/?token={TOKEN}"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-proxy-server",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1280,800",
-    ]
+    profile = tmp_path / "profile"
+    size = "--window-size=1280,800"
     dom = subprocess.run(
-        [chromium, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=60
+        chromium_command(profile, size, "--dump-dom", url),
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout
     incident = re.search(
         rf'<li class="incident (l1|suppressed)" data-incident="{shop_incident["id"]}">(.*?)</li>',
@@ -376,7 +368,7 @@ def test_the_status_page_in_chromium_shows_the_incident_and_the_readings(
 
     shot = tmp_path / "status-page.png"
     subprocess.run(
-        [chromium, *flags, f"--screenshot={shot}", url],
+        chromium_command(profile, size, f"--screenshot={shot}", url),
         capture_output=True,
         timeout=60,
         check=True,

@@ -18,7 +18,6 @@ import pytest
 
 from tests.fixtures.ops_daemon import (
     DaemonFiles,
-    Website,
     http,
     log_lines,
     start_daemon,
@@ -26,6 +25,7 @@ from tests.fixtures.ops_daemon import (
     write_config,
 )
 from tests.fixtures.peers import free_port, wait_until
+from tests.fixtures.website import Website
 
 pytestmark = pytest.mark.integration
 
@@ -82,13 +82,6 @@ def notify(tmp_path: Path) -> Iterator[NotifySocket]:
     sock = NotifySocket(tmp_path / "notify.sock")
     yield sock
     sock.close()
-
-
-@pytest.fixture(scope="module")
-def website() -> Iterator[Website]:
-    site = Website()
-    yield site
-    site.close()
 
 
 def one_website(site_port: int) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from collector.status_page import render
-from tests.fixtures.peers import require_binary
+from tests.fixtures.chromium import chromium_command
 from tests.unit.test_ops_status_page import board, incident
 
 pytestmark = pytest.mark.integration
@@ -65,24 +65,13 @@ def serve() -> Iterator[list[BoardServer]]:
 
 
 def dom_after(url: str, profile: Path, seconds: int) -> str:
-    chromium = require_binary("chromium")
     result = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-proxy-server",
-            f"--user-data-dir={profile}",
+        chromium_command(
+            profile,
             f"--virtual-time-budget={seconds * 1000}",
             "--dump-dom",
             url,
-        ],
+        ),
         capture_output=True,
         text=True,
         timeout=60,

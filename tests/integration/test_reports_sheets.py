@@ -27,11 +27,11 @@ from pathlib import Path
 import pytest
 
 from alerting.reports import output
+from tests.fixtures.chromium import chromium_command
 from tests.fixtures.modbus_peers import start_tcp
 from tests.fixtures.peers import (
     REPO,
     free_port,
-    require_binary,
     stop_process,
     tcp_ready,
     wait_until,
@@ -288,24 +288,14 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def screenshot(html: Path, png: Path) -> None:
-    chromium = require_binary("chromium", "chromium-browser")
     profile = png.parent / f"{png.stem}-profile"
     subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
+        chromium_command(
+            profile,
             f"--screenshot={png}",
             "--window-size=1240,1754",
             html.as_uri(),
-        ],
+        ),
         capture_output=True,
         timeout=90,
         check=True,

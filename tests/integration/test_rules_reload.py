@@ -9,49 +9,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fixtures.peers import REPO, stop_process, wait_until
+from tests.fixtures.website import Website
 
 pytestmark = pytest.mark.integration
-
-
-class Website:
-    def __init__(self) -> None:
-        self.healthy = True
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                status, body = (200, b"OK") if site.healthy else (503, b"down")
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = int(self.server.server_address[1])
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def website() -> Iterator[Website]:
-    site = Website()
-    yield site
-    site.close()
 
 
 # Two versions of one rule file, of the same length: after writing the second we put the
