@@ -48,7 +48,11 @@ def test_rules_use_only_the_sample_type_of_probes() -> None:
     for path in sorted((REPO / "rules").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("probes"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("probes")
+            ):
                 assert node.module in ("probes.sample", "probes.durations"), (
                     f"{path.relative_to(REPO)} imports {node.module}"
                 )
