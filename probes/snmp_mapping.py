@@ -17,6 +17,17 @@ SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 
 UTILISATION_CEILING = 110.0  # above this a "utilisation" is a bad speed or counter, not data
 
+# Device → ifIndex → the labels its interface samples carried in the last poll. The trap
+# receiver labels a linkDown/linkUp with them, so the trap updates the very series the poll
+# writes (and a fault opened by the trap is cleared by the poll, or the other way round).
+_INTERFACE_LABELS: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def interface_labels(device: str, if_index: str) -> dict[str, str] | None:
+    """The labels of interface `if_index` of `device` as last polled, or None."""
+    found = _INTERFACE_LABELS.get(device, {}).get(if_index)
+    return dict(found) if found is not None else None
+
 
 def text(value: ber.VarValue) -> str:
     """An OCTET STRING (or any value) as text for a label or a string metric."""
@@ -165,6 +176,9 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
     metric_columns = {m.oid for m in table.metrics}
     where = table.where_oids()
     by_name = {m.name: m for m in table.metrics}
+    interfaces: dict[str, dict[str, str]] | None = None
+    if table.index == "ifIndex":
+        interfaces = _INTERFACE_LABELS[builder.device] = {}
     for index in sorted(rows):
         row = rows[index]
         if not metric_columns & row.keys():
@@ -182,6 +196,8 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
                 label = text(found[2])
             if label:
                 labels[name] = label
+        if interfaces is not None:
+            interfaces[labels["ifIndex"]] = labels
         rates: dict[str, float] = {}
         label_key = tuple(sorted(labels.items()))
         for spec in table.metrics:

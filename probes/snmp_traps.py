@@ -20,7 +20,7 @@ daemon's lookup callback, else the address itself, so nothing is dropped):
 | notification | samples |
 |---|---|
 | every one | `snmp.trap` = its name (`linkDown`, `coldStart`, …) {trap: name} |
-| linkDown / linkUp (IF-MIB) | `ifOperStatus` = 2 / 1 {ifIndex, ifName/ifDescr when sent} |
+| linkDown / linkUp (IF-MIB) | `ifOperStatus` = 2 / 1 with the labels the poll gave that ifIndex (else ifIndex and the ifName/ifDescr the trap carries) |
 | upsTrapOnBattery (UPS-MIB), APC upsOnBattery | `ups.status` = `OB` |
 | APC lowBattery | `ups.status` = `OB LB` |
 | APC powerRestored, returnFromLowBattery | `ups.status` = `OL` |
@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from probes import snmp_ber as ber
 from probes.base import secret_field
 from probes.sample import Sample
+from probes.snmp_mapping import interface_labels
 from probes.snmp_session import from_pysnmp
 
 log = logging.getLogger("roomwatch.snmp_traps")
@@ -341,6 +342,9 @@ def _link_samples(device: str, name: str, varbinds: list[ber.Varbind], now: floa
             labels["ifDescr"] = value.decode("utf-8", errors="replace")
     if "ifIndex" not in labels:
         return []  # which port? nothing to update
+    polled = interface_labels(device, labels["ifIndex"])
+    if polled is not None:
+        labels = polled  # the same series as the poll's
     return [Sample(device, "ifOperStatus", status, labels, None, now)]
 
 

@@ -10,12 +10,15 @@ import yaml
 
 import probes.snmp_traps
 from probes import snmp_ber as ber
+from probes.snmp import SnmpProbe, SnmpSettings
 from probes.snmp_traps import (
     SNMP_TRAP_OID,
     SnmpTrapReceiver,
     SnmpTrapSettings,
     TrapReceiverSettings,
 )
+from tests.fixtures.peers import shared_fixture
+from tests.fixtures.snmp_fake import FakeAgentSession
 
 LINK_DOWN = (1, 3, 6, 1, 6, 3, 1, 1, 5, 3)
 
@@ -114,3 +117,20 @@ def test_the_lookup_callback_names_unmapped_sources() -> None:
     assert rx.device_id("10.0.0.2") == "core-sw1"
     assert rx.device_id("10.0.0.3") == "edge-sw3"
     assert rx.device_id("10.0.0.4") == "10.0.0.4"
+
+
+async def test_a_link_trap_updates_the_series_the_poll_writes() -> None:
+    session = FakeAgentSession.from_recording(shared_fixture("snmp", "ios_2960x.snmprec"))
+    settings = SnmpSettings(type="snmp", address="192.0.2.1", profile=["if-mib"])
+    polled = await SnmpProbe("core-sw2", settings, session=session).poll(1000.0)
+    (port,) = [
+        s for s in polled if s.metric == "ifOperStatus" and s.labels.get("ifIndex") == "10101"
+    ]
+    rx = receiver(devices={"10.0.0.3": "core-sw2"})
+    samples = rx.samples_for(
+        "10.0.0.3", trap(LINK_DOWN, ((1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 10101), ber.INTEGER, 10101))
+    )
+    (down,) = [s for s in samples if s.metric == "ifOperStatus"]
+    assert down.series_key() == port.series_key()
+    assert down.labels["ifName"] == "Gi1/0/1"
+    assert down.value == 2
