@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from collector.sinks.lineproto import encode_sample, encode_samples, split_metric
+from collector.sinks.lineproto import LineEncoder, encode_sample, encode_samples, split_metric
 from probes.sample import Sample
 
 TS = 1763800000.25
@@ -103,3 +103,23 @@ def test_device_tag_lookup_is_called_once_per_device_and_its_failure_costs_no_sa
 def test_large_counter_keeps_float_precision_up_to_2_53() -> None:
     line = str(encode_sample(Sample("sw", "ifHCInOctets", 2**53, ts=TS)))
     assert float(line.split(" ")[1].split("=")[1]) == 2**53
+
+
+def test_encoder_caches_series_but_picks_up_inventory_changes_after_forget() -> None:
+    sites = {"ups-1": "bj-1"}
+    encoder = LineEncoder(lambda device: {"site": sites[device]})
+    sample = Sample("ups-1", "battery.charge", 90, ts=TS)
+    first, _ = encoder.encode([sample, sample])
+    assert first == ["battery,device=ups-1,site=bj-1 charge=90.0 1763800000250"] * 2
+    sites["ups-1"] = "sh-2"  # the device moved (inventory reloaded)
+    assert encoder.encode([sample])[0][0].startswith("battery,device=ups-1,site=bj-1 ")
+    encoder.forget()
+    assert encoder.encode([sample])[0][0].startswith("battery,device=ups-1,site=sh-2 ")
+
+
+def test_encoder_cache_is_bounded() -> None:
+    encoder = LineEncoder(max_series=10)
+    lines, _ = encoder.encode(Sample(f"d{i}", "a.b", i, ts=TS) for i in range(25))
+    assert len(lines) == 25
+    assert len(encoder._prefixes) <= 10
+    assert lines[24] == "a,device=d24 b=24.0 1763800000250"
