@@ -30,7 +30,7 @@ Metrics (DESIGN §4): MIB object names labelled by the table index and naming co
 `profile: auto` reads sysObjectID and asks the agent (one GETNEXT per candidate subtree,
 batched) which MIBs it has, then keeps the result until the agent restarts. Requests go through
 our lean codec (`snmp_session.LeanSession`, and `LeanV3Session` for v3 with MD5/SHA/SHA-2 and
-AES-128); pysnmp serves DES/3DES/AES-192/256 and `engine: pysnmp`.
+AES-128 or DES); pysnmp serves 3DES/AES-192/256 and `engine: pysnmp`.
 """
 
 from __future__ import annotations

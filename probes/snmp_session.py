@@ -5,9 +5,9 @@ Three implementations behind one small interface (`SnmpSession`):
 - `LeanSession` (v1, v2c): our own BER codec (`snmp_ber`) over one UDP socket shared by every
   session of the event loop, requests matched to answers by request id. This is the hot path:
   no pyasn1 objects, no MIB resolution.
-- `LeanV3Session` (v3 with MD5/SHA/SHA-2 auth and AES-128 privacy): the same, with the USM
+- `LeanV3Session` (v3 with MD5/SHA/SHA-2 auth and AES-128 or DES privacy): the same, with the USM
   message security of `snmp_usm` (engine discovery, keys, time window) done here.
-- `PysnmpSession` (v3 with DES/3DES/AES-192/256, or any version when asked): pysnmp 7's
+- `PysnmpSession` (v3 with 3DES/AES-192/256, or any version when asked): pysnmp 7's
   asyncio API on one shared engine per event loop; the reference the tests compare against.
 
 All return varbinds as `snmp_ber.Varbind` tuples and raise only probe errors:
@@ -305,7 +305,7 @@ class LeanSession(SnmpSession):
 
 
 class LeanV3Session(LeanSession):
-    """SNMPv3 (USM: noAuth, MD5/SHA/SHA-2 auth, AES-128 privacy) over the lean codec: engine
+    """SNMPv3 (USM: noAuth, MD5/SHA/SHA-2 auth, AES-128 or DES privacy) over the lean codec: engine
     discovery once, then every request authenticated and encrypted by `snmp_usm`. A Report
     saying our clock is out of the agent's time window resynchronises and retries once."""
 
@@ -313,7 +313,7 @@ class LeanV3Session(LeanSession):
         if target.version != "3" or not usm.lean_supports(
             target.auth_protocol, target.priv_protocol
         ):
-            raise ValueError("LeanV3Session: v3 with MD5/SHA auth and AES-128 privacy only")
+            raise ValueError("LeanV3Session: v3 with MD5/SHA auth and AES-128/DES privacy only")
         super().__init__(target)
         self._engine: usm.Engine | None = None
         self._engine_at = 0.0  # monotonic time at which the agent's engine time was read
@@ -622,7 +622,7 @@ def from_pysnmp(oid: Any, value: Any) -> Varbind:
 
 
 def make_session(target: Target, engine: str = "auto") -> SnmpSession:
-    """The lean sessions unless pysnmp is asked for or the v3 protocols need it (DES, 3DES,
+    """The lean sessions unless pysnmp is asked for or the v3 protocols need it (3DES,
     AES-192/256)."""
     if engine == "pysnmp":
         return PysnmpSession(target)

@@ -2,8 +2,9 @@
 hot path: key localisation, HMAC authentication (MD5, SHA-1, SHA-2) and AES-128 privacy,
 encoding requests and decoding (verifying, decrypting) answers.
 
-Covered: noAuthNoPriv, authNoPriv and authPriv with AES-128 (`aes`, `aes128`). DES, 3DES and
-AES-192/256 (whose key extension varies between vendors) stay with pysnmp. Pure functions
+Covered: noAuthNoPriv, authNoPriv and authPriv with AES-128 (`aes`, `aes128`) or DES-CBC
+(`des`, RFC 3414 §8). 3DES and AES-192/256 (whose key extension varies between vendors) stay
+with pysnmp. Pure functions
 and small value classes: the session (`snmp_session.LeanV3Session`) owns the I/O, engine
 discovery and time keeping.
 
@@ -21,10 +22,15 @@ from functools import lru_cache
 from typing import Final
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.ciphers.modes import CBC
 
-try:  # cryptography >= 47 keeps CFB among the "decrepit" modes (SNMP still needs it)
+try:  # cryptography >= 47 keeps CFB and DES among the "decrepit" (SNMP still needs them)
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
     from cryptography.hazmat.decrepit.ciphers.modes import CFB
 except ImportError:  # pragma: no cover - older cryptography
+    from cryptography.hazmat.primitives.ciphers.algorithms import (  # type: ignore[attr-defined,no-redef]
+        TripleDES,
+    )
     from cryptography.hazmat.primitives.ciphers.modes import CFB  # type: ignore[assignment]
 
 from probes import snmp_ber as ber
@@ -39,7 +45,7 @@ AUTH: Final = {
     "sha384": ("sha384", 32),
     "sha512": ("sha512", 48),
 }
-LEAN_PRIV: Final = frozenset(("none", "aes", "aes128"))
+LEAN_PRIV: Final = frozenset(("none", "aes", "aes128", "des"))
 
 FLAG_AUTH: Final = 0x01
 FLAG_PRIV: Final = 0x02
@@ -96,7 +102,8 @@ class Credentials:
     auth_hash: str | None  # hashlib name, None for noAuth
     auth_len: int
     auth_key: bytes  # localised
-    priv_key: bytes  # localised, first 16 bytes used for AES-128; empty for noPriv
+    priv_key: bytes  # localised, first 16 bytes (AES-128 key; DES key + pre-IV); empty: noPriv
+    priv_des: bool = False  # DES-CBC rather than AES-CFB
 
     @property
     def flags(self) -> int:
@@ -113,12 +120,14 @@ def credentials(
 ) -> Credentials:
     if auth_protocol == "none":
         return Credentials(user.encode(), None, 0, b"", b"")
+    if priv_protocol not in LEAN_PRIV:
+        raise UsmError(f"{priv_protocol} privacy is not in the lean engine")
     hash_name, length = AUTH[auth_protocol]
     kul = localized_key(hash_name, auth_key, engine_id)
     priv = b""
     if priv_protocol != "none":
         priv = localized_key(hash_name, priv_key, engine_id)[:16]
-    return Credentials(user.encode(), hash_name, length, kul, priv)
+    return Credentials(user.encode(), hash_name, length, kul, priv, priv_protocol == "des")
 
 
 def _salt() -> bytes:
@@ -139,7 +148,14 @@ def encode_request(
         0x30, tlv(ber.OCTET_STRING, engine.engine_id) + tlv(ber.OCTET_STRING, context_name) + pdu
     )
     salt = b""
-    if creds.priv_key:
+    if creds.priv_key and creds.priv_des:
+        # RFC 3414 §8.1.1: salt = engineBoots ++ a local integer; IV = pre-IV xor salt.
+        salt = engine.boots.to_bytes(4, "big") + _salt()[:4]
+        iv = bytes(a ^ b for a, b in zip(creds.priv_key[8:16], salt, strict=True))
+        padded = scoped + bytes(-len(scoped) % 8)
+        enc = Cipher(TripleDES(creds.priv_key[:8] * 3), CBC(iv)).encryptor()
+        msg_data = tlv(ber.OCTET_STRING, enc.update(padded) + enc.finalize())
+    elif creds.priv_key:
         salt = _salt()
         iv = engine.boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
         enc = Cipher(algorithms.AES(creds.priv_key), CFB(iv)).encryptor()
@@ -252,9 +268,16 @@ def decode_message(data: bytes, creds: Credentials | None) -> V3Answer:
         tag, cstart, cend = read_header(data, pos, end)
         if tag != ber.OCTET_STRING or len(salt) != 8:
             raise BerError("encrypted PDU is malformed")
-        iv = boots.to_bytes(4, "big") + etime.to_bytes(4, "big") + salt
-        dec = Cipher(algorithms.AES(creds.priv_key), CFB(iv)).decryptor()
-        scoped = dec.update(data[cstart:cend]) + dec.finalize()
+        encrypted = data[cstart:cend]
+        if creds.priv_des:
+            if len(encrypted) % 8:
+                raise UsmError("the DES-encrypted PDU is not whole blocks", auth=True)
+            iv = bytes(a ^ b for a, b in zip(creds.priv_key[8:16], salt, strict=True))
+            dec = Cipher(TripleDES(creds.priv_key[:8] * 3), CBC(iv)).decryptor()
+        else:
+            iv = boots.to_bytes(4, "big") + etime.to_bytes(4, "big") + salt
+            dec = Cipher(algorithms.AES(creds.priv_key), CFB(iv)).decryptor()
+        scoped = dec.update(encrypted) + dec.finalize()
         try:
             return _scoped(scoped, 0, len(scoped), msg_id, engine)
         except BerError:

@@ -198,12 +198,15 @@ def test_roomwatch_probe_command_v3_and_a_wrong_key(snmpd: Agent) -> None:
     assert "not-the-key" not in bad.stderr + bad.stdout
 
 
-@pytest.mark.parametrize(("user", "auth"), [(V3_USER, "sha"), (V3_USER_256, "sha256")])
+@pytest.mark.parametrize(
+    ("user", "auth", "priv"),
+    [(V3_USER, "sha", "aes"), (V3_USER_256, "sha256", "aes"), ("desuser", "md5", "des")],
+)
 async def test_lean_v3_and_pysnmp_v3_read_the_same_varbinds(
-    snmpd: Agent, user: str, auth: str
+    snmpd: Agent, user: str, auth: str, priv: str
 ) -> None:
     target = Target("127.0.0.1", snmpd.port, "3", user=user, auth_protocol=auth,
-                    auth_key=V3_AUTH, priv_protocol="aes", priv_key=V3_PRIV)  # fmt: skip
+                    auth_key=V3_AUTH, priv_protocol=priv, priv_key=V3_PRIV)  # fmt: skip
     lean = make_session(target)
     assert isinstance(lean, LeanV3Session)
     columns = [parse_oid("1.3.6.1.2.1.2.2"), parse_oid("1.3.6.1.2.1.31.1.1")]

@@ -110,7 +110,7 @@ def test_cli_style_settings_are_accepted() -> None:
         ({"version": "3"}, "needs a user"),
         ({"version": "3", "user": "u", "auth_protocol": "sha"}, "needs auth_key"),
         ({"version": "3", "user": "u", "auth_protocol": "sha", "auth_key": "12345678",
-          "priv_protocol": "des", "engine": "lean"}, "engine lean does not do des"),
+          "priv_protocol": "3des", "engine": "lean"}, "engine lean does not do 3des"),
         ({"version": "3", "user": "u", "priv_protocol": "aes", "priv_key": "12345678"},
          "needs an auth_protocol"),
         ({"version": "3", "user": "u", "auth_protocol": "md5", "auth_key": "short"}, "8 characters"),

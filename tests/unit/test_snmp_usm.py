@@ -27,7 +27,15 @@ def answer(creds: usm.Credentials, engine: usm.Engine, pdu_tag: int = ber.RESPON
 
 
 @pytest.mark.parametrize(
-    ("auth", "priv"), [("sha", "aes"), ("sha256", "aes"), ("md5", "none"), ("sha512", "aes128")]
+    ("auth", "priv"),
+    [
+        ("sha", "aes"),
+        ("sha256", "aes"),
+        ("md5", "none"),
+        ("sha512", "aes128"),
+        ("md5", "des"),
+        ("sha", "des"),
+    ],
 )
 def test_authenticated_and_encrypted_messages_round_trip(auth: str, priv: str) -> None:
     creds = usm.credentials("ops", auth, "authpass123", priv, "privpass123", ENGINE)
@@ -73,8 +81,9 @@ def test_garbage_is_a_ber_error() -> None:
             usm.decode_message(junk, None)
 
 
-def test_only_aes128_privacy_is_lean() -> None:
+def test_aes128_and_des_privacy_are_lean_the_rest_pysnmp() -> None:
     assert usm.lean_supports("sha", "aes")
     assert usm.lean_supports("none", "none")
-    assert not usm.lean_supports("md5", "des")
+    assert usm.lean_supports("md5", "des")
+    assert not usm.lean_supports("sha", "3des")
     assert not usm.lean_supports("sha", "aes256")
