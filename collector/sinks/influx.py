@@ -72,6 +72,7 @@ class InfluxSink:
         self._tasks: list[asyncio.Task[None]] = []
         self._batch_limit = config.batch_size
         self._limiter = RateLimiter(config.spool.replay_rate, burst=config.batch_size)
+        self._unsettled: int | None = None  # last id of a written batch not yet deleted
         self._up = True
         self._down_reason = ""
         self._last_drop_log = 0.0
@@ -249,36 +250,51 @@ class InfluxSink:
             while self._pending:
                 chunks = list(self._pending)
                 self._pending.clear()
-                count = sum(len(c[1]) for c in chunks)
+                committed: list[int] = []  # chunks committed so far, filled by _append
                 try:
                     async with self._db_lock:
-                        await asyncio.to_thread(self._append, chunks)
+                        await asyncio.to_thread(self._append, chunks, committed)
                 except Exception as exc:  # disk full, permissions: keep them in memory, retry
-                    self._pending.extendleft(reversed(chunks))
+                    # Only what was not committed goes back: a committed chunk retried would
+                    # be spooled (and written) twice.
+                    self._pending_count -= sum(len(c[1]) for c in chunks[: len(committed)])
+                    self._pending.extendleft(reversed(chunks[len(committed) :]))
                     self._set_up(False, f"spool write failed: {type(exc).__name__}: {exc}")
                     if self._stopping.is_set():
-                        log.error("sink %s: stopping with %d samples not spooled", self.name, count)
+                        log.error(
+                            "sink %s: stopping with %d samples not spooled",
+                            self.name,
+                            self._pending_count,
+                        )
                         return
                     await self._sleep(_BACKOFF_FIRST_S)
                     continue
-                self._pending_count -= count
+                self._pending_count -= sum(len(c[1]) for c in chunks)
                 if self._spool is not None and self._spool.depth >= self._batch_limit:
                     self._wake_sender.set()
             if self._stopping.is_set():
                 return
 
-    def _append(self, chunks: list[tuple[float, Sequence[Sample]]]) -> None:
+    def _append(self, chunks: list[tuple[float, Sequence[Sample]]], committed: list[int]) -> None:
+        """Commit chunks one transaction each, noting each in `committed` once it is durable.
+        Runs in a worker thread."""
         assert self._spool is not None
         if time.monotonic() - self._encoder_since > _TAG_CACHE_S:
             self._encoder.forget()
             self._encoder_since = time.monotonic()
         for accepted_at, samples in chunks:
             lines, skipped = self._encoder.encode(samples, default_ts=accepted_at)
+            self._spool.insert(lines, accepted_at)
+            committed.append(len(lines))
             self.counters["unencodable_total"] += skipped
-            dropped = self._spool.append(lines, accepted_at)
             self.counters["spooled_total"] += len(lines)
-            if dropped:
-                self._note_dropped(dropped, "spool full")
+        try:
+            dropped = self._spool.enforce_bounds()
+        except Exception:  # the rows are committed; the bound is enforced again next time
+            log.exception("sink %s: could not trim the full spool", self.name)
+            return
+        if dropped:
+            self._note_dropped(dropped, "spool full")
 
     # ---- sender: SQLite -> store ------------------------------------------------------------
 
@@ -295,7 +311,7 @@ class InfluxSink:
                 spooler_done = all(t.done() for t in self._tasks[:1])
                 if not self._up or time.monotonic() >= stop_deadline:
                     return
-                if not spool.depth and spooler_done:
+                if not spool.depth and spooler_done and self._unsettled is None:
                     return
                 if not spool.depth:
                     await asyncio.sleep(0.01)
@@ -306,17 +322,29 @@ class InfluxSink:
                 self._wake_sender.clear()
                 if not spool.depth:
                     continue
-            await self._rate_limit(min(spool.depth, self._batch_limit))
-            async with self._db_lock:
-                batch = await asyncio.to_thread(spool.peek, self._batch_limit)
-            if batch is None:
-                continue
-            delay = await self._send(batch, writer)
+            try:
+                delay = await self._send_next(spool, writer)
+            except Exception:  # SQLite trouble or a bug: the rows stay; try again later
+                log.exception("sink %s: sending failed unexpectedly", self.name)
+                delay = 0.0
             if delay is None:
                 backoff = _BACKOFF_FIRST_S
             else:
                 await self._sleep(delay if delay > 0 else backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)
+
+    async def _send_next(self, spool: Spool, writer: StoreWriter) -> float | None:
+        if self._unsettled is not None:
+            # A batch the store accepted is still in the spool (its delete failed): delete it,
+            # never send it again.
+            await self._settle(self._unsettled)
+            return None
+        await self._rate_limit(min(spool.depth, self._batch_limit))
+        async with self._db_lock:
+            batch = await asyncio.to_thread(spool.peek, self._batch_limit)
+        if batch is None:
+            return None
+        return await self._send(batch, writer)
 
     async def _send(self, batch: SpoolBatch, writer: StoreWriter) -> float | None:
         """Write one batch and settle it in the spool. Returns None on success (or a batch the
@@ -354,15 +382,19 @@ class InfluxSink:
             await self._release()
             return 0.0
         self.counters["written_total"] += len(batch.lines)
-        await self._settle(batch.last_id)
         self._set_up(True)
+        await self._settle(batch.last_id)
         return None
 
     async def _settle(self, last_id: int) -> None:
+        """Remove a delivered (or refused) batch from the spool; until that succeeds it is
+        remembered as unsettled, so a failing delete never leads to a second write."""
         assert self._spool is not None
         spool = self._spool
+        self._unsettled = last_id
         async with self._db_lock:
             await asyncio.to_thread(spool.remove_upto, last_id)
+            self._unsettled = None
             dropped = await asyncio.to_thread(spool.enforce_bounds)
         if dropped:
             self._note_dropped(dropped, "spool full")

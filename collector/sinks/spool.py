@@ -72,8 +72,13 @@ class Spool:
     def append(self, lines: Sequence[str], queued_at: float) -> int:
         """Append lines in one transaction, then enforce the bounds. Returns how many of the
         oldest rows were dropped to make room."""
+        self.insert(lines, queued_at)
+        return self.enforce_bounds()
+
+    def insert(self, lines: Sequence[str], queued_at: float) -> None:
+        """Append lines in one transaction (all or none), without enforcing the bounds."""
         if not lines:
-            return 0
+            return
         was_empty = not self.depth
         start = self.tail + 1
         with self._transaction():
@@ -84,7 +89,6 @@ class Spool:
         if was_empty:
             self.head, self.head_queued_at = start, queued_at
         self.tail = start + len(lines) - 1
-        return self.enforce_bounds()
 
     def peek(self, limit: int) -> SpoolBatch | None:
         """The oldest `limit` rows, marked as being sent (protected from drop-oldest until

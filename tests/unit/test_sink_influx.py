@@ -241,17 +241,17 @@ async def test_memory_queue_is_bounded_when_the_spool_cannot_be_written(tmp_path
     sink.max_pending = 50
     spool = sink._spool
     assert spool is not None
-    real_append = spool.append
+    real_insert = spool.insert
 
-    def broken(lines: Sequence[str], queued_at: float) -> int:
+    def broken(lines: Sequence[str], queued_at: float) -> None:
         raise OSError("disk full")
 
-    spool.append = broken  # type: ignore[method-assign]
+    spool.insert = broken  # type: ignore[method-assign]
     for start in range(0, 100, 10):
         sink.submit(samples(start, 10))
     await wait_for(lambda: not sink.up)
     assert sink.counters["dropped_total"] >= 50
-    spool.append = real_append  # type: ignore[method-assign]
+    spool.insert = real_insert  # type: ignore[method-assign]
     await wait_for(lambda: sink.counters["written_total"] == 100 - sink.counters["dropped_total"])
     await sink.stop()
     assert store.values() == list(range(sink.counters["dropped_total"], 100))
@@ -273,3 +273,54 @@ def test_repr_shows_no_token(tmp_path: Path) -> None:
     sink = make_sink(tmp_path, FakeStore())
     assert SECRET not in repr(sink)
     assert SECRET not in str(vars(sink.config))
+
+
+async def test_chunk_committed_before_a_spool_failure_is_not_spooled_again(
+    tmp_path: Path,
+) -> None:
+    store = FakeStore()
+    sink = make_sink(tmp_path, store)
+    await sink.start()
+    spool = sink._spool
+    assert spool is not None
+    real_insert = spool.insert
+    calls = []
+
+    def fails_on_second_call(lines: Sequence[str], queued_at: float) -> None:
+        calls.append(len(lines))
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real_insert(lines, queued_at)
+
+    spool.insert = fails_on_second_call  # type: ignore[method-assign]
+    sink.submit(samples(0, 10))  # both chunks wait for the same spooler round
+    sink.submit(samples(10, 10))
+    await wait_for(lambda: sink.counters["written_total"] == 20)
+    await sink.stop()
+    assert calls == [10, 10, 10]  # the second chunk retried, the first not
+    assert store.values() == list(range(20))
+
+
+async def test_written_batch_whose_delete_failed_is_deleted_later_not_written_again(
+    tmp_path: Path,
+) -> None:
+    store = FakeStore()
+    sink = make_sink(tmp_path, store)
+    await sink.start()
+    spool = sink._spool
+    assert spool is not None
+    real_remove = spool.remove_upto
+    failures = [OSError("disk I/O error")]
+
+    def flaky_remove(last_id: int) -> int:
+        if failures:
+            raise failures.pop()
+        return real_remove(last_id)
+
+    spool.remove_upto = flaky_remove  # type: ignore[method-assign]
+    sink.submit(samples(0, 10))
+    await wait_for(lambda: sink.depth() == 0 and not failures)
+    sink.submit(samples(10, 5))
+    await wait_for(lambda: sink.counters["written_total"] == 15)
+    await sink.stop()
+    assert store.values() == list(range(15))
