@@ -11,6 +11,7 @@
         flush_interval: 1s
         timeout: 10s
         verify_tls: true
+        ca_file: /etc/roomwatch/influx-ca.pem   # a private CA (optional)
         gzip: false                  # true over a slow WAN
         spool:
           max_rows: 5000000          # drop-oldest beyond this (counted and logged)
@@ -23,6 +24,7 @@ The token is never written here: it comes from the credentials entry named by
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -86,5 +88,6 @@ class SinkConfig(BaseModel):
     flush_interval: Duration = Field(default=1.0, gt=0)
     timeout: Duration = Field(default=10.0, gt=0)
     verify_tls: bool = True
+    ca_file: Path | None = None  # PEM of the CA that signed the server's certificate
     gzip: bool = False  # compress write bodies (worth it over a WAN, costs CPU)
     spool: SpoolConfig = Field(default_factory=SpoolConfig)

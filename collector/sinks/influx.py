@@ -100,6 +100,11 @@ class InfluxSink:
         )
         if self._writer is None:
             self._writer = InfluxWriter(self.config, self._token, gzip=self.config.gzip)
+        if self.config.url.startswith("https:") and not self.config.verify_tls:
+            log.warning(
+                "sink %s: the server's TLS certificate is not verified (verify_tls: false)",
+                self.name,
+            )
         if self._spool.depth:
             log.info(
                 "sink %s: resuming with %d spooled samples in %s",

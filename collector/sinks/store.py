@@ -10,6 +10,7 @@ failures by what the sink does next.
     "throttled"       yes      429/503: waits for Retry-After
     "server"          yes      other 5xx
     "timeout"         yes      no answer in time: the batch may have been written (see README)
+    "tls"             yes      the certificate did not verify (or another TLS failure)
     "refused"         yes      connection refused / no route / DNS
     "error"           yes      anything else
 
@@ -58,9 +59,14 @@ class InfluxWriter:
             timeout=int(config.timeout * 1000),
             enable_gzip=gzip,
             verify_ssl=config.verify_tls,
+            ssl_ca_cert=str(config.ca_file) if config.ca_file else None,
             retries=False,  # the sink owns retries (and the spool keeps what is not written)
         )
         self._api = self._client.write_api(write_options=SYNCHRONOUS)
+        if not config.verify_tls:
+            # The admin chose this (the sink logs it once at start); urllib3 would otherwise
+            # warn on every request. Process-wide, but only urllib3 (influxdb-client) uses it.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     def __repr__(self) -> str:
         return f"InfluxWriter({self._client.url!r}, org={self._org!r}, bucket={self._bucket!r})"
@@ -74,9 +80,15 @@ class InfluxWriter:
                 write_precision=WritePrecision.MS,  # type: ignore[arg-type]
             )
         except ApiException as exc:
+            if not exc.status:  # influxdb-client's wrapping of urllib3's SSLError
+                reason = " ".join(str(exc.reason or "").split())
+                kind = "tls" if reason.startswith("SSLError") else "error"
+                raise StoreError(kind, _short(reason.removeprefix("SSLError "))) from None
             # `message` is the server's JSON "message" when there is one, else the raw body.
             detail = getattr(exc, "message", None) or exc.body
             raise classify_status(exc.status, exc.reason, detail, _retry_after(exc)) from None
+        except urllib3.exceptions.SSLError as exc:
+            raise StoreError("tls", _short(exc)) from None
         except urllib3.exceptions.NewConnectionError as exc:
             # Checked first: urllib3 makes it a subclass of ConnectTimeoutError.
             reason = str(exc).rpartition("new connection: ")[2]  # "[Errno 111] Connection refused"

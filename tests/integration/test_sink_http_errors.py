@@ -6,6 +6,7 @@ batches leave the spool counted, 413 halves the batch. Also: the request InfluxD
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from collector.sinks.config import SinkConfig
 from collector.sinks.influx import InfluxSink
 from probes.sample import Sample
 from tests.fixtures.peers import free_port
+from tests.fixtures.tls import CertFiles, make_server_cert
 
 pytestmark = pytest.mark.integration
 
@@ -53,17 +55,36 @@ class StubStore:
         return web.Response(status=204)
 
 
-@pytest.fixture
-async def stub() -> AsyncIterator[tuple[StubStore, str]]:
-    store = StubStore()
+async def serve(
+    store: StubStore, context: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, int]:
     app = web.Application()
     app.router.add_post("/api/v2/write", store.write)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()
+    return runner, port
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[tuple[StubStore, str]]:
+    store = StubStore()
+    runner, port = await serve(store)
     yield store, f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def tls_stub(tmp_path: Path) -> AsyncIterator[tuple[StubStore, str, CertFiles]]:
+    """The stub over HTTPS with a certificate from a private CA."""
+    (tmp_path / "certs").mkdir()
+    certs = make_server_cert(tmp_path / "certs", days_valid=30)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certs.cert, certs.key)
+    store = StubStore()
+    runner, port = await serve(store, context)
+    yield store, f"https://127.0.0.1:{port}", certs
     await runner.cleanup()
 
 
@@ -181,3 +202,45 @@ async def test_too_large_answer_makes_batches_smaller(
     await sink.stop()
     assert seq(store.accepted) == list(range(250))
     assert max(r["n"] for r in store.requests[-3:]) <= 30
+
+
+async def test_private_ca_is_trusted_through_ca_file(
+    tls_stub: tuple[StubStore, str, CertFiles], tmp_path: Path
+) -> None:
+    store, url, certs = tls_stub
+    sink = make_sink(tmp_path, url, ca_file=str(certs.ca))
+    await sink.start()
+    sink.submit(samples(5))
+    await eventually(lambda: len(store.accepted) == 5)
+    await sink.stop()
+    assert seq(store.accepted) == list(range(5))
+
+
+async def test_certificate_that_does_not_verify_keeps_samples_spooled(
+    tls_stub: tuple[StubStore, str, CertFiles], tmp_path: Path
+) -> None:
+    store, url, _ = tls_stub
+    sink = make_sink(tmp_path, url)  # the system CAs do not know the private CA
+    await sink.start()
+    sink.submit(samples(5))
+    await eventually(lambda: not sink.up)
+    note = sink.own_samples(time.time())[0].note
+    await sink.stop()
+    assert note is not None and note.startswith("tls: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in note
+    assert store.accepted == []
+    assert sink.depth() == 5
+
+
+async def test_verify_tls_false_writes_and_says_so_once(
+    tls_stub: tuple[StubStore, str, CertFiles], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, url, _ = tls_stub
+    sink = make_sink(tmp_path, url, verify_tls=False)
+    await sink.start()
+    for start in range(0, 300, 100):
+        sink.submit(samples(100, start))
+        await eventually(lambda start=start: len(store.accepted) == start + 100)  # type: ignore[misc]
+    await sink.stop()
+    assert seq(store.accepted) == list(range(300))
+    assert caplog.text.count("TLS certificate is not verified") == 1

@@ -117,6 +117,17 @@ async def test_points_read_back_match_what_was_submitted(
     )
 
 
+async def test_gzip_bodies_are_accepted_and_read_back(vm: VictoriaMetrics, tmp_path: Path) -> None:
+    (sink,) = make_sinks(tmp_path, sink_config(vm.url, name="zipped", gzip=True))
+    await sink.start()
+    base = time.time() - 10
+    sink.submit([Sample("zipped", "test.seq", i, ts=base + i / 1000) for i in range(1000)])
+    await drained(sink)
+    await sink.stop()
+    counts = seq_values(vm.wait_for_points('{__name__="test_seq",device="zipped"}', 1000))
+    assert sorted(counts) == list(range(1000)) and set(counts.values()) == {1}
+
+
 async def test_server_stopped_mid_stream_and_restarted_gets_every_sample_once(
     tmp_path: Path,
 ) -> None:
