@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
+from collector.sinks import config as config_module
 from collector.sinks.config import SinkConfig, parse_size
 from collector.sinks.factory import SinkConfigError, build_sinks, spool_path
 from collector.sinks.influx import InfluxSink
@@ -96,3 +100,24 @@ def test_two_sinks_with_one_name_are_refused() -> None:
     creds = Credentials({"influx": {"token": SECRET}})
     with pytest.raises(SinkConfigError, match="name used twice"):
         build_sinks([config(), config()], creds, Path("/nonexistent"))
+
+
+def _yaml_blocks(text: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_the_docstring_example_is_a_valid_sink() -> None:
+    doc = config_module.__doc__ or ""
+    example = textwrap.dedent(doc[doc.index("    sinks:") : doc.index("The token is never")])
+    (entry,) = yaml.safe_load(example)["sinks"]
+    assert SinkConfig.model_validate(entry).spool.max_bytes == 10**9
+
+
+def test_the_readme_examples_are_valid_sinks() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Sending samples to InfluxDB") :]
+    section = section[: section.index("\n## ", 5)]
+    main, credentials = (yaml.safe_load(block) for block in _yaml_blocks(section)[:2])
+    configs = [SinkConfig.model_validate(entry) for entry in main["sinks"]]
+    sinks = build_sinks(configs, Credentials(credentials), Path("/nonexistent"))
+    assert [s.name for s in sinks] == ["local", "head-office"]
