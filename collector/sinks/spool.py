@@ -12,10 +12,14 @@ When full, the oldest rows are dropped, never the newest: after an outage longer
 spool holds, the most recent history is what is kept. Rows being sent right now are never
 dropped (they could be in the store already).
 
-Not thread-safe: the sink calls it from one worker thread at a time."""
+One process at a time: the spool holds an exclusive lock (`<file>.lock`, released by the
+kernel even on `kill -9`), so two daemons pointed at one state directory cannot both replay
+the same rows. Not thread-safe: the sink calls it from one worker thread at a time."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,12 +47,17 @@ class SpoolBatch:
         return "\n".join(self.lines)
 
 
+class SpoolBusy(RuntimeError):
+    """Another process holds this spool."""
+
+
 class Spool:
     def __init__(self, path: Path, max_rows: int, max_bytes: int | None = None) -> None:
         self.path = Path(path)
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _lock(self.path.with_name(self.path.name + ".lock"))
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -161,6 +170,20 @@ class Spool:
 
     def close(self) -> None:
         self._db.close()
+        os.close(self._lock_fd)  # releases the lock
+
+
+def _lock(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise SpoolBusy(f"spool {path.with_suffix('')} is in use by process {holder}") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
 
 
 class _Transaction:

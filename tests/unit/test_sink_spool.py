@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from collector.sinks.spool import Spool
+import pytest
+
+from collector.sinks.spool import Spool, SpoolBusy
 
 
 def lines(start: int, count: int) -> list[str]:
@@ -95,3 +98,11 @@ def test_byte_bound_drops_oldest_until_the_database_fits(tmp_path: Path) -> None
     batch = spool.peek(1_000_000)
     assert batch is not None
     assert batch.lines == big[dropped:]  # the newest are kept
+
+
+def test_a_second_opener_is_refused_until_the_first_closes(tmp_path: Path) -> None:
+    first = Spool(tmp_path / "s.sqlite", max_rows=10)
+    with pytest.raises(SpoolBusy, match=rf"in use by process {os.getpid()}"):
+        Spool(tmp_path / "s.sqlite", max_rows=10)
+    first.close()
+    Spool(tmp_path / "s.sqlite", max_rows=10).close()
