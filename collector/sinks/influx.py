@@ -93,7 +93,8 @@ class InfluxSink:
 
     async def start(self) -> None:
         """Open the spool (resuming what a previous run left) and start sending. Raises
-        OSError / sqlite3.Error when the spool cannot be opened (a set-up problem)."""
+        SpoolBusy when another process holds the spool, OSError / sqlite3.Error when it cannot
+        be opened (a set-up problem)."""
         spool_cfg = self.config.spool
         self._spool = await asyncio.to_thread(
             Spool, self.spool_path, spool_cfg.max_rows, spool_cfg.max_bytes
