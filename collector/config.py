@@ -11,20 +11,25 @@
     api: {listen: "127.0.0.1:8765"}
 
 Relative paths are relative to the directory of this file. Each section is validated by the
-model of the package that owns it, and every error names file, line and reason."""
+model of the package that owns it (alerting, sinks, the trap receiver), and every error names
+file, line and reason."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alerting.config import AlertingConfig
 from collector.demo_site import DemoSiteSettings
-from inventory.yamlsource import ConfigError, ErrorItem, LineDict, load_yaml, validate
+from collector.sinks.config import SinkConfig
+from inventory.yamlsource import ConfigError, LineDict, load_yaml, validate
 from probes.durations import Duration
+
+if TYPE_CHECKING:
+    from probes.snmp_traps import SnmpTrapSettings
 
 DEFAULT_CONFIG = Path("/etc/roomwatch/roomwatch.yaml")
 
@@ -56,29 +61,10 @@ class MainFile(BaseModel):
     maintenance_file: Path | None = None
     collector: CollectorSettings = CollectorSettings()
     api: ApiSettings = ApiSettings()
-    sinks: list[dict[str, Any]] = []
-    alerting: dict[str, Any] = {}
-    traps: dict[str, Any] | None = None
+    sinks: list[SinkConfig] = []
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    traps: dict[str, Any] | None = None  # validated by the SNMP trap receiver's model
     demo_site: DemoSiteSettings | None = None  # the demo's own website (examples/)
-
-
-# Sections owned by other packages: section name → "module:Model". Validated with that model,
-# so the package that uses a setting also defines it.
-SECTION_MODELS = {
-    "alerting": "alerting.config:AlertingConfig",
-    "sinks": "collector.sinks.config:SinkConfig",
-    "traps": "probes.snmp_traps:TrapReceiverSettings",
-}
-
-
-def _model(section: str) -> type[BaseModel] | None:
-    module_name, _, name = SECTION_MODELS[section].partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
-        return None
-    model = getattr(module, name, None)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 @dataclass
@@ -92,9 +78,9 @@ class Config:
     maintenance_file: Path
     collector: CollectorSettings
     api: ApiSettings
-    sinks: list[Any] = field(default_factory=list)
-    alerting: Any = None
-    traps: Any = None
+    sinks: list[SinkConfig] = field(default_factory=list)
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    traps: SnmpTrapSettings | None = None
     demo_site: DemoSiteSettings | None = None
 
 
@@ -115,43 +101,18 @@ def load_config(path: str | Path) -> Config:
     def resolve(p: Path) -> Path:
         return p if p.is_absolute() else (base / p)
 
-    errors: list[ErrorItem] = []
-    sinks: list[Any] = []
-    alerting: Any = None
-    traps: Any = None
-    sink_model = _model("sinks")
-    if sink_model is not None:
-        for i in range(len(main.sinks)):
-            try:
-                sinks.append(validate(sink_model, data["sinks"][i], path, ["sinks", i]))
-            except ConfigError as exc:
-                errors.extend(exc.errors)
-    elif main.sinks:
-        errors.append(ErrorItem(str(path), *data.positions["sinks"], "sinks: not supported"))
-    alerting_model = _model("alerting")
-    if alerting_model is not None:
-        try:
-            alerting = validate(
-                alerting_model, data.get("alerting", LineDict()), path, ["alerting"]
-            )
-        except ConfigError as exc:
-            errors.extend(exc.errors)
+    traps = None
     if main.traps is not None:
-        traps_model = _model("traps")
-        if traps_model is None:
-            errors.append(ErrorItem(str(path), *data.positions["traps"], "traps: not supported"))
-        else:
-            try:
-                traps = validate(traps_model, data["traps"], path, ["traps"])
-            except ConfigError as exc:
-                errors.extend(exc.errors)
-    if errors:
-        raise ConfigError(errors)
+        # Imported only when used: it brings the SNMP stack.
+        from probes.snmp_traps import SnmpTrapSettings
+
+        traps = validate(SnmpTrapSettings, data["traps"], path, ["traps"])
     state_dir = resolve(main.state_dir)
-    store = main.store or f"sqlite:///{state_dir / 'roomwatch.db'}"
-    if store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
-        # sqlite:///relative.db is relative to the config file, like every other path here
-        store = f"sqlite:///{resolve(Path(store[len('sqlite:///') :]))}"
+    store = main.store or f"sqlite://{state_dir / 'roomwatch.db'}"
+    if store.startswith("sqlite:") and not store.startswith("sqlite://"):
+        # sqlite:tickets.db names a file relative to this config file, like every path here;
+        # sqlite:///var/lib/… (as DESIGN.md writes it) and sqlite:////var/lib/… are absolute.
+        store = f"sqlite://{resolve(Path(store[len('sqlite:') :]))}"
     return Config(
         path=path,
         inventory=resolve(main.inventory),
@@ -162,8 +123,8 @@ def load_config(path: str | Path) -> Config:
         maintenance_file=resolve(main.maintenance_file or state_dir / "maintenance.yaml"),
         collector=main.collector,
         api=main.api,
-        sinks=sinks,
-        alerting=alerting,
+        sinks=main.sinks,
+        alerting=main.alerting,
         traps=traps,
         demo_site=main.demo_site,
     )

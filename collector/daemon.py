@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerting.reports.jobs import windows_in
 from alerting.reports.schedule import ReportScheduler
@@ -39,11 +40,22 @@ from rules.fault import Fault
 from rules.maintenance import load_windows
 from rules.statefile import load_state, save_state
 
+if TYPE_CHECKING:
+    from probes.snmp_traps import SnmpTrapReceiver
+
 log = logging.getLogger("roomwatch.daemon")
 
 TICK_SECONDS = 1.0
 STATE_SAVE_SECONDS = 10.0
 WATCH_SECONDS = 2.0  # how often the config files are checked for edits
+
+
+def _host(address: str) -> str:
+    """The host part of "host", "host:port" or "[v6]:port"."""
+    if address.startswith("["):
+        return address[1:].partition("]")[0]
+    host, sep, port = address.rpartition(":")
+    return host if sep and port.isdigit() and ":" not in host else address
 
 
 class Daemon:
@@ -74,6 +86,7 @@ class Daemon:
         self.demo_site: DemoSite | None = None
         self.reports: ReportScheduler | None = None
         self.api: ApiServer | None = None
+        self.traps: SnmpTrapReceiver | None = None
 
     @property
     def state_file(self) -> Path:
@@ -125,6 +138,17 @@ class Daemon:
         if config.demo_site is not None:
             self.demo_site = DemoSite(config.demo_site, self.clock.monotonic)
             await self.demo_site.start()
+        if config.traps is not None:
+            from probes.snmp_traps import SnmpTrapReceiver  # the SNMP stack only when used
+
+            self.traps = SnmpTrapReceiver(
+                config.traps, self._on_trap_samples, self._device_for_address, self.clock.now
+            )
+            try:
+                await self.traps.start()
+            except OSError as exc:
+                log.error("SNMP trap receiver cannot listen on %s: %s", config.traps.listen, exc)
+                return 2
         self.scheduler = Scheduler(
             self.clock,
             self._on_result,
@@ -179,8 +203,12 @@ class Daemon:
             await self.alerts.close()
             for sink in self.sinks:
                 await sink.stop()
+            if self.traps is not None:
+                await self.traps.stop()
             for probe in self.scheduler.probes():
                 await probe.close()
+            if "probes.snmp_session" in sys.modules:  # shared SNMP sockets, if SNMP was used
+                await sys.modules["probes.snmp_session"].close_shared()
             if self.demo_site is not None:
                 await self.demo_site.stop()
             log.info("roomwatch stopped")
@@ -307,6 +335,23 @@ class Daemon:
                 self.faults.put_nowait(batch)
             finally:
                 self.faults.task_done()
+
+    def _on_trap_samples(self, samples: list[Sample]) -> None:
+        for sink in self.sinks:
+            sink.submit(samples)
+        self._observe(samples, self.clock.now())
+
+    def _device_for_address(self, address: str) -> str | None:
+        """The inventory device a trap's source address belongs to: the one whose probe
+        polls that host (the trap section's `devices:` table is asked first)."""
+        if self.loaded is None:
+            return None
+        for device in self.loaded.inventory.devices.values():
+            for settings in device.probes:
+                target = getattr(settings, "address", None)
+                if isinstance(target, str) and _host(target) == address:
+                    return device.id
+        return None
 
     def _tags_for(self, device_id: str) -> dict[str, str]:
         if self.loaded is None:

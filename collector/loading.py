@@ -55,6 +55,11 @@ def load_all(config_path: str | Path) -> Loaded:
         check_sinks(config.sinks, credentials)
     except SinkConfigError as exc:
         raise ConfigError.single(config.path, f"sinks: {exc}") from None
+    if config.traps is not None:
+        try:
+            config.traps = config.traps.with_credentials(credentials.entry)
+        except (KeyError, ValueError) as exc:
+            raise ConfigError.single(config.path, str(exc.args[0] if exc.args else exc)) from None
     if config.api.enabled:
         api_token(config.api, credentials, str(config.path))  # off loopback needs a token
     inventory = load_inventory(config.inventory, credentials)

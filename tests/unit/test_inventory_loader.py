@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from alerting.store import sqlite_path
 from collector.config import load_config
 from inventory import ConfigError, load_credentials, load_inventory
 from inventory.model import Selector
@@ -180,8 +181,24 @@ def test_config_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.inventory == tmp_path / "inv.yaml"
     assert config.rules == [tmp_path / "r"]
-    assert config.store == f"sqlite:///{tmp_path / 'st' / 'roomwatch.db'}"
+    assert config.store == f"sqlite://{tmp_path / 'st' / 'roomwatch.db'}"
     assert config.maintenance_file == tmp_path / "st" / "maintenance.yaml"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("sqlite:///var/lib/roomwatch/rw.db", "/var/lib/roomwatch/rw.db"),
+        ("sqlite:////var/lib/roomwatch/rw.db", "/var/lib/roomwatch/rw.db"),
+        ("sqlite:tickets/rw.db", "{tmp}/tickets/rw.db"),
+    ],
+)
+def test_store_urls_name_absolute_paths_or_paths_beside_the_config(
+    tmp_path: Path, written: str, expected: str
+) -> None:
+    path = write(tmp_path, f"store: {written}\n", "roomwatch.yaml")
+    url = load_config(path).store
+    assert sqlite_path(url) == expected.format(tmp=tmp_path)
 
 
 def test_config_unknown_key_and_bad_section_are_reported_with_lines(tmp_path: Path) -> None:
