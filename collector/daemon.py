@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 from alerting.reports.jobs import windows_in
 from alerting.reports.schedule import ReportScheduler
 from alerting.service import AlertService
+from alerting.store import StoreError
 from collector.api import ApiServer
 from collector.clock import Clock, SystemClock
 from collector.demo_site import DemoSite
-from collector.loading import Loaded, files_signature, load_all, watched_files
+from collector.loading import Loaded, add_self_device, files_signature, load_all, watched_files
 from collector.polling import PollResult, build_probes
 from collector.scheduler import Scheduler
 from collector.sdnotify import Notifier
@@ -56,6 +57,10 @@ def _host(address: str) -> str:
         return address[1:].partition("]")[0]
     host, sep, port = address.rpartition(":")
     return host if sep and port.isdigit() and ":" not in host else address
+
+
+class StartupError(Exception):
+    """Something the admin must fix before the daemon can run (a port taken, a spool in use)."""
 
 
 class Daemon:
@@ -98,6 +103,7 @@ class Daemon:
     async def run(self) -> int:
         try:
             loaded = load_all(self.config_path)
+            add_self_device(loaded.inventory)
         except ConfigError as exc:
             for item in exc.errors:
                 log.error("configuration error: %s", item)
@@ -128,16 +134,56 @@ class Daemon:
             log.error("%s; starting with fresh rule state (old file kept as %s)", exc, aside)
             self.engine = Engine(loaded.ruleset, loaded.inventory)
         self._load_maintenance()
-        self.alerts = await AlertService.open(
-            config.alerting, config.store, loaded.inventory, loaded.credentials, self.clock.now
-        )
+        try:
+            self.alerts = await AlertService.open(
+                config.alerting, config.store, loaded.inventory, loaded.credentials, self.clock.now
+            )
+        except (OSError, StoreError) as exc:
+            log.error("cannot open the ticket store %s: %s", config.store, exc)
+            return 2
+        consumer: asyncio.Task[None] | None = None
+        try:
+            await self._start_services(loaded)
+            assert self.scheduler is not None
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+            loop.add_signal_handler(signal.SIGINT, self._stop.set)
+            loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+            consumer = asyncio.create_task(self._consume_faults(), name="faults")
+            log.info(
+                "roomwatch started",
+                extra={
+                    "devices": len(loaded.inventory.devices),
+                    "probes": len(self.scheduler.jobs),
+                    "config": str(self.config_path),
+                },
+            )
+            self._sd.send(ready=1, status=self.status_line())
+            await self._loop()
+        except StartupError as exc:
+            log.error("cannot start: %s", exc)
+            return 2
+        finally:
+            await self._shutdown(consumer)
+        return 0
+
+    async def _start_services(self, loaded: Loaded) -> None:
+        """Sinks, the demo site, the trap receiver, the scheduler and the API, in that order.
+        Raises StartupError for what an admin must fix (a port taken, a spool in use)."""
+        config = loaded.config
         self.reports = ReportScheduler(config.state_dir / "reports")
         self.sinks = build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for)
         for sink in self.sinks:
-            await sink.start()
+            try:
+                await sink.start()
+            except (OSError, RuntimeError) as exc:  # SpoolBusy: another daemon holds it
+                raise StartupError(f"sink {sink.name!r}: {exc}") from None
         if config.demo_site is not None:
             self.demo_site = DemoSite(config.demo_site, self.clock.monotonic)
-            await self.demo_site.start()
+            try:
+                await self.demo_site.start()
+            except OSError as exc:
+                raise StartupError(f"demo site on {config.demo_site.listen}: {exc}") from None
         if config.traps is not None:
             from probes.snmp_traps import SnmpTrapReceiver  # the SNMP stack only when used
 
@@ -147,8 +193,9 @@ class Daemon:
             try:
                 await self.traps.start()
             except OSError as exc:
-                log.error("SNMP trap receiver cannot listen on %s: %s", config.traps.listen, exc)
-                return 2
+                raise StartupError(
+                    f"SNMP trap receiver cannot listen on {config.traps.listen}: {exc}"
+                ) from None
         self.scheduler = Scheduler(
             self.clock,
             self._on_result,
@@ -156,36 +203,26 @@ class Daemon:
             jitter=config.collector.jitter,
         )
         self.scheduler.set_probes(build_probes(loaded.inventory))
+        if self.api is not None:
+            try:
+                await self.api.start()
+            except OSError as exc:
+                raise StartupError(
+                    f"HTTP API cannot listen on {config.api.listen}: {exc}"
+                ) from None
 
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
-        loop.add_signal_handler(signal.SIGINT, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
-
-        consumer = asyncio.create_task(self._consume_faults(), name="faults")
-        log.info(
-            "roomwatch started",
-            extra={
-                "devices": len(loaded.inventory.devices),
-                "probes": len(self.scheduler.jobs),
-                "config": str(self.config_path),
-            },
-        )
-        try:
-            if self.api is not None:
-                try:
-                    await self.api.start()
-                except OSError as exc:
-                    log.error("HTTP API cannot listen on %s: %s", config.api.listen, exc)
-                    return 2
-            self._sd.send(ready=1, status=self.status_line())
-            await self._loop()
-        finally:
-            self._sd.send(stopping=1, status="draining")
-            if self.api is not None:
-                await self.api.stop()
-            log.info("roomwatch stopping: draining polls, faults, outbox and sinks")
+    async def _shutdown(self, consumer: asyncio.Task[None] | None) -> None:
+        """Drain and close whatever was started (also after a failed start)."""
+        assert self.loaded is not None
+        assert self.alerts is not None
+        config = self.loaded.config
+        self._sd.send(stopping=1, status="draining")
+        if self.api is not None:
+            await self.api.stop()
+        log.info("roomwatch stopping: draining polls, faults, outbox and sinks")
+        if self.scheduler is not None:
             await self.scheduler.drain(config.collector.drain_timeout)
+        if consumer is not None:
             try:
                 async with asyncio.timeout(config.collector.drain_timeout):
                     await self.faults.join()
@@ -199,21 +236,21 @@ class Daemon:
             consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer
-            self._save_state()
-            await self.alerts.close()
-            for sink in self.sinks:
-                await sink.stop()
-            if self.traps is not None:
-                await self.traps.stop()
+        self._save_state()
+        await self.alerts.close()
+        for sink in self.sinks:
+            await sink.stop()
+        if self.traps is not None:
+            await self.traps.stop()
+        if self.scheduler is not None:
             for probe in self.scheduler.probes():
                 await probe.close()
-            if "probes.snmp_session" in sys.modules:  # shared SNMP sockets, if SNMP was used
-                await sys.modules["probes.snmp_session"].close_shared()
-            if self.demo_site is not None:
-                await self.demo_site.stop()
-            log.info("roomwatch stopped")
-            self._sd.close()
-        return 0
+        if "probes.snmp_session" in sys.modules:  # shared SNMP sockets, if SNMP was used
+            await sys.modules["probes.snmp_session"].close_shared()
+        if self.demo_site is not None:
+            await self.demo_site.stop()
+        log.info("roomwatch stopped")
+        self._sd.close()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -372,6 +409,7 @@ class Daemon:
         self.stats["reloads"] += 1
         try:
             loaded = load_all(self.config_path)
+            add_self_device(loaded.inventory)
         except ConfigError as exc:
             self.stats["reload_failures"] += 1
             for item in exc.errors:

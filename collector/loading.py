@@ -12,7 +12,7 @@ from typing import Any
 from collector.api import api_token
 from collector.config import Config, load_config
 from collector.sinks.factory import SinkConfigError, check_sinks
-from inventory import ConfigError, Credentials, Inventory, load_credentials, load_inventory
+from inventory import ConfigError, Credentials, Device, Inventory, load_credentials, load_inventory
 from inventory.loader import inventory_files
 from rules.loader import load_rules, rule_files
 
@@ -24,6 +24,19 @@ class Loaded:
     inventory: Inventory
     ruleset: Any
     warnings: list[str] = field(default_factory=list)
+
+
+SELF_DEVICE = "roomwatch"
+
+
+def add_self_device(inventory: Inventory) -> None:
+    """The daemon reports on itself (spool depth and age, sink health) as device `roomwatch`;
+    it is added when the inventory does not declare it, so rules on `roomwatch.*` metrics work
+    without a hand-written entry. Declare it to choose its name, site or criticality."""
+    if SELF_DEVICE not in inventory.devices:
+        inventory.devices[SELF_DEVICE] = Device(
+            id=SELF_DEVICE, name="roomwatch", kind="other", criticality=2
+        )
 
 
 def watched_files(config: Config) -> list[Path]:

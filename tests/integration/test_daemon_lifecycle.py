@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.peers import REPO, stop_process, wait_until
+from tests.fixtures.peers import REPO, free_port, stop_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +77,33 @@ def test_a_bad_config_at_start_is_refused_with_file_and_line(tmp_path: Path) -> 
         stop_process(proc)
     text = log.read_text("utf-8")
     assert f"{tmp_path / 'inventory.yaml'}:3:5: devices[0]: unknown key 'knd'" in text
+
+
+def test_a_second_daemon_on_the_same_state_is_refused_and_exits(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    (tmp_path / "credentials.yaml").write_text("influx: {token: t0ken}\n", "utf-8")
+    (tmp_path / "credentials.yaml").chmod(0o600)
+    config.write_text(
+        config.read_text("utf-8")
+        + "credentials: credentials.yaml\nsinks:\n  - type: influxdb\n    name: local\n"
+        f"    url: http://127.0.0.1:{free_port()}\n    org: o\n    bucket: b\n"
+        "    credentials: influx\n",
+        "utf-8",
+    )
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = run_daemon(config, first_log)
+    try:
+        wait_until(lambda: "roomwatch started" in first_log.read_text("utf-8"), 20, "first")
+        second = run_daemon(config, second_log)
+        try:
+            assert second.wait(timeout=30) == 2
+        finally:
+            stop_process(second)
+        text = second_log.read_text("utf-8")
+        assert "cannot start: sink 'local'" in text
+        assert "roomwatch stopped" in text
+        assert first.poll() is None  # the first one goes on
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+    finally:
+        stop_process(first)
