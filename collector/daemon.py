@@ -464,7 +464,8 @@ class Daemon:
     # -- status ---------------------------------------------------------------------------
 
     def status_line(self) -> str:
-        devices = len(self.loaded.inventory.devices) if self.loaded else 0
+        # Devices that are polled (the implicit `roomwatch` device has no probes).
+        devices = len({job.key[0] for job in self.scheduler.jobs}) if self.scheduler else 0
         failing = len({device for device, _ in self.failing})
         return f"{devices} devices, {failing} not answering"
 

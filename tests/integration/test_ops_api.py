@@ -328,7 +328,7 @@ def test_metrics_are_prometheus_text_with_polls_queues_and_rule_time(
     assert metrics["roomwatch_poll_failures_total"] > 0  # the intranet never answers
     assert metrics["roomwatch_rule_evaluation_seconds_count"] > 0
     assert metrics["roomwatch_rule_evaluation_seconds_sum"] >= 0
-    assert metrics["roomwatch_devices"] == 4
+    assert metrics["roomwatch_devices"] == 5  # the four declared and roomwatch itself
     assert "roomwatch_fault_queue_depth" in metrics
     assert "roomwatch_alert_outbox_pending" in metrics
     active = sum(
