@@ -59,6 +59,18 @@ def _host(address: str) -> str:
     return host if sep and port.isdigit() and ":" not in host else address
 
 
+def _sink_setup(loaded: Loaded) -> list[tuple[object, str | None]]:
+    """What a sink is built from: its settings and its token (a rotated token counts)."""
+    out: list[tuple[object, str | None]] = []
+    for config in loaded.config.sinks:
+        try:
+            token = loaded.credentials.entry(config.credentials).get("token")
+        except KeyError:
+            token = None
+        out.append((config, token))
+    return out
+
+
 class StartupError(Exception):
     """Something the admin must fix before the daemon can run (a port taken, a spool in use)."""
 
@@ -416,9 +428,12 @@ class Daemon:
                 log.error("reload rejected, keeping the running configuration: %s", item)
             self._sd.send(ready=1, status=self.status_line())
             return False
+        previous = self.loaded
         self.loaded = loaded
         self.engine.replace(loaded.ruleset, loaded.inventory)
         self.alerts.reload(loaded.config.alerting, loaded.inventory)
+        if previous is None or _sink_setup(previous) != _sink_setup(loaded):
+            await self._replace_sinks(loaded)
         if self.api is not None:
             self.api.refresh_token(loaded.config, loaded.credentials)
         for probe in self.scheduler.set_probes(build_probes(loaded.inventory)):
@@ -426,6 +441,23 @@ class Daemon:
         log.info("configuration reloaded", extra={"devices": len(loaded.inventory.devices)})
         self._sd.send(ready=1, status=self.status_line())
         return True
+
+    async def _replace_sinks(self, loaded: Loaded) -> None:
+        """Stop the running sinks (each flushes to its spool) and start the configured ones;
+        a sink kept under the same name takes its spool, backlog included, over."""
+        for sink in self.sinks:
+            await sink.stop()
+        config = loaded.config
+        started = []
+        for sink in build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for):
+            try:
+                await sink.start()
+            except (OSError, RuntimeError) as exc:
+                log.error("sink %r cannot start after reload: %s", sink.name, exc)
+                continue
+            started.append(sink)
+        self.sinks = started
+        log.info("sinks reconfigured", extra={"sinks": ",".join(s.name for s in self.sinks)})
 
     def _save_state(self) -> None:
         assert self.engine is not None

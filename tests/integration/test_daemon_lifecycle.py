@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.peers import REPO, free_port, stop_process, wait_until
+from tests.fixtures.victoria_peer import VictoriaMetrics
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +108,31 @@ def test_a_second_daemon_on_the_same_state_is_refused_and_exits(tmp_path: Path) 
         assert first.wait(timeout=30) == 0
     finally:
         stop_process(first)
+
+
+def test_a_sink_added_by_a_reload_receives_samples(tmp_path: Path) -> None:
+    vm = VictoriaMetrics(tmp_path / "vm").start()
+    config = write_config(tmp_path)
+    log = tmp_path / "daemon.log"
+    proc = run_daemon(config, log)
+    try:
+        wait_until(lambda: "roomwatch started" in log.read_text("utf-8"), 20, "daemon start")
+        (tmp_path / "credentials.yaml").write_text("influx: {token: t0ken}\n", "utf-8")
+        (tmp_path / "credentials.yaml").chmod(0o600)
+        config.write_text(
+            config.read_text("utf-8")
+            + "credentials: credentials.yaml\nsinks:\n  - type: influxdb\n    name: local\n"
+            f"    url: {vm.url}\n    org: o\n    bucket: b\n    credentials: influx\n"
+            "    flush_interval: 0.2s\n",
+            "utf-8",
+        )
+        proc.send_signal(signal.SIGHUP)
+        points = vm.wait_for_points('{__name__="device_up",device="box"}', 1)
+        assert points
+        assert all(value == 1.0 for *_, value in points)
+        assert "sinks reconfigured" in log.read_text("utf-8")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        stop_process(proc)
+        vm.stop()
