@@ -22,6 +22,7 @@ probes:
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -248,6 +249,10 @@ class MegatecProbe(Probe):
         return clean_reply(reply.data)
 
     async def poll(self, now: float) -> Sequence[Sample]:
+        loop = asyncio.get_running_loop()
+        # The collector cancels the whole poll at `timeout`; the optional queries get only what
+        # the status query left of it, so a UPS that stays silent on F/I never costs the status.
+        deadline = loop.time() + self.cfg.timeout * 0.9
         wait_s = min(self.cfg.reply_timeout, self.cfg.timeout)
         command = self.cfg.status_command
         text = await self._ask(command, wait_s)
@@ -258,12 +263,12 @@ class MegatecProbe(Probe):
         readings = [parse_status(text, self.cfg.battery_cells)]
         if self.cfg.query_rating:
             if self._rating is None:
-                self._rating = await self._optional("F", parse_rating, wait_s)
-            readings.append(self._rating)
+                self._rating = await self._optional("F", parse_rating, wait_s, deadline)
+            readings.append(self._rating or Reading())
         if self.cfg.query_identity:
             if self._identity is None:
-                self._identity = await self._optional("I", parse_identity, wait_s)
-            readings.append(self._identity)
+                self._identity = await self._optional("I", parse_identity, wait_s, deadline)
+            readings.append(self._identity or Reading())
         return [
             Sample(self.device, name, value, unit=unit, ts=now)
             for reading in readings
@@ -271,13 +276,19 @@ class MegatecProbe(Probe):
         ]
 
     async def _optional(
-        self, command: str, parse: Callable[[str], Reading], wait_s: float
-    ) -> Reading:
-        """A query the UPS may not support: silence, an echo, NAK or a broken line mean "no
-        such data" (and it is not asked again until the probe is rebuilt)."""
+        self, command: str, parse: Callable[[str], Reading], wait_s: float, deadline: float
+    ) -> Reading | None:
+        """A query the UPS may not support: silence for the full `wait_s`, an echo, NAK or a
+        broken line mean "no such data" (and it is not asked again until the probe is
+        rebuilt). None when the poll's time ran short before that was known: ask next poll."""
+        wait = min(wait_s, deadline - asyncio.get_running_loop().time())
+        if wait <= 0:
+            return None
         try:
-            text = await self._ask(command, wait_s)
-        except (ProbeTimeout, ProbeProtocolError):
+            text = await self._ask(command, wait)
+        except ProbeTimeout:
+            return Reading() if wait >= wait_s else None
+        except ProbeProtocolError:
             return Reading()
         if is_refusal(text, command):
             return Reading()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from collector.polling import poll_once
 from probes.base import ProbeProtocolError, ProbeTimeout, ProbeUnreachable
 from probes.megatec import MegatecProbe, MegatecSettings
 from tests.fixtures.megatec_emulator import MegatecEmulator
@@ -150,3 +151,21 @@ async def test_port_that_disappears_and_comes_back_is_reopened(tmp_path: Path) -
     finally:
         emulator.stop()
         pair.stop()
+
+
+async def test_ups_silent_on_rating_and_identity_stays_up_when_timeout_is_tight(
+    line: PtyPair, ups: MegatecEmulator
+) -> None:
+    # The collector cancels a poll at `timeout`. Before the fix, the silent F query alone used
+    # the whole timeout, so every poll was cancelled and the UPS looked down although it
+    # answered Q1 each time.
+    ups.answer_with("q1-nut-test-nominal")
+    ups.stay_silent_on("F", "I")
+    probe = probe_for(line, reply_timeout=1.0, timeout=1.0)
+    for now in (1.0, 2.0):
+        result = await poll_once(probe, now)
+        assert result.error is None, result.error
+        values = {s.metric: s.value for s in result.samples}
+        assert values["ups.status"] == "OL"
+        assert values["device.up"] == 1
+        assert "input.voltage.nominal" not in values
