@@ -68,6 +68,7 @@ _WORDS = {
         "stale": "（数据已中断，状态未知）",
         "ago": "前",
         "more": "…另有 {n} 条",
+        "tap": "点击事件号",
     },
     "en": {
         "site": "site",
@@ -85,6 +86,7 @@ _WORDS = {
         "stale": " (data stopped arriving; state unknown)",
         "ago": "ago",
         "more": "… and {n} more",
+        "tap": "tap the incident number",
     },
 }
 
@@ -180,6 +182,57 @@ def _ack_lines(item: Mapping[str, Any], language: str) -> list[str]:
     return lines
 
 
+def _clock(ts: float, tz: dt.tzinfo | None) -> str:
+    return dt.datetime.fromtimestamp(ts, tz).strftime("%m-%d %H:%M")
+
+
+def _short(item: Mapping[str, Any], language: str, tz: dt.tzinfo | None) -> str:
+    """One SMS line: level, device and site, the summary (with the value), since when and the
+    incident number to acknowledge."""
+    words = _WORDS[language]
+    site = item.get("site_name") or item.get("site")
+    where = str(item.get("device", "?"))
+    if site:
+        where += f"（{site}）" if language == "zh" else f" ({site})"
+    summary = summary_of(item, language)
+    text = f"{_head(item, language)}{where}{'：' if language == 'zh' else ': '}{summary}"
+    value = _value(item)
+    if value != "-" and value not in summary:
+        text += f" ({words['value']} {value})"
+    since = item.get("since")
+    if since is not None:
+        hhmm = dt.datetime.fromtimestamp(since, tz).strftime("%H:%M")
+        text += f"，{hhmm}起" if language == "zh" else f", {words['since']} {hhmm}"
+    return f"{text} #{item.get('incident')}"
+
+
+def _group_tail(items: Sequence[Mapping[str, Any]], language: str) -> tuple[list[str], list[str]]:
+    """The lines under a grouped message (plain text, Markdown): how to acknowledge each
+    incident listed (a command or one link each, never the first one's only) and every
+    distinct runbook."""
+    words = _WORDS[language]
+    text: list[str] = []
+    markdown: list[str] = []
+    alerts = [i for i in items if i.get("kind") not in ("resolved", "acknowledged")]
+    ids = [str(i.get("incident")) for i in alerts if i.get("incident") is not None]
+    if ids and any((i.get("ack") or {}).get("command") for i in alerts):
+        line = f"{words['ack']}: roomwatch incidents ack ID --by NAME (ID: {', '.join(ids)})"
+        text.append(line)
+        markdown.append(f"- {line}")
+    links = [(i.get("incident"), (i.get("ack") or {}).get("link")) for i in alerts]
+    links = [(n, url) for n, url in links if url]
+    if links:  # in Markdown each listed incident number is its own link
+        markdown.append(f"- {words['ack_link']}: {words['tap']}")
+    for runbook in dict.fromkeys(str(i["runbook"]) for i in items if i.get("runbook")):
+        line = f"{words['runbook']}: {runbook}"
+        text.append(line)
+        markdown.append(f"- {line}")
+    if links:
+        text.append(f"{words['ack_link']}:")
+        text.extend(f"  #{n}: {url}" for n, url in links)
+    return text, markdown
+
+
 def _detail_lines(
     item: Mapping[str, Any], language: str, tz: dt.tzinfo | None, now: float
 ) -> list[str]:
@@ -243,7 +296,7 @@ def render(
             "",
             *(f"- {line}" for line in _detail_lines(first, language, tz, now)),
         ]
-        short = f"{_head(first, language)}{first.get('device')} {summary_of(first, language)} #{first.get('incident')}"
+        short = _short(first, language, tz)
     else:
         devices = sorted({str(i.get("device")) for i in ordered})
         site = first.get("site_name") or first.get("site") or ""
@@ -252,18 +305,25 @@ def render(
         subject = f"{_head(first, language)}{site + ' ' if site else ''}{count}{sep}{', '.join(devices[:5])}{'…' if len(devices) > 5 else ''}"
         body = [subject, ""]
         markdown = [f"**{subject}**", ""]
-        for item in ordered[:max_items]:
-            line = f"{_head(item, language)}#{item.get('incident')} {_where(item, language)} {summary_of(item, language)} ({words['value']} {_value(item)})"
+        shown = ordered[:max_items]
+        for item in shown:
+            since = item.get("since")
+            when = f", {words['since']} {_clock(since, tz)}" if since is not None else ""
+            line = f"{_head(item, language)}#{item.get('incident')} {_where(item, language)} {summary_of(item, language)} ({words['value']} {_value(item)}{when})"
             body.append(line)
+            link = (item.get("ack") or {}).get("link") if item.get("kind") in ALERT_KINDS else None
+            if link:  # on a phone, the incident number itself acknowledges
+                number = f"#{item.get('incident')} "
+                line = line.replace(number, f"[{number.strip()}]({link}) ", 1)
             markdown.append(f"- {line}")
         if len(ordered) > max_items:
             more = words["more"].format(n=len(ordered) - max_items)
             body.append(more)
             markdown.append(more)
-        body.append("")
-        body.extend(_ack_lines(first, language))
-        if first.get("runbook"):
-            body.append(f"{words['runbook']}: {first['runbook']}")
+        # chat robots send the Markdown body: it says how to acknowledge and what to do too
+        tail_text, tail_markdown = _group_tail(shown, language)
+        body.extend(["", *tail_text])
+        markdown.extend(["", *tail_markdown])
         short = subject
     text = "\n".join(body)
     return Message(
