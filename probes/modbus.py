@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,7 +88,8 @@ class RegisterField(BaseModel):
     labels: dict[str, str] = {}
     invalid: list[int] = []  # raw values the device sends for "no reading"
     # Status fields: the raw value (`flags`) or its set bits (`bits`, 0 = least significant)
-    # become NUT status flags, joined into one sample of `metric` (normally ups.status).
+    # become NUT status flags, joined into one sample of `metric` (normally ups.status). A coil
+    # or discrete input (bool) is the value 0/1 for `flags`, bit 0 for `bits`.
     flags: dict[int, str] | None = None
     bits: dict[int, str] | None = None
 
@@ -98,6 +100,9 @@ class RegisterField(BaseModel):
             raise ValueError("functions 1 and 2 read bits (type: bool); 3 and 4 read registers")
         if self.flags is not None and self.bits is not None:
             raise ValueError("give either flags (by value) or bits (by bit number), not both")
+        top = 16 * _WIDTH[self.type] - 1 if self.type != "bool" else 0
+        if self.bits is not None and any(not 0 <= bit <= top for bit in self.bits):
+            raise ValueError(f"bits of a {self.type} are numbered 0 to {top}")
         return self
 
     @property
@@ -182,12 +187,17 @@ def field_samples(
     for f in request.fields:
         at = f.address - request.address
         if f.type == "bool":
-            out.append((f, bool(values[at])))
-            continue
-        words = [int(v) for v in values[at : at + f.width]]
-        raw = decode_raw(words, f)
-        unsigned = int.from_bytes(b"".join(w.to_bytes(2, "big") for w in words), "big")
-        if unsigned in f.invalid or raw in f.invalid:
+            if not f.is_status:
+                out.append((f, bool(values[at])))
+                continue
+            unsigned = int(bool(values[at]))  # a status coil: 0 or 1
+            raw: int | float = unsigned
+        else:
+            words = [int(v) for v in values[at : at + f.width]]
+            raw = decode_raw(words, f)
+            unsigned = int.from_bytes(b"".join(w.to_bytes(2, "big") for w in words), "big")
+        if unsigned in f.invalid or raw in f.invalid or not math.isfinite(raw):
+            # NaN/inf: what float32 sensors send for "no reading"; never a value to store
             out.append((f, None))
         elif f.flags is not None:
             flag = f.flags.get(int(raw))

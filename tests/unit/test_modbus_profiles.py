@@ -197,3 +197,28 @@ def test_shipped_profile_decodes_recorded_frame(
         "d", field_samples(ReadRequest(function, address, count, fields), words), 0.0
     )
     assert {s.metric: s.value for s in samples} == expected
+
+
+def test_status_coils_and_discrete_inputs_become_ups_status_flags() -> None:
+    # A UPS that says "on battery" / "battery low" in discrete inputs: before the fix the flags
+    # were ignored and ups.status came out as the bare boolean True.
+    on_battery = reg(0, function=2, type="bool", metric="ups.status", flags={0: "OL", 1: "OB"})
+    low = reg(1, function=2, type="bool", metric="ups.status", bits={0: "LB"})
+    request = ReadRequest(2, 0, 2, (on_battery, low))
+    samples = to_samples("ups", field_samples(request, [True, True]), 5.0)
+    assert [(s.metric, s.value) for s in samples] == [("ups.status", "OB LB")]
+    samples = to_samples("ups", field_samples(request, [False, False]), 5.0)
+    assert [(s.metric, s.value) for s in samples] == [("ups.status", "OL")]
+
+
+def test_status_bits_beyond_the_register_width_are_a_profile_error() -> None:
+    with pytest.raises(ValidationError, match="numbered 0 to 15"):
+        reg(0, metric="ups.status", bits={16: "LB"})
+    with pytest.raises(ValidationError, match="numbered 0 to 0"):
+        reg(0, function=1, type="bool", metric="ups.status", bits={1: "LB"})
+
+
+@pytest.mark.parametrize("words", [[0x7FC0, 0x0000], [0x7F80, 0x0000], [0xFF80, 0x0000]])
+def test_float32_nan_or_infinity_is_no_reading(words: list[int]) -> None:
+    f = reg(0, type="float32", metric="ambient.temperature")
+    assert field_samples(ReadRequest(3, 0, 2, (f,)), words) == [(f, None)]
