@@ -51,6 +51,8 @@ async def poll_once(probe: Probe, now: float) -> PollResult:
     except Exception as exc:  # a probe bug must not stop the collector
         error, reason = f"internal error in {probe.type_name} probe: {exc!r}", "error"
     seconds = time.perf_counter() - started
+    if error is not None:  # one line for logs and stderr (some library messages span lines)
+        error = " ".join(error.split())
     samples.append(Sample(probe.device, "device.up", int(error is None), labels, None, now, reason))
     samples.append(Sample(probe.device, "device.poll_seconds", seconds, labels, "s", now))
     return PollResult(probe.device, probe.type_name, samples, error, reason, seconds, labels)

@@ -14,7 +14,8 @@ Example inventory entry:
 ```
 
 Metrics: `http.up` (1 when the final response has an expected status and, if asked, the
-expected content), `http.status`, `http.response_seconds` (request start to last body byte),
+expected content within the first 1 MiB of the body), `http.status`, `http.response_seconds`
+(request start to the last body byte read: the end of the page, or its first 1 MiB),
 the phases `http.dns_seconds`, `http.connect_seconds` (TCP), `http.tls_seconds`,
 `http.ttfb_seconds` (request sent to response headers), `http.content_match`, and
 `tls.cert_expiry_days` for HTTPS. Phases are those of the first connection a request opens;
@@ -178,6 +179,22 @@ def _trace(phases: _Phases) -> aiohttp.TraceConfig:
     return trace
 
 
+async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
+    """The body up to its end or MAX_BODY bytes, whichever comes first.
+
+    `StreamReader.read(n)` returns what has arrived so far (one chunk or TCP segment), not n
+    bytes, so a page sent in pieces must be read until EOF."""
+    parts: list[bytes] = []
+    size = 0
+    while size < MAX_BODY:
+        chunk = await resp.content.read(MAX_BODY - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
 def cert_expiry_days(der: bytes, now: float) -> float:
     cert = x509.load_der_x509_certificate(der)
     not_after = cert.not_valid_after_utc
@@ -210,8 +227,19 @@ class HttpProbe(Probe):
         phases = _Phases()
         # A fresh connector per poll: a monitoring check must measure a real connection
         # (DNS, TCP, TLS), not a pooled one, and sees certificate changes at once.
-        connector = _TimedConnector(phases, ssl=self._ssl_context(), use_dns_cache=False, limit=1)
-        timeout = aiohttp.ClientTimeout(total=settings.timeout)
+        try:
+            ssl_context = self._ssl_context()
+        except (OSError, ssl.SSLError) as exc:
+            raise ProbeTlsError(
+                f"{settings.url}: cannot load ca_file {settings.ca_file}: "
+                f"{getattr(exc, 'strerror', None) or exc}",
+                self._down(now, "tls"),
+            ) from None
+        connector = _TimedConnector(phases, ssl=ssl_context, use_dns_cache=False, limit=1)
+        # A little under the collector's own deadline (settings.timeout), so that on a timeout
+        # this probe's ProbeTimeout, which carries http.up = 0, wins the race and rules on
+        # http.up see the site down (ssh and modbus keep the same margin).
+        timeout = aiohttp.ClientTimeout(total=settings.timeout * 0.9)
         started = time.perf_counter()
         try:
             async with (
@@ -229,7 +257,7 @@ class HttpProbe(Probe):
                     max_redirects=settings.max_redirects,
                 ) as resp,
             ):
-                body = await resp.content.read(MAX_BODY) if settings.method != "HEAD" else b""
+                body = await _read_body(resp) if settings.method != "HEAD" else b""
                 status = resp.status
                 charset = resp.charset or "utf-8"  # no sniffing: we read at most MAX_BODY
         except TimeoutError:

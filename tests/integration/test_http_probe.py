@@ -5,14 +5,22 @@ expired."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import gzip
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
+from collector.polling import poll_once
 from probes.base import ProbeError, ProbeTimeout, ProbeTlsError, ProbeUnreachable
 from probes.http import HttpProbe, HttpSettings
 from probes.sample import Sample
@@ -199,3 +207,148 @@ async def test_a_page_without_a_charset_is_matched_as_utf8() -> None:
     finally:
         await runner.cleanup()
     assert m["http.content_match"].value == 1
+
+
+async def _serve(handler: Callable[[web.Request], Any]) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}/"
+
+
+async def test_text_in_a_later_chunk_of_a_chunked_page_is_found() -> None:
+    # Real pages arrive in several pieces; the expected text is often near the end.
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        for _ in range(4):
+            await resp.write(b"x" * 2000 + b"\n")
+            await asyncio.sleep(0.05)
+        await resp.write(b"</html> status: OK\n")
+        await resp.write_eof()
+        return resp
+
+    runner, url = await _serve(chunked)
+    try:
+        m = await poll(url=url, expect_text="status: OK")
+    finally:
+        await runner.cleanup()
+    assert m["http.content_match"].value == 1
+    assert m["http.up"].value == 1
+
+
+async def test_text_beyond_the_first_mebibyte_is_not_searched() -> None:
+    async def huge(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        for _ in range(20):
+            await resp.write(b"y" * 65536)
+        await resp.write(b"status: OK")
+        await resp.write_eof()
+        return resp
+
+    runner, url = await _serve(huge)
+    try:
+        m = await poll(url=url, expect_text="status: OK")
+    finally:
+        await runner.cleanup()
+    assert m["http.content_match"].value == 0
+    assert m["http.up"].note == "content"
+
+
+async def test_a_gzip_page_is_matched_after_decompression() -> None:
+    async def gz(_r: web.Request) -> web.Response:
+        return web.Response(
+            body=gzip.compress(b"<p>status: OK</p>"),
+            headers={"Content-Encoding": "gzip", "Content-Type": "text/html"},
+        )
+
+    runner, url = await _serve(gz)
+    try:
+        m = await poll(url=url, expect_text="status: OK")
+    finally:
+        await runner.cleanup()
+    assert m["http.content_match"].value == 1
+
+
+async def test_a_timeout_through_the_collector_still_reports_the_site_down(server) -> None:  # type: ignore[no-untyped-def]
+    # The collector's poll_once has its own deadline of settings.timeout; the probe's must
+    # come first, or http.up = 0 is lost and rules on http.up never see the site down.
+    base = await server(None)
+    probe = HttpProbe("site", HttpSettings(type="http", url=base + "/slow", timeout=0.5))
+    result = await poll_once(probe, time.time())
+    m = by_metric(result.samples)
+    assert result.reason == "timeout"
+    assert m["http.up"].value == 0
+    assert m["http.up"].note == "timeout"
+    assert m["device.up"].value == 0
+
+
+async def test_a_missing_ca_file_is_a_tls_failure_naming_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    probe = HttpProbe(
+        "site", HttpSettings(type="http", url="https://127.0.0.1:1/", ca_file=str(missing))
+    )
+    result = await poll_once(probe, time.time())
+    assert result.reason == "tls"
+    assert result.error is not None and str(missing) in result.error
+    assert by_metric(result.samples)["http.up"].value == 0
+
+
+def _cert_for_another_name(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a certificate it signed for `other.example` only (not 127.0.0.1)."""
+    now = dt.datetime.now(dt.UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("test CA"))
+        .issuer_name(name("test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("other.example"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("other.example")]), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = directory / "ca.pem", directory / "other.pem", directory / "other.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+async def test_a_certificate_for_another_host_name_is_refused(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ca, cert, key = _cert_for_another_name(tmp_path)
+    base = await server(tls_context(cert, key))
+    with pytest.raises(ProbeTlsError) as info:
+        await poll(url=base + "/", ca_file=str(ca))  # a trusted CA, but the wrong name
+    assert info.value.reason == "tls"
+    assert "127.0.0.1" in str(info.value)  # says which name did not match
+    m = await poll(url=base + "/", verify_tls=False)  # the admin's way out, as documented
+    assert m["http.up"].value == 1

@@ -153,3 +153,11 @@ async def test_a_bug_in_a_probe_is_reported_not_raised() -> None:
     up = next(s for s in result.samples if s.metric == "device.up")
     assert (up.value, up.note) == (0, "error")
     assert "ZeroDivisionError" in (result.error or "")
+
+
+async def test_a_multi_line_error_message_is_reported_on_one_line() -> None:
+    # aiohttp's payload errors carry a newline; logs and `roomwatch probe` stderr are one
+    # line per event.
+    exc = ProbeAuthError("dev: 400, message:\n  Can not decode content-encoding: gzip")
+    result = await poll_once(FailingProbe(exc), 1000.0)
+    assert result.error == "dev: 400, message: Can not decode content-encoding: gzip"
