@@ -15,7 +15,8 @@ from probes.snmp_walk import Column
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 
-UTILISATION_CEILING = 110.0  # above this a "utilisation" is a bad speed or counter, not data
+UTILISATION_CEILING = 110.0
+GAUGE_MAX = (1 << 32) - 1  # above this a "utilisation" is a bad speed or counter, not data
 
 # Device → ifIndex → the labels its interface samples carried in the last poll. The trap
 # receiver labels a linkDown/linkUp with them, so the trap updates the very series the poll
@@ -212,7 +213,9 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
             if util.counter not in rates or speed_spec is None:
                 continue
             speed = row.get(speed_spec.oid)
-            if speed is None or not isinstance(speed[2], int) or speed[2] <= 0:
+            # 0 is "unknown" (ifHighSpeed of a virtual port); a Gauge32 stuck at its maximum
+            # (ifSpeed of a link above 4.29 Gbit/s) is not the port's speed either.
+            if speed is None or not isinstance(speed[2], int) or not 0 < speed[2] < GAUGE_MAX:
                 continue
             percent = rates[util.counter] * util.bits * 100.0 / (speed[2] * util.speed_scale)
             if 0.0 <= percent <= UTILISATION_CEILING:

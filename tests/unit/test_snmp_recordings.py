@@ -71,3 +71,57 @@ async def test_agent_restart_between_polls_gives_no_rate() -> None:
         session.mib[key] = (session.mib[key][0], 5)  # counters restarted from zero
     samples = await probe.poll(1060.0)
     assert not [s for s in samples if s.metric.endswith(".rate")]
+
+
+def _if_table_agent(speed: int, high_speed: int | None) -> FakeAgentSession:
+    """An ifTable-only agent (no ifXTable, so no Counter64: a v1 agent, an old host):
+    one port with 32-bit octet counters."""
+    ber_gauge, ber_counter, ber_int = 0x42, 0x41, 0x02
+    mib: dict[tuple[int, ...], tuple[int, object]] = {
+        (1, 3, 6, 1, 2, 1, 1, 3, 0): (0x43, 100_000),
+        (1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 3): (0x04, b"eth0\x00"),
+        (1, 3, 6, 1, 2, 1, 2, 2, 1, 5, 3): (ber_gauge, speed),
+        (1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 3): (ber_int, 1),
+        (1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 3): (ber_counter, 4_294_000_000),
+        (1, 3, 6, 1, 2, 1, 2, 2, 1, 16, 3): (ber_counter, 1000),
+    }
+    if high_speed is not None:
+        mib[(1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 15, 3)] = (ber_gauge, high_speed)
+    return FakeAgentSession(mib)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("speed", "high_speed"),
+    [(100_000_000, None), (100_000_000, 0), (4_294_967_295, 100)],
+    ids=["no-ifHighSpeed", "ifHighSpeed-0", "ifSpeed-saturated"],
+)
+async def test_without_hc_counters_the_32_bit_octets_give_rates_and_utilisation(
+    speed: int, high_speed: int | None
+) -> None:
+    session = _if_table_agent(speed, high_speed)
+    config = SnmpSettings(type="snmp", address="192.0.2.1", profile=["if-mib"])  # type: ignore[arg-type]
+    probe = SnmpProbe("old-host", config, session=session)
+    first = await probe.poll(1000.0)
+    assert [s.value for s in first if s.metric == "ifInOctets"] == [4_294_000_000]
+    # 10 s later: In wrapped past 2^32 after 125,000,000 octets (100 % of 100 Mbit/s);
+    # Out moved 12,500,000 octets (10 %).
+    session.mib[(1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 3)] = (0x41, 4_294_000_000 + 125_000_000 - 2**32)
+    session.mib[(1, 3, 6, 1, 2, 1, 2, 2, 1, 16, 3)] = (0x41, 1000 + 12_500_000)
+    session.mib[(1, 3, 6, 1, 2, 1, 1, 3, 0)] = (0x43, 101_000)
+    samples = await probe.poll(1010.0)
+    by_metric = {s.metric: s for s in samples}
+    assert by_metric["ifInOctets.rate"].value == 12_500_000.0
+    assert by_metric["ifInUtilization"].value == 100.0
+    assert by_metric["ifOutUtilization"].value == 10.0
+    assert by_metric["ifInUtilization"].labels == {"ifIndex": "3", "ifDescr": "eth0"}
+
+
+async def test_a_saturated_ifspeed_is_not_taken_as_the_port_speed() -> None:
+    session = _if_table_agent(4_294_967_295, 0)  # a 10G port on an agent without ifHighSpeed
+    config = SnmpSettings(type="snmp", address="192.0.2.1", profile=["if-mib"])  # type: ignore[arg-type]
+    probe = SnmpProbe("old-host", config, session=session)
+    await probe.poll(1000.0)
+    session.mib[(1, 3, 6, 1, 2, 1, 2, 2, 1, 16, 3)] = (0x41, 1000 + 12_500_000)
+    samples = await probe.poll(1010.0)
+    assert [s.value for s in samples if s.metric == "ifOutOctets.rate"] == [1_250_000.0]
+    assert not [s for s in samples if s.metric.endswith("Utilization")]
