@@ -122,6 +122,25 @@ def error_for(reply: str, what: str) -> ProbeError:
     return ProbeProtocolError(f"upsd answered {what} with {code}")
 
 
+def parse_ups_line(line: str) -> str:
+    """`UPS <name> "<description>"` → name. Raises ProbeProtocolError."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = []
+    if len(words) < 2 or words[0] != "UPS":
+        raise ProbeProtocolError(f"upsd sent {line[:80]!r} inside LIST UPS")
+    return words[1]
+
+
+class _Refused(Exception):
+    """An `ERR …` reply: upsd refused one request, the session itself is still in step."""
+
+    def __init__(self, error: ProbeError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Session:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
@@ -140,7 +159,7 @@ class _Session:
         await self.send(line)
         reply = await self.line()
         if reply.startswith("ERR"):
-            raise error_for(reply, what)
+            raise _Refused(error_for(reply, what))
         return reply
 
     async def list(self, query: str, what: str) -> list[str]:
@@ -171,8 +190,10 @@ class NutProbe(Probe):
             raise ProbeTimeout(
                 f"{self.device}: upsd at {host}:{port} did not answer within {self.cfg.timeout:g}s"
             ) from None
+        except _Refused as exc:
+            raise type(exc.error)(f"{self.device}: {exc.error}") from None
         except ProbeError as exc:
-            raise type(exc)(f"{self.device}: {exc}") from None
+            raise type(exc)(f"{self.device}: {exc}", exc.samples) from None
         except (ConnectionError, OSError) as exc:
             raise ProbeUnreachable(
                 f"{self.device}: upsd at {host}:{port}: {exc.strerror or exc}"
@@ -189,10 +210,21 @@ class NutProbe(Probe):
             if self.cfg.ups:
                 names = [self.cfg.ups]
             else:
-                names = [shlex.split(line)[1] for line in await session.list("UPS", "LIST UPS")]
+                names = [parse_ups_line(line) for line in await session.list("UPS", "LIST UPS")]
+                if not names:
+                    raise ProbeProtocolError(f"upsd at {host}:{port} serves no UPS")
             samples: list[Sample] = []
+            failed: list[_Refused] = []
             for ups in names:
-                for line in await session.list(f"VAR {ups}", f"UPS {ups!r}"):
+                try:
+                    lines = await session.list(f"VAR {ups}", f"UPS {ups!r}")
+                except _Refused as exc:
+                    if self.cfg.ups:
+                        raise
+                    # One UPS whose driver is down must not hide the others' readings.
+                    failed.append(exc)
+                    continue
+                for line in lines:
                     name, text = parse_var_line(line, ups)
                     value = parse_value(text)
                     samples.append(
@@ -200,6 +232,9 @@ class NutProbe(Probe):
                     )
             with contextlib.suppress(OSError, ProbeError):
                 await session.send("LOGOUT")
+            if failed:
+                first = failed[0].error
+                raise type(first)("; ".join(str(f.error) for f in failed), samples)
             return samples
         finally:
             writer.close()

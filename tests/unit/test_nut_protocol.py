@@ -150,3 +150,67 @@ async def test_garbage_inside_a_list_is_a_protocol_error(
     )
     with pytest.raises(ProbeProtocolError, match="hello there"):
         await nut(address, ups="u").poll(1.0)
+
+
+def _two_ups_server(b_reply: list[str]) -> Script:
+    def script(line: str) -> list[str] | None:
+        if line == "LIST UPS":
+            return [
+                "BEGIN LIST UPS",
+                'UPS a "Rack A"',
+                'UPS b "Rack B, the old one"',
+                "END LIST UPS",
+            ]
+        if line == "LIST VAR a":
+            return ["BEGIN LIST VAR a", 'VAR a ups.status "OB DISCHRG"', "END LIST VAR a"]
+        if line == "LIST VAR b":
+            return b_reply
+        return ["OK"] if line != "LOGOUT" else None
+
+    return script
+
+
+async def test_one_ups_with_a_dead_driver_does_not_hide_the_others(
+    fake_upsd: Callable[[Script], object],
+) -> None:
+    # Before the fix the whole poll failed and UPS a's "on battery" never reached the rules.
+    address = await fake_upsd(_two_ups_server(["ERR DRIVER-NOT-CONNECTED"]))  # type: ignore[misc]
+    with pytest.raises(ProbeTimeout, match=r"'b'.*DRIVER-NOT-CONNECTED") as caught:
+        await nut(address).poll(1.0)
+    assert [(s.metric, s.value, s.labels) for s in caught.value.samples] == [
+        ("ups.status", "OB DISCHRG", {"ups": "a"})
+    ]
+    assert str(caught.value).startswith("ups-a: ")
+
+
+async def test_named_ups_that_is_stale_fails_the_poll_without_samples(
+    fake_upsd: Callable[[Script], object],
+) -> None:
+    address = await fake_upsd(_two_ups_server(["ERR DATA-STALE"]))  # type: ignore[misc]
+    with pytest.raises(ProbeTimeout, match="DATA-STALE") as caught:
+        await nut(address, ups="b").poll(1.0)
+    assert caught.value.samples == []
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        ["BEGIN LIST UPS", "UPS", "END LIST UPS"],
+        ["BEGIN LIST UPS", 'UPS a "unterminated', "END LIST UPS"],
+        ["BEGIN LIST UPS", "END LIST UPS"],
+    ],
+)
+async def test_a_broken_or_empty_ups_list_is_a_protocol_error(
+    fake_upsd: Callable[[Script], object], listing: list[str]
+) -> None:
+    address = await fake_upsd(lambda line: listing)  # type: ignore[misc]
+    with pytest.raises(ProbeProtocolError, match="LIST UPS|serves no UPS"):
+        await nut(address).poll(1.0)
+
+
+async def test_access_denied_to_list_ups_is_an_auth_error(
+    fake_upsd: Callable[[Script], object],
+) -> None:
+    address = await fake_upsd(lambda line: ["ERR ACCESS-DENIED"])  # type: ignore[misc]
+    with pytest.raises(ProbeAuthError, match="LIST UPS: ACCESS-DENIED"):
+        await nut(address).poll(1.0)
