@@ -28,9 +28,11 @@ import ipaddress
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -56,6 +58,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PAGE_PATHS = ("/", "/board")
 NAME_LIMIT = 100  # characters of a "by" name
 NOTE_LIMIT = 2000
+WINDOW_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 # ------------------------------------------------------------------ listen address and token
@@ -114,6 +117,47 @@ def token_matches(request: web.Request, token: str) -> bool:
     elif request.method == "GET" and request.path in PAGE_PATHS:
         offered = request.query.get("token", "")
     return bool(offered) and hmac.compare_digest(offered.encode(), token.encode())
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def host_is_loopback(host_header: str) -> bool:
+    """Whether a Host header names this machine's loopback ("localhost", "127.0.0.1:8765",
+    "[::1]:8765")."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return is_loopback(host.rstrip("."))
+
+
+def browser_refusal(method: str, headers: Mapping[str, str], token_required: bool) -> str | None:
+    """Why a request must be refused as a browser attack on the API, or None.
+
+    - A state-changing request sent by a page of another site (its `Origin` is not this
+      server, or `Sec-Fetch-Site: cross-site`): without it, any web page open in a browser on
+      the box could acknowledge incidents or silence devices with a form or `fetch`
+      (cross-site request forgery; the body's content type is not checked, so `curl -d` works).
+    - Without a token (loopback only), a `Host` that is not loopback: a web page whose DNS name
+      is re-pointed at 127.0.0.1 (DNS rebinding) would otherwise read and change everything.
+    Clients that are not browsers (curl, Prometheus, scripts) send neither header and pass."""
+    host = headers.get("Host")
+    if not token_required and host is not None and not host_is_loopback(host):
+        return (
+            f"Host {host!r} is not loopback: without a token the API answers only"
+            " http://127.0.0.1 or http://localhost (configure api.credentials to serve other names)"
+        )
+    if method.upper() in SAFE_METHODS:
+        return None
+    origin = headers.get("Origin")
+    if origin is not None:
+        if origin == "null" or host is None or urlsplit(origin).netloc.lower() != host.lower():
+            return f"cross-site request from {origin!r} refused"
+    elif headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        return "cross-site request refused"
+    return None
 
 
 # ------------------------------------------------------------------------- Prometheus text
@@ -360,6 +404,10 @@ class ApiServer:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        refusal = browser_refusal(request.method, request.headers, self._token is not None)
+        if refusal is not None:
+            log.warning("API request refused", extra={"path": request.path, "reason": refusal})
+            return error(403, refusal)
         # A signed acknowledge link is its own proof (the HMAC); everything else needs the token.
         if (
             self._token is not None
@@ -688,11 +736,16 @@ def new_window(
         raise ValueError("end must be after start")
     every = body.get("every")
     if every is not None:
-        if every not in maintenance.PERIODS:
+        if not isinstance(every, str) or every not in maintenance.PERIODS:
             raise ValueError(f"every: expected daily or weekly, found {every!r}")
         if end - start >= maintenance.PERIODS[every]:
             raise ValueError(f"a {every} window must be shorter than its period")
+    if every is None and end <= now:
+        raise ValueError("the window would already be over: its end is in the past")
     window_id = str(body.get("id") or maintenance.next_id(existing))
+    if not WINDOW_ID.fullmatch(window_id):
+        # The id is a path segment of /api/maintenance/{id}/end: keep it addressable.
+        raise ValueError(f"id: letters, digits, '.', '_' and '-' only (found {window_id!r})")
     if any(w.id == window_id for w in existing):
         raise ValueError(f"a window {window_id!r} exists already")
     return MaintenanceWindow(

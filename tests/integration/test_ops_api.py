@@ -190,6 +190,58 @@ def test_writes_without_the_token_are_refused_and_change_nothing(
     assert all(w["created_by"] != "mallory" for w in windows)
 
 
+def test_without_a_token_a_web_page_cannot_silence_devices_or_read_the_api(
+    tmp_path: Path,
+) -> None:
+    """The default set-up (loopback, no token) seen from a browser on the box: a page of
+    another site posting a maintenance window (a text/plain "simple" request, no preflight)
+    and a page reached through DNS rebinding are refused; curl's plain POST still works."""
+    port = free_port()
+    files = write_config(
+        tmp_path,
+        "sites:\n  - id: dc1\n    name: DC 1\ndevices:\n"
+        "  - {id: web1, name: 网站, site: dc1, kind: website, criticality: 2, probes:"
+        f" [{{type: http, url: 'http://127.0.0.1:{free_port()}/', interval: 1h}}]}}\n",
+        f'{{listen: "127.0.0.1:{port}"}}',
+    )
+    proc = start_daemon(files)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(base + "/api/health"), timeout=30)
+        window = b'{"select": {"site": "dc1"}, "duration": "8h", "by": "mallory"}'
+        forged = http(
+            "POST",
+            base + "/api/maintenance",
+            raw=window,
+            headers={"Content-Type": "text/plain", "Origin": "http://evil.example"},
+        )
+        assert forged.status == 403, forged.text
+        assert "cross-site" in forged.json()["error"]
+        rebound = http("GET", base + "/api/devices", headers={"Host": f"evil.example:{port}"})
+        assert rebound.status == 403
+        assert http("GET", base + "/api/maintenance").json()["windows"] == []
+
+        plain = http(
+            "POST",
+            base + "/api/maintenance",
+            raw=window.replace(b"mallory", b"wang"),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},  # curl -d
+        )
+        assert plain.status == 201, plain.text
+        assert [
+            w["created_by"] for w in http("GET", base + "/api/maintenance").json()["windows"]
+        ] == ["wang"]
+    finally:
+        assert stop_daemon(proc) == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return http("GET", url).status == 200
+    except OSError:
+        return False
+
+
 def test_the_token_in_the_address_opens_the_page_but_not_the_api(roomwatch: Roomwatch) -> None:
     page = http("GET", f"{roomwatch.base}/?token={TOKEN}")
     assert page.status == 200

@@ -12,6 +12,7 @@ import pytest
 from collector.api import (
     Family,
     api_token,
+    browser_refusal,
     daemon_families,
     is_loopback,
     new_window,
@@ -155,12 +156,54 @@ def test_a_window_from_a_duration_starts_now() -> None:
         ({"select": {"kind": "ups"}, "duration": "25h", "every": "daily", "by": "li"}, "shorter"),
         ({"select": {"kind": "ups"}, "duration": "1h", "every": "hourly", "by": "li"}, "every"),
         ({"id": "mw-9", "select": {"kind": "ups"}, "duration": "1h", "by": "li"}, "exists"),
+        ({"select": {"kind": "ups"}, "duration": "1h", "every": ["daily"], "by": "li"}, "every"),
+        ({"id": "../x", "select": {"kind": "ups"}, "duration": "1h", "by": "li"}, "id:"),
+        (
+            {"select": {"kind": "ups"}, "start": "2020-01-01T00:00:00+00:00", "duration": "1h"}
+            | {"by": "li"},
+            "already be over",
+        ),
     ],
 )
 def test_a_bad_window_is_refused_with_the_reason(body: dict[str, object], message: str) -> None:
     existing = [MaintenanceWindow("mw-9", select({"kind": "ups"}), NOW, NOW + 60)]
     with pytest.raises(ValueError, match=message):
         new_window(body, existing, NOW)
+
+
+LOCAL = "127.0.0.1:8765"
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "token", "refused"),
+    [
+        # a page of another site posting a form or a fetch to the tokenless loopback API
+        ("POST", {"Host": LOCAL, "Origin": "http://evil.example"}, False, "cross-site"),
+        ("POST", {"Host": LOCAL, "Origin": "null"}, False, "cross-site"),
+        ("POST", {"Host": LOCAL, "Sec-Fetch-Site": "cross-site"}, False, "cross-site"),
+        ("POST", {"Host": "box:8765", "Origin": "http://evil.example"}, True, "cross-site"),
+        # DNS rebinding: the attacker's name now points at 127.0.0.1
+        ("GET", {"Host": "rebind.evil.example:8765"}, False, "not loopback"),
+        ("POST", {"Host": "rebind.evil.example:8765"}, False, "not loopback"),
+        # what must keep working: curl, scripts, Prometheus, the page itself, a token behind a name
+        ("POST", {"Host": LOCAL}, False, None),
+        ("POST", {}, False, None),
+        ("POST", {"Host": LOCAL, "Origin": f"http://{LOCAL}"}, False, None),
+        ("POST", {"Host": "localhost:8765", "Origin": "http://localhost:8765"}, False, None),
+        ("POST", {"Host": "[::1]:8765", "Sec-Fetch-Site": "same-origin"}, False, None),
+        ("GET", {"Host": "localhost", "Origin": "http://evil.example"}, False, None),
+        ("GET", {"Host": "box.example:8765"}, True, None),
+        ("POST", {"Host": "box.example:8765", "Origin": "http://box.example:8765"}, True, None),
+    ],
+)
+def test_browser_attacks_on_the_api_are_refused_and_plain_clients_are_not(
+    method: str, headers: dict[str, str], token: bool, refused: str | None
+) -> None:
+    reason = browser_refusal(method, headers, token_required=token)
+    if refused is None:
+        assert reason is None
+    else:
+        assert reason is not None and refused in reason
 
 
 def test_notifier_sends_each_field_and_reloading_carries_a_monotonic_time(tmp_path: Path) -> None:
