@@ -204,7 +204,7 @@ async def test_a_broken_or_empty_ups_list_is_a_protocol_error(
     fake_upsd: Callable[[Script], object], listing: list[str]
 ) -> None:
     address = await fake_upsd(lambda line: listing)  # type: ignore[misc]
-    with pytest.raises(ProbeProtocolError, match="LIST UPS|serves no UPS"):
+    with pytest.raises(ProbeProtocolError, match=r"LIST UPS|serves no UPS"):
         await nut(address).poll(1.0)
 
 
