@@ -586,13 +586,18 @@ class Engine:
         level, suppressed, stale = status
         device = b.devices.get(st.device) or self.inventory.devices.get(st.device)
         labels = dict(st.labels)
+        start = st.pending_since
+        if st.absent:  # silence has lasted since the device's last sample of the metric
+            start = min(start, b.seen.get(st.device, b.epoch if b.epoch is not None else start))
         fields: dict[str, object] = {
             "value": st.value,
             "level": level,
             "rule": rule.name,
             "group": rule.group,
             "metric": rule.metric_text,
-            "duration": format_duration(max(0.0, now - st.since)),
+            # how long the condition has held, its `for` included: the first alert of a
+            # fault that held 2 minutes says "for 2m", not "for 0s"
+            "duration": format_duration(max(0.0, now - start)),
             "state": str(state),
         }
         if device is not None:

@@ -49,7 +49,8 @@ def test_fault_fires_after_holding_for_its_duration(tmp_path: Path) -> None:
         "dc1",
     )
     assert fault.summary["zh"] == "Room sensor 1 温度 31.2°C"
-    assert fault.summary["en"] == "Room sensor 1 temperature 31.2 °C for 0s"
+    # the condition has held for two minutes (its `for`) when the fault opens
+    assert fault.summary["en"] == "Room sensor 1 temperature 31.2 °C for 2m"
     assert fault.runbook == "Check the air conditioner."
     assert fault.key == "room-temperature|sensor1"
 
@@ -558,3 +559,12 @@ def test_pending_fault_without_readings_starts_over(tmp_path: Path) -> None:
     assert engine.faults(300) == []
     assert temp(engine, 3600, 31) == []  # `for` counts again from here
     assert [f.level for f in temp(engine, 3720, 31)] == [2]
+
+
+def test_pending_fault_summary_says_how_long_it_has_held(tmp_path: Path) -> None:
+    # `rules test` and the status page show pending faults with their summary
+    engine = engine_for(tmp_path, TEMPERATURE)
+    temp(engine, 1_763_800_000, 31)
+    [view] = engine.faults(1_763_800_060)
+    assert view.phase == "pending"
+    assert view.summary["en"] == "Room sensor 1 temperature 31.0 °C for 1m"
