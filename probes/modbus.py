@@ -36,7 +36,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from probes.base import (
     Probe,
@@ -46,7 +53,7 @@ from probes.base import (
     ProbeTimeout,
     ProbeUnreachable,
 )
-from probes.device_profiles import load_profile
+from probes.device_profiles import load_profile, resolve_setting
 from probes.sample import Sample, Value
 from probes.serial_bus import release, shared
 
@@ -326,7 +333,8 @@ class _ModbusSettings(ProbeSettings):
 
     @field_validator("profile")
     @classmethod
-    def _profile_loads(cls, name: str) -> str:
+    def _profile_loads(cls, name: str, info: ValidationInfo) -> str:
+        name = resolve_setting(name, info.context)
         load_modbus_profile(name)  # ValueError names the file and the problem
         return name
 

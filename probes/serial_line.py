@@ -25,10 +25,17 @@ import re
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from probes.base import Probe, ProbeProtocolError, ProbeSettings
-from probes.device_profiles import load_profile
+from probes.device_profiles import load_profile, resolve_setting
 from probes.sample import Sample
 from probes.serial_bus import LineSettings, SerialPort, release_serial_port, serial_port
 
@@ -142,7 +149,8 @@ class SerialLineSettings(ProbeSettings):
 
     @field_validator("profile")
     @classmethod
-    def _profile_loads(cls, name: str) -> str:
+    def _profile_loads(cls, name: str, info: ValidationInfo) -> str:
+        name = resolve_setting(name, info.context)
         load_serial_profile(name)
         return name
 

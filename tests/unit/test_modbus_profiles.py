@@ -222,3 +222,31 @@ def test_status_bits_beyond_the_register_width_are_a_profile_error() -> None:
 def test_float32_nan_or_infinity_is_no_reading(words: list[int]) -> None:
     f = reg(0, type="float32", metric="ambient.temperature")
     assert field_samples(ReadRequest(3, 0, 2, (f,)), words) == [(f, None)]
+
+
+def test_relative_profile_path_in_an_inventory_is_taken_from_the_inventory_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before the fix it was taken from the daemon's working directory (/ under systemd), so
+    # `roomwatch check` passed in /etc/roomwatch and the daemon failed to start, or the reverse.
+    from inventory.loader import load_inventory
+
+    etc = tmp_path / "etc"
+    (etc / "profiles").mkdir(parents=True)
+    (etc / "profiles" / "my-th.yaml").write_text(
+        "name: my-th\nfields:\n  - {metric: ambient.temperature, function: 4, address: 1}\n"
+    )
+    (etc / "inventory.yaml").write_text(
+        "devices:\n"
+        "  - id: th1\n    kind: sensor\n    probes:\n"
+        "      - {type: modbus-tcp, address: 127.0.0.1, profile: profiles/my-th.yaml}\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_inventory(etc / "inventory.yaml").devices["th1"].probes[0]
+    assert isinstance(settings, ModbusTcpSettings)
+    assert settings.profile == str(etc / "profiles" / "my-th.yaml")
+    # without an inventory (roomwatch probe --profile ...) a relative path is from the cwd
+    with pytest.raises(ValidationError, match="no modbus profile"):
+        ModbusTcpSettings(type="modbus-tcp", address="127.0.0.1", profile="profiles/my-th.yaml")

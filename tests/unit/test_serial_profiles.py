@@ -3,13 +3,14 @@ and clear errors for broken profiles and broken replies."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from probes.base import ProbeProtocolError
-from probes.device_profiles import shipped
+from probes.device_profiles import PROFILES_DIR, shipped
 from probes.serial_line import SerialLineSettings, load_serial_profile, parse_line
 
 
@@ -72,3 +73,22 @@ def test_broken_profile_is_rejected_naming_the_problem(
 def test_unknown_profile_lists_the_shipped_ones() -> None:
     with pytest.raises(ValidationError, match="shipped: ascii-query-th, ascii-stream-csv"):
         SerialLineSettings(type="serial-line", port="/dev/null", profile="nosuch")
+
+
+def test_relative_profile_path_in_an_inventory_is_taken_from_the_inventory_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inventory.loader import load_inventory
+
+    shutil.copy(PROFILES_DIR / "serial" / "ascii-query-th.yaml", tmp_path / "mine.yaml")
+    (tmp_path / "inventory.yaml").write_text(
+        "devices:\n"
+        "  - id: th1\n    kind: sensor\n    probes:\n"
+        "      - {type: serial-line, port: /dev/ttyUSB1, profile: mine.yaml}\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_inventory(tmp_path / "inventory.yaml").devices["th1"].probes[0]
+    assert isinstance(settings, SerialLineSettings)
+    assert settings.profile == str(tmp_path / "mine.yaml")
