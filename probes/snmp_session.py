@@ -13,7 +13,8 @@ Three implementations behind one small interface (`SnmpSession`):
 All return varbinds as `snmp_ber.Varbind` tuples and raise only probe errors:
 ProbeTimeout (no answer after the retries), ProbeAuthError (v3 keys or user refused; a v1/v2c
 agent that stays silent to our community but answers SNMPv3 discovery, which almost always
-means a wrong community), `SnmpErrorStatus` (a ProbeProtocolError carrying the agent's
+means a wrong community; on the pysnmp path too; error-status authorizationError),
+`SnmpErrorStatus` (a ProbeProtocolError carrying the agent's
 error-status) and ProbeProtocolError (an answer that is not SNMP).
 """
 
@@ -50,6 +51,21 @@ class SnmpErrorStatus(ProbeProtocolError):
 
 TOO_BIG = 1
 NO_SUCH_NAME = 2
+AUTHORIZATION_ERROR = 16
+
+
+def status_error(where: str, status: int, index: int) -> ProbeAuthError | SnmpErrorStatus:
+    """The error for a non-zero error-status: authorizationError (RFC 3416: the access
+    control of the agent refuses this community or user that view) is an `auth` failure the
+    admin fixes in the agent's config; the rest are SnmpErrorStatus."""
+    names = ber.ERROR_STATUS_NAMES
+    label = names[status] if 0 <= status < len(names) else f"error {status}"
+    if status == AUTHORIZATION_ERROR:
+        return ProbeAuthError(
+            f"{where} answered authorizationError: access refused to this community or user"
+            " (the agent's access control: rocommunity/rouser, view, security level)"
+        )
+    return SnmpErrorStatus(f"{where} answered {label} (index {index})", status, index)
 
 
 @dataclass(frozen=True)
@@ -270,12 +286,7 @@ class LeanSession(SnmpSession):
         except ber.BerError as exc:
             raise ProbeProtocolError(f"{self.target.where}: malformed SNMP answer: {exc}") from None
         if response.error_status:
-            raise SnmpErrorStatus(
-                f"{self.target.where} answered {response.error_name}"
-                f" (index {response.error_index})",
-                response.error_status,
-                response.error_index,
-            )
+            raise status_error(self.target.where, response.error_status, response.error_index)
         return response.varbinds
 
     async def _answers_v3_discovery(self, shared: _SharedSocket) -> bool:
@@ -393,14 +404,7 @@ class LeanV3Session(LeanSession):
             if creds.auth_hash:
                 self._learn(answer.engine)  # authenticated: a trustworthy clock reading
             if answer.error_status:
-                names = ber.ERROR_STATUS_NAMES
-                s = answer.error_status
-                label = names[s] if 0 <= s < len(names) else f"error {s}"
-                raise SnmpErrorStatus(
-                    f"{self.target.where} answered {label} (index {answer.error_index})",
-                    s,
-                    answer.error_index,
-                )
+                raise status_error(self.target.where, answer.error_status, answer.error_index)
             return answer.varbinds
         raise ProbeAuthError(f"{self.target.where}: could not get into the agent's time window")
 
@@ -576,19 +580,22 @@ class PysnmpSession(SnmpSession):
         if indication:
             name = type(indication).__name__
             if name == "RequestTimedOut":
-                raise ProbeTimeout(
-                    f"no SNMP answer from {self.target.where} after {self.target.retries + 1} tries"
-                )
+                t = self.target
+                # As on the lean path: agents drop a wrong community, or what they cannot
+                # decrypt, without a word; answering discovery shows they are there.
+                if (t.version != "3" or t.priv_protocol != "none") and await answers_discovery(
+                    t.host, t.port, min(t.timeout, 1.0)
+                ):
+                    what = "our encrypted requests (wrong priv key or priv protocol?)"
+                    if t.version != "3":
+                        what = "this community (wrong community, or this address is not allowed)"
+                    raise ProbeAuthError(f"{t.where} answers SNMP but not {what}")
+                raise ProbeTimeout(f"no SNMP answer from {t.where} after {t.retries + 1} tries")
             if name in _AUTH_INDICATIONS:
                 raise ProbeAuthError(f"{self.target.where} refused our credentials ({indication})")
             raise ProbeProtocolError(f"{self.target.where}: {indication}")
         if int(status):
-            names = ber.ERROR_STATUS_NAMES
-            s = int(status)
-            label = names[s] if 0 <= s < len(names) else f"error {s}"
-            raise SnmpErrorStatus(
-                f"{self.target.where} answered {label} (index {int(index)})", s, int(index)
-            )
+            raise status_error(self.target.where, int(status), int(index))
         return [from_pysnmp(oid, value) for oid, value in varbinds]
 
     async def get(self, oids: Sequence[Oid]) -> list[Varbind]:
@@ -601,6 +608,24 @@ class PysnmpSession(SnmpSession):
         if self.version == "1":
             raise ValueError("SNMPv1 has no GETBULK")
         return await self._run("bulk", oids, max_repetitions)
+
+
+async def answers_discovery(host: str, port: int, wait_s: float) -> bool:
+    """True when the agent at host:port answers an SNMPv3 engine-discovery request."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except OSError:
+        return False
+    family, _, _, _, sockaddr = infos[0]
+    shared = await _SharedSocket.for_loop(family)
+    try:
+        await shared.exchange(
+            (str(sockaddr[0]), int(sockaddr[1])), _v3_discovery_message, wait_s, 0
+        )
+    except (ProbeTimeout, ProbeUnreachable):
+        return False
+    return True
 
 
 def from_pysnmp(oid: Any, value: Any) -> Varbind:

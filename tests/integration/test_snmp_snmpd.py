@@ -97,9 +97,17 @@ async def test_v3_security_levels_and_protocols(
     assert one(samples, "ifOperStatus", ifDescr="lo").value == 1
 
 
-async def test_wrong_community_is_reported_as_auth(snmpd: Agent) -> None:
-    p = probe(snmpd, community="not-the-community", retries=0)
+@pytest.mark.parametrize("engine", ["auto", "pysnmp"])
+async def test_wrong_community_is_reported_as_auth(snmpd: Agent, engine: str) -> None:
+    p = probe(snmpd, community="not-the-community", retries=0, engine=engine)
     with pytest.raises(ProbeAuthError, match="community"):
+        await p.poll(1000.0)
+
+
+async def test_a_v3_user_below_its_security_level_is_reported_as_auth(snmpd: Agent) -> None:
+    # snmpd answers authorizationError to `authonly` asking without authentication.
+    p = probe(snmpd, version="3", user="authonly", retries=0)
+    with pytest.raises(ProbeAuthError, match="authorizationError"):
         await p.poll(1000.0)
 
 
@@ -110,12 +118,15 @@ async def test_wrong_community_is_reported_as_auth(snmpd: Agent) -> None:
         {"user": "nobody-here", "auth_key": V3_AUTH, "priv_key": V3_PRIV},
         {"user": V3_USER, "auth_key": V3_AUTH, "priv_key": "wrong-priv-key"},
         {"user": V3_USER, "auth_key": "wrong-auth-key", "priv_key": V3_PRIV, "engine": "pysnmp"},
+        {"user": V3_USER, "auth_key": V3_AUTH, "priv_key": "wrong-priv-key", "engine": "pysnmp"},
+        {"user": V3_USER, "auth_key": V3_AUTH, "priv_key": V3_PRIV, "priv_protocol": "aes256"},
     ],
 )
 async def test_wrong_v3_key_or_user_is_reported_as_auth(
     snmpd: Agent, settings: dict[str, object]
 ) -> None:
-    p = probe(snmpd, version="3", auth_protocol="sha", priv_protocol="aes", retries=0, **settings)
+    p = probe(snmpd, **{"version": "3", "auth_protocol": "sha", "priv_protocol": "aes",
+                        "retries": 0, **settings})  # fmt: skip
     with pytest.raises(ProbeAuthError):
         await p.poll(1000.0)
 

@@ -10,7 +10,7 @@ from typing import cast
 import pytest
 
 from probes import snmp_ber as ber
-from probes.base import ProbeProtocolError, ProbeTimeout
+from probes.base import ProbeAuthError, ProbeProtocolError, ProbeTimeout
 from probes.snmp_session import LeanSession, SnmpErrorStatus, Target
 
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
@@ -117,3 +117,10 @@ async def test_an_error_status_is_reported_with_its_name(agent_factory: StartAge
     with pytest.raises(SnmpErrorStatus, match="genErr") as caught:
         await session(port).get([SYS_NAME])
     assert (caught.value.status, caught.value.index) == (5, 1)
+
+
+async def test_authorization_error_is_an_auth_failure(agent_factory: StartAgent) -> None:
+    # What an agent's access control answers a user or community it will not show the view.
+    _, port = await agent_factory(lambda req: [response(req, b"\x30\x00", 16, 0)])
+    with pytest.raises(ProbeAuthError, match="authorizationError"):
+        await session(port).get([SYS_NAME])
