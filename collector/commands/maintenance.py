@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from collector.config import DEFAULT_CONFIG, load_config
-from inventory import ConfigError
+from inventory import ConfigError, Inventory, load_credentials, load_inventory
 from inventory.model import KINDS, Selector
 from probes.durations import format_duration, parse_duration
 from rules.maintenance import (
@@ -124,7 +124,30 @@ def _add(args: argparse.Namespace) -> int:
             print(item, file=sys.stderr)
         return 1
     print(f"added {window.id}: {_describe(window, now)}")
+    inventory = _inventory(args)
+    if inventory is not None:
+        matched = [d.id for d in inventory.select(selector)]
+        if matched:
+            more = f" … (+{len(matched) - 20})" if len(matched) > 20 else ""
+            print(f"  {len(matched)} device(s): {', '.join(matched[:20])}{more}")
+        else:
+            # a mistyped glob would otherwise silence nothing, and the work would page people
+            print(
+                f"roomwatch maintenance: warning: {window.id} selects no device of the inventory"
+                " (check --device, --kind, --site, --tag)",
+                file=sys.stderr,
+            )
     return 0
+
+
+def _inventory(args: argparse.Namespace) -> Inventory | None:
+    """The config's inventory, when there is a readable one (None: no check possible)."""
+    try:
+        config = load_config(args.config)
+        credentials, _ = load_credentials(config.credentials)
+        return load_inventory(config.inventory, credentials)
+    except (ConfigError, OSError):
+        return None
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -171,6 +194,8 @@ def _end(args: argparse.Namespace) -> int:
             found = [w for w in windows if w.id == args.id]
             if not found:
                 return _fail(f"no window {args.id!r} in {path}")
+            if found[0].finished(now):
+                return _fail(f"window {args.id!r} is already over")
             save_windows(path, [end_window(w, now) if w.id == args.id else w for w in windows])
     except ConfigError as exc:
         for item in exc.errors:

@@ -258,3 +258,41 @@ def test_bad_maintenance_file_names_the_line(tmp_path: Path) -> None:
         f"{file}:3:5: windows[0]: end must be after start",
         f"{file}:4:5: windows[1]: select.kind: unknown kind 'nope'",
     ]
+
+
+def test_maintenance_add_names_the_devices_and_warns_when_it_selects_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path / "inventory.yaml",
+        """
+        devices:
+          - {id: core-sw1, kind: switch, criticality: 1}
+          - {id: core-sw2, kind: switch, criticality: 1}
+        """,
+    )
+    config = write(tmp_path / "roomwatch.yaml", "inventory: inventory.yaml\nstate_dir: state\n")
+    base = ["maintenance", "add", "--duration", "2h", "--reason", "fw", "-c", str(config)]
+    assert run(maintenance_cmd, *base, "--device", "core-sw*") == 0
+    out, err = capsys.readouterr()
+    assert "2 device(s): core-sw1, core-sw2" in out and err == ""
+    # a typo (coresw*) would silence nothing: the window is kept, but the admin is told
+    assert run(maintenance_cmd, *base, "--device", "coresw*") == 0
+    out, err = capsys.readouterr()
+    assert "added mw-2" in out
+    assert "warning: mw-2 selects no device of the inventory" in err
+
+
+def test_maintenance_end_of_a_finished_window_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "m.yaml"
+    argv = ["maintenance", "add", "--device", "sw1", "--duration", "1h", "--reason", "x"]
+    assert run(maintenance_cmd, *argv, "--file", str(file)) == 0
+    assert run(maintenance_cmd, "maintenance", "end", "mw-1", "--file", str(file)) == 0
+    [first] = load_windows(file)
+    capsys.readouterr()
+    # ending it again would move its recorded end (the report's maintenance time)
+    assert run(maintenance_cmd, "maintenance", "end", "mw-1", "--file", str(file)) == 2
+    assert "already over" in capsys.readouterr().err
+    assert load_windows(file) == [first]
