@@ -250,3 +250,30 @@ def test_relative_profile_path_in_an_inventory_is_taken_from_the_inventory_folde
     # without an inventory (roomwatch probe --profile ...) a relative path is from the cwd
     with pytest.raises(ValidationError, match="no modbus profile"):
         ModbusTcpSettings(type="modbus-tcp", address="127.0.0.1", profile="profiles/my-th.yaml")
+
+
+def test_profile_errors_give_the_line_of_each_bad_field(tmp_path: Path) -> None:
+    bad = tmp_path / "mine.yaml"
+    bad.write_text(
+        "name: mine\n"
+        "fields:\n"
+        "  - metric: ambient.temperature\n"
+        "    address: 1\n"
+        "    type: floatt32\n"
+        "  - {metric: ambient.humidity, address: x}\n"
+    )
+    with pytest.raises(ValidationError) as caught:
+        ModbusRtuSettings(type="modbus-rtu", port="/dev/null", profile=str(bad))
+    text = str(caught.value)
+    assert "fields.0.type (line 5)" in text
+    assert "fields.1.address (line 6)" in text
+
+
+def test_yaml_syntax_error_in_a_profile_is_one_line_with_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("name: mine\nfields:\n  - {metric: x, address: 1\n")
+    with pytest.raises(ValidationError) as caught:
+        ModbusRtuSettings(type="modbus-rtu", port="/dev/null", profile=str(bad))
+    message = caught.value.errors()[0]["msg"]
+    assert f"{bad}:4:1: " in message
+    assert "\n" not in message
