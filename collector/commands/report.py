@@ -90,6 +90,11 @@ def _monthly(args: argparse.Namespace) -> int:
         period = parse_period(args.month or args.quarter, tz)
     except ValueError as exc:
         return _fail(str(exc))
+    now = SystemClock().now()
+    if period.start > now:
+        # There are no figures yet; a report "as of" before its own period would show every
+        # device 0 minutes observed and every rate empty, which reads like a broken report.
+        return _fail(f"{period.label} has not begun yet")
     if args.site and args.site not in inventory.sites:
         return _fail(f"unknown site {args.site!r}; known: {', '.join(sorted(inventory.sites))}")
     url = args.store or config.store
@@ -99,7 +104,6 @@ def _monthly(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if path != ":memory:" and not Path(path).exists():
         return _fail(f"no ticket store at {path} (has the daemon run yet?)")
-    now = SystemClock().now()
 
     async def build() -> str:
         store = await TicketStore.open(url)

@@ -161,3 +161,13 @@ def test_missing_store_and_bad_month_are_clear_errors(
     assert not (tmp_path / "nowhere.db").exists()
     assert main(["report", "monthly", "--month", "2026-11", "--site", "dc9", "-c", str(site)]) == 2
     assert "unknown site 'dc9'" in capsys.readouterr().err
+
+
+def test_a_period_that_has_not_begun_is_a_clear_error(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The report is asked for on 2 December 2026 (ReportClock): January has no figures yet.
+    assert main(["report", "monthly", "--month", "2027-01", "-c", str(site)]) == 2
+    assert "2027-01 has not begun yet" in capsys.readouterr().err
+    assert main(["report", "monthly", "--quarter", "2027Q1", "-c", str(site)]) == 2
+    assert "2027Q1 has not begun yet" in capsys.readouterr().err
