@@ -21,6 +21,8 @@ probes:
 
 from __future__ import annotations
 
+import codecs
+import math
 import re
 from collections.abc import Sequence
 from typing import ClassVar, Literal
@@ -89,6 +91,16 @@ class SerialLineProfile(BaseModel):
             raise ValueError("give exactly one of regex (named groups) or delimiter")
         if not self.terminator:
             raise ValueError("terminator may not be empty")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"encoding {self.encoding!r} is not a known text encoding") from None
+        for key in ("request", "terminator"):
+            text = getattr(self, key)
+            try:
+                (text or "").encode(self.encoding)
+            except UnicodeEncodeError:
+                raise ValueError(f"{key} {text!r} cannot be sent as {self.encoding}") from None
         if self.regex is not None:
             groups = set(re.compile(self.regex).groupindex)
             missing = [f.source for f in self.fields if f.source not in groups]
@@ -131,9 +143,9 @@ def parse_line(profile: SerialLineProfile, text: str) -> list[tuple[LineField, f
         try:
             number = float(token)
         except ValueError:
-            raise ProbeProtocolError(
-                f"field {f.source!r} of reply {line[:80]!r} is not a number"
-            ) from None
+            number = math.nan
+        if not math.isfinite(number):  # "nan", "inf" and words are not readings
+            raise ProbeProtocolError(f"field {f.source!r} of reply {line[:80]!r} is not a number")
         out.append((f, round(number * f.scale + f.offset, 6)))
     return out
 

@@ -44,6 +44,8 @@ def test_delimited_profile_scales_and_labels_by_position() -> None:
         ("ascii-query-th", "", "does not match"),
         ("ascii-stream-csv", "235,318", "has 2 fields"),
         ("ascii-stream-csv", "235,x18,45.2", "not a number"),
+        ("ascii-stream-csv", "nan,318,45.2", "not a number"),
+        ("ascii-stream-csv", "235,-inf,45.2", "not a number"),
     ],
 )
 def test_broken_reply_is_a_protocol_error(profile: str, line: str, match: str) -> None:
@@ -59,6 +61,8 @@ def test_broken_reply_is_a_protocol_error(profile: str, line: str, match: str) -
         ("regex: '(?P<t>\\d+)'\nfields: [{source: x, metric: m}]", "does not have"),
         ("delimiter: ','\nfields: [{source: t, metric: m}]", "its position"),
         ("delimiter: ','\nfields: [{source: 0, metric: m, scael: 2}]", "fields.0.scael"),
+        ("encoding: utf9\ndelimiter: ','\nfields: [{source: 0, metric: m}]", "'utf9' is not a"),
+        ("request: 'MÉS'\ndelimiter: ','\nfields: [{source: 0, metric: m}]", "sent as ascii"),
     ],
 )
 def test_broken_profile_is_rejected_naming_the_problem(
