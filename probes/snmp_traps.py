@@ -21,7 +21,7 @@ daemon's lookup callback, else the address itself, so nothing is dropped):
 |---|---|
 | every one | `snmp.trap` = its name (`linkDown`, `coldStart`, …) {trap: name} |
 | linkDown / linkUp (IF-MIB) | `ifOperStatus` = 2 / 1 with the labels the poll gave that ifIndex (else ifIndex and the ifName/ifDescr the trap carries) |
-| upsTrapOnBattery (UPS-MIB), APC upsOnBattery | `ups.status` = `OB` |
+| upsTrapOnBattery (UPS-MIB, sent as v1 or v2), APC upsOnBattery | `ups.status` = `OB` |
 | APC lowBattery | `ups.status` = `OB LB` |
 | APC powerRestored, returnFromLowBattery | `ups.status` = `OL` |
 | an unknown one | `snmp.trap` = its OID {trap: unknown}; logged once per OID and counted |
@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from probes import snmp_ber as ber
 from probes.base import secret_field
 from probes.sample import Sample
-from probes.snmp_mapping import interface_labels
+from probes.snmp_mapping import interface_labels, text
 from probes.snmp_session import from_pysnmp
 
 log = logging.getLogger("roomwatch.snmp_traps")
@@ -304,6 +304,11 @@ class SnmpTrapReceiver:
         device = self.device_id(source)
         now = self.clock()
         name = KNOWN_TRAPS.get(trap_oid)
+        if name is None and len(trap_oid) > 2 and trap_oid[-2] == 0:
+            # A v1 trap of a notification SMIv2 defines without the 0 arc: UPS-MIB's
+            # upsTrapOnBattery (upsTraps.1) sent as v1 enterprise upsTraps, specific 1,
+            # arrives as upsTraps.0.1 (RFC 3584 §3.1).
+            name = KNOWN_TRAPS.get(trap_oid[:-2] + trap_oid[-1:])
         if name is None:
             oid_text = ber.format_oid(trap_oid)
             self._unknown(oid_text, source)
@@ -336,10 +341,10 @@ def _link_samples(device: str, name: str, varbinds: list[ber.Varbind], now: floa
             labels.setdefault("ifIndex", ".".join(map(str, index)))
         elif column == IF_INDEX and isinstance(value, int):
             labels["ifIndex"] = str(value)
-        elif column == IF_NAME and isinstance(value, bytes):
-            labels["ifName"] = value.decode("utf-8", errors="replace")
-        elif column == IF_DESCR and isinstance(value, bytes):
-            labels["ifDescr"] = value.decode("utf-8", errors="replace")
+        elif column == IF_NAME and isinstance(value, bytes) and text(value):
+            labels["ifName"] = text(value)  # as the poll writes it (NULs, spaces)
+        elif column == IF_DESCR and isinstance(value, bytes) and text(value):
+            labels["ifDescr"] = text(value)
     if "ifIndex" not in labels:
         return []  # which port? nothing to update
     polled = interface_labels(device, labels["ifIndex"])

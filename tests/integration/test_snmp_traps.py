@@ -94,6 +94,19 @@ async def test_v1_apc_on_battery_trap_sets_ups_status(
     await inbox.wait_for("ups.status", "OB LB")
 
 
+async def test_v1_ups_mib_on_battery_trap_sets_ups_status(
+    receiver: tuple[SnmpTrapReceiver, Inbox, str], tmp_path: Path
+) -> None:
+    rx, inbox, where = receiver
+    await snmptrap(
+        tmp_path, "-v1", "-c", "public", where, "1.3.6.1.2.1.33.2", "127.0.0.1", "6", "1", ""
+    )
+    status = await inbox.wait_for("ups.status", "OB")
+    assert status.device == "core-sw1"
+    assert inbox.matching("snmp.trap", "upsTrapOnBattery")
+    assert not rx.unknown
+
+
 async def test_v3_authpriv_trap_and_inform_are_received(
     receiver: tuple[SnmpTrapReceiver, Inbox, str], tmp_path: Path
 ) -> None:

@@ -96,6 +96,33 @@ def test_ups_traps_set_nut_status_flags() -> None:
     assert on_battery[0].device == "10.0.5.10"  # unmapped: the address, never dropped
 
 
+def test_a_v1_ups_mib_trap_is_known_in_its_converted_form() -> None:
+    # A UPS card sending upsTrapOnBattery as SNMPv1 (enterprise upsTraps, specific 1): the
+    # receiver sees snmpTrapOID upsTraps.0.1 (RFC 3584).
+    rx = receiver()
+    samples = rx.samples_for("10.0.5.10", trap((1, 3, 6, 1, 2, 1, 33, 2, 0, 1)))
+    assert [(s.metric, s.value) for s in samples] == [
+        ("snmp.trap", "upsTrapOnBattery"),
+        ("ups.status", "OB"),
+    ]
+    assert not rx.unknown
+
+
+def test_link_trap_names_lose_padding_nuls_as_polled_ones_do() -> None:
+    rx = receiver()
+    samples = rx.samples_for(
+        "10.0.0.2",
+        trap(
+            LINK_DOWN,
+            ((1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 4), ber.INTEGER, 4),
+            ((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 4), ber.OCTET_STRING, b"eth3\x00"),
+        ),
+    )
+    assert [s.labels for s in samples if s.metric == "ifOperStatus"] == [
+        {"ifIndex": "4", "ifDescr": "eth3"}
+    ]
+
+
 def test_unknown_traps_are_counted_and_logged_once_per_type(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
