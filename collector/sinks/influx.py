@@ -34,6 +34,8 @@ OWN_DEVICE = "roomwatch"
 _BACKOFF_FIRST_S = 1.0
 _BACKOFF_MAX_S = 30.0
 _DROP_LOG_EVERY_S = 60.0
+# Writes spent per refused batch to find the refused lines (one bad line among 5,000 takes 26).
+_ISOLATE_MAX_WRITES = 64
 # Series prefixes and inventory tags are cached; this often they are looked up again, so an
 # inventory reload (a device moved to another site) shows within a minute.
 _TAG_CACHE_S = 60.0
@@ -360,15 +362,7 @@ class InfluxSink:
         except StoreError as exc:
             self.counters["write_errors_total"] += 1
             if not exc.retry:
-                log.error(
-                    "sink %s: store refused %d samples (%s); they leave the spool",
-                    self.name,
-                    len(batch.lines),
-                    exc,
-                )
-                self.counters["rejected_total"] += len(batch.lines)
-                await self._settle(batch.last_id)
-                return None
+                return await self._isolate_refused(batch, writer, exc)
             if exc.kind == "too_large" and self._batch_limit > 1:
                 self._batch_limit = max(1, self._batch_limit // 2)
                 log.warning(
@@ -389,6 +383,63 @@ class InfluxSink:
             return 0.0
         self.counters["written_total"] += len(batch.lines)
         self._set_up(True)
+        await self._settle(batch.last_id)
+        return None
+
+    async def _isolate_refused(
+        self, batch: SpoolBatch, writer: StoreWriter, refusal: StoreError
+    ) -> float | None:
+        """The store refused the batch (400/422). InfluxDB OSS 2 refuses a whole batch for its
+        first bad point (a field type conflict, say), so the batch is halved, and halved again,
+        until the refused lines stand alone: only those leave the spool unwritten, in order.
+        A store that had kept the valid lines (a partial write: InfluxDB 1.x, 3) gets them
+        again, which overwrites each point with itself. At most `_ISOLATE_MAX_WRITES` writes
+        per batch: what is unresolved then (a store refusing every line, such as points older
+        than the bucket's retention) is refused as a whole. Returns as `_send` does."""
+        lines = batch.lines
+        # (first, end) index ranges of `lines` still to settle, in order; True: known refused
+        todo: deque[tuple[int, int, bool]] = deque([(0, len(lines), True)])
+        writes = written = refused = 0
+        first_refused: str | None = None
+        while todo:
+            lo, hi, is_refused = todo.popleft()
+            if not is_refused and writes < _ISOLATE_MAX_WRITES:
+                writes += 1
+                try:
+                    await asyncio.to_thread(writer.write, "\n".join(lines[lo:hi]).encode("utf-8"))
+                except StoreError as exc:
+                    if exc.retry:  # the store went away meanwhile: keep what is left, retry
+                        self.counters["written_total"] += written
+                        self.counters["rejected_total"] += refused
+                        if lo > 0:
+                            await self._settle(batch.first_id + lo - 1)
+                        self._set_up(False, f"{exc.kind}: {exc}")
+                        await self._release()
+                        return exc.retry_after or 0.0
+                    is_refused = True
+                else:
+                    written += hi - lo
+            elif not is_refused:
+                is_refused = True  # out of writes: refused with its batch
+            if is_refused:
+                if hi - lo > 1 and writes < _ISOLATE_MAX_WRITES:
+                    mid = (lo + hi) // 2
+                    todo.extendleft([(mid, hi, False), (lo, mid, False)])
+                    continue
+                refused += hi - lo
+                first_refused = first_refused or lines[lo]
+        self.counters["written_total"] += written
+        self.counters["rejected_total"] += refused
+        log.error(
+            "sink %s: store refused %d of %d samples (%s); they leave the spool (first: %s)",
+            self.name,
+            refused,
+            len(lines),
+            refusal,
+            _short_line(first_refused or ""),
+        )
+        if written:
+            self._set_up(True)
         await self._settle(batch.last_id)
         return None
 
@@ -423,6 +474,10 @@ class InfluxSink:
         """Sleep, cut short by stop()."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def _short_line(line: str, limit: int = 200) -> str:
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class RateLimiter:

@@ -5,8 +5,9 @@ failures by what the sink does next.
     "auth"            yes      401/403: keeps spooling until the token is fixed
     "not_found"       yes      404: wrong URL, org or bucket; keeps spooling
     "too_large"       yes      413: sends smaller batches
-    "rejected"        no       400/422: the store refused the batch's lines (a partial write
-                               keeps the valid ones); the batch leaves the spool, counted
+    "rejected"        no       400/422: the store refused lines of the batch (InfluxDB OSS 2
+                               then writes none of it); the sink halves the batch until the
+                               refused lines stand alone, and those leave the spool, counted
     "throttled"       yes      429/503: waits for Retry-After
     "server"          yes      other 5xx
     "timeout"         yes      no answer in time: the batch may have been written (see README)

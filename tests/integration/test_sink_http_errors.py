@@ -6,6 +6,7 @@ batches leave the spool counted, 413 halves the batch. Also: the request InfluxD
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -35,6 +36,9 @@ class StubStore:
     requests: list[dict[str, Any]] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
     max_lines: int | None = None
+    # Lines containing this are refused as InfluxDB OSS 2 refuses them: the whole request is
+    # answered 400 and nothing in it is written.
+    poison: str | None = None
 
     async def write(self, request: web.Request) -> web.Response:
         body = (await request.read()).decode()
@@ -49,6 +53,12 @@ class StubStore:
         if self.script:
             status, headers, text = self.script.pop(0)
             return web.Response(status=status, headers=headers, text=text)
+        if self.poison is not None and any(self.poison in line for line in lines):
+            bad = next(line for line in lines if self.poison in line)
+            message = f"failure writing points to database: partial write: {bad!r} dropped=1"
+            return web.Response(
+                status=400, text=json.dumps({"code": "invalid", "message": message})
+            )
         if self.max_lines is not None and len(lines) > self.max_lines:
             return web.Response(status=413, text='{"code":"request too large"}')
         self.accepted.extend(lines)
@@ -180,14 +190,36 @@ async def test_refused_lines_leave_the_spool_and_are_counted(
     store.script = [(422, {}, '{"code":"unprocessable entity","message":"field type conflict"}')]
     sink = make_sink(tmp_path, url, flush_interval="1h", batch_size=20)
     await sink.start()
-    sink.submit(samples(20))  # one full batch: refused
-    await eventually(lambda: sink.counters["rejected_total"] == 20)
-    sink.submit(samples(20, start=20))
+    sink.submit(samples(20))  # one full batch: refused once, then its halves are accepted
     await eventually(lambda: len(store.accepted) == 20)
+    sink.submit(samples(20, start=20))
+    await eventually(lambda: len(store.accepted) == 40)
     await sink.stop()
-    assert seq(store.accepted) == list(range(20, 40))
+    assert seq(store.accepted) == list(range(40))
+    assert sink.counters["rejected_total"] == 0
     assert "field type conflict" in caplog.text
     assert sink.stats()["spool_depth"] == 0
+
+
+async def test_one_poisoned_sample_costs_only_itself(
+    stub: tuple[StubStore, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """InfluxDB OSS 2 answers 400 and writes nothing when one line of a batch is bad (a field
+    type conflict): the batch's other samples must still arrive, in order, exactly once."""
+    store, url = stub
+    store.poison = "poison"
+    sink = make_sink(tmp_path, url, flush_interval="1h", batch_size=500)
+    await sink.start()
+    good = samples(500)
+    sink.submit([*good[:123], Sample("d", "test.poison", 1, ts=1763800000), *good[123:]])
+    await eventually(lambda: sink.counters["rejected_total"] == 1)
+    await sink.stop()
+    assert seq(store.accepted) == list(range(500))
+    assert sink.counters["written_total"] == 500
+    assert sink.stats()["spool_depth"] == 0
+    assert "refused 1 of 500 samples" in caplog.text
+    assert "test,device=d poison=1.0" in caplog.text  # the line, so an admin can find it
+    assert len(store.requests) <= 1 + 2 * 9 + 1  # + the 501st sample, in a batch of its own
 
 
 async def test_too_large_answer_makes_batches_smaller(

@@ -180,6 +180,49 @@ async def test_refused_batch_leaves_the_spool_counted_and_the_rest_flows(tmp_pat
     assert store.values() == list(range(10, 20))
 
 
+class RefusesWholeBatches(FakeStore):
+    """InfluxDB OSS 2: the first bad point refuses the whole request, nothing is written."""
+
+    def __init__(self, bad: set[int]) -> None:
+        super().__init__()
+        self.bad = bad
+
+    def write(self, body: bytes) -> None:
+        self.calls += 1
+        values = [
+            int(float(line.split(" ")[1].split("=")[1])) for line in body.decode().split("\n")
+        ]
+        if self.bad.intersection(values):
+            raise StoreError("rejected", "HTTP 400: field type conflict", retry=False)
+        self.bodies.append(body)
+
+
+async def test_one_refused_line_costs_only_itself_not_its_batch(tmp_path: Path) -> None:
+    store = RefusesWholeBatches(bad={37, 80})
+    sink = make_sink(tmp_path, store, flush_interval="1h")  # one batch of 100
+    await sink.start()
+    sink.submit(samples(0, 100))
+    await sink.stop()
+    assert store.values() == [i for i in range(100) if i not in (37, 80)]
+    assert sink.counters["rejected_total"] == 2
+    assert sink.counters["written_total"] == 98
+    assert sink.depth() == 0
+    assert store.calls <= 1 + 2 * 2 * 7  # two bad lines: two bisections of log2(100) levels
+
+
+async def test_a_store_refusing_every_line_costs_a_bounded_number_of_writes(
+    tmp_path: Path,
+) -> None:
+    store = RefusesWholeBatches(bad=set(range(1000)))
+    sink = make_sink(tmp_path, store, flush_interval="1h", batch_size=1000)
+    await sink.start()
+    sink.submit(samples(0, 1000))
+    await sink.stop()
+    assert sink.counters["rejected_total"] == 1000
+    assert sink.depth() == 0
+    assert store.calls <= 1 + 64
+
+
 async def test_too_large_batches_are_halved(tmp_path: Path) -> None:
     class SizeLimited(FakeStore):
         def write(self, body: bytes) -> None:
