@@ -58,12 +58,16 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _write(args: argparse.Namespace, document: str) -> None:
+def _write(args: argparse.Namespace, document: str) -> int:
     if args.output == "-":
         sys.stdout.write(document)
-        return
+        return 0
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-    Path(args.output).write_text(document, encoding=encoding)
+    try:
+        Path(args.output).write_text(document, encoding=encoding)
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
+    return 0
 
 
 def _windows(config: Config) -> list[MaintenanceWindow]:
@@ -119,8 +123,7 @@ def _monthly(args: argparse.Namespace) -> int:
         document = asyncio.run(build())
     except StoreError as exc:
         return _fail(str(exc))
-    _write(args, document)
-    return 0
+    return _write(args, document)
 
 
 def _inspection(args: argparse.Namespace) -> int:
@@ -152,5 +155,4 @@ def _inspection(args: argparse.Namespace) -> int:
     alerting = _alerting(loaded.config)
     sheet = jobs.inspection_sheet(inventory, loaded.ruleset, samples, windows, at, args.site)
     lang = args.lang or jobs.report_language(alerting)
-    _write(args, output.inspection(sheet, args.format, lang, jobs.report_timezone(alerting)))
-    return 0
+    return _write(args, output.inspection(sheet, args.format, lang, jobs.report_timezone(alerting)))

@@ -171,3 +171,14 @@ def test_a_period_that_has_not_begun_is_a_clear_error(
     assert "2027-01 has not begun yet" in capsys.readouterr().err
     assert main(["report", "monthly", "--quarter", "2027Q1", "-c", str(site)]) == 2
     assert "2027Q1 has not begun yet" in capsys.readouterr().err
+
+
+def test_an_output_file_that_cannot_be_written_is_a_one_line_error(
+    tmp_path: Path, site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no-such-dir" / "2026-11.html"
+    assert (
+        main(["report", "monthly", "--month", "2026-11", "-o", str(target), "-c", str(site)]) == 1
+    )
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: cannot write {target}: No such file or directory"
