@@ -259,9 +259,10 @@ def _quiet_pymodbus() -> None:
 class ModbusLink:
     """A pymodbus client shared by every unit behind one serial port or TCP endpoint."""
 
-    def __init__(self, describe: str, make_client: Any) -> None:
+    def __init__(self, describe: str, make_client: Any, line: str = "") -> None:
         self.describe = describe
         self._make_client = make_client
+        self.line = line  # the serial line settings ("9600 8N1"); "" for TCP
         self._client: Any = None
         self.lock = asyncio.Lock()
         _quiet_pymodbus()
@@ -385,10 +386,23 @@ class _ModbusProbe(Probe):
     def _new_link(self) -> ModbusLink:
         raise NotImplementedError
 
+    def _line(self) -> str:
+        return ""
+
     def _link(self) -> ModbusLink:
         if self._held is None:
             kind, path = self._link_key()
-            self._held = shared(kind, path, self._new_link)
+            link = shared(kind, path, self._new_link)
+            mine = self._line()
+            if link.line != mine:
+                # One bus runs at one speed; silently using the first device's settings would
+                # make the outcome depend on which device happened to be polled first.
+                release(kind, path)
+                raise ProbeUnreachable(
+                    f"{self.device}: serial port {path} is already in use at {link.line}, "
+                    f"not {mine}: devices on one bus must share its line settings"
+                )
+            self._held = link
         return self._held
 
     async def close(self) -> None:
@@ -470,7 +484,12 @@ class ModbusRtuProbe(_ModbusProbe):
                 reconnect_delay=0,  # we reconnect on the next poll, not in the background
             )
 
-        return ModbusLink(s.port, make)
+        return ModbusLink(s.port, make, self._line())
+
+    def _line(self) -> str:
+        s = self.settings
+        assert isinstance(s, ModbusRtuSettings)
+        return f"{s.baudrate} {s.bytesize}{s.parity}{s.stopbits}"
 
     @classmethod
     def cli_target(cls, target: str) -> dict[str, object]:

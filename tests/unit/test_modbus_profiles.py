@@ -277,3 +277,28 @@ def test_yaml_syntax_error_in_a_profile_is_one_line_with_line_and_column(tmp_pat
     message = caught.value.errors()[0]["msg"]
     assert f"{bad}:4:1: " in message
     assert "\n" not in message
+
+
+async def test_second_device_on_a_bus_at_another_speed_is_refused_not_silently_merged() -> None:
+    # Before the fix the second probe silently used the first one's line settings.
+    from probes.base import ProbeUnreachable
+    from probes.modbus import ModbusRtuProbe
+
+    def rtu(unit: int, baudrate: int) -> ModbusRtuProbe:
+        settings = ModbusRtuSettings(
+            type="modbus-rtu",
+            port="/dev/roomwatch-test-bus",
+            unit=unit,
+            baudrate=baudrate,
+            profile="xy-md02",
+        )
+        return ModbusRtuProbe(f"th{unit}", settings)
+
+    first, same, other = rtu(1, 9600), rtu(2, 9600), rtu(3, 4800)
+    try:
+        assert first._link() is same._link()
+        with pytest.raises(ProbeUnreachable, match=r"in use at 9600 8N1, not 4800 8N1"):
+            await other.poll(1.0)
+    finally:
+        for p in (first, same, other):
+            await p.close()
