@@ -30,10 +30,25 @@ def interface_labels(device: str, if_index: str) -> dict[str, str] | None:
     return dict(found) if found is not None else None
 
 
+_CONTROL = frozenset(range(32)) - {9, 10, 13}  # bytes no text has (tab, CR, LF are fine)
+
+
 def text(value: ber.VarValue) -> str:
-    """An OCTET STRING (or any value) as text for a label or a string metric."""
+    """An OCTET STRING (or any value) as text for a label or a string metric: UTF-8, else
+    Latin-1 (older agents), with the NUL padding of C agents dropped (a C string ends at its
+    first NUL); bytes that are no text (a MAC address, a binary id) as 0x-prefixed hex, as
+    snmp_exporter shows them, rather than mangled characters."""
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace").replace("\x00", "").strip()
+        data = value.rstrip(b"\x00")
+        if b"\x00" in data and data.index(b"\x00") > 0:
+            data = data[: data.index(b"\x00")]
+        if _CONTROL.isdisjoint(data):
+            try:
+                return data.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                if not any(0x7F <= b < 0xA0 for b in data):  # printable as Latin-1
+                    return data.decode("latin-1").strip()
+        return "0x" + value.hex().upper()
     if isinstance(value, tuple):
         return ber.format_oid(value)
     return "" if value is None else str(value)

@@ -125,3 +125,24 @@ async def test_a_saturated_ifspeed_is_not_taken_as_the_port_speed() -> None:
     samples = await probe.poll(1010.0)
     assert [s.value for s in samples if s.metric == "ifOutOctets.rate"] == [1_250_000.0]
     assert not [s for s in samples if s.metric.endswith("Utilization")]
+
+
+async def test_strings_read_as_an_admin_would_expect_them() -> None:
+    # C agents pad with NULs (and leave junk after them), old ones speak Latin-1, and some
+    # OCTET STRINGs are binary: none of it may reach a label as mangled characters.
+    session = _if_table_agent(100_000_000, None)
+    session.mib[(1, 3, 6, 1, 2, 1, 1, 6, 0)] = (0x04, b"B\xfcro 2.OG")  # Latin-1
+    session.mib[(1, 3, 6, 1, 2, 1, 1, 5, 0)] = (0x04, "sw-Grüße".encode())
+    session.mib[(1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 3)] = (0x04, b"eth0\x00\x00\x7fjunk")
+    session.mib[(1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18, 3)] = (0x04, b"\x00\x1a\x2b\x3c\x4d\x5e")
+    session.oids = sorted(session.mib)
+    config = SnmpSettings(type="snmp", address="192.0.2.1", profile=["system", "if-mib"])  # type: ignore[arg-type]
+    samples = await SnmpProbe("old-host", config, session=session).poll(1000.0)
+    by_metric = {s.metric: s for s in samples}
+    assert by_metric["sysLocation"].value == "Büro 2.OG"
+    assert by_metric["sysName"].value == "sw-Grüße"
+    assert by_metric["ifOperStatus"].labels == {
+        "ifIndex": "3",
+        "ifDescr": "eth0",
+        "ifAlias": "0x001A2B3C4D5E",
+    }
