@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from alerting import incidents as lifecycle
@@ -29,7 +30,7 @@ from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
 from alerting.incidents import IncidentError
 from alerting.messages import level_name, summary_of
-from alerting.store import STATES, Incident, NotFound, StoreError, TicketStore
+from alerting.store import STATES, Incident, NotFound, StoreError, TicketStore, sqlite_path
 from collector.clock import SystemClock
 from collector.config import DEFAULT_CONFIG, load_config
 from inventory import ConfigError
@@ -142,6 +143,7 @@ def _run(args: argparse.Namespace, action: Action) -> int:
             except (ConfigError, OSError):
                 pass
     try:
+        _require_store(store_url)
         return asyncio.run(_with_store(store_url, alerting, inventory, credentials, args, action))
     except (IncidentError, NotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -149,6 +151,17 @@ def _run(args: argparse.Namespace, action: Action) -> int:
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _require_store(url: str) -> None:
+    path = sqlite_path(url)
+    if path != ":memory:" and not Path(path).exists():
+        # opening would create an empty store (and its directories) at a mistyped path, and
+        # "no incidents" would be the answer while the real store holds open ones
+        raise StoreError(
+            f"no ticket store at {path} (check -c / --store; the daemon creates it when it"
+            " first runs)"
+        )
 
 
 async def _with_store(

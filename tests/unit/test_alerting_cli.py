@@ -161,3 +161,16 @@ def test_oncall_now_names_the_shift_and_the_people(
     )
     code, out, _ = run(capsys, "oncall", "now", "--at", "2026-11-23 09:00", "-c", str(config_file))
     assert "shift day" in out and "Zhang San" in out and "13800000001" in out
+
+
+def test_a_store_path_that_does_not_exist_is_an_error_not_an_empty_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a mistyped --store (or the wrong -c) used to create an empty store there and answer
+    # "no incidents" while the real store held open ones
+    missing = tmp_path / "nowhere" / "tickets.db"
+    for argv in (["list"], ["ack", "1", "--by", "zhang"]):
+        code, out, err = run(capsys, "incidents", *argv, "--store", f"sqlite:///{missing}")
+        assert code == 2 and "no ticket store at" in err and str(missing) in err
+        assert "no incidents" not in out
+    assert not missing.parent.exists()
