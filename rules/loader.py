@@ -66,7 +66,7 @@ def load_rules(paths: Sequence[Path | str], inventory: Inventory | None = None) 
     every file (including rule names used twice across files)."""
     errors: list[ErrorItem] = []
     rules: list[Rule] = []
-    seen: dict[str, Rule] = {}
+    seen: dict[str, tuple[str, int]] = {}  # rule name → where it was first written
     for file in rule_files(paths):
         if not file.exists():
             errors.append(ErrorItem(str(file), 0, 0, "rule file not found"))
@@ -77,19 +77,20 @@ def load_rules(paths: Sequence[Path | str], inventory: Inventory | None = None) 
             errors.extend(exc.errors)
             continue
         parser = _FileParser(file, inventory)
-        for rule in parser.parse(data):
-            other = seen.get(rule.name)
+        rules.extend(parser.parse(data))
+        # every named rule counts, also one with other errors: all errors are listed at once
+        for group, name, pos in parser.named:
+            other = seen.get(name)
             if other is not None:
                 parser.error(
-                    (rule.line, rule.col),
-                    rule.group,
-                    rule.name,
-                    f"duplicate rule name (also at {other.file}:{other.line});"
+                    pos,
+                    group,
+                    name,
+                    f"duplicate rule name (also at {other[0]}:{other[1]});"
                     " fault identities are built from rule names",
                 )
                 continue
-            seen[rule.name] = rule
-            rules.append(rule)
+            seen[name] = (parser.file, pos[0])
         errors.extend(sorted(parser.errors, key=lambda e: (e.line, e.col)))
     if errors:
         raise ConfigError(errors)
@@ -114,6 +115,7 @@ class _FileParser:
         self.file = str(file)
         self.inventory = inventory
         self.errors: list[ErrorItem] = []
+        self.named: list[tuple[str, str, tuple[int, int]]] = []  # group, rule name, position
 
     def error(self, pos: tuple[int, int], group: str, rule: str, message: str) -> None:
         line, col = pos
@@ -176,6 +178,8 @@ class _FileParser:
             return None
         name = raw.get("name")
         label = name if isinstance(name, str) and name else f"rules[{index}]"
+        if isinstance(name, str) and name:
+            self.named.append((group, name, pos))
         before = len(self.errors)
 
         def err(key: str | Sequence[str] | None, message: str) -> None:
