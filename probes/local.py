@@ -13,7 +13,8 @@ Inventory entry:
   probes:
     - type: local
       interval: 30s
-      mounts: [/, /var/lib/roomwatch]   # default: every real filesystem
+      mounts: [/, /var/lib/roomwatch]   # default: every real filesystem; a listed path
+                                        # that is not mounted yields no disk.* sample
       nics: [eth0]                      # default: every NIC but loopback
       processes: [sshd, chronyd]        # process.running 1/0 per name
       units: [roomwatch.service]        # service.active 1/0 via `systemctl is-active`
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shutil
 from collections.abc import Sequence
@@ -184,7 +186,9 @@ def _psutil_cpu() -> CpuTimes:
 def _psutil_disks(wanted: list[str] | None) -> dict[str, tuple[float, int]]:
     real: list[str] = []
     seen: set[str] = set()
-    for part in psutil.disk_partitions(all=True):
+    partitions = psutil.disk_partitions(all=True)
+    mounted = {part.mountpoint for part in partitions}
+    for part in partitions:
         # One sample per filesystem: a device mounted at several points (bind mounts) is
         # reported at its first mount point only.
         key = part.device if part.device.startswith("/") else part.mountpoint
@@ -197,6 +201,11 @@ def _psutil_disks(wanted: list[str] | None) -> dict[str, tuple[float, int]]:
     mounts = wanted if wanted is not None else real
     out: dict[str, tuple[float, int]] = {}
     for mount in mounts:
+        if mount not in mounted and not os.path.ismount(mount):
+            # A listed mount point whose filesystem is not mounted (a data disk that failed
+            # to mount) is a plain directory: its usage would be the parent filesystem's,
+            # reported under the wrong name. No reading, so an `absent` rule can see it.
+            continue
         try:
             usage = psutil.disk_usage(mount)
         except OSError:

@@ -112,6 +112,16 @@ async def test_listed_mounts_and_nics_limit_the_samples_and_unknown_ones_are_ski
     assert {s.labels["nic"] for s in samples if s.metric.startswith("net.")} == {"lo"}
 
 
+async def test_a_listed_mount_point_that_is_not_mounted_yields_no_disk_sample(
+    tmp_path: Path,
+) -> None:
+    # A plain directory (a data disk that did not mount) must not report the usage of the
+    # filesystem beneath it under its own name (pytest tmp dirs are plain directories).
+    probe = make_probe(mounts=["/", str(tmp_path)])
+    samples = await probe.poll(5.0)
+    assert {s.labels["mount"] for s in samples if s.metric.startswith("disk.")} == {"/"}
+
+
 async def test_process_running_is_one_for_this_process_and_zero_for_a_missing_name() -> None:
     own = psutil.Process(os.getpid()).name()
     probe = make_probe(processes=[own, "no-such-daemon"])
