@@ -130,7 +130,8 @@ def parse_status(text: str, battery_cells: int | None = None) -> Reading:
     if not text.startswith("("):
         raise ProbeProtocolError(f"not a status line: {text[:60]!r}")
     tokens = text[1:].split()
-    if len(tokens) != 8:
+    # Some vendors append fields after the status bits; the first eight keep their meaning.
+    if len(tokens) < 8:
         raise ProbeProtocolError(f"status line has {len(tokens)} fields, expected 8: {text!r}")
     bits = tokens[7]
     if len(bits) != 8 or set(bits) - {"0", "1"}:
@@ -173,7 +174,9 @@ def parse_rating(text: str) -> Reading:
     if len(tokens) != 4 or not all(_NUMBER.match(t) for t in tokens):
         raise ProbeProtocolError(f"malformed rating line: {text!r}")
     voltage, current, battery, frequency = (float(t) for t in tokens)
-    if len(tokens[1]) != 3 or voltage == 0 or frequency == 0:
+    # Widths differ between vendors (`10`, `010`, `010.0` A); zeros are what a unit that has
+    # no ratings sends.
+    if voltage == 0 or frequency == 0:
         raise ProbeProtocolError(f"rating line carries no ratings: {text!r}")
     return Reading(
         {

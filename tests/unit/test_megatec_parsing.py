@@ -211,3 +211,20 @@ def test_echo_and_nak_are_refusals(record_id: str, refused: bool) -> None:
     assert rec.reply is not None
     command = rec.send.rstrip(b"\r").decode()
     assert is_refusal(rec.reply.decode().rstrip("\r"), command) is refused
+
+
+def test_status_line_with_vendor_fields_after_the_bits_is_read() -> None:
+    # Before the fix any line with more than eight fields was rejected as damaged.
+    reading = parse_status("(231.0 231.0 229.8 021 50.0 27.4 31.0 00001000 01 7.2")
+    assert reading.values["ups.status"] == ("OL", None)
+    assert reading.values["ups.temperature"] == (31.0, "°C")
+    with pytest.raises(ProbeProtocolError, match="eight 0/1"):
+        parse_status("(231.0 231.0 229.8 021 50.0 27.4 31.0 361.8 00001000")
+
+
+@pytest.mark.parametrize("current", ["10", "010", "10.0", "0010"])
+def test_rating_fields_of_other_widths_are_read(current: str) -> None:
+    # Before the fix a current field not exactly three characters wide dropped every rating.
+    values = parse_rating(f"#230.0 {current} 48.00 50.0").values
+    assert values["input.current.nominal"] == (10.0, "A")
+    assert values["input.voltage.nominal"] == (230.0, "V")
