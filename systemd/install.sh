@@ -98,12 +98,23 @@ if [ -z "$root" ]; then
 fi
 
 # 4. The unit.
+upgrade=0
+[ -e "$unit_dir/roomwatch.service" ] && upgrade=1
 install -d -m 0755 "$unit_dir"
 install -m 0644 "$here/roomwatch.service" "$unit_dir/roomwatch.service"
 say "installed $unit_dir/roomwatch.service"
 
 if [ -z "$root" ] && [ -d /run/systemd/system ]; then
     systemctl daemon-reload
+fi
+
+if [ "$upgrade" -eq 1 ]; then
+    cat <<EOF
+roomwatch install: upgraded. A running roomwatch keeps the old code until it is restarted:
+  check the configuration:  $prefix/venv/bin/roomwatch check -c $etc/roomwatch.yaml
+  then restart it:          systemctl restart roomwatch
+EOF
+    exit 0
 fi
 
 cat <<EOF

@@ -157,6 +157,10 @@ def test_install_script_lays_out_config_and_unit_and_keeps_an_edited_config(
     assert second.returncode == 0, second.stderr
     assert (etc / "inventory.yaml").read_text(encoding="utf-8") == "devices: []\n"
     assert "kept existing" in second.stdout
+    # an upgrade leaves the old code running: the admin is told to restart, not to enable
+    assert "systemctl restart roomwatch" in second.stdout
+    assert "enable --now" not in second.stdout
+    assert "systemctl enable --now roomwatch" in first.stdout
 
 
 def test_install_script_refuses_to_run_as_a_normal_user_without_a_root_dir(
