@@ -26,8 +26,9 @@ daemon's lookup callback, else the address itself, so nothing is dropped):
 | APC powerRestored, returnFromLowBattery | `ups.status` = `OL` |
 | an unknown one | `snmp.trap` = its OID {trap: unknown}; logged once per OID and counted |
 
-Garbage datagrams and notifications with a wrong community or v3 key are dropped by pysnmp
-(counted in `stats()`), never stopping the receiver. Informs are acknowledged.
+Garbage datagrams and notifications with a wrong community or v3 user/key/engine id are
+dropped by pysnmp (counted in `stats()`; a refused one is logged once per source and reason),
+never stopping the receiver. Informs are acknowledged.
 """
 
 from __future__ import annotations
@@ -169,6 +170,9 @@ class SnmpTrapReceiver:
         self.clock = clock
         self.received = 0
         self.unknown: Counter[str] = Counter()  # unknown notification OID → count
+        # (source address, reason) → notifications refused: wrong community, v3 user, keys or
+        # engine id. Logged once per pair, so an admin can see why a device's traps never come.
+        self.refused: Counter[tuple[str, str]] = Counter()
         self._engine: Any = None
         self._transport: Any = None
         self.address: tuple[str, int] | None = None  # where it listens (port 0 resolved)
@@ -204,6 +208,11 @@ class SnmpTrapReceiver:
         for user in self.settings.users:
             self._add_user(eng, user)
         ntfrcv.NotificationReceiver(eng, self._received)
+        eng.observer.register_observer(
+            self._refused,
+            "rfc2576.prepareDataElements:sm-failure",  # v1/v2c: community not configured
+            "rfc3412.prepareDataElements:sm-failure",  # v3: user, keys, engine id
+        )
         eng.transport_dispatcher.job_started(1)  # keep the dispatcher running until stop()
         self._engine = eng
 
@@ -252,9 +261,44 @@ class SnmpTrapReceiver:
         eng.close_dispatcher()
         await asyncio.sleep(0)  # let the transport finish closing
 
+    def _refused(self, snmp_engine: Any, execpoint: str, variables: Any, cb_ctx: Any) -> None:
+        # pysnmp's observer calls this for a message its security model refused; it must not
+        # raise into pysnmp, and it names no secret (only the address and pysnmp's reason).
+        try:
+            source = str(variables["transportAddress"][0])
+        except (KeyError, IndexError, TypeError):
+            source = "unknown"
+        try:
+            indication = variables["statusInformation"]["errorIndication"]
+            reason = type(indication).__name__
+        except (KeyError, TypeError):
+            reason = "security check failed"
+        v3 = execpoint.startswith("rfc3412")
+        if not v3 and reason == "security check failed":
+            reason = "unknown community"
+        key = (source, reason)
+        self.refused[key] += 1
+        if self.refused[key] == 1:
+            hint = (
+                "check the v3 user, keys and, for traps, the sender's engine_id"
+                if v3
+                else "check the community in the traps credentials"
+            )
+            log.warning(
+                "event=snmp_trap_refused source=%s reason=%s (%s; counted, later ones from"
+                " this source for this reason are not logged)",
+                source,
+                reason,
+                hint,
+            )
+
     def stats(self) -> dict[str, int]:
-        """Counters for the status page: received, unknown, and what pysnmp dropped."""
-        out = {"received": self.received, "unknown": sum(self.unknown.values())}
+        """Counters for the status page: received, unknown, refused, and what pysnmp dropped."""
+        out = {
+            "received": self.received,
+            "unknown": sum(self.unknown.values()),
+            "refused": sum(self.refused.values()),
+        }
         if self._engine is not None:
             builder = self._engine.get_mib_builder()
             for name in ("snmpInASNParseErrs", "snmpInBadCommunityNames"):

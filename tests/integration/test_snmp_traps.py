@@ -178,3 +178,28 @@ async def test_an_unmapped_source_is_named_by_the_lookup_or_its_address(tmp_path
         assert trap.device == "127.0.0.1"
     finally:
         await rx.stop()
+
+
+async def test_refused_traps_are_logged_once_per_source_and_reason_and_counted(
+    receiver: tuple[SnmpTrapReceiver, Inbox, str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rx, inbox, where = receiver
+    caplog.set_level(logging.WARNING, logger="roomwatch.snmp_traps")
+    for _ in range(2):
+        await snmptrap(tmp_path, "-v2c", "-c", "not-ours", where, "", "1.3.6.1.6.3.1.1.5.1")
+        # A v3 sender whose engine id the receiver was not told (traps are authenticated
+        # with the sender's engine id).
+        await snmptrap(tmp_path, "-v3", "-e", "0x80000000010A0B0C", *V3, where, "",
+                       "1.3.6.1.6.3.1.1.5.1")  # fmt: skip
+    # The receiver is still working, and what it refused is on record.
+    await snmptrap(tmp_path, "-v2c", "-c", "public", where, "", "1.3.6.1.6.3.1.1.5.2")
+    await inbox.wait_for("snmp.trap", "warmStart")
+    assert not inbox.matching("snmp.trap", "coldStart")
+    assert rx.stats()["refused"] == 4
+    refused = [r.getMessage() for r in caplog.records if "snmp_trap_refused" in r.getMessage()]
+    assert len(refused) == 2, refused
+    assert any("community" in line for line in refused)
+    assert any("engine_id" in line for line in refused)
+    assert not [line for line in refused if "authpass123" in line or "not-ours" in line]
