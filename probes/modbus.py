@@ -351,6 +351,9 @@ class ModbusTcpSettings(_ModbusSettings):
 
 
 class ModbusRtuSettings(_ModbusSettings):
+    # 0 is broadcast on a serial bus: no device answers it, and pymodbus would accept any
+    # unit's frame as the reply. 248-255 are reserved.
+    unit: int = Field(default=1, ge=1, le=247)
     port: str
     baudrate: int = Field(default=9600, gt=0)
     bytesize: Literal[7, 8] = 8

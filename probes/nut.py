@@ -29,7 +29,7 @@ import shlex
 from collections.abc import Sequence
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from probes.base import (
     Probe,
@@ -45,6 +45,9 @@ from probes.sample import Sample, Value
 
 
 class NutSettings(ProbeSettings):
+    # a validation error must not print the password it was given
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
     address: str  # host[:port], port 3493 by default
     ups: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]+$")
     username: str | None = Field(default=None, pattern=r"^\S+$")
@@ -55,6 +58,12 @@ class NutSettings(ProbeSettings):
     def _host_port(cls, address: str) -> str:
         split_address(address)
         return address
+
+    @model_validator(mode="after")
+    def _password_needs_username(self) -> NutSettings:
+        if self.password is not None and not self.username:
+            raise ValueError("a password is sent only after a username: set username too")
+        return self
 
 
 def split_address(address: str) -> tuple[str, int]:

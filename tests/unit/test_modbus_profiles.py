@@ -302,3 +302,12 @@ async def test_second_device_on_a_bus_at_another_speed_is_refused_not_silently_m
     finally:
         for p in (first, same, other):
             await p.close()
+
+
+@pytest.mark.parametrize("unit", [0, 248])
+def test_rtu_unit_must_be_an_addressable_device(unit: int) -> None:
+    # unit 0 is broadcast on a serial bus: nobody answers, and any unit's frame would be taken
+    # as the reply; before the fix it was accepted
+    with pytest.raises(ValidationError, match="unit"):
+        ModbusRtuSettings(type="modbus-rtu", port="/dev/null", unit=unit, profile="xy-md02")
+    assert ModbusTcpSettings(type="modbus-tcp", address="h", unit=0, profile="xy-md02").unit == 0

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from pydantic import ValidationError
 
 from probes.base import ProbeAuthError, ProbeProtocolError, ProbeTimeout
 from probes.nut import NutProbe, NutSettings, parse_value, parse_var_line, unit_of
@@ -214,3 +215,18 @@ async def test_access_denied_to_list_ups_is_an_auth_error(
     address = await fake_upsd(lambda line: ["ERR ACCESS-DENIED"])  # type: ignore[misc]
     with pytest.raises(ProbeAuthError, match="LIST UPS: ACCESS-DENIED"):
         await nut(address).poll(1.0)
+
+
+def test_password_without_username_is_a_settings_error() -> None:
+    # before the fix the password was silently never sent
+    with pytest.raises(ValidationError, match="set username too") as caught:
+        NutSettings(type="nut", address="127.0.0.1", password="hunter2")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_password_of_the_wrong_type_is_not_printed_in_the_error() -> None:
+    with pytest.raises(ValidationError) as caught:
+        NutSettings.model_validate(
+            {"type": "nut", "address": "h", "username": "u", "password": 73915}
+        )
+    assert "73915" not in str(caught.value)
