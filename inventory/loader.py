@@ -44,6 +44,15 @@ def load_inventory(path: str | Path, credentials: Credentials | None = None) -> 
             continue
         errors: list[ErrorItem] = []
         sites, devices = _validate_entries(data, file, errors)
+        valid = {i for i, _ in devices}
+        for i, raw_device in enumerate(data.get("devices") or []):
+            # A device whose own keys are wrong still has its probe entries checked, so one
+            # `roomwatch check` lists every error of the file.
+            raw_probes = raw_device.get("probes") if i not in valid else None
+            if isinstance(raw_probes, list):
+                for j, raw in enumerate(raw_probes):
+                    if isinstance(raw, dict):
+                        errors.extend(_validate_probe(raw, data, file, i, j, credentials)[1])
         for i, site in sites:
             if site.id in inventory.sites:
                 line, col = locate(data, ["sites", i, "id"])

@@ -106,6 +106,8 @@ def parse_yaml(text: str, file: str | Path) -> Any:
         reason = exc.problem or str(exc)
         if exc.context:
             reason = f"{exc.context}: {reason}"
+        if "'\\t'" in reason:
+            reason += " (YAML indents with spaces; replace the tab)"
         raise ConfigError.single(file, f"invalid YAML: {reason}", line, col) from None
     except yaml.YAMLError as exc:
         raise ConfigError.single(file, f"invalid YAML: {exc}") from None

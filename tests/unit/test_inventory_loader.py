@@ -69,6 +69,30 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     assert "invalid YAML" in err
 
 
+def test_a_tab_in_the_indentation_says_to_replace_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "devices:\n\t- id: a\n")
+    (err,) = errors_of(path)
+    assert err.startswith(f"{path}:2:1: invalid YAML")
+    assert "replace the tab" in err
+
+
+def test_a_device_with_a_bad_key_still_has_its_probes_checked(tmp_path: Path) -> None:
+    text = (
+        "devices:\n"
+        "  - id: a\n"
+        "    kind: server\n"
+        "    criticality: high\n"
+        "    probes:\n"
+        "      - type: http\n"
+        "        url: http://127.0.0.1/\n"
+        "        expect_stauts: [200]\n"
+    )
+    path = write(tmp_path, text)
+    errs = errors_of(path)
+    assert any(e.startswith(f"{path}:4:") and "criticality" in e for e in errs)
+    assert any(e.startswith(f"{path}:8:") and "unknown key 'expect_stauts'" in e for e in errs)
+
+
 def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
     path = write(tmp_path, "devices:\n  - id: a\n    kind: server\n    critcality: 1\n")
     (err,) = errors_of(path)
