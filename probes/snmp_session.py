@@ -51,6 +51,7 @@ class SnmpErrorStatus(ProbeProtocolError):
 
 TOO_BIG = 1
 NO_SUCH_NAME = 2
+GEN_ERR = 5
 AUTHORIZATION_ERROR = 16
 
 

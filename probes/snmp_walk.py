@@ -5,7 +5,8 @@ column, so a 24-port ifTable of 10 columns takes a couple of requests, not ten w
 misbehave, so the walk is guarded: an OID that does not increase (a looping agent) or a
 column longer than `max_rows` ends the poll with a ProbeProtocolError naming the column,
 instead of spinning forever; tooBig halves the request; noSuchName (v1) and the v2c
-exceptions end a column or drop a scalar as "not there".
+exceptions end a column or drop a scalar as "not there"; a GET batch the agent fails as a
+whole (genErr, or noSuchName without an index) is asked again one OID at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from probes import snmp_ber as ber
 from probes.base import ProbeProtocolError
 from probes.snmp_ber import Oid, Varbind
-from probes.snmp_session import NO_SUCH_NAME, TOO_BIG, SnmpErrorStatus, SnmpSession
+from probes.snmp_session import GEN_ERR, NO_SUCH_NAME, TOO_BIG, SnmpErrorStatus, SnmpSession
 
 GET_BATCH = 40  # OIDs per GET request; agents commonly cap a request well above this
 # Varbinds asked for per GETBULK (repetitions × columns): big enough to need few round trips,
@@ -44,6 +45,15 @@ async def get_scalars(session: SnmpSession, oids: Sequence[Oid]) -> dict[Oid, Va
                 # v1: one missing OID fails the whole request; drop it and ask again.
                 del chunk[exc.index - 1]
                 pending = chunk + rest
+                continue
+            if exc.status in (NO_SUCH_NAME, GEN_ERR):
+                # The agent fails the whole request without saying which OID it objects
+                # to (error-index 0, as some UPS cards and v1 agents do): ask one OID at a
+                # time, and an OID that fails alone is not there.
+                if len(chunk) > 1:
+                    batch = 1
+                else:
+                    pending = rest
                 continue
             raise
         for oid, tag, value in answer:

@@ -3,10 +3,13 @@ that loop or never end."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from probes import snmp_ber as ber
 from probes.base import ProbeProtocolError
+from probes.snmp_session import SnmpErrorStatus
 from probes.snmp_walk import get_scalars, walk_columns
 from tests.fixtures.snmp_fake import FakeAgentSession
 
@@ -78,3 +81,28 @@ async def test_many_scalars_are_fetched_in_batches() -> None:
     found = await get_scalars(session, oids)
     assert len(found) == 100
     assert all(n <= 40 for _, n in session.requests)
+
+
+class _PickyAgent(FakeAgentSession):
+    """Fails a GET that includes an OID it does not have as a whole, without an index
+    (`status`: genErr or v1 noSuchName), as some UPS cards and old agents do."""
+
+    def __init__(self, status: int, **kwargs: object) -> None:
+        super().__init__(agent(2).mib, **kwargs)  # type: ignore[arg-type]
+        self.status = status
+
+    async def get(self, oids: Sequence[ber.Oid]) -> list[ber.Varbind]:
+        self.requests.append(("get", len(oids)))
+        if any(oid not in self.mib for oid in oids):
+            raise SnmpErrorStatus("failed", self.status, 0)
+        return [(oid, *self.mib[oid]) for oid in oids]
+
+
+@pytest.mark.parametrize(("status", "version"), [(5, "2c"), (2, "1")])
+async def test_a_batch_failed_as_a_whole_is_asked_again_one_oid_at_a_time(
+    status: int, version: str
+) -> None:
+    missing = (1, 3, 6, 1, 2, 1, 1, 99, 0)
+    session = _PickyAgent(status, version=version)
+    found = await get_scalars(session, [SYS_NAME, missing, (*IF_OPER, 1)])
+    assert sorted(found) == sorted([SYS_NAME, (*IF_OPER, 1)])
