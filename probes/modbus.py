@@ -362,9 +362,11 @@ class ModbusRtuSettings(_ModbusSettings):
 
 
 def split_address(address: str, default_port: int = 502) -> tuple[str, int]:
+    if address.count(":") > 1 and not address.startswith("["):
+        return address, default_port  # a bare IPv6 address: no port given
     host, sep, port = address.rpartition(":")
-    if not sep:
-        return address, default_port
+    if not sep or (address.startswith("[") and address.endswith("]")):
+        return address.strip("[]"), default_port
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"not host:port: {address!r}")
     return host.strip("[]"), int(port)

@@ -67,9 +67,11 @@ class NutSettings(ProbeSettings):
 
 
 def split_address(address: str) -> tuple[str, int]:
+    if address.count(":") > 1 and not address.startswith("["):
+        return address, 3493  # a bare IPv6 address: no port given
     host, sep, port = address.rpartition(":")
-    if not sep:
-        return address, 3493
+    if not sep or (address.startswith("[") and address.endswith("]")):
+        return address.strip("[]"), 3493
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"not host:port: {address!r}")
     return host.strip("[]"), int(port)

@@ -311,3 +311,12 @@ def test_rtu_unit_must_be_an_addressable_device(unit: int) -> None:
     with pytest.raises(ValidationError, match="unit"):
         ModbusRtuSettings(type="modbus-rtu", port="/dev/null", unit=unit, profile="xy-md02")
     assert ModbusTcpSettings(type="modbus-tcp", address="h", unit=0, profile="xy-md02").unit == 0
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [("::1", ("::1", 502)), ("[::1]", ("::1", 502)), ("[fd00::20]:1502", ("fd00::20", 1502))],
+)
+def test_ipv6_gateway_addresses(address: str, expected: tuple[str, int]) -> None:
+    # before the fix "::1" became host "::" port 1, and "[::1]" was rejected
+    assert split_address(address) == expected

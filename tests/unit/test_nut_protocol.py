@@ -230,3 +230,10 @@ def test_a_password_of_the_wrong_type_is_not_printed_in_the_error() -> None:
             {"type": "nut", "address": "h", "username": "u", "password": 73915}
         )
     assert "73915" not in str(caught.value)
+
+
+def test_ipv6_upsd_addresses() -> None:
+    from probes.nut import split_address
+
+    assert split_address("::1") == ("::1", 3493)
+    assert split_address("[::1]:3494") == ("::1", 3494)
