@@ -52,7 +52,7 @@ from probes.snmp_profiles import (
     detect_subtrees,
     load_profiles,
 )
-from probes.snmp_rates import CounterRates
+from probes.snmp_rates import CounterRates, restarted
 from probes.snmp_session import (
     NO_SUCH_NAME,
     SnmpErrorStatus,
@@ -202,6 +202,7 @@ class SnmpProbe(Probe):
         self._rates = CounterRates()
         self._auto: list[Profile] | None = None  # what auto found, until the agent restarts
         self._last_uptime: float | None = None
+        self._last_poll = 0.0
 
     def __repr__(self) -> str:
         return f"SnmpProbe({self.device!r}, {self.target!r})"
@@ -230,9 +231,13 @@ class SnmpProbe(Probe):
                 f" {', '.join(p.name for p in profiles)}"
             )
         uptime = uptime_seconds(scalars)
-        if uptime is not None and self._last_uptime is not None and uptime < self._last_uptime:
+        if (
+            uptime is not None
+            and self._last_uptime is not None
+            and restarted(self._last_uptime, uptime, now - self._last_poll)
+        ):
             self._auto = None  # restarted: maybe upgraded; detect again next poll
-        self._last_uptime = uptime
+        self._last_uptime, self._last_poll = uptime, now
         tables: list[tuple[TableSpec, dict[ber.Oid, Column]]] = []
         for profile in profiles:
             for table in profile.tables:

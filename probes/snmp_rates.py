@@ -2,7 +2,8 @@
 
 A Counter32 that goes down has either wrapped past 2^32 or been reset by an agent restart;
 a Counter64 that goes down has been reset (it cannot wrap in a machine's lifetime). The
-agent's sysUpTime going backwards says "restart" whatever the counters do. A reset yields no
+agent's sysUpTime going backwards says "restart" whatever the counters do (unless it is
+sysUpTime's own 32-bit wrap after ~497 days). A reset yields no
 rate for that interval (the next poll starts afresh); so does a wrap that would mean more
 than half the counter's range in one interval, which is a restart in disguise.
 """
@@ -13,6 +14,20 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 WRAP_32 = 1 << 32
+UPTIME_WRAP_S = WRAP_32 / 100.0  # sysUpTime is TimeTicks (1/100 s, 32 bits): ~497 days
+
+
+def restarted(prev_uptime: float, uptime: float, elapsed: float) -> bool:
+    """Whether sysUpTime going from `prev_uptime` to `uptime` (seconds) over `elapsed`
+    seconds of our clock means the agent restarted. sysUpTime also goes back when its 32-bit
+    TimeTicks wrap after ~497 days of uptime; that is not a restart (the counters carry on),
+    recognised by the uptime landing where the wrap puts it (give or take clock jitter)."""
+    if uptime >= prev_uptime:
+        return False
+    expected = prev_uptime + elapsed
+    if expected < UPTIME_WRAP_S - 60.0:
+        return True
+    return abs((expected - UPTIME_WRAP_S) - uptime) > max(60.0, elapsed * 0.25)
 
 
 @dataclass(slots=True)
@@ -46,7 +61,11 @@ class CounterRates:
         elapsed = ts - prev.ts
         if elapsed <= 0:
             return None
-        if uptime is not None and prev.uptime is not None and uptime < prev.uptime:
+        if (
+            uptime is not None
+            and prev.uptime is not None
+            and restarted(prev.uptime, uptime, elapsed)
+        ):
             return None  # the agent restarted: counters started again from zero
         delta = value - prev.value
         if delta < 0:

@@ -57,3 +57,13 @@ def test_series_not_seen_in_a_poll_are_forgotten() -> None:
     rates.rate(KEY, 2, 64, ts=10.0, uptime=None)
     rates.forget_unseen()
     assert len(rates) == 1
+
+
+def test_sysuptime_wrapping_after_497_days_is_not_a_restart() -> None:
+    rates = CounterRates()
+    wrap_s = 2**32 / 100
+    rates.rate(KEY, 1000, 64, ts=0.0, uptime=wrap_s - 20.0)
+    # 60 s later the TimeTicks wrapped (uptime 40 s) but the counters carried on.
+    assert rates.rate(KEY, 7000, 64, ts=60.0, uptime=40.0) == 100.0
+    # A real restart near the wrap still gives no rate.
+    assert rates.rate(KEY, 9000, 64, ts=120.0, uptime=5.0) is None
