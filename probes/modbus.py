@@ -2,9 +2,9 @@
 lists and turn them into metrics.
 
 It owns the Modbus side: the register-map profile format (`probes/profiles/modbus/*.yaml`:
-function 1–4, address, type int16/uint16/int32/uint32/float32/bool with byte and word order,
-scale, offset, unit, metric, status flags), planning contiguous registers into as few requests
-as the device allows, decoding, and the links: one connection and one transaction at a time per
+function 1–4, address, type int16/uint16/int32/uint32/float32/int64/uint64/float64/bool with
+byte and word order, scale, offset, unit, metric, status flags), planning contiguous registers
+into as few requests as the device allows, decoding, and the links: one connection and one transaction at a time per
 RS-485 port or TCP gateway, shared by every device (unit id) behind it, and dropped after a
 failure so that the next poll reconnects (an unplugged USB adapter that comes back).
 
@@ -57,9 +57,13 @@ from probes.device_profiles import load_profile, resolve_setting
 from probes.sample import Sample, Value
 from probes.serial_bus import release, shared
 
-RegisterType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32"]
+RegisterType = Literal[
+    "bool", "int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"
+]
 _WIDTH = {"bool": 1, "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2}
+_WIDTH.update({"int64": 4, "uint64": 4, "float64": 4})  # energy meters' Wh counters
 _STRUCT = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f"}
+_STRUCT.update({"int64": ">q", "uint64": ">Q", "float64": ">d"})
 # The most one request may ask for (Modbus application protocol, section 6).
 MAX_PER_REQUEST = {1: 2000, 2: 2000, 3: 125, 4: 125}
 EXCEPTION_NAMES = {
@@ -88,7 +92,7 @@ class RegisterField(BaseModel):
     address: int = Field(ge=0, le=65535)
     type: RegisterType = "uint16"
     byte_order: Literal["big", "little"] = "big"  # within each 16-bit register
-    word_order: Literal["big", "little"] = "big"  # of 32-bit values: big = high word first
+    word_order: Literal["big", "little"] = "big"  # of 32/64-bit values: big = high word first
     scale: float = 1.0
     offset: float = 0.0
     unit: str | None = None

@@ -74,6 +74,10 @@ def test_functions_are_read_separately() -> None:
         ([0x0000, 0x41BC], {"type": "float32", "word_order": "little"}, 23.5),
         ([0xBC41, 0x0000], {"type": "float32", "byte_order": "little"}, 23.5),
         ([0x3301], {"type": "int16", "byte_order": "little"}, 0x0133),
+        ([0, 0, 0x0001, 0x86A0], {"type": "uint64"}, 100000),
+        ([0x86A0, 0x0001, 0, 0], {"type": "uint64", "word_order": "little"}, 100000),
+        ([0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE], {"type": "int64"}, -2),
+        ([0x4037, 0x8000, 0, 0], {"type": "float64"}, 23.5),
     ],
 )
 def test_register_types_and_orders_decode(
@@ -320,3 +324,8 @@ def test_rtu_unit_must_be_an_addressable_device(unit: int) -> None:
 def test_ipv6_gateway_addresses(address: str, expected: tuple[str, int]) -> None:
     # before the fix "::1" became host "::" port 1, and "[::1]" was rejected
     assert split_address(address) == expected
+
+
+def test_a_64_bit_counter_is_planned_as_four_registers() -> None:
+    fields = [reg(0, type="uint64"), reg(4)]
+    assert spans(plan_reads(fields, 125, 0)) == [(3, 0, 5)]
