@@ -185,8 +185,8 @@ def _read_reply(
             return Reply(bytes(buf[: buf.index(terminator) + len(terminator)]), True)
         if len(buf) >= max_bytes:
             break
-    if skipping:
-        return Reply(b"", False)
+    # Bytes that never formed a line (a streaming device read at the wrong speed sends only
+    # garbage) are returned unterminated: the caller reports what came, not "no answer".
     return Reply(bytes(buf), False)
 
 
