@@ -155,7 +155,7 @@ def _validate_probe(
             )
     node = _node(data, loc)
     try:
-        settings = model.model_validate(merged, context={"base_dir": file.parent})
+        settings = model.model_validate(merged, context={"base_dir": file.resolve().parent})
     except ValidationError as exc:
         errors.extend(errors_from_validation(exc, node, file, ["devices", i, "probes", j]))
         return None, errors
