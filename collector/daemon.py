@@ -446,7 +446,7 @@ class Daemon:
         """Stop the running sinks (each flushes to its spool) and start the configured ones;
         a sink kept under the same name takes its spool, backlog included, over."""
         for sink in self.sinks:
-            await sink.stop()
+            await sink.stop(drain=False)  # the new sink replays the spool; polls go on meanwhile
         config = loaded.config
         started = []
         for sink in build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for):

@@ -19,8 +19,9 @@ class Sink(Protocol):
     def submit(self, samples: Sequence[Sample]) -> None:
         """Accept samples for writing. Never blocks, never raises."""
 
-    async def stop(self) -> None:
-        """Flush what can be flushed (to the store or the spool) and release resources."""
+    async def stop(self, drain: bool = True) -> None:
+        """Flush what can be flushed (to the store, unless `drain` is false, and to the
+        spool) and release resources."""
 
     def own_samples(self, now: float) -> Sequence[Sample]:
         """The sink's own health as `roomwatch.*` samples (spool depth, age, …) for rules."""

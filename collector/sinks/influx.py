@@ -70,7 +70,10 @@ class InfluxSink:
         self._db_lock = asyncio.Lock()
         self._wake_spooler = asyncio.Event()
         self._wake_sender = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._stopping = asyncio.Event()  # stop() called: the sender drains, then ends
+        self._closing = asyncio.Event()  # the sender is done: the spooler commits, then ends
+        self._closed = False  # the spooler is done: nothing more can be accepted
+        self._drain = True
         self._tasks: list[asyncio.Task[None]] = []
         self._batch_limit = config.batch_size
         self._limiter = RateLimiter(config.spool.replay_rate, burst=config.batch_size)
@@ -124,7 +127,10 @@ class InfluxSink:
         """Accept samples. Never blocks, never raises: if the spool cannot keep up (a broken
         disk), the oldest samples held in memory beyond `max_pending` are dropped, counted."""
         try:
-            if not samples or self._stopping.is_set():
+            if not samples:
+                return
+            if self._closed:
+                self._note_dropped(len(samples), "sink stopped")
                 return
             self._pending.append((self._clock(), tuple(samples)))
             self._pending_count += len(samples)
@@ -136,17 +142,26 @@ class InfluxSink:
         except Exception:  # a sink must never break the collector
             log.exception("sink %s: submit failed", self.name)
 
-    async def stop(self) -> None:
-        """Commit everything accepted to the spool, then keep sending for up to `timeout` if
-        the store is up; what is left stays in the spool for the next start."""
+    async def stop(self, drain: bool = True) -> None:
+        """Keep sending for up to `timeout` while the store is up (not with `drain=False`, for
+        a reload: the next sink on this spool carries on), then commit everything accepted
+        to the spool; what is not sent stays there for the next start. Samples submitted
+        meanwhile (polls go on during a reload) are spooled too."""
         if self._stopping.is_set():
             return
+        self._drain = drain
         self._stopping.set()
-        self._wake_spooler.set()
         self._wake_sender.set()
-        for task in self._tasks:
+        # start() made [spooler, sender]: the sender ends first, so the spooler keeps
+        # committing what polls submit while the sender drains.
+        for task in reversed(self._tasks):
+            if task is self._tasks[0]:
+                self._closing.set()
+                self._wake_spooler.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._closing.set()
+        self._closed = True
         self._tasks = []
         if self._spool is not None:
             left = self._spool.depth
@@ -268,19 +283,19 @@ class InfluxSink:
                     self._pending_count -= sum(len(c[1]) for c in chunks[: len(committed)])
                     self._pending.extendleft(reversed(chunks[len(committed) :]))
                     self._set_up(False, f"spool write failed: {type(exc).__name__}: {exc}")
-                    if self._stopping.is_set():
+                    if self._closing.is_set():
                         log.error(
                             "sink %s: stopping with %d samples not spooled",
                             self.name,
                             self._pending_count,
                         )
                         return
-                    await self._sleep(_BACKOFF_FIRST_S)
+                    await self._sleep(_BACKOFF_FIRST_S, self._closing)
                     continue
                 self._pending_count -= sum(len(c[1]) for c in chunks)
                 if self._spool is not None and self._spool.depth >= self._batch_limit:
                     self._wake_sender.set()
-            if self._stopping.is_set():
+            if self._closing.is_set():
                 return
 
     def _append(self, chunks: list[tuple[float, Sequence[Sample]]], committed: list[int]) -> None:
@@ -316,10 +331,9 @@ class InfluxSink:
                 if stop_deadline is None:
                     stop_deadline = time.monotonic() + self.config.timeout
                 # Keep sending while the store answers, until empty or out of time.
-                spooler_done = all(t.done() for t in self._tasks[:1])
-                if not self._up or time.monotonic() >= stop_deadline:
+                if not self._drain or not self._up or time.monotonic() >= stop_deadline:
                     return
-                if not spool.depth and spooler_done and self._unsettled is None:
+                if not spool.depth and not self._pending_count and self._unsettled is None:
                     return
                 if not spool.depth:
                     await asyncio.sleep(0.01)
@@ -470,10 +484,10 @@ class InfluxSink:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep, cut short by stop()."""
+    async def _sleep(self, seconds: float, until: asyncio.Event | None = None) -> None:
+        """Sleep, cut short by stop() (or by `until`)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+            await asyncio.wait_for((until or self._stopping).wait(), seconds)
 
 
 def _short_line(line: str, limit: int = 200) -> str:

@@ -180,6 +180,54 @@ async def test_refused_batch_leaves_the_spool_counted_and_the_rest_flows(tmp_pat
     assert store.values() == list(range(10, 20))
 
 
+async def test_samples_submitted_while_the_sink_drains_are_kept(tmp_path: Path) -> None:
+    """A reload stops the sink while polls go on: what they submit during the drain is
+    spooled, not lost, and the next sink on the same spool writes it."""
+    store = FakeStore()
+    sink = make_sink(tmp_path, store, flush_interval="1h", batch_size=10)
+    await sink.start()
+    store.gate.clear()  # a slow store: the drain takes a while
+    sink.submit(samples(0, 30))
+    await wait_for(lambda: store.calls >= 1)  # a write is in flight
+    stopping = asyncio.create_task(sink.stop())
+    await asyncio.sleep(0.05)
+    sink.submit(samples(30, 10))
+    store.gate.set()
+    await stopping
+    assert sink.counters["dropped_total"] == 0
+    after = FakeStore()
+    sink2 = make_sink(tmp_path, after)
+    await sink2.start()
+    await wait_for(lambda: sink2.depth() == 0)
+    await sink2.stop()
+    assert store.values() + after.values() == list(range(40))
+
+
+async def test_stop_without_drain_leaves_the_backlog_for_the_next_start(tmp_path: Path) -> None:
+    store = FakeStore()
+    sink = make_sink(tmp_path, store, flush_interval="1h")  # nothing is sent before stop
+    await sink.start()
+    sink.submit(samples(0, 42))
+    await sink.stop(drain=False)
+    assert store.values() == []
+    sink2 = make_sink(tmp_path, store)
+    await sink2.start()
+    assert sink2.depth() == 42
+    await sink2.stop()
+    assert store.values() == list(range(42))
+
+
+async def test_samples_submitted_to_a_stopped_sink_are_counted_as_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = make_sink(tmp_path, FakeStore())
+    await sink.start()
+    await sink.stop()
+    sink.submit(samples(0, 5))
+    assert sink.counters["dropped_total"] == 5
+    assert "stopped" in caplog.text
+
+
 class RefusesWholeBatches(FakeStore):
     """InfluxDB OSS 2: the first bad point refuses the whole request, nothing is written."""
 
