@@ -65,6 +65,29 @@ def test_a_bad_profile_names_the_file_and_the_problem(tmp_path: Path) -> None:
     assert str(bad) in message
     assert "scalars.0.oid" in message
     assert "scalars.1.nam" in message
+    assert "scalars.0.oid (line 3)" in message
+    assert "scalars.1.nam (line 4)" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"name: broken\nscalars: [\n", ":3:1: invalid YAML: expected the node content"),
+        (b"\xff\xfename: broken\n", ": not UTF-8 text"),
+        (b"- a\n- b\n", ": (top) (line 1): Input should be a valid dictionary"),
+    ],
+    ids=["syntax", "not-utf8", "not-a-mapping"],
+)
+def test_a_broken_profile_file_is_one_line_naming_file_line_and_reason(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_bytes(content)
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(bad)
+    message = str(caught.value)
+    assert message.startswith(f"{bad}{expected}"), message
+    assert "\n" not in message
 
 
 def test_a_site_profile_directory_adds_and_overrides(tmp_path: Path) -> None:
