@@ -57,9 +57,13 @@ _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _SERIES = re.compile(rf"(?P<a>{_NUMBER})(?:(?P<op>[-+])(?P<b>{_NUMBER}))?x(?P<n>\d+)")
 
 
+MAX_STEPS = 100_000  # per series: 69 days of 1-minute steps
+
+
 def expand_values(text: str | int | float) -> list[Value | None]:
     """Expand the input notation into one value per step (None = no sample).
-    Raises ValueError naming the bad token."""
+    Raises ValueError naming the bad token, or when the series is longer than MAX_STEPS (a
+    typo such as `1x1000000000` would otherwise hang the run and exhaust memory)."""
     if isinstance(text, int | float) and not isinstance(text, bool):
         return [text]
     if not isinstance(text, str):
@@ -74,6 +78,10 @@ def expand_values(text: str | int | float) -> list[Value | None]:
         pos = m.end()
         quoted = m.group(1) if m.group(1) is not None else m.group(2)
         bare, repeat = m.group(3), m.group(4)
+        count = re.search(r"x(\d+)$", (bare or "") + (repeat or ""))
+        if count and len(out) + int(count.group(1)) >= MAX_STEPS:
+            token = m.group(0).strip()
+            raise ValueError(f"{token!r} makes the series longer than {MAX_STEPS} steps")
         if quoted is not None:
             out.extend([quoted] * (1 + (int(repeat[1:]) if repeat else 0)))
             continue
@@ -142,7 +150,7 @@ def run_test_file(path: str | Path) -> FileResult:
         )
     inventory = _inventory(data.get("inventory"), path, data)
     ruleset = load_rules([path.parent / f for f in files], inventory)
-    interval = _duration(data, "interval", path, 60.0)
+    interval = _interval(data, path, 60.0)
     start = _start(data, path)
     tests = data.get("tests")
     if not isinstance(tests, LineList):
@@ -155,7 +163,7 @@ def run_test_file(path: str | Path) -> FileResult:
         name = str(test.get("name") or f"tests[{i}]")
         result.tests += 1
         engine = Engine(ruleset, inventory)
-        step = _duration(test, "interval", path, interval)
+        step = _interval(test, path, interval)
         result.failures.extend(_run_one(name, test, engine, step, start, path))
     return result
 
@@ -201,6 +209,13 @@ def _run_one(
             _check_keys(fault, FAULT_KEYS, path, f"{where}.")
         expects.setdefault(at, []).append((raw, faults))
     last = max([*samples, *expects, 0.0])
+    if last // step >= MAX_STEPS:
+        raise ConfigError.single(
+            path,
+            f"{name}: runs to {format_duration(last)} in steps of {format_duration(step)}, more"
+            f" than {MAX_STEPS} steps (use a longer interval)",
+            *test.start,
+        )
     steps = {i * step for i in range(int(last // step) + 1)}
     failures: list[Failure] = []
     for t in sorted(steps | set(samples) | set(expects)):
@@ -361,6 +376,13 @@ def _duration(raw: LineDict, key: str, path: Path, default: float) -> float:
         return parse_duration(raw[key])
     except (ValueError, TypeError) as exc:
         raise ConfigError.single(path, f"{key}: {exc}", *_pos(raw, key)) from None
+
+
+def _interval(raw: LineDict, path: Path, default: float) -> float:
+    step = _duration(raw, "interval", path, default)
+    if step <= 0:
+        raise ConfigError.single(path, "interval: must be longer than 0s", *_pos(raw, "interval"))
+    return step
 
 
 def _start(raw: LineDict, path: Path) -> float:

@@ -13,6 +13,7 @@ import pytest
 
 from collector.commands import maintenance as maintenance_cmd
 from collector.commands import rules as rules_cmd
+from inventory import ConfigError
 from rules.maintenance import load_windows
 from rules.ruletest import expand_values, run_test_file
 
@@ -297,3 +298,37 @@ def test_maintenance_end_of_a_finished_window_is_refused(
     assert run(maintenance_cmd, "maintenance", "end", "mw-1", "--file", str(file)) == 2
     assert "already over" in capsys.readouterr().err
     assert load_windows(file) == [first]
+
+
+@pytest.mark.parametrize("text", ["1x1000000000", "25 _x99999999", '"OB LB"x500000', "0+1x200000"])
+def test_input_series_too_long_is_an_error_not_a_hang(text: str) -> None:
+    with pytest.raises(ValueError, match="longer than 100000 steps"):
+        expand_values(text)
+
+
+@pytest.mark.parametrize(
+    ("interval", "at", "message"),
+    [
+        ("0s", "1m", "interval: must be longer than 0s"),  # was a ZeroDivisionError traceback
+        ("1s", "1000w", "more than 100000 steps (use a longer interval)"),  # was a hang
+    ],
+)
+def test_rule_test_that_cannot_run_is_a_clear_error(
+    tmp_path: Path, interval: str, at: str, message: str
+) -> None:
+    test = write(
+        tmp_path / "t.yaml",
+        f"""
+        rule_files: [{EXAMPLES / "environment.yaml"}]
+        inventory: {{devices: [{{id: s1, kind: sensor, criticality: 2}}]}}
+        interval: {interval}
+        tests:
+          - name: far
+            input_series: [{{device: s1, metric: ambient.temperature, values: "25"}}]
+            expect: [{{at: {at}, faults: []}}]
+        """,
+    )
+    with pytest.raises(ConfigError) as caught:
+        run_test_file(test)
+    [error] = caught.value.errors
+    assert str(error).startswith(f"{test}:") and message in str(error)
