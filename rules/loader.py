@@ -201,6 +201,8 @@ class _FileParser:
         where = self.where(raw.get("where"), err)
         levels = self.levels(raw.get("levels"), err)
         absent_s = self.duration(raw, "absent", err)
+        if absent_s == 0:  # every device would be "silent" between any two samples
+            err("absent", "'absent' must be longer than 0s")
         if "levels" not in raw and "absent" not in raw:
             err(None, "a rule needs 'levels' or 'absent' (or both)")
         clear = self.condition(raw, "clear", err)
