@@ -61,6 +61,20 @@ def _number(text_value: str) -> float | None:
         return None
 
 
+def _numeric(spec: MetricSpec) -> bool:
+    """Whether the profile treats this metric as a number (it has a unit, a scale, a valid
+    range, a rate or a factor from another column)."""
+    return (
+        spec.unit is not None
+        or spec.scale != 1.0
+        or spec.rate
+        or spec.valid is not None
+        or spec.scale_by is not None
+        or spec.multiply_by is not None
+        or spec.precision_from is not None
+    )
+
+
 def convert(
     spec: MetricSpec, tag: int, value: ber.VarValue, row: dict[Oid, Varbind]
 ) -> Value | None:
@@ -73,7 +87,10 @@ def convert(
     number: float | int
     if isinstance(value, int):
         number = value
-    elif spec.parse == "number":
+    elif spec.parse == "number" or _numeric(spec):
+        # A reading the profile treats as a number that the agent sent as a string (some
+        # cards answer "87" or "23.5" in an OCTET STRING): the number, or no reading; a
+        # string would break every threshold rule on the metric.
         parsed = _number(text(value))
         if parsed is None:
             return None

@@ -33,7 +33,7 @@ status:                      # one string metric of space-separated flags (NUT u
 
 Metric options: `scale` (multiply), `unit`, `rate` (also emit `<name>.rate` per second),
 `map` (an enum number → a string value), `parse: number` (an OCTET STRING holding a number,
-decimal comma allowed), `valid: [min, max]`, `labels` (constant labels), `scale_by`
+decimal comma allowed; implied for a metric with a unit, scale, valid range, rate or factor), `valid: [min, max]`, `labels` (constant labels), `scale_by`
 (`{oid: column, map: {value: factor}}`, a factor from another column of the row),
 `multiply_by` (a column whose value multiplies, e.g. hrStorageAllocationUnits) and
 `precision_from` (a column whose value n divides by 10^n). When two entries yield the same

@@ -146,3 +146,23 @@ async def test_strings_read_as_an_admin_would_expect_them() -> None:
         "ifDescr": "eth0",
         "ifAlias": "0x001A2B3C4D5E",
     }
+
+
+async def test_a_number_sent_as_a_string_is_read_as_a_number_or_not_at_all() -> None:
+    ups = (1, 3, 6, 1, 2, 1, 33, 1)
+    mib: dict[tuple[int, ...], tuple[int, object]] = {
+        (*ups, 2, 4, 0): (0x04, b"87"),  # battery.charge, wrong type
+        (*ups, 2, 5, 0): (0x04, b"n/a"),  # battery.voltage: no reading
+        (*ups, 3, 3, 1, 2, 1): (0x04, b" 499 "),  # input.frequency, scale 0.1
+        (*ups, 4, 1, 0): (0x02, 3),  # upsOutputSource: normal
+        (*ups, 1, 2, 0): (0x04, b"Smart 1500"),
+    }
+    config = SnmpSettings(type="snmp", address="192.0.2.1", profile=["ups-mib"])  # type: ignore[arg-type]
+    session = FakeAgentSession(mib)  # type: ignore[arg-type]
+    samples = await SnmpProbe("ups-9", config, session=session).poll(1000.0)
+    values = {s.metric: s.value for s in samples}
+    assert values["battery.charge"] == 87.0
+    assert values["input.frequency"] == 49.9
+    assert "battery.voltage" not in values
+    assert values["ups.model"] == "Smart 1500"
+    assert values["ups.status"] == "OL"
