@@ -16,6 +16,12 @@ Tags: `device` (the inventory id), the device's inventory tags given by the daem
 `kind`), then the sample's labels; a label named like one of those is written `label_<name>`.
 Empty tag values are left out (line protocol has no empty tag). Tags are sorted by key.
 
+Names InfluxDB refuses are renamed, never dropped: it discards a point with a tag or field key
+`time` (or `_field`, `_measurement`) and reserves every name starting with `_`, and a line
+starting with `#` is a comment. So a label `time` is written `label_time`, a field `time`
+(NUT's `ups.time`) `field_time`, and a metric `_x.y` or `#x.y` goes to measurement
+`metric__x` / `metric_#x`.
+
 Fields: numbers and booleans are written as floats (`1.0`/`0.0` for booleans), so a metric never
 changes field type between probes (InfluxDB rejects a write whose field type differs from the
 stored one); integers are exact up to 2**53. Strings (UPS states such as "OL CHRG") are string
@@ -44,12 +50,20 @@ _KEY_ESCAPES = str.maketrans(
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": " ", "\r": " "})
 
 
+def _reserved(key: str) -> bool:
+    """A tag or field key InfluxDB discards the point for, or keeps for itself."""
+    return key == "time" or key.startswith("_")
+
+
 def split_metric(metric: str) -> tuple[str, str]:
     """(measurement, field) of a metric name."""
     head, dot, rest = metric.partition(".")
     if not dot or not head or not rest:
-        return metric, "value"
-    return head, rest.replace(".", "_")
+        head, rest = metric, "value"
+    field = rest.replace(".", "_")
+    if head.startswith(("_", "#")):
+        head = f"metric_{head}"
+    return head, f"field_{field}" if _reserved(field) else field
 
 
 def _key(text: str) -> str:
@@ -74,10 +88,10 @@ def tag_set(
     """The tags of one line, before escaping (empty values dropped)."""
     tags = {"device": device}
     for key, value in device_tags.items():
-        if key != "device":
+        if key != "device" and not _reserved(key):
             tags[key] = value
     for key, value in labels.items():
-        tags[f"label_{key}" if key in tags else key] = value
+        tags[f"label_{key}" if key in tags or _reserved(key) else key] = value
     return {k: v for k, v in tags.items() if k and v}
 
 

@@ -66,6 +66,26 @@ def test_label_named_like_a_reserved_tag_is_kept_under_label_prefix() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("sample", "line"),
+    [
+        # InfluxDB discards a point with a tag or field key `time`, `_field`, `_measurement`
+        (Sample("ups1", "ups.time", "12:00:05", ts=TS), 'ups,device=ups1 field_time="12:00:05"'),
+        (Sample("d", "x.y", 1, {"time": "t"}, ts=TS), "x,device=d,label_time=t y=1.0"),
+        (Sample("d", "x.y", 1, {"_field": "f"}, ts=TS), "x,device=d,label__field=f y=1.0"),
+        (Sample("d", "x._measurement", 1, ts=TS), "x,device=d field__measurement=1.0"),
+        # `_` names are InfluxDB's own; VictoriaMetrics reads a tag __name__ as the metric name
+        (Sample("d", "x.y", 1, {"__name__": "z"}, ts=TS), "x,device=d,label___name__=z y=1.0"),
+        (Sample("d", "_x.y", 1, ts=TS), "metric__x,device=d y=1.0"),
+        # a line starting with # is a comment: the store would skip it without a word
+        (Sample("d", "#x.y", 1, ts=TS), "metric_#x,device=d y=1.0"),
+    ],
+)
+def test_names_influxdb_would_discard_are_renamed_not_lost(sample: Sample, line: str) -> None:
+    assert encode_sample(sample) == f"{line} 1763800000250"
+    assert encode_samples([sample])[0] == [f"{line} 1763800000250"]
+
+
 def test_empty_tag_values_are_left_out() -> None:
     sample = Sample("sw1", "ifOperStatus", 1, {"ifAlias": ""}, ts=TS)
     assert encode_sample(sample, {"kind": ""}) == "ifOperStatus,device=sw1 value=1.0 1763800000250"
