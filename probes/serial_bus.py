@@ -68,10 +68,11 @@ class SerialPort:
         idle_gap: float = 0.3,
         max_bytes: int = 4096,
         discard_first_line: bool = False,
+        lines: int = 1,
     ) -> Reply:
         """Send `request` (or nothing, to listen) and read one reply.
 
-        The read ends at `terminator`, after `idle_gap` seconds without a byte once something
+        The read ends at the `lines`-th `terminator`, after `idle_gap` seconds without a byte once something
         arrived (devices that drop the final CR), at `max_bytes`, or at `timeout`. Bytes that
         were waiting before the request are discarded: they belong to an earlier transaction
         (a late answer) or are line noise. With `discard_first_line` (listening to a device that
@@ -88,6 +89,7 @@ class SerialPort:
                 idle_gap,
                 max_bytes,
                 discard_first_line,
+                lines,
             )
         if not reply.data:
             raise ProbeTimeout(f"no answer on {self.path} within {read_s:g}s")
@@ -107,6 +109,7 @@ class SerialPort:
         idle_gap: float,
         max_bytes: int,
         discard_first_line: bool,
+        lines: int = 1,
     ) -> Reply:
         deadline = time.monotonic() + read_s
         with self._wire:
@@ -117,7 +120,7 @@ class SerialPort:
                     port.write(request)
                     port.flush()
                 return _read_reply(
-                    port, terminator, deadline, idle_gap, max_bytes, discard_first_line
+                    port, terminator, deadline, idle_gap, max_bytes, discard_first_line, lines
                 )
             except (serial.SerialException, OSError, termios.error) as exc:
                 # termios.error: the tty vanished under an open port (USB adapter unplugged)
@@ -157,6 +160,7 @@ def _read_reply(
     idle_gap: float,
     max_bytes: int,
     discard_first_line: bool,
+    lines: int = 1,
 ) -> Reply:
     buf = bytearray()
     last_byte_at: float | None = None
@@ -181,13 +185,24 @@ def _read_reply(
             skipping = False
             if not buf:
                 last_byte_at = None  # the idle gap counts within the next line only
-        if terminator is not None and terminator in buf:
-            return Reply(bytes(buf[: buf.index(terminator) + len(terminator)]), True)
+        if terminator is not None and (end := _end_of_lines(buf, terminator, lines)) > 0:
+            return Reply(bytes(buf[:end]), True)
         if len(buf) >= max_bytes:
             break
     # Bytes that never formed a line (a streaming device read at the wrong speed sends only
     # garbage) are returned unterminated: the caller reports what came, not "no answer".
     return Reply(bytes(buf), False)
+
+
+def _end_of_lines(buf: bytearray, terminator: bytes, lines: int) -> int:
+    """Where the `lines`-th terminator in `buf` ends, or -1."""
+    end = 0
+    for _ in range(lines):
+        at = buf.find(terminator, end)
+        if at < 0:
+            return -1
+        end = at + len(terminator)
+    return end
 
 
 def _short(exc: BaseException) -> str:

@@ -70,6 +70,9 @@ class SerialLineProfile(BaseModel):
     line: LineSpec = LineSpec()
     request: str | None = None  # None: listen to a device that sends on its own
     terminator: str = "\r\n"
+    # A reply of several lines (one reading per line) ends at the last one; the regex sees
+    # them with their terminators, delimited fields continue across them.
+    lines: int = Field(default=1, ge=1, le=64)
     encoding: str = "ascii"
     regex: str | None = None
     delimiter: str | None = None
@@ -118,6 +121,9 @@ def load_serial_profile(name: str) -> SerialLineProfile:
 def parse_line(profile: SerialLineProfile, text: str) -> list[tuple[LineField, float]]:
     """The fields of one reply line, scaled. Raises ProbeProtocolError when the line does not
     have the profile's shape or a field is not a number."""
+    text = text.removesuffix(profile.terminator)  # also a terminator that is not blank (">")
+    if profile.lines > 1 and profile.delimiter is not None:
+        text = text.replace(profile.terminator, profile.delimiter)
     line = text.strip()
     raw: dict[str | int, str | None] = {}
     if profile.regex is not None:
@@ -202,7 +208,8 @@ class SerialLineProbe(Probe):
                 # a streaming device's first bytes may be the tail of a line
                 discard_first_line=profile.request is None,
                 idle_gap=0.5,
-                max_bytes=1024,
+                max_bytes=1024 * profile.lines,
+                lines=profile.lines,
             )
         except ProbeProtocolError as exc:
             raise ProbeProtocolError(f"{self.device}: {exc}") from None

@@ -52,3 +52,9 @@ def test_a_stream_without_line_ends_is_returned_not_taken_for_silence() -> None:
         b"\xf0\x0f\xaa\x55\xf0",
         False,
     )
+
+
+def test_a_reply_of_several_lines_ends_at_the_last_one() -> None:
+    port = ScriptedPort(b"T:23.5\r\nH:", b"45.2\r\nnext")
+    reply = _read_reply(port, b"\r\n", time.monotonic() + 0.3, 0.1, 4096, False, 2)  # type: ignore[arg-type]
+    assert (reply.data, reply.terminated) == (b"T:23.5\r\nH:45.2\r\n", True)

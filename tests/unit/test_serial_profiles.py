@@ -96,3 +96,33 @@ def test_relative_profile_path_in_an_inventory_is_taken_from_the_inventory_folde
     settings = load_inventory(tmp_path / "inventory.yaml").devices["th1"].probes[0]
     assert isinstance(settings, SerialLineSettings)
     assert settings.profile == str(tmp_path / "mine.yaml")
+
+
+def profile_file(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "mine.yaml"
+    path.write_text(f"name: mine\n{body}\n")
+    return SerialLineSettings(type="serial-line", port="/dev/null", profile=str(path)).profile
+
+
+def test_a_terminator_that_is_not_blank_is_not_part_of_the_last_field(tmp_path: Path) -> None:
+    # before the fix "45.2>" was "not a number"
+    name = profile_file(
+        tmp_path, "terminator: '>'\ndelimiter: ','\nfields: [{source: 1, metric: ambient.humidity}]"
+    )
+    assert values(name, "235,45.2>") == [("ambient.humidity", {}, 45.2)]
+
+
+def test_a_reply_of_several_lines_is_read_as_one(tmp_path: Path) -> None:
+    regex = profile_file(
+        tmp_path,
+        "lines: 2\nregex: 'T:(?P<t>[-\\d.]+)\\s+H:(?P<h>[\\d.]+)'\n"
+        "fields: [{source: t, metric: ambient.temperature}, {source: h, metric: ambient.humidity}]",
+    )
+    assert values(regex, "T:23.5\r\nH:45.2\r\n") == [
+        ("ambient.temperature", {}, 23.5),
+        ("ambient.humidity", {}, 45.2),
+    ]
+    delimited = profile_file(
+        tmp_path, "lines: 2\ndelimiter: ','\nfields: [{source: 2, metric: ambient.humidity}]"
+    )
+    assert values(delimited, "235,318\r\n45.2\r\n") == [("ambient.humidity", {}, 45.2)]
