@@ -104,6 +104,8 @@ class Dispatcher:
             "ts": now,
             "occurrences": incident.occurrences,
             "stale": incident.stale,
+            # held open while it opens and clears again and again: no recovery until it settles
+            "flapping": incident.suppressed == "flapping",
             "workaround": workaround,
             "ack": self._ack(incident, now),
         }

@@ -66,6 +66,7 @@ _WORDS = {
         "lasted": "持续",
         "incident": "事件",
         "stale": "（数据已中断，状态未知）",
+        "flapping": "频繁反复：保持打开，稳定后才发恢复通知",
         "ago": "前",
         "more": "…另有 {n} 条",
         "tap": "点击事件号",
@@ -84,6 +85,7 @@ _WORDS = {
         "lasted": "lasted",
         "incident": "incident",
         "stale": " (data stopped arriving; state unknown)",
+        "flapping": "flapping: held open, the recovery notice comes once it settles",
         "ago": "ago",
         "more": "… and {n} more",
         "tap": "tap the incident number",
@@ -242,6 +244,8 @@ def _detail_lines(
     if item.get("stale"):
         line += words["stale"]
     lines.append(line)
+    if item.get("flapping") and item.get("kind") != "resolved":
+        lines.append(words["flapping"])
     since = item.get("since")
     if since is not None:
         lines.append(

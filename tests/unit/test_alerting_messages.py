@@ -4,11 +4,14 @@ the level, the device, the site, the value, since when, the runbook and how to a
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from alerting.messages import render
+from rules.fault import Suppression
+from tests.unit.alerting_helpers import Clock, config, fault, sent, service
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 SINCE = 1763800000.0  # 2025-11-22 16:26:40 +08:00
@@ -90,3 +93,21 @@ def test_single_alert_keeps_its_ack_command_and_link(language: str) -> None:
     for body in (m.text, m.markdown):
         assert "roomwatch incidents ack 12 --by NAME" in body
         assert "https://rw.example.org/ack/12?exp=1763886700&sig=ab12" in body
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_flapping_alert_says_it_is_held_open(tmp_path: Path, language: str) -> None:
+    # the on-call person must know why no recovery follows while the fault keeps bouncing
+    clock = Clock()
+    svc = await service(tmp_path, clock, config(tmp_path, language=language))
+    try:
+        await svc.handle([fault("sw1", level=1, suppressed=Suppression.FLAPPING)])
+        await svc.tick()
+        [message] = sent(tmp_path)
+        assert ("频繁反复" if language == "zh" else "flapping: held open") in message["text"]
+        await svc.handle([fault("sw2", level=1)])
+        await svc.tick()
+        assert "flapping" not in sent(tmp_path)[-1]["text"]
+        assert "频繁反复" not in sent(tmp_path)[-1]["text"]
+    finally:
+        await svc.close()
