@@ -388,6 +388,7 @@ class _ModbusProbe(Probe):
             self.profile.fields, self.profile.max_registers_per_read, self.profile.max_gap
         )
         self._held: ModbusLink | None = None
+        self._order = {id(f): i for i, f in enumerate(self.profile.fields)}
 
     def _link_key(self) -> tuple[str, str]:
         raise NotImplementedError
@@ -436,6 +437,9 @@ class _ModbusProbe(Probe):
             ) from None
         except ProbeError as exc:
             raise type(exc)(f"{self.device}: {exc}") from None
+        # Requests go out by function and address; samples and status flags follow the
+        # profile's order, as its author wrote them.
+        decoded.sort(key=lambda item: self._order[id(item[0])])
         return to_samples(self.device, decoded, now)
 
 

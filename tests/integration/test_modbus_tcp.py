@@ -124,6 +124,25 @@ async def test_coils_and_discrete_inputs_are_read_as_booleans(
     }
 
 
+async def test_an_admin_profile_for_a_device_nobody_here_has(
+    server: tuple[str, str], tmp_path: Path
+) -> None:
+    # A UPS that gives its state in discrete inputs/coils and a 32-bit counter with the low
+    # word first: status bits become NUT flags, words are put in order before decoding.
+    _, address = server
+    profile = tmp_path / "other-vendor.yaml"
+    profile.write_text(
+        "name: other-vendor\nfields:\n"
+        "  - {metric: ups.status, function: 2, address: 1, type: bool, flags: {0: OL, 1: OB}}\n"
+        "  - {metric: ups.status, function: 1, address: 1, type: bool, bits: {0: LB}}\n"
+        "  - {metric: ups.status, function: 1, address: 2, type: bool, bits: {0: ALARM}}\n"
+        "  - {metric: output.energy, function: 4, address: 1, type: uint32, word_order: little,"
+        " unit: Wh}\n"
+    )
+    got = {s.metric: (s.value, s.unit) for s in await probe(address, 1, str(profile)).poll(1.0)}
+    assert got == {"ups.status": ("OB ALARM", None), "output.energy": (0x02220131, "Wh")}
+
+
 async def test_closed_port_is_unreachable() -> None:
     with pytest.raises(ProbeUnreachable, match="dev-1"):
         await probe(f"127.0.0.1:{free_port()}", 1, "xy-md02", timeout=1.0).poll(1.0)
