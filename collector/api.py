@@ -337,6 +337,13 @@ def sample_json(sample: Sample) -> dict[str, Any]:
     return out
 
 
+def device_up(readings: Iterable[dict[str, Any]]) -> bool | None:
+    """A device is up when every probe got an answer (one `device.up` per probe, labelled
+    `probe`); None before its first poll."""
+    ups = [r["value"] for r in readings if r["metric"] == "device.up"]
+    return all(ups) if ups else None
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -527,10 +534,6 @@ class ApiServer:
             if wanted is not None and device.id != wanted:
                 continue
             level, suppressed = levels.get(device.id, (None, False))
-            up = next(
-                (r["value"] for r in readings.get(device.id, []) if r["metric"] == "device.up"),
-                None,
-            )
             out.append(
                 {
                     "id": device.id,
@@ -541,7 +544,7 @@ class ApiServer:
                     "criticality": device.criticality,
                     "parent": device.parent,
                     "tags": sorted(device.tags),
-                    "up": None if up is None else bool(up),
+                    "up": device_up(readings.get(device.id, [])),
                     "worst_level": level,
                     "suppressed_incidents": suppressed,
                     "in_maintenance": any(w.selects(device) for w in windows),

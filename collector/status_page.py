@@ -265,11 +265,13 @@ def build_board(
     text = TEXT.get(language, TEXT["en"])
     levels = device_levels(incidents)
     with_data = {key[0] for key in latest}
-    up = {
-        s.device: s
-        for s in latest.values()
-        if s.metric == "device.up" and s.device in inventory.devices
-    }
+    # One device.up per probe (label `probe`): a probe that got no answer is what the tile tells.
+    up: dict[str, Sample] = {}
+    for s in latest.values():
+        if s.metric == "device.up" and s.device in inventory.devices:
+            seen = up.get(s.device)
+            if seen is None or (seen.value and not s.value):
+                up[s.device] = s
     active_windows = [w for w in windows if w.active(now)]
 
     def tile(device: Device) -> Tile:

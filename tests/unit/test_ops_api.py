@@ -14,6 +14,7 @@ from collector.api import (
     api_token,
     browser_refusal,
     daemon_families,
+    device_up,
     is_loopback,
     new_window,
     parse_listen,
@@ -169,6 +170,17 @@ def test_a_bad_window_is_refused_with_the_reason(body: dict[str, object], messag
     existing = [MaintenanceWindow("mw-9", select({"kind": "ups"}), NOW, NOW + 60)]
     with pytest.raises(ValueError, match=message):
         new_window(body, existing, NOW)
+
+
+def test_a_device_is_up_only_when_every_probe_answers() -> None:
+    def up(value: int, probe: str) -> dict[str, object]:
+        return {"metric": "device.up", "value": value, "labels": {"probe": probe}}
+
+    other = {"metric": "ifOperStatus", "value": 1, "labels": {}}
+    assert device_up([up(1, "snmp"), up(0, "http"), other]) is False
+    assert device_up([up(0, "http"), up(1, "snmp")]) is False
+    assert device_up([up(1, "snmp"), up(1, "http")]) is True
+    assert device_up([other]) is None
 
 
 LOCAL = "127.0.0.1:8765"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from alerting.config import SlaTargets
 from alerting.store import Incident
 from collector.status_page import (
@@ -143,6 +145,16 @@ def test_rooms_follow_the_site_and_devices_without_a_room_come_last() -> None:
 def test_a_device_that_does_not_answer_says_why() -> None:
     (tile,) = [t for s in board([]).sites for r in s.rooms for t in r.tiles if t.id == "web"]
     assert tile.note == "refused"
+
+
+@pytest.mark.parametrize("http_first", [True, False])
+def test_a_device_with_one_probe_failing_says_so_whatever_the_order(http_first: bool) -> None:
+    snmp = Sample("sw1", "device.up", 1, {"probe": "snmp"}, ts=NOW)
+    http = Sample("sw1", "device.up", 0, {"probe": "http"}, ts=NOW, note="timeout")
+    seen = latest(*((http, snmp) if http_first else (snmp, http)))
+    b = build_board(inventory(), [], seen, [], lambda _: SLA, "en", NOW)
+    (tile,) = [t for s in b.sites for r in s.rooms for t in r.tiles if t.id == "sw1"]
+    assert tile.note == "timeout"
 
 
 def test_incidents_are_listed_worst_first_with_their_sla_clocks() -> None:
