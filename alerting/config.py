@@ -114,6 +114,9 @@ class EmailNotifierConfig(NotifierBase):
         return {"starttls": 587, "tls": 465, "none": 25}[self.security]
 
 
+_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "api-key")
+
+
 class WebhookNotifierConfig(NotifierBase):
     """POSTs a JSON document. Optional `credentials` entry: `token` (sent as a Bearer token)
     and/or `secret` (an HMAC-SHA256 of the body in `X-Roomwatch-Signature`)."""
@@ -121,6 +124,19 @@ class WebhookNotifierConfig(NotifierBase):
     type: Literal["webhook"]
     url: str
     headers: dict[str, str] = {}
+
+    @field_validator("headers")
+    @classmethod
+    def _no_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        # roomwatch.yaml is no place for a secret (it would also show in this model's repr)
+        for name in headers:
+            low = name.lower()
+            if low in _SECRET_HEADERS or any(w in low for w in ("token", "secret", "password")):
+                raise ValueError(
+                    f"header {name!r} carries a secret: put it in the credentials file"
+                    " (entry keys token / secret) and name the entry with credentials:"
+                )
+        return headers
 
 
 class DingTalkNotifierConfig(NotifierBase):

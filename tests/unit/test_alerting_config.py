@@ -50,6 +50,14 @@ def test_durations_and_quoted_levels_are_accepted() -> None:
         ),
         ({"languag": "en"}, "Extra inputs are not permitted"),
         ({"reopen_window": "soon"}, "not a duration"),
+        (
+            {"notifiers": [{"type": "webhook", "url": "u", "headers": {"Authorization": "x"}}]},
+            "header 'Authorization' carries a secret: put it in the credentials file",
+        ),
+        (
+            {"notifiers": [{"type": "webhook", "url": "u", "headers": {"X-Auth-Token": "x"}}]},
+            "carries a secret",
+        ),
     ],
 )
 def test_mistakes_are_rejected_with_the_reason(data: dict[str, object], reason: str) -> None:
