@@ -54,7 +54,9 @@ from probes.snmp_profiles import (
 )
 from probes.snmp_rates import CounterRates, restarted
 from probes.snmp_session import (
+    GEN_ERR,
     NO_SUCH_NAME,
+    TOO_BIG,
     SnmpErrorStatus,
     SnmpSession,
     Target,
@@ -283,19 +285,26 @@ class SnmpProbe(Probe):
 async def answered_subtrees(session: SnmpSession, subtrees: Sequence[ber.Oid]) -> set[ber.Oid]:
     """The subtrees in which the agent has at least one object: one GETNEXT for all."""
     answered: set[ber.Oid] = set()
-    pending = list(subtrees)
+    pending = [list(subtrees[i : i + 40]) for i in range(0, len(subtrees), 40)]
     while pending:
-        chunk, pending = pending[:40], pending[40:]
-        while chunk:
-            try:
-                answer = await session.get_next(chunk)
-            except SnmpErrorStatus as exc:
-                if exc.status == NO_SUCH_NAME and 1 <= exc.index <= len(chunk):
-                    del chunk[exc.index - 1]  # v1: nothing after this one at all
-                    continue
-                raise
-            for asked, (oid, tag, _) in zip(chunk, answer, strict=False):
-                if tag not in ber.EXCEPTION_TAGS and oid[: len(asked)] == asked:
-                    answered.add(asked)
-            break
+        chunk = pending.pop()
+        if not chunk:
+            continue
+        try:
+            answer = await session.get_next(chunk)
+        except SnmpErrorStatus as exc:
+            if exc.status == NO_SUCH_NAME and 1 <= exc.index <= len(chunk):
+                del chunk[exc.index - 1]  # v1: nothing after this one at all
+                pending.append(chunk)
+                continue
+            if exc.status in (TOO_BIG, GEN_ERR, NO_SUCH_NAME):
+                # A small agent's answer did not fit its message size, or it failed the
+                # request as a whole: ask in halves; one subtree failing alone is not there.
+                if len(chunk) > 1:
+                    pending += [chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]]
+                continue
+            raise
+        for asked, (oid, tag, _) in zip(chunk, answer, strict=False):
+            if tag not in ber.EXCEPTION_TAGS and oid[: len(asked)] == asked:
+                answered.add(asked)
     return answered

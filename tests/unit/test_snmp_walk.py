@@ -9,6 +9,7 @@ import pytest
 
 from probes import snmp_ber as ber
 from probes.base import ProbeProtocolError
+from probes.snmp import answered_subtrees
 from probes.snmp_session import SnmpErrorStatus
 from probes.snmp_walk import get_scalars, walk_columns
 from tests.fixtures.snmp_fake import FakeAgentSession
@@ -106,3 +107,24 @@ async def test_a_batch_failed_as_a_whole_is_asked_again_one_oid_at_a_time(
     session = _PickyAgent(status, version=version)
     found = await get_scalars(session, [SYS_NAME, missing, (*IF_OPER, 1)])
     assert sorted(found) == sorted([SYS_NAME, (*IF_OPER, 1)])
+
+
+class _SmallAgent(FakeAgentSession):
+    """An agent with a small message size: a GETNEXT of more than `limit` OIDs is tooBig."""
+
+    def __init__(self, limit: int, **kwargs: object) -> None:
+        super().__init__(agent(2).mib, **kwargs)  # type: ignore[arg-type]
+        self.limit = limit
+
+    async def get_next(self, oids: Sequence[ber.Oid]) -> list[ber.Varbind]:
+        if len(oids) > self.limit:
+            self.requests.append(("next", len(oids)))
+            raise SnmpErrorStatus("tooBig", 1, 0)
+        return await super().get_next(oids)
+
+
+async def test_auto_detection_asks_a_small_agent_in_halves_when_the_answer_is_too_big() -> None:
+    subtrees = [(1, 3, 6, 1, 2, 1, 2, 2, 1), (1, 3, 6, 1, 2, 1, 1), (1, 3, 6, 1, 2, 1, 33)]
+    subtrees += [(1, 3, 6, 1, 4, 1, n) for n in range(300, 310)]
+    found = await answered_subtrees(_SmallAgent(2), subtrees)
+    assert found == {(1, 3, 6, 1, 2, 1, 2, 2, 1), (1, 3, 6, 1, 2, 1, 1)}
