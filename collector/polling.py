@@ -33,6 +33,13 @@ class PollResult:
         return self.error is None
 
 
+# A probe honours its own timeout and may report readings with its ProbeTimeout (a website
+# probe's http.up = 0); the collector's deadline is a safety net for a probe that hangs, set a
+# little later (half the timeout, at most a second) so that it does not pre-empt the
+# probe's own, richer timeout.
+SAFETY_GRACE_S = 1.0
+
+
 async def poll_once(probe: Probe, now: float) -> PollResult:
     """Poll once; `now` stamps the samples. Never raises (except cancellation)."""
     timeout = probe.settings.timeout
@@ -41,7 +48,7 @@ async def poll_once(probe: Probe, now: float) -> PollResult:
     samples: list[Sample] = []
     error = reason = None
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout + min(SAFETY_GRACE_S, timeout / 2)):
             samples = list(await probe.poll(now))
     except TimeoutError:
         error, reason = f"no answer within {timeout:g}s", "timeout"

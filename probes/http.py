@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 import aiohttp
 from cryptography import x509
 from pydantic import Field, field_validator
+from yarl import URL
 
 from probes.base import (
     Probe,
@@ -179,6 +180,17 @@ def _trace(phases: _Phases) -> aiohttp.TraceConfig:
     return trace
 
 
+def redact_url(url: str) -> str:
+    """`url` with the password of its user-info (`https://user:pass@host/`) masked."""
+    try:
+        parsed = URL(url)
+    except (ValueError, TypeError):
+        return url
+    if parsed.password is None:
+        return url
+    return str(parsed.with_password("***"))
+
+
 async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
     """The body up to its end or MAX_BODY bytes, whichever comes first.
 
@@ -224,6 +236,7 @@ class HttpProbe(Probe):
 
     async def poll(self, now: float) -> Sequence[Sample]:
         settings = self._settings
+        where = redact_url(settings.url)  # errors are logged: no password from the URL
         phases = _Phases()
         # A fresh connector per poll: a monitoring check must measure a real connection
         # (DNS, TCP, TLS), not a pooled one, and sees certificate changes at once.
@@ -231,18 +244,19 @@ class HttpProbe(Probe):
             ssl_context = self._ssl_context()
         except (OSError, ssl.SSLError) as exc:
             raise ProbeTlsError(
-                f"{settings.url}: cannot load ca_file {settings.ca_file}: "
+                f"{where}: cannot load ca_file {settings.ca_file}: "
                 f"{getattr(exc, 'strerror', None) or exc}",
                 self._down(now, "tls"),
             ) from None
         connector = _TimedConnector(phases, ssl=ssl_context, use_dns_cache=False, limit=1)
-        # A little under the collector's own deadline (settings.timeout), so that on a timeout
-        # this probe's ProbeTimeout, which carries http.up = 0, wins the race and rules on
-        # http.up see the site down (ssh and modbus keep the same margin).
-        timeout = aiohttp.ClientTimeout(total=settings.timeout * 0.9)
+        # The deadline is our own asyncio.timeout: aiohttp rounds a total timeout above 5 s up
+        # to a whole second, which could let the collector's safety deadline fire first and
+        # lose the http.up = 0 this probe reports on a timeout.
+        timeout = aiohttp.ClientTimeout(total=None)
         started = time.perf_counter()
         try:
             async with (
+                asyncio.timeout(settings.timeout),
                 aiohttp.ClientSession(
                     connector=connector,
                     timeout=timeout,
@@ -262,31 +276,29 @@ class HttpProbe(Probe):
                 charset = resp.charset or "utf-8"  # no sniffing: we read at most MAX_BODY
         except TimeoutError:
             raise ProbeTimeout(
-                f"{settings.url}: no answer within {settings.timeout:g}s",
+                f"{where}: no answer within {settings.timeout:g}s",
                 self._down(now, "timeout"),
             ) from None
         except aiohttp.ClientConnectorCertificateError as exc:
             raise ProbeTlsError(
-                f"{settings.url}: certificate not accepted: {exc.certificate_error}",
+                f"{where}: certificate not accepted: {exc.certificate_error}",
                 self._down(now, "tls"),
             ) from None
         except aiohttp.ClientSSLError as exc:
-            raise ProbeTlsError(
-                f"{settings.url}: TLS failed: {exc}", self._down(now, "tls")
-            ) from None
+            raise ProbeTlsError(f"{where}: TLS failed: {exc}", self._down(now, "tls")) from None
         except aiohttp.TooManyRedirects:
             raise ProbeProtocolError(
-                f"{settings.url}: more than {settings.max_redirects} redirects",
+                f"{where}: more than {settings.max_redirects} redirects",
                 self._down(now, "protocol"),
             ) from None
         except aiohttp.ClientConnectorError as exc:
             raise ProbeUnreachable(
-                f"{settings.url}: cannot connect: {exc.os_error.strerror or exc.os_error}",
+                f"{where}: cannot connect: {exc.os_error.strerror or exc.os_error}",
                 self._down(now, "refused"),
             ) from None
         except (aiohttp.ClientError, UnicodeError, ValueError) as exc:
             raise ProbeProtocolError(
-                f"{settings.url}: {type(exc).__name__}: {exc}", self._down(now, "protocol")
+                f"{where}: {type(exc).__name__}: {exc}", self._down(now, "protocol")
             ) from None
         elapsed = time.perf_counter() - started
 

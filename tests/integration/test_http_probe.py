@@ -279,7 +279,7 @@ async def test_a_timeout_through_the_collector_still_reports_the_site_down(serve
     # The collector's poll_once has its own deadline of settings.timeout; the probe's must
     # come first, or http.up = 0 is lost and rules on http.up never see the site down.
     base = await server(None)
-    probe = HttpProbe("site", HttpSettings(type="http", url=base + "/slow", timeout=0.5))
+    probe = HttpProbe("site", HttpSettings(type="http", url=base + "/slow", timeout=1.0))
     result = await poll_once(probe, time.time())
     m = by_metric(result.samples)
     assert result.reason == "timeout"
@@ -352,3 +352,23 @@ async def test_a_certificate_for_another_host_name_is_refused(server, tmp_path: 
     assert "127.0.0.1" in str(info.value)  # says which name did not match
     m = await poll(url=base + "/", verify_tls=False)  # the admin's way out, as documented
     assert m["http.up"].value == 1
+
+
+async def test_a_password_in_the_url_is_sent_but_never_shown_in_an_error() -> None:
+    async def guarded(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != "Basic " + "YWRtaW46czNjcmV0":  # admin:s3cret
+            return web.Response(status=401)
+        return web.Response(text="status: OK")
+
+    runner, url = await _serve(guarded)
+    with_auth = url.replace("http://", "http://admin:s3cret@")
+    try:
+        m = await poll(url=with_auth, expect_text="status: OK")
+        assert m["http.up"].value == 1  # the user-info is still used to log in
+    finally:
+        await runner.cleanup()
+    refused = f"http://admin:s3cret@127.0.0.1:{free_port()}/"
+    with pytest.raises(ProbeUnreachable) as info:
+        await poll(url=refused)
+    assert "s3cret" not in str(info.value)
+    assert "admin:***@127.0.0.1" in str(info.value)
