@@ -72,6 +72,12 @@ async def test_v1_walks_with_getnext(snmpd: Agent) -> None:
     samples = list(await p.poll(1000.0))
     assert one(samples, "sysName").value == "roomwatch-test-snmpd"
     assert one(samples, "ifOperStatus", ifDescr="lo").value == 1
+    # v1 has no Counter64: the 32-bit octets carry the traffic, rates and utilisation.
+    assert not [s for s in samples if s.metric == "ifHCInOctets"]
+    assert isinstance(one(samples, "ifInOctets", ifDescr="lo").value, int)
+    samples = list(await p.poll(1001.0))
+    assert float(one(samples, "ifInOctets.rate", ifDescr="lo").value) >= 0
+    assert 0 <= float(one(samples, "ifInUtilization", ifDescr="lo").value) <= 100
 
 
 @pytest.mark.parametrize(
