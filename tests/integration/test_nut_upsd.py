@@ -82,5 +82,5 @@ async def test_no_server_is_unreachable() -> None:
 
 
 def test_password_is_not_in_repr() -> None:
-    settings = NutSettings(type="nut", address="127.0.0.1", password="hunter2")
+    settings = NutSettings(type="nut", address="127.0.0.1", username="mon", password="hunter2")
     assert "hunter2" not in repr(settings)
