@@ -326,6 +326,22 @@ class Dispatcher:
                     incident.id, {"reminders": count, "last_notified_at": now}
                 )
                 await self.tell_told(incident, "reminder", f"reminder:{count}", now, reminder=count)
+                # the shift may have changed since the incident was told: whoever is on duty
+                # now hears of it too (the day shift going home must not take it with them)
+                told = await self._told(incident.id)
+                heard = {p for r in told.values() for p in r.get("people", [])}
+                incoming = [
+                    p for p in resolve_targets(self.config.duty, ["on-duty"], now) if p not in heard
+                ]
+                await self.tell(
+                    incident,
+                    "reminder",
+                    f"reminder:{count}:on-duty",
+                    incoming,
+                    now,
+                    require_people=True,
+                    reminder=count,
+                )
         await incidents.close_resolved(self.store, now, self.config.reopen_window)
         await self.announce(now)
 

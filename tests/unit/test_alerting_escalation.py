@@ -247,3 +247,25 @@ async def test_incident_nobody_can_be_told_of_says_so_in_its_audit_log(tmp_path:
         assert await svc.store.outbox_items() == []
     finally:
         await svc.close()
+
+
+async def test_reminder_after_a_shift_change_reaches_the_incoming_duty_too(tmp_path: Path) -> None:
+    # opened at 18:20 to the day shift (zhang), still unacknowledged when the night shift
+    # (li) takes over at 18:30: the next reminder must not go to the day shift alone
+    clock = Clock()
+    clock.advance(6 * 3600 + 20 * 60)  # 18:20 in Shanghai
+    escalation = {2: [{"after": "0m", "notify": ["on-duty"]}]}
+    svc = await service(tmp_path, clock, cfg(tmp_path, repeat={2: "30m"}, escalation=escalation))
+    try:
+        start = clock.now
+        await svc.handle([fault(level=2)])
+        await svc.tick()
+        assert told(tmp_path) == [("opened", ["zhang"])]
+        await run_until(svc, clock, start + 31 * 60, step=60)  # 18:51
+        reminders = [people for kind, people in told(tmp_path) if kind == "reminder"]
+        assert sorted(p for people in reminders for p in people) == ["li", "zhang"]
+        await run_until(svc, clock, start + 61 * 60, step=60)  # both heard: one more each
+        reminders = [people for kind, people in told(tmp_path) if kind == "reminder"]
+        assert sorted(p for people in reminders for p in people) == ["li", "li", "zhang", "zhang"]
+    finally:
+        await svc.close()
