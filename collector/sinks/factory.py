@@ -3,6 +3,7 @@ under `<state_dir>/spool/<name>.sqlite`, its token taken from the credentials fi
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -51,7 +52,23 @@ def check_sinks(configs: Sequence[SinkConfig], credentials: Credentials) -> dict
             raise SinkConfigError(f"sink {config.name!r}: name used twice (each has a spool)")
         seen.add(config.name)
         tokens[config.name] = sink_token(config, credentials)
+        check_ca_file(config)
     return tokens
+
+
+def check_ca_file(config: SinkConfig) -> None:
+    """A `ca_file` that is missing, unreadable by this user or not PEM certificates is a
+    configuration error: otherwise it shows only at the first write, as a TLS failure that
+    spools forever."""
+    if config.ca_file is None:
+        return
+    try:
+        ssl.create_default_context(cafile=str(config.ca_file))
+    except OSError as exc:  # ssl.SSLError too
+        reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
+        if isinstance(exc, ssl.SSLError):
+            reason = f"not a PEM CA certificate ({reason})"
+        raise SinkConfigError(f"sink {config.name!r}: ca_file {config.ca_file}: {reason}") from None
 
 
 def sink_token(config: SinkConfig, credentials: Credentials) -> str:

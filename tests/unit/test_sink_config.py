@@ -96,6 +96,17 @@ def test_entry_without_token_is_an_error_that_shows_no_secret() -> None:
     assert SECRET not in str(info.value)
 
 
+def test_a_ca_file_that_is_missing_or_not_pem_is_a_configuration_error(tmp_path: Path) -> None:
+    creds = Credentials({"influx": {"token": SECRET}})
+    missing = config(url="https://influx:8086", ca_file=str(tmp_path / "ca.pem"))
+    with pytest.raises(SinkConfigError, match=r"sink 'local': ca_file .*ca.pem: No such file"):
+        build_sinks([missing], creds, tmp_path)
+    (tmp_path / "creds.yaml").write_text("influx: {token: x}\n", encoding="utf-8")
+    wrong = config(url="https://influx:8086", ca_file=str(tmp_path / "creds.yaml"))
+    with pytest.raises(SinkConfigError, match="not a PEM CA certificate"):
+        build_sinks([wrong], creds, tmp_path)
+
+
 def test_two_sinks_with_one_name_are_refused() -> None:
     creds = Credentials({"influx": {"token": SECRET}})
     with pytest.raises(SinkConfigError, match="name used twice"):
