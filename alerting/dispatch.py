@@ -147,6 +147,14 @@ class Dispatcher:
                 told[item.notifier] = _union(told.get(item.notifier, {}), item.recipients)
         return told
 
+    async def _queued_before(self, incident: Incident, step: str) -> bool:
+        """Whether `step` of this occurrence of `incident` was queued already (on any channel)."""
+        prefix = dedup_key(incident.id, incident.occurrences, step, "")
+        return any(
+            item.dedup.startswith(prefix) and item.state != "failed"
+            for item in await self.store.outbox_items(incident.id)
+        )
+
     # ------------------------------------------------------------ the inhibit/silence gate
 
     async def _quiet(self, incident: Incident, now: float) -> bool:
@@ -292,8 +300,9 @@ class Dispatcher:
                 require_people=index > 0,
                 tier=index,
             )
-            if index == 0 and not told:
+            if index == 0 and not told and not await self._queued_before(incident, "tier:0"):
                 # every routed channel needs addresses nobody has: say so where people look
+                # (not when it was told before a suppression and dedup kept it from a repeat)
                 log.warning("incident %s: no alert channel reaches anyone", incident.id)
                 await self.store.audit(
                     incident.id, now, SYSTEM, "not-told", {"why": "no channel reaches anyone"}

@@ -269,3 +269,26 @@ async def test_reminder_after_a_shift_change_reaches_the_incoming_duty_too(tmp_p
         assert sorted(p for people in reminders for p in people) == ["li", "li", "zhang", "zhang"]
     finally:
         await svc.close()
+
+
+async def test_told_fault_whose_parent_went_down_and_came_back_is_not_called_untold(
+    tmp_path: Path, caplog: Any
+) -> None:
+    # told, then suppressed by a parent going down, then the parent returns with the fault
+    # still there: the first tier was already told, so "no channel reaches anyone" is false
+    clock = Clock()
+    svc = await service(tmp_path, clock, cfg(tmp_path))
+    try:
+        await svc.handle([fault(level=2)])
+        await svc.tick()
+        clock.advance(60)
+        await svc.handle([fault(level=2, suppressed=Suppression.DEPENDENCY)])
+        clock.advance(300)
+        await svc.handle([fault(level=2)])
+        await svc.tick()
+        assert told(tmp_path) == [("opened", ["zhang"])]
+        actions = [(e.action, e.detail) for e in await svc.store.audit_log(1)]
+        assert ("not-told", {"why": "no channel reaches anyone"}) not in actions
+        assert "no alert channel reaches anyone" not in caplog.text
+    finally:
+        await svc.close()
