@@ -203,3 +203,14 @@ def test_an_edited_site_profile_is_read_again(tmp_path: Path) -> None:
     path.write_text("name: my-pdu\nscalars:\n  - {name: b, oid: 1.3.6.1.4.1.99999.1.0}\n")
     os.utime(path, ns=(1, 10**18))  # a different mtime, whatever the clock's resolution
     assert load_profiles((str(tmp_path),))["my-pdu"].scalars[0].name == "b"
+
+
+def test_shipped_profiles_use_the_units_every_other_probe_uses() -> None:
+    # One rule file and one dashboard serve every protocol (DESIGN §4: °C, %RH).
+    expected = {"temperature": "°C", "humidity": "%RH"}
+    for profile in load_profiles().values():
+        specs = list(profile.scalars) + [m for t in profile.tables for m in t.metrics]
+        for spec in specs:
+            kind = spec.name.rsplit(".", 1)[-1]
+            if "." in spec.name and kind in expected:
+                assert spec.unit == expected[kind], (profile.name, spec.name, spec.unit)
