@@ -166,3 +166,22 @@ async def test_a_number_sent_as_a_string_is_read_as_a_number_or_not_at_all() -> 
     assert "battery.voltage" not in values
     assert values["ups.model"] == "Smart 1500"
     assert values["ups.status"] == "OL"
+
+
+async def test_an_overflowed_storage_size_is_no_reading() -> None:
+    storage = (1, 3, 6, 1, 2, 1, 25, 2, 3, 1)
+    mib: dict[tuple[int, ...], tuple[int, object]] = {
+        (*storage, 3, 1): (0x04, b"/"),
+        (*storage, 4, 1): (0x02, 4096),
+        (*storage, 5, 1): (0x02, 1000),
+        (*storage, 6, 1): (0x02, 500),
+        (*storage, 3, 2): (0x04, b"/srv"),  # 20 TB in 4 KiB units: Integer32 overflowed
+        (*storage, 4, 2): (0x02, 4096),
+        (*storage, 5, 2): (0x02, -2_000_000_000),
+        (*storage, 6, 2): (0x02, -2_100_000_000),
+    }
+    config = SnmpSettings(type="snmp", address="192.0.2.1", profile=["host-resources"])  # type: ignore[arg-type]
+    session = FakeAgentSession(mib)  # type: ignore[arg-type]
+    samples = await SnmpProbe("host", config, session=session).poll(1000.0)
+    used = {s.labels["hrStorageDescr"]: s.value for s in samples if s.metric == "hrStorageUsed"}
+    assert used == {"/": 500 * 4096}
