@@ -223,15 +223,8 @@ class SnmpProbe(Probe):
             )
         session = self.session
         profiles = await self._profiles(session)
-        scalar_oids = [SYS_UPTIME, SYS_OBJECT_ID]
-        for profile in profiles:
-            scalar_oids += profile.scalar_oids()
-        scalars = await get_scalars(session, scalar_oids)
-        if not scalars and not any(p.tables for p in profiles):
-            raise ProbeProtocolError(
-                f"{self.target.where} answered, but has none of the OIDs of profiles"
-                f" {', '.join(p.name for p in profiles)}"
-            )
+        profile_oids = [oid for profile in profiles for oid in profile.scalar_oids()]
+        scalars = await get_scalars(session, [SYS_UPTIME, SYS_OBJECT_ID, *profile_oids])
         uptime = uptime_seconds(scalars)
         if (
             uptime is not None
@@ -251,6 +244,14 @@ class SnmpProbe(Probe):
                     max_rows=self.config.max_rows,
                 )
                 tables.append((table, columns))
+        if not any(oid in scalars for oid in profile_oids) and not any(
+            rows for _, columns in tables for rows in columns.values()
+        ):
+            # Otherwise a wrong profile reads as a healthy device with nothing to say.
+            raise ProbeProtocolError(
+                f"{self.target.where} answered, but has none of the OIDs of profile(s)"
+                f" {', '.join(p.name for p in profiles)}"
+            )
         return build_samples(self.device, profiles, scalars, tables, now, self._rates)
 
     async def _profiles(self, session: SnmpSession) -> list[Profile]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from probes.base import ProbeProtocolError
 from probes.snmp import SnmpProbe, SnmpSettings
 from tests.fixtures.peers import shared_fixture
 from tests.fixtures.snmp_expected import PROFILES, check_recording
@@ -185,3 +186,10 @@ async def test_an_overflowed_storage_size_is_no_reading() -> None:
     samples = await SnmpProbe("host", config, session=session).poll(1000.0)
     used = {s.labels["hrStorageDescr"]: s.value for s in samples if s.metric == "hrStorageUsed"}
     assert used == {"/": 500 * 4096}
+
+
+async def test_a_profile_the_device_has_nothing_of_is_a_clear_error_not_an_empty_poll() -> None:
+    probe = recording_probe("ios_2960x", profile=["ups-mib"])  # a switch, not a UPS
+    with pytest.raises(ProbeProtocolError, match="none of the OIDs of profile"):
+        await probe.poll(1000.0)
+    assert await recording_probe("ios_2960x", profile=["system", "ups-mib"]).poll(1000.0)
