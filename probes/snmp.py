@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from probes import snmp_ber as ber
 from probes.base import Probe, ProbeAuthError, ProbeProtocolError, ProbeSettings, secret_field
@@ -82,8 +82,9 @@ class SnmpSettings(ProbeSettings):
     priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = "none"
     priv_key: str | None = secret_field()
     context: str = ""
-    profile: list[str] = Field(default_factory=lambda: ["auto"], min_length=1)
+    # profile_dirs first: `profile` is checked against the profiles found there.
     profile_dirs: list[str] = Field(default_factory=list)
+    profile: list[str] = Field(default_factory=lambda: ["auto"], min_length=1)
     retries: int = Field(default=1, ge=0, le=10)
     request_timeout: Duration = Field(default=2.0, gt=0)  # per attempt
     max_repetitions: int = Field(default=25, ge=1, le=1000)
@@ -144,14 +145,24 @@ class SnmpSettings(ProbeSettings):
             return "priv_key (priv_protocol is set)"
         return None
 
-    @model_validator(mode="after")
-    def _profiles_exist(self) -> SnmpSettings:
-        profiles = load_profiles(tuple(self.profile_dirs))  # ProfileError is a ValueError
-        unknown = [p for p in self.profile if p != "auto" and p not in profiles]
+    @field_validator("profile_dirs")
+    @classmethod
+    def _dirs_load(cls, value: list[str]) -> list[str]:
+        load_profiles(tuple(value))  # ProfileError (a ValueError) names the file and line
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _profiles_exist(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        dirs = info.data.get("profile_dirs")
+        if dirs is None:
+            return value  # profile_dirs failed; its own error says why
+        profiles = load_profiles(tuple(dirs))
+        unknown = [p for p in value if p != "auto" and p not in profiles]
         if unknown:
             known = ", ".join(sorted(profiles))
             raise ValueError(f"unknown SNMP profile(s) {', '.join(unknown)} (known: auto, {known})")
-        return self
+        return value
 
 
 def host_port(address: str, default_port: int = 161) -> tuple[str, int]:

@@ -149,14 +149,19 @@ def test_bad_settings_say_what_is_wrong(settings: dict[str, object], message: st
 
 
 def test_an_unknown_profile_name_is_a_settings_error() -> None:
-    with pytest.raises(ValidationError, match=r"unknown SNMP profile.*if-mibb"):
+    with pytest.raises(ValidationError, match=r"unknown SNMP profile.*if-mibb") as caught:
         SnmpSettings.model_validate({"type": "snmp", "address": "h", "profile": "if-mibb"})
+    # Attributed to the key, so the inventory error names its line and the CLI its option.
+    assert [e["loc"] for e in caught.value.errors()] == [("profile",)]
 
 
 def test_a_broken_site_profile_is_a_settings_error_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: bad\nscalars: 3\n")
-    with pytest.raises(ValidationError, match=r"bad\.yaml: scalars"):
-        SnmpSettings.model_validate({"type": "snmp", "address": "h", "profile_dirs": str(tmp_path)})
+    with pytest.raises(ValidationError, match=r"bad\.yaml: scalars") as caught:
+        SnmpSettings.model_validate(
+            {"type": "snmp", "address": "h", "profile_dirs": str(tmp_path), "profile": "x"}
+        )
+    assert [e["loc"] for e in caught.value.errors()] == [("profile_dirs",)]
 
 
 def test_secrets_stay_out_of_repr() -> None:
