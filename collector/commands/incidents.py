@@ -143,7 +143,20 @@ def _run(args: argparse.Namespace, action: Action) -> int:
             except (ConfigError, OSError):
                 pass
     try:
-        _require_store(store_url)
+        if not _store_exists(store_url):
+            where = sqlite_path(store_url)
+            if action is _list:
+                # nothing recorded yet (the daemon has not run): no incidents, no store made
+                print(
+                    f"note: no ticket store at {where} yet (check -c / --store if incidents"
+                    " were expected)",
+                    file=sys.stderr,
+                )
+                return 0
+            raise StoreError(
+                f"no ticket store at {where} (check -c / --store; the daemon creates it when it"
+                " first runs)"
+            )
         return asyncio.run(_with_store(store_url, alerting, inventory, credentials, args, action))
     except (IncidentError, NotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -153,15 +166,11 @@ def _run(args: argparse.Namespace, action: Action) -> int:
         return 2
 
 
-def _require_store(url: str) -> None:
+def _store_exists(url: str) -> bool:
+    # opening a missing store would create it (and its directories) at a mistyped path, and
+    # "no incidents" would be the answer while the real store holds open ones
     path = sqlite_path(url)
-    if path != ":memory:" and not Path(path).exists():
-        # opening would create an empty store (and its directories) at a mistyped path, and
-        # "no incidents" would be the answer while the real store holds open ones
-        raise StoreError(
-            f"no ticket store at {path} (check -c / --store; the daemon creates it when it"
-            " first runs)"
-        )
+    return path == ":memory:" or Path(path).exists()
 
 
 async def _with_store(
