@@ -20,7 +20,7 @@ daemon's lookup callback, else the address itself, so nothing is dropped):
 | notification | samples |
 |---|---|
 | every one | `snmp.trap` = its name (`linkDown`, `coldStart`, …) {trap: name} |
-| linkDown / linkUp (IF-MIB) | `ifOperStatus` = 2 / 1 with the labels the poll gave that ifIndex (else ifIndex and the ifName/ifDescr the trap carries) |
+| linkDown / linkUp (IF-MIB) | `ifOperStatus` = 2 / 1 with the labels the poll gave that ifIndex (else ifIndex and the ifName/ifDescr the port's first trap carried, so a linkUp clears its linkDown's series) |
 | upsTrapOnBattery (UPS-MIB, sent as v1 or v2), APC upsOnBattery | `ups.status` = `OB` |
 | APC lowBattery | `ups.status` = `OB LB` |
 | APC powerRestored, returnFromLowBattery | `ups.status` = `OL` |
@@ -170,6 +170,8 @@ class SnmpTrapReceiver:
         self.clock = clock
         self.received = 0
         self.unknown: Counter[str] = Counter()  # unknown notification OID → count
+        # (device, ifIndex) → labels of a port's link traps while the poll gives none
+        self._port_labels: dict[tuple[str, str], dict[str, str]] = {}
         # (source address, reason) → notifications refused: wrong community, v3 user, keys or
         # engine id. Logged once per pair, so an admin can see why a device's traps never come.
         self.refused: Counter[tuple[str, str]] = Counter()
@@ -359,7 +361,7 @@ class SnmpTrapReceiver:
             return [Sample(device, "snmp.trap", oid_text, {"trap": "unknown"}, None, now)]
         samples = [Sample(device, "snmp.trap", name, {"trap": name}, None, now)]
         if name in ("linkDown", "linkUp"):
-            samples += _link_samples(device, name, varbinds, now)
+            samples += _link_samples(device, name, varbinds, now, self._port_labels)
         if name in UPS_STATUS_BY_TRAP:
             samples.append(Sample(device, "ups.status", UPS_STATUS_BY_TRAP[name], {}, None, now))
         return samples
@@ -375,7 +377,13 @@ class SnmpTrapReceiver:
             )
 
 
-def _link_samples(device: str, name: str, varbinds: list[ber.Varbind], now: float) -> list[Sample]:
+def _link_samples(
+    device: str,
+    name: str,
+    varbinds: list[ber.Varbind],
+    now: float,
+    remembered: dict[tuple[str, str], dict[str, str]],
+) -> list[Sample]:
     labels: dict[str, str] = {}
     status = 2 if name == "linkDown" else 1
     for oid, _, value in varbinds:
@@ -391,9 +399,18 @@ def _link_samples(device: str, name: str, varbinds: list[ber.Varbind], now: floa
             labels["ifDescr"] = text(value)
     if "ifIndex" not in labels:
         return []  # which port? nothing to update
+    port = (device, labels["ifIndex"])
     polled = interface_labels(device, labels["ifIndex"])
     if polled is not None:
         labels = polled  # the same series as the poll's
+    elif port in remembered:
+        # Not polled (yet): the labels the first trap for this port gave, so a linkUp
+        # carrying fewer varbinds than its linkDown clears the very series it opened.
+        labels = dict(remembered[port])
+    else:
+        if len(remembered) >= 100_000:
+            remembered.clear()  # a bound, not a cache policy: ports are few, sources finite
+        remembered[port] = dict(labels)
     return [Sample(device, "ifOperStatus", status, labels, None, now)]
 
 

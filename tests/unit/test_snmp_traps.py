@@ -161,3 +161,24 @@ async def test_a_link_trap_updates_the_series_the_poll_writes() -> None:
     assert down.series_key() == port.series_key()
     assert down.labels["ifName"] == "Gi1/0/1"
     assert down.value == 2
+
+
+def test_link_up_with_fewer_varbinds_clears_the_series_its_link_down_opened() -> None:
+    # A trap-only switch (never polled): linkDown names the port, linkUp gives only ifIndex.
+    rx = receiver()
+    down = rx.samples_for(
+        "10.0.0.7",
+        trap(
+            LINK_DOWN,
+            ((1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 5), ber.INTEGER, 5),
+            ((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 5), ber.OCTET_STRING, b"Gi1/0/5"),
+        ),
+    )
+    up = rx.samples_for(
+        "10.0.0.7",
+        trap((1, 3, 6, 1, 6, 3, 1, 1, 5, 4), ((1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 5), ber.INTEGER, 5)),
+    )
+    (opened,) = [s for s in down if s.metric == "ifOperStatus"]
+    (cleared,) = [s for s in up if s.metric == "ifOperStatus"]
+    assert (opened.value, cleared.value) == (2, 1)
+    assert opened.labels == cleared.labels == {"ifIndex": "5", "ifDescr": "Gi1/0/5"}
