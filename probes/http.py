@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from cryptography import x509
 from pydantic import Field, field_validator
-from yarl import URL
 
 from probes.base import (
     Probe,
@@ -183,12 +183,15 @@ def _trace(phases: _Phases) -> aiohttp.TraceConfig:
 def redact_url(url: str) -> str:
     """`url` with the password of its user-info (`https://user:pass@host/`) masked."""
     try:
-        parsed = URL(url)
-    except (ValueError, TypeError):
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
         return url
-    if parsed.password is None:
+    if password is None:
         return url
-    return str(parsed.with_password("***"))
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
 
 
 async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
