@@ -405,43 +405,45 @@ class InfluxSink:
     ) -> float | None:
         """The store refused the batch (400/422). InfluxDB OSS 2 refuses a whole batch for its
         first bad point (a field type conflict, say), so the batch is halved, and halved again,
-        until the refused lines stand alone: only those leave the spool unwritten, in order.
-        A store that had kept the valid lines (a partial write: InfluxDB 1.x, 3) gets them
-        again, which overwrites each point with itself. At most `_ISOLATE_MAX_WRITES` writes
-        per batch: what is unresolved then (a store refusing every line, such as points older
-        than the bucket's retention) is refused as a whole. Returns as `_send` does."""
+        until the refused lines stand alone: only those leave the spool unwritten; the rest is
+        written in order. A store that had kept the valid lines (a partial write: InfluxDB
+        1.x, 3) gets them again, which overwrites each point with itself. At most
+        `_ISOLATE_MAX_WRITES` writes per batch, one always kept for each part not yet tried,
+        so a refused part is split no further once the budget is short (a store refusing
+        every line, such as points older than the bucket's retention) and is refused whole,
+        while the good parts are still written. Returns as `_send` does."""
         lines = batch.lines
-        # (first, end) index ranges of `lines` still to settle, in order; True: known refused
-        todo: deque[tuple[int, int, bool]] = deque([(0, len(lines), True)])
+        untried: deque[tuple[int, int]] = deque()  # index ranges not yet written, in order
         writes = written = refused = 0
-        first_refused: str | None = None
-        while todo:
-            lo, hi, is_refused = todo.popleft()
-            if not is_refused and writes < _ISOLATE_MAX_WRITES:
-                writes += 1
-                try:
-                    await asyncio.to_thread(writer.write, "\n".join(lines[lo:hi]).encode("utf-8"))
-                except StoreError as exc:
-                    if exc.retry:  # the store went away meanwhile: keep what is left, retry
-                        self.counters["written_total"] += written
-                        self.counters["rejected_total"] += refused
-                        if lo > 0:
-                            await self._settle(batch.first_id + lo - 1)
-                        self._set_up(False, f"{exc.kind}: {exc}")
-                        await self._release()
-                        return exc.retry_after or 0.0
-                    is_refused = True
-                else:
-                    written += hi - lo
-            elif not is_refused:
-                is_refused = True  # out of writes: refused with its batch
-            if is_refused:
-                if hi - lo > 1 and writes < _ISOLATE_MAX_WRITES:
-                    mid = (lo + hi) // 2
-                    todo.extendleft([(mid, hi, False), (lo, mid, False)])
-                    continue
-                refused += hi - lo
-                first_refused = first_refused or lines[lo]
+        first_refused: int | None = None
+
+        def split_or_refuse(lo: int, hi: int) -> None:
+            nonlocal refused, first_refused
+            if hi - lo > 1 and writes + 2 + len(untried) <= _ISOLATE_MAX_WRITES:
+                mid = (lo + hi) // 2
+                untried.extendleft([(mid, hi), (lo, mid)])
+                return
+            refused += hi - lo
+            first_refused = lo if first_refused is None else first_refused
+
+        split_or_refuse(0, len(lines))
+        while untried:
+            lo, hi = untried.popleft()
+            writes += 1
+            try:
+                await asyncio.to_thread(writer.write, "\n".join(lines[lo:hi]).encode("utf-8"))
+            except StoreError as exc:
+                if exc.retry:  # the store went away meanwhile: keep what is left, retry
+                    self.counters["written_total"] += written
+                    self.counters["rejected_total"] += refused
+                    if lo > 0:
+                        await self._settle(batch.first_id + lo - 1)
+                    self._set_up(False, f"{exc.kind}: {exc}")
+                    await self._release()
+                    return exc.retry_after or 0.0
+                split_or_refuse(lo, hi)
+            else:
+                written += hi - lo
         self.counters["written_total"] += written
         self.counters["rejected_total"] += refused
         log.error(
@@ -450,7 +452,7 @@ class InfluxSink:
             refused,
             len(lines),
             refusal,
-            _short_line(first_refused or ""),
+            _short_line(lines[first_refused] if first_refused is not None else ""),
         )
         if written:
             self._set_up(True)

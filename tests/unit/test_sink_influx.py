@@ -271,6 +271,41 @@ async def test_a_store_refusing_every_line_costs_a_bounded_number_of_writes(
     assert store.calls <= 1 + 64
 
 
+async def test_refused_old_points_do_not_take_the_good_half_of_the_batch_with_them(
+    tmp_path: Path,
+) -> None:
+    """The head of a backlog older than the bucket's retention is refused line by line: the
+    write budget must not run out before the batch's good half is written."""
+    store = RefusesWholeBatches(bad=set(range(500)))
+    sink = make_sink(tmp_path, store, flush_interval="1h", batch_size=1000)
+    await sink.start()
+    sink.submit(samples(0, 1000))
+    await sink.stop()
+    assert store.values() == list(range(500, 1000))
+    assert sink.counters["rejected_total"] == 500
+    assert store.calls <= 1 + 64
+
+
+async def test_store_failing_while_refused_lines_are_isolated_repeats_nothing(
+    tmp_path: Path,
+) -> None:
+    class FailsOnce(RefusesWholeBatches):
+        def write(self, body: bytes) -> None:
+            if self.calls == 3:  # 4th write, in the 2nd half: the 1st half is already stored
+                self.calls += 1
+                raise StoreError("server", "HTTP 503", retry_after=0.01)
+            super().write(body)
+
+    store = FailsOnce(bad={70})
+    sink = make_sink(tmp_path, store)
+    await sink.start()
+    sink.submit(samples(0, 100))
+    await wait_for(lambda: sink.depth() == 0)
+    await sink.stop()
+    assert store.values() == [i for i in range(100) if i != 70]
+    assert sink.counters["rejected_total"] == 1
+
+
 async def test_too_large_batches_are_halved(tmp_path: Path) -> None:
     class SizeLimited(FakeStore):
         def write(self, body: bytes) -> None:
