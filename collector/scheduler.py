@@ -134,7 +134,12 @@ class Scheduler:
         job.stats.last_seconds = result.seconds
         if not result.up:
             job.stats.failures += 1
-        self.on_result(result)
+        try:
+            self.on_result(result)
+        except Exception:
+            # A bug downstream (rules, sinks) must not end this device's polling for good:
+            # the job's task would die silently and the device would never be polled again.
+            log.exception("handling the poll of %s failed; polling goes on", job.key[0])
         return result
 
     async def drain(self, grace: float) -> None:

@@ -93,6 +93,27 @@ async def test_polls_of_one_device_never_overlap_and_overruns_skip_slots() -> No
     await sched.drain(0)
 
 
+async def test_an_error_in_the_result_handler_does_not_stop_the_device_being_polled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = VirtualClock()
+    seen: list[float] = []
+
+    def handler(result: PollResult) -> None:
+        seen.append(clock.monotonic())
+        if len(seen) == 1:
+            raise ValueError("a bug downstream")
+
+    sched = Scheduler(clock, handler, jitter=0.0)
+    probe = FakeProbe("srv1", 10, clock)
+    sched.set_probes([(("srv1", 0), probe)])
+    await clock.advance(35)
+    assert len(probe.polled_at) == 4  # t≈0, 10, 20, 30: the first failure did not end the job
+    assert len(seen) == 4
+    assert "handling the poll of srv1 failed" in caplog.text
+    await sched.drain(0)
+
+
 async def test_the_global_concurrency_bound_holds() -> None:
     clock = VirtualClock()
     sched = Scheduler(clock, lambda r: None, concurrency=3, jitter=0.0)
