@@ -39,7 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from cryptography import x509
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from probes.base import (
     Probe,
@@ -75,6 +75,15 @@ class HttpSettings(ProbeSettings):
         if isinstance(value, int):
             return [value]
         return value
+
+    @model_validator(mode="after")
+    def _head_has_no_body(self) -> HttpSettings:
+        if self.method == "HEAD" and (
+            self.expect_text is not None or self.expect_regex is not None
+        ):
+            # a HEAD answer has no body: the check could never pass
+            raise ValueError("expect_text/expect_regex need a body; use GET, not HEAD")
+        return self
 
     @field_validator("expect_regex")
     @classmethod

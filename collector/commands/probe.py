@@ -109,7 +109,8 @@ def _probe(args: argparse.Namespace) -> int:
         for err in exc.errors(include_url=False):
             where = ".".join(str(p) for p in err["loc"]).replace("_", "-")
             msg = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
-            print(f"roomwatch probe: --{where}: {msg}", file=sys.stderr)
+            option = f"--{where}: " if where else ""  # a check across several options
+            print(f"roomwatch probe: {option}{msg}", file=sys.stderr)
         return 2
     device = device or args.target or args.type
     probe = cls(device, settings)

@@ -372,3 +372,9 @@ async def test_a_password_in_the_url_is_sent_but_never_shown_in_an_error() -> No
         await poll(url=refused)
     assert "s3cret" not in str(info.value)
     assert "admin:***@127.0.0.1" in str(info.value)
+
+
+def test_a_content_check_on_a_head_request_is_a_settings_error() -> None:
+    # A HEAD answer has no body, so the site would always be reported down for its content.
+    with pytest.raises(ValueError, match="use GET, not HEAD"):
+        HttpSettings(type="http", url="http://127.0.0.1/", method="HEAD", expect_text="OK")

@@ -168,3 +168,15 @@ def test_check_refuses_an_api_off_loopback_without_a_token(
     config.write_text(config.read_text("utf-8") + "api:\n  listen: 0.0.0.0:8765\n", "utf-8")
     assert main(["check", "-c", str(config)]) == 1
     assert "no token is configured" in capsys.readouterr().err
+
+
+def test_probe_an_error_across_options_names_no_empty_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["probe", "http", "http://127.0.0.1:1/", "--method", "HEAD", "--expect-text", "OK"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "roomwatch probe: Value error, expect_text/expect_regex need a body; use GET, not HEAD\n"
+    )
