@@ -68,6 +68,10 @@ class CounterRates:
         ):
             return None  # the agent restarted: counters started again from zero
         delta = value - prev.value
+        if bits == 64 and delta >= 1 << 63:
+            # Half a Counter64's range in one interval (10^17 B/s on any link): garbage or
+            # a reset to a huge value. (A Counter32's rise is bounded by 2^32: no guard.)
+            return None
         if delta < 0:
             if bits != 32:
                 return None

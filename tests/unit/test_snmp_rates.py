@@ -67,3 +67,14 @@ def test_sysuptime_wrapping_after_497_days_is_not_a_restart() -> None:
     assert rates.rate(KEY, 7000, 64, ts=60.0, uptime=40.0) == 100.0
     # A real restart near the wrap still gives no rate.
     assert rates.rate(KEY, 9000, 64, ts=120.0, uptime=5.0) is None
+
+
+def test_a_counter_jumping_by_half_its_range_is_not_a_rate() -> None:
+    # An agent that answers garbage, or reset its counter to a huge value: no 10^17 B/s.
+    rates = CounterRates()
+    rates.rate(KEY, 1000, 64, ts=0.0, uptime=10.0)
+    assert rates.rate(KEY, 2**63 + 1000, 64, ts=60.0, uptime=70.0) is None
+    assert rates.rate(KEY, 2**63 + 7000, 64, ts=120.0, uptime=130.0) == 100.0
+    # A Counter32 rising by more than half its range is a busy gigabit port, not garbage.
+    rates.rate(("c32",), 10, 32, ts=0.0, uptime=10.0)
+    assert rates.rate(("c32",), 2**31 + 10, 32, ts=60.0, uptime=70.0) == 2**31 / 60
