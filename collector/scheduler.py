@@ -8,9 +8,10 @@ interval does not queue up polls behind it: missed slots are skipped and counted
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
 from collector.clock import Clock
@@ -66,6 +67,7 @@ class Scheduler:
         self.jitter = jitter
         self._slots = asyncio.Semaphore(concurrency)
         self._device_locks: dict[str, asyncio.Lock] = {}
+        self._resource_locks: dict[str, asyncio.Lock] = {}
         self._jobs: dict[tuple[str, int], Job] = {}
         self._rng = rng or random.Random()
         self._stopping = False
@@ -120,9 +122,23 @@ class Scheduler:
                     skipped,
                 )
 
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, probe: Probe) -> AsyncIterator[None]:
+        """Hold the device's lock and, for a probe on a shared line (an RS-485 bus, a Modbus
+        gateway), the line's lock. Taken before the poll's timeout starts and before a
+        concurrency slot, so waiting for a busy bus neither counts against a device's timeout
+        nor holds slots other devices need. Always device, then line: no deadlock."""
+        device_lock = self._device_locks.setdefault(probe.device, asyncio.Lock())
+        resource = probe.exclusive_resource()
+        async with device_lock:
+            if resource is None:
+                yield
+                return
+            async with self._resource_locks.setdefault(resource, asyncio.Lock()):
+                yield
+
     async def poll_job(self, job: Job) -> PollResult:
-        lock = self._device_locks.setdefault(job.key[0], asyncio.Lock())
-        async with self._slots, lock:
+        async with self._exclusive(job.probe), self._slots:
             job.busy = True
             self.in_flight += 1
             try:

@@ -105,6 +105,12 @@ class Probe(ABC):
     async def poll(self, now: float) -> Sequence[Sample]:
         """Read the device once. `now` stamps the samples. Raises only ProbeError subclasses."""
 
+    def exclusive_resource(self) -> str | None:
+        """A name for a line this probe shares with others that carries one transaction at a
+        time (a serial port, a Modbus gateway). The collector polls one probe per name at a
+        time, and the wait is not counted in the poll's timeout. Default: none."""
+        return None
+
     async def close(self) -> None:
         """Release connections held between polls (default: none)."""
         return None

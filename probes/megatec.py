@@ -236,6 +236,9 @@ class MegatecProbe(Probe):
     def cli_target(cls, target: str) -> dict[str, object]:
         return {"port": target}
 
+    def exclusive_resource(self) -> str | None:
+        return f"serial:{self.cfg.port}"  # a serial line carries one exchange at a time
+
     def _port(self) -> SerialPort:
         if self._serial is None:
             self._serial = serial_port(self.cfg.port, LineSettings(baudrate=self.cfg.baudrate))

@@ -393,6 +393,11 @@ class _ModbusProbe(Probe):
     def _link_key(self) -> tuple[str, str]:
         raise NotImplementedError
 
+    def exclusive_resource(self) -> str | None:
+        # One transaction at a time on an RS-485 bus or through a Modbus TCP gateway.
+        kind, where = self._link_key()
+        return f"serial:{where}" if kind == "modbus-rtu" else f"{kind}:{where}"
+
     def _new_link(self) -> ModbusLink:
         raise NotImplementedError
 

@@ -195,6 +195,9 @@ class SerialLineProbe(Probe):
     def cli_target(cls, target: str) -> dict[str, object]:
         return {"port": target}
 
+    def exclusive_resource(self) -> str | None:
+        return f"serial:{self.cfg.port}"  # a serial line carries one exchange at a time
+
     async def poll(self, now: float) -> Sequence[Sample]:
         if self._serial is None:
             self._serial = serial_port(self.cfg.port, self.line)

@@ -182,3 +182,45 @@ async def test_a_multi_line_error_message_is_reported_on_one_line() -> None:
     exc = ProbeAuthError("dev: 400, message:\n  Can not decode content-encoding: gzip")
     result = await poll_once(FailingProbe(exc), 1000.0)
     assert result.error == "dev: 400, message: Can not decode content-encoding: gzip"
+
+
+class BusProbe(FakeProbe):
+    """A device on a shared serial line."""
+
+    on_bus: ClassVar[int] = 0
+    peak_bus: ClassVar[int] = 0
+
+    def exclusive_resource(self) -> str | None:
+        return "serial:/dev/ttyUSB0"
+
+    async def poll(self, now: float) -> Sequence[Sample]:
+        BusProbe.on_bus += 1
+        BusProbe.peak_bus = max(BusProbe.peak_bus, BusProbe.on_bus)
+        try:
+            return await super().poll(now)
+        finally:
+            BusProbe.on_bus -= 1
+
+
+async def test_devices_on_one_bus_take_turns_without_holding_slots_while_they_wait() -> None:
+    clock = VirtualClock()
+    BusProbe.on_bus = BusProbe.peak_bus = 0
+    sched = Scheduler(clock, lambda r: None, concurrency=2, jitter=0.0)
+    bus_a = BusProbe("sensor-a", 10, clock, busy=8)
+    bus_b = BusProbe("sensor-b", 10, clock, busy=8)
+    bus_c = BusProbe("sensor-c", 10, clock, busy=8)
+    other = FakeProbe("web", 10, clock)
+    sched.set_probes(
+        [
+            (("sensor-a", 0), bus_a),
+            (("sensor-b", 0), bus_b),
+            (("sensor-c", 0), bus_c),
+            (("web", 0), other),
+        ]
+    )
+    await clock.advance(100)
+    assert BusProbe.peak_bus == 1  # one transaction on the bus at a time
+    # Two sensors queue for the bus while one polls; with only two slots, the website is
+    # still polled on its interval because waiting for the bus holds no slot.
+    assert len(other.polled_at) == 11  # t = 0, 10, …, 100
+    await sched.drain(0)
