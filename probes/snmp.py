@@ -79,7 +79,11 @@ class SnmpSettings(ProbeSettings):
     user: str | None = None
     auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "none"
     auth_key: str | None = secret_field()
-    priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = "none"
+    # aes192/aes256: the key extension of net-snmp (Blumenthal draft);
+    # aes192c/aes256c: the one of Cisco and others (Reeder), as Telegraf names them.
+    priv_protocol: Literal[
+        "none", "des", "3des", "aes", "aes128", "aes192", "aes256", "aes192c", "aes256c"
+    ] = "none"
     priv_key: str | None = secret_field()
     context: str = ""
     # profile_dirs first: `profile` is checked against the profiles found there.

@@ -464,7 +464,7 @@ def _v3_discovery_message(msg_id: int) -> bytes:
 # --- pysnmp (v3 and the reference path) -----------------------------------------------------
 
 AUTH_PROTOCOLS = ("none", "md5", "sha", "sha224", "sha256", "sha384", "sha512")
-PRIV_PROTOCOLS = ("none", "des", "3des", "aes", "aes128", "aes192", "aes256")
+PRIV_PROTOCOLS = ("none", "des", "3des", "aes", "aes128", "aes192", "aes256", "aes192c", "aes256c")
 
 # pysnmp error indications that mean "your credentials were refused".
 _AUTH_INDICATIONS = frozenset(
@@ -537,8 +537,12 @@ class PysnmpSession(SnmpSession):
             "3des": h.usm3DESEDEPrivProtocol,
             "aes": h.usmAesCfb128Protocol,
             "aes128": h.usmAesCfb128Protocol,
-            "aes192": h.usmAesCfb192Protocol,
-            "aes256": h.usmAesCfb256Protocol,
+            # AES-192/256 keys are extended from the passphrase in two incompatible ways:
+            # net-snmp's (Blumenthal draft) and Cisco's (Reeder draft, pysnmp's "plain" one).
+            "aes192": h.usmAesBlumenthalCfb192Protocol,
+            "aes256": h.usmAesBlumenthalCfb256Protocol,
+            "aes192c": h.usmAesCfb192Protocol,
+            "aes256c": h.usmAesCfb256Protocol,
         }[t.priv_protocol]
         return h.UsmUserData(
             t.user,
@@ -588,6 +592,9 @@ class PysnmpSession(SnmpSession):
                     t.host, t.port, min(t.timeout, 1.0)
                 ):
                     what = "our encrypted requests (wrong priv key or priv protocol?)"
+                    if t.priv_protocol.startswith(("aes192", "aes256")):
+                        other = t.priv_protocol[:6] + ("" if t.priv_protocol[-1] == "c" else "c")
+                        what = what[:-2] + f", or try {other}: the other AES key extension?)"
                     if t.version != "3":
                         what = "this community (wrong community, or this address is not allowed)"
                     raise ProbeAuthError(f"{t.where} answers SNMP but not {what}")

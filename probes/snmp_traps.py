@@ -93,7 +93,9 @@ class TrapUser(BaseModel):
     user: str
     auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "sha"
     auth_key: str | None = secret_field()
-    priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = "none"
+    priv_protocol: Literal[
+        "none", "des", "3des", "aes", "aes128", "aes192", "aes256", "aes192c", "aes256c"
+    ] = "none"
     priv_key: str | None = secret_field()
     engine_id: str | None = Field(default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$")
 
@@ -238,8 +240,10 @@ class SnmpTrapReceiver:
             "3des": config.USM_PRIV_CBC168_3DES,
             "aes": config.USM_PRIV_CFB128_AES,
             "aes128": config.USM_PRIV_CFB128_AES,
-            "aes192": config.USM_PRIV_CFB192_AES,
-            "aes256": config.USM_PRIV_CFB256_AES,
+            "aes192": config.USM_PRIV_CFB192_AES_BLUMENTHAL,
+            "aes256": config.USM_PRIV_CFB256_AES_BLUMENTHAL,
+            "aes192c": config.USM_PRIV_CFB192_AES,
+            "aes256c": config.USM_PRIV_CFB256_AES,
         }[user.priv_protocol]
         keys: dict[str, Any] = {}
         if user.auth_key:

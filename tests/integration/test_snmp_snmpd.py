@@ -88,6 +88,7 @@ async def test_v1_walks_with_getnext(snmpd: Agent) -> None:
         (V3_USER_256, "sha256", "aes"),
         ("desuser", "md5", "des"),
         ("authonly", "sha", "none"),
+        ("aes256user", "sha", "aes256"),  # pysnmp, net-snmp's AES-256 key extension
     ],
 )
 async def test_v3_security_levels_and_protocols(
@@ -126,6 +127,13 @@ async def test_a_v3_user_below_its_security_level_is_reported_as_auth(snmpd: Age
         {"user": V3_USER, "auth_key": "wrong-auth-key", "priv_key": V3_PRIV, "engine": "pysnmp"},
         {"user": V3_USER, "auth_key": V3_AUTH, "priv_key": "wrong-priv-key", "engine": "pysnmp"},
         {"user": V3_USER, "auth_key": V3_AUTH, "priv_key": V3_PRIV, "priv_protocol": "aes256"},
+        # Cisco's AES-256 key extension where the agent uses net-snmp's
+        {
+            "user": "aes256user",
+            "auth_key": V3_AUTH,
+            "priv_key": V3_PRIV,
+            "priv_protocol": "aes256c",
+        },
     ],
 )
 async def test_wrong_v3_key_or_user_is_reported_as_auth(
