@@ -30,13 +30,14 @@ GAUGE32: Final = 0x42
 TIMETICKS: Final = 0x43
 OPAQUE: Final = 0x44
 COUNTER64: Final = 0x46
+UINTEGER32: Final = 0x47  # RFC 1442's, obsolete, still sent by old agents
 NO_SUCH_OBJECT: Final = 0x80
 NO_SUCH_INSTANCE: Final = 0x81
 END_OF_MIB_VIEW: Final = 0x82
 
 # The three "exceptions" a v2c agent returns in place of a value.
 EXCEPTION_TAGS: Final = frozenset((NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW))
-UNSIGNED_TAGS: Final = frozenset((COUNTER32, GAUGE32, TIMETICKS, COUNTER64))
+UNSIGNED_TAGS: Final = frozenset((COUNTER32, GAUGE32, TIMETICKS, COUNTER64, UINTEGER32))
 COUNTER_TAGS: Final = frozenset((COUNTER32, COUNTER64))
 
 # PDU tags.
@@ -349,6 +350,10 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
             value = ".".join(map(str, data[pos:stop]))
         elif tag == NULL or tag in EXCEPTION_TAGS:
             value = None
+        elif tag & 0xE0 == 0x40:
+            # Another primitive APPLICATION type (NsapAddress, a vendor's own): its bytes,
+            # so one odd value does not make the whole answer unreadable.
+            value = data[pos:stop]
         else:
             raise BerError(f"unknown value tag 0x{tag:02x} at byte {pos - 2}")
         append((oid, tag, value))

@@ -136,3 +136,26 @@ def test_large_arcs_encode_as_pysnmp_does() -> None:
     theirs = bytes(asn1_encoder.encode(rfc1902.ObjectIdentifier(oid)))
     assert ours == theirs
     assert ber.decode_oid_body(ours[2:]) == oid
+
+
+def test_obsolete_and_unknown_application_types_do_not_spoil_the_answer() -> None:
+    # UInteger32 (RFC 1442, [APPLICATION 7]) and NsapAddress ([APPLICATION 5]) from old agents.
+    def vb(oid: ber.Oid, tag: int, body: bytes) -> bytes:
+        return ber.tlv(0x30, ber.encode_oid(oid) + ber.tlv(tag, body))
+
+    vbl = ber.tlv(
+        0x30,
+        vb((1, 3, 6, 1, 2, 1, 1, 5, 0), 0x47, b"\x00\xff\xff\xff\xff")
+        + vb((1, 3, 6, 1, 2, 1, 1, 6, 0), 0x45, b"\x01\x02")
+        + vb((1, 3, 6, 1, 2, 1, 1, 7, 0), ber.INTEGER, b"\x48"),
+    )
+    body = ber.encode_integer(7) + ber.encode_integer(0) + ber.encode_integer(0) + vbl
+    message = ber.tlv(
+        0x30,
+        ber.encode_integer(1) + ber.tlv(ber.OCTET_STRING, b"public") + ber.tlv(ber.RESPONSE, body),
+    )
+    assert ber.decode_response(message).varbinds == [
+        ((1, 3, 6, 1, 2, 1, 1, 5, 0), 0x47, 4294967295),
+        ((1, 3, 6, 1, 2, 1, 1, 6, 0), 0x45, b"\x01\x02"),
+        ((1, 3, 6, 1, 2, 1, 1, 7, 0), ber.INTEGER, 72),
+    ]
