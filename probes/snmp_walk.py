@@ -6,7 +6,8 @@ misbehave, so the walk is guarded: an OID that does not increase (a looping agen
 column longer than `max_rows` ends the poll with a ProbeProtocolError naming the column,
 instead of spinning forever; tooBig halves the request; noSuchName (v1) and the v2c
 exceptions end a column or drop a scalar as "not there"; a GET batch the agent fails as a
-whole (genErr, or noSuchName without an index) is asked again one OID at a time.
+whole (genErr, or noSuchName without an index) is asked again one OID at a time, and a
+walk request so failed goes on one column at a time.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ async def walk_columns(
     cursor: dict[Oid, Oid] = {c: c for c in columns}  # last OID seen per live column
     use_bulk = bulk and session.version != "1"
     max_rep = max(1, max_repetitions)
+    solo = False  # one column per request, after an error that did not say which column
     while cursor:
-        live = list(cursor)
+        live = list(cursor)[:1] if solo else list(cursor)
         request = [cursor[c] for c in live]
         try:
             if use_bulk:
@@ -92,12 +94,17 @@ async def walk_columns(
                     max_rep = max(1, max_rep // 2)
                     continue
                 raise
-            if exc.status == NO_SUCH_NAME and not use_bulk:
-                # v1: the end of the MIB for the column at error-index (or all of them).
-                if 1 <= exc.index <= len(live):
-                    del cursor[live[exc.index - 1]]
+            if exc.status == NO_SUCH_NAME and not use_bulk and 1 <= exc.index <= len(live):
+                del cursor[live[exc.index - 1]]  # v1: the end of the MIB for that column
+                continue
+            if exc.status in (NO_SUCH_NAME, GEN_ERR):
+                # The agent failed the request without saying which column (error-index
+                # 0, or genErr from an agent that cannot serve one of them): walk the
+                # columns one at a time, and a column that fails alone ends there.
+                if len(live) > 1:
+                    solo = True
                 else:
-                    cursor.clear()
+                    del cursor[live[0]]
                 continue
             raise
         if not answer:

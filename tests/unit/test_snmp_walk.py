@@ -128,3 +128,36 @@ async def test_auto_detection_asks_a_small_agent_in_halves_when_the_answer_is_to
     subtrees += [(1, 3, 6, 1, 4, 1, n) for n in range(300, 310)]
     found = await answered_subtrees(_SmallAgent(2), subtrees)
     assert found == {(1, 3, 6, 1, 2, 1, 2, 2, 1), (1, 3, 6, 1, 2, 1, 1)}
+
+
+class _GenErrWalkAgent(FakeAgentSession):
+    """Fails any walk request that includes `bad` (genErr, or v1 noSuchName) without an
+    index, as agents that cannot serve one column of a table do."""
+
+    def __init__(self, bad: ber.Oid, status: int, **kwargs: object) -> None:
+        super().__init__(agent(5).mib, **kwargs)  # type: ignore[arg-type]
+        self.bad, self.status = bad, status
+
+    def _check(self, oids: Sequence[ber.Oid]) -> None:
+        if any(o[: len(self.bad)] == self.bad for o in oids):
+            raise SnmpErrorStatus("failed", self.status, 0)
+
+    async def get_next(self, oids: Sequence[ber.Oid]) -> list[ber.Varbind]:
+        self._check(oids)
+        return await super().get_next(oids)
+
+    async def get_bulk(self, oids: Sequence[ber.Oid], max_repetitions: int) -> list[ber.Varbind]:
+        self._check(oids)
+        return await super().get_bulk(oids, max_repetitions)
+
+
+@pytest.mark.parametrize(("status", "version"), [(5, "2c"), (2, "1")])
+async def test_a_column_the_agent_fails_without_saying_which_costs_only_that_column(
+    status: int, version: str
+) -> None:
+    bad = (1, 3, 6, 1, 2, 1, 2, 2, 1, 99)
+    session = _GenErrWalkAgent(bad, status, version=version)
+    columns = await walk_columns(session, [IF_DESCR, bad, IF_OPER], max_repetitions=10)
+    assert len(columns[IF_DESCR]) == 5
+    assert len(columns[IF_OPER]) == 5
+    assert columns[bad] == []
