@@ -214,6 +214,18 @@ class _SharedSocket(asyncio.DatagramProtocol):
             self.waiters.pop(rid, None)
 
 
+async def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
+    """(address family, (address, port)) of an agent. A name with both an IPv4 and an IPv6
+    address is reached over IPv4, as snmpget (udp:) and pysnmp (UdpTransportTarget) do, so
+    an agent listening on IPv4 only is not timed out over IPv6; an IPv6 literal, or a name
+    with only IPv6 addresses, over IPv6. Raises OSError when the name does not resolve."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    if not infos:
+        raise OSError(f"no address for {host}")
+    family, _, _, _, sockaddr = next((i for i in infos if i[0] == socket.AF_INET), infos[0])
+    return family, (str(sockaddr[0]), int(sockaddr[1]))
+
+
 def _expire(fut: asyncio.Future[bytes]) -> None:
     if not fut.done():
         fut.set_exception(TimeoutError())
@@ -230,23 +242,17 @@ class LeanSession(SnmpSession):
         self._version_field = ber.VERSION_1 if target.version == "1" else ber.VERSION_2C
         self._community = target.community.encode()
         self._addr: tuple[str, int] | None = None
-        self._family = socket.AF_INET
+        self._family: int = socket.AF_INET
         self._shared: _SharedSocket | None = None
         # Encoded varbind lists by OID list: a poller asks the same questions every cycle.
         self._encoded: dict[tuple[Oid, ...], bytes] = {}
 
     async def _connect(self) -> _SharedSocket:
         if self._addr is None:
-            loop = asyncio.get_running_loop()
             try:
-                infos = await loop.getaddrinfo(
-                    self.target.host, self.target.port, type=socket.SOCK_DGRAM
-                )
+                self._family, self._addr = await resolve(self.target.host, self.target.port)
             except OSError as exc:
                 raise ProbeUnreachable(f"cannot resolve {self.target.host}: {exc}") from None
-            family, _, _, _, sockaddr = infos[0]
-            self._family = family
-            self._addr = (str(sockaddr[0]), int(sockaddr[1]))
         if self._shared is None or self._shared.transport is None:
             self._shared = await _SharedSocket.for_loop(self._family)
         return self._shared
@@ -620,17 +626,13 @@ class PysnmpSession(SnmpSession):
 
 async def answers_discovery(host: str, port: int, wait_s: float) -> bool:
     """True when the agent at host:port answers an SNMPv3 engine-discovery request."""
-    loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        family, addr = await resolve(host, port)
     except OSError:
         return False
-    family, _, _, _, sockaddr = infos[0]
     shared = await _SharedSocket.for_loop(family)
     try:
-        await shared.exchange(
-            (str(sockaddr[0]), int(sockaddr[1])), _v3_discovery_message, wait_s, 0
-        )
+        await shared.exchange(addr, _v3_discovery_message, wait_s, 0)
     except (ProbeTimeout, ProbeUnreachable):
         return False
     return True

@@ -4,7 +4,8 @@ answers, strangers and late duplicates never crash it or stall it past its timeo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import cast
 
 import pytest
@@ -124,3 +125,25 @@ async def test_authorization_error_is_an_auth_failure(agent_factory: StartAgent)
     _, port = await agent_factory(lambda req: [response(req, b"\x30\x00", 16, 0)])
     with pytest.raises(ProbeAuthError, match="authorizationError"):
         await session(port).get([SYS_NAME])
+
+
+async def test_a_dual_stack_name_is_reached_over_ipv4_as_snmpget_does(
+    agent_factory: StartAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The resolver lists the AAAA record first; the agent listens on 127.0.0.1 only.
+    _, port = await agent_factory(lambda req: [good(req)])
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+
+    async def dual_stack(host: object, port: object, **kwargs: object) -> Sequence[object]:
+        if host != "ups-1.example":
+            return await real(host, port, **kwargs)  # type: ignore[arg-type]
+        udp = (socket.SOCK_DGRAM, 17, "")
+        return [
+            (socket.AF_INET6, *udp, ("::1", port, 0, 0)),
+            (socket.AF_INET, *udp, ("127.0.0.1", port)),
+        ]
+
+    monkeypatch.setattr(loop, "getaddrinfo", dual_stack)
+    target = Target("ups-1.example", port, "2c", community="public", timeout=0.5, retries=0)
+    assert await LeanSession(target).get([SYS_NAME]) == [(SYS_NAME, ber.OCTET_STRING, b"sw1")]
