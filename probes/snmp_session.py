@@ -564,10 +564,11 @@ class PysnmpSession(SnmpSession):
         import pysnmp.hlapi.v3arch.asyncio as h
 
         try:
-            self._transport = await h.UdpTransportTarget.create(
-                (self.target.host, self.target.port),
-                timeout=self.target.timeout,
-                retries=self.target.retries,
+            family, addr = await resolve(self.target.host, self.target.port)
+            # pysnmp has one transport class per address family.
+            kind = h.Udp6TransportTarget if family == socket.AF_INET6 else h.UdpTransportTarget
+            self._transport = await kind.create(
+                addr, timeout=self.target.timeout, retries=self.target.retries
             )
         except Exception as exc:  # pysnmp wraps resolution failures in its own error
             raise ProbeUnreachable(f"cannot resolve {self.target.host}: {exc}") from None

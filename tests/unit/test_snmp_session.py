@@ -12,7 +12,13 @@ import pytest
 
 from probes import snmp_ber as ber
 from probes.base import ProbeAuthError, ProbeProtocolError, ProbeTimeout
-from probes.snmp_session import LeanSession, SnmpErrorStatus, Target
+from probes.snmp_session import (
+    LeanSession,
+    SnmpErrorStatus,
+    Target,
+    close_shared,
+    make_session,
+)
 
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 Reply = Callable[[bytes], list[bytes]]
@@ -147,3 +153,23 @@ async def test_a_dual_stack_name_is_reached_over_ipv4_as_snmpget_does(
     monkeypatch.setattr(loop, "getaddrinfo", dual_stack)
     target = Target("ups-1.example", port, "2c", community="public", timeout=0.5, retries=0)
     assert await LeanSession(target).get([SYS_NAME]) == [(SYS_NAME, ber.OCTET_STRING, b"sw1")]
+
+
+@pytest.mark.parametrize("engine", ["lean", "pysnmp"])
+async def test_an_ipv6_agent_is_reached_by_either_engine(engine: str) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: FakeAgent(lambda req: [good(req)]), local_addr=("::1", 0)
+        )
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        target = Target("::1", port, "2c", community="public", timeout=1.0, retries=0)
+        session = make_session(target, engine)
+        assert await session.get([SYS_NAME]) == [(SYS_NAME, ber.OCTET_STRING, b"sw1")]
+        await session.close()
+    finally:
+        transport.close()
+        await close_shared()
