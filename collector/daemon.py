@@ -445,11 +445,14 @@ class Daemon:
     async def _replace_sinks(self, loaded: Loaded) -> None:
         """Stop the running sinks (each flushes to its spool) and start the configured ones;
         a sink kept under the same name takes its spool, backlog included, over."""
-        for sink in self.sinks:
-            await sink.stop(drain=False)  # the new sink replays the spool; polls go on meanwhile
         config = loaded.config
+        old = self.sinks
+        # Polls go on meanwhile: the new sinks hold what is submitted until they start.
+        self.sinks = build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for)
+        for sink in old:
+            await sink.stop(drain=False)  # no drain: the new sink replays the spool
         started = []
-        for sink in build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for):
+        for sink in self.sinks:
             try:
                 await sink.start()
             except (OSError, RuntimeError) as exc:

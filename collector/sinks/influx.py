@@ -130,7 +130,7 @@ class InfluxSink:
             if not samples:
                 return
             if self._closed:
-                self._note_dropped(len(samples), "sink stopped")
+                self._note_dropped(len(samples), "sink stopped", "newest ")
                 return
             self._pending.append((self._clock(), tuple(samples)))
             self._pending_count += len(samples)
@@ -237,16 +237,17 @@ class InfluxSink:
             oldest = self._pending[0][0]
         return max(0.0, now - oldest) if oldest is not None else 0.0
 
-    def _note_dropped(self, count: int, why: str) -> None:
+    def _note_dropped(self, count: int, why: str, which: str = "oldest ") -> None:
         self.counters["dropped_total"] += count
         self._dropped_since_log += count
         now = time.monotonic()
         if now - self._last_drop_log >= _DROP_LOG_EVERY_S or self._last_drop_log == 0.0:
             log.warning(
-                "sink %s: %s: dropped the %d oldest samples (%d dropped in all)",
+                "sink %s: %s: dropped the %d %ssamples (%d dropped in all)",
                 self.name,
                 why,
                 self._dropped_since_log,
+                which,
                 self.counters["dropped_total"],
             )
             self._last_drop_log = now
@@ -271,6 +272,10 @@ class InfluxSink:
             await self._wake_spooler.wait()
             self._wake_spooler.clear()
             while self._pending:
+                if self._closing.is_set():
+                    # The last round: from here on submit() refuses (and counts), so this
+                    # loop ends even while polls go on.
+                    self._closed = True
                 chunks = list(self._pending)
                 self._pending.clear()
                 committed: list[int] = []  # chunks committed so far, filled by _append
@@ -296,6 +301,7 @@ class InfluxSink:
                 if self._spool is not None and self._spool.depth >= self._batch_limit:
                     self._wake_sender.set()
             if self._closing.is_set():
+                self._closed = True
                 return
 
     def _append(self, chunks: list[tuple[float, Sequence[Sample]]], committed: list[int]) -> None:

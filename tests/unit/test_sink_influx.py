@@ -217,6 +217,28 @@ async def test_stop_without_drain_leaves_the_backlog_for_the_next_start(tmp_path
     assert store.values() == list(range(42))
 
 
+async def test_stop_ends_while_polls_keep_submitting(tmp_path: Path) -> None:
+    """A reload stops a sink while a busy collector submits at every turn of the loop: the
+    spooler's last round must end (a poll result always waiting must not keep it going)."""
+    store = FakeStore()
+    sink = make_sink(tmp_path, store)
+    await sink.start()
+    feeding = True
+
+    async def polls() -> None:
+        while feeding:
+            sink.submit(samples(0, 10))
+            await asyncio.sleep(0)
+
+    feeder = asyncio.create_task(polls())
+    await asyncio.sleep(0.05)
+    try:
+        await asyncio.wait_for(sink.stop(drain=False), 10)
+    finally:
+        feeding = False
+        await feeder
+
+
 async def test_samples_submitted_to_a_stopped_sink_are_counted_as_dropped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -450,3 +472,55 @@ async def test_written_batch_whose_delete_failed_is_deleted_later_not_written_ag
     await wait_for(lambda: sink.counters["written_total"] == 15)
     await sink.stop()
     assert store.values() == list(range(15))
+
+
+async def test_a_reload_that_rebuilds_the_sinks_loses_no_sample(tmp_path: Path) -> None:
+    """Polls go on while a reload replaces the sinks (a changed setting or token): every
+    sample submitted meanwhile must reach the spool, none be dropped by a stopped sink."""
+    from types import SimpleNamespace
+
+    from collector.daemon import Daemon
+    from collector.sinks.spool import Spool
+    from inventory.credentials import Credentials
+
+    settings = SinkConfig.model_validate(
+        {
+            "name": "local",
+            "url": "http://127.0.0.1:9",  # nothing listens: everything stays spooled
+            "org": "o",
+            "bucket": "b",
+            "credentials": "influx",
+        }
+    )
+    loaded: Any = SimpleNamespace(
+        config=SimpleNamespace(sinks=[settings], state_dir=tmp_path),
+        credentials=Credentials({"influx": {"token": SECRET}}),
+    )
+    daemon = Daemon(tmp_path / "roomwatch.yaml")
+    await daemon._replace_sinks(loaded)
+    submitted = 0
+    feeding = True
+
+    async def polls() -> None:  # as Daemon._observe: each result to every current sink
+        nonlocal submitted
+        while feeding:
+            for sink in daemon.sinks:
+                sink.submit(samples(submitted, 10))
+            submitted += 10
+            await asyncio.sleep(0)  # busy: a poll result at every turn of the loop
+
+    feeder = asyncio.create_task(polls())
+    await asyncio.sleep(0.05)
+    old = list(daemon.sinks)
+    await daemon._replace_sinks(loaded)
+    await asyncio.sleep(0.05)
+    feeding = False
+    await feeder
+    for sink in daemon.sinks:
+        await sink.stop(drain=False)
+    assert [s.counters["dropped_total"] for s in old] == [0]
+    spool = Spool(tmp_path / "spool" / "local.sqlite", max_rows=10**9)
+    try:
+        assert spool.depth == submitted
+    finally:
+        spool.close()
