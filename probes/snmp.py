@@ -259,10 +259,13 @@ class SnmpProbe(Probe):
                     max_rows=self.config.max_rows,
                 )
                 tables.append((table, columns))
-        if not any(oid in scalars for oid in profile_oids) and not any(
-            rows for _, columns in tables for rows in columns.values()
+        if (
+            "auto" not in self.config.profile
+            and not any(oid in scalars for oid in profile_oids)
+            and not any(rows for _, columns in tables for rows in columns.values())
         ):
-            # Otherwise a wrong profile reads as a healthy device with nothing to say.
+            # Otherwise a wrong profile reads as a healthy device with nothing to say. (With
+            # `auto`, an agent with no MIB we know is up, just not interesting.)
             raise ProbeProtocolError(
                 f"{self.target.where} answered, but has none of the OIDs of profile(s)"
                 f" {', '.join(p.name for p in profiles)}"

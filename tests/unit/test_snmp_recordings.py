@@ -193,3 +193,13 @@ async def test_a_profile_the_device_has_nothing_of_is_a_clear_error_not_an_empty
     with pytest.raises(ProbeProtocolError, match="none of the OIDs of profile"):
         await probe.poll(1000.0)
     assert await recording_probe("ios_2960x", profile=["system", "ups-mib"]).poll(1000.0)
+
+
+async def test_with_auto_an_agent_with_no_known_mib_is_up_with_nothing_to_say() -> None:
+    # snmpsim's udp-endpoint-table-walk: an agent serving only the UDP-MIB endpoint table.
+    mib: dict[tuple[int, ...], tuple[int, object]] = {
+        (1, 3, 6, 1, 2, 1, 7, 7, 1, 8, 1, 4, 0, 0, 0, 0, 161): (0x42, 1234),
+    }
+    session = FakeAgentSession(mib)  # type: ignore[arg-type]
+    config = SnmpSettings(type="snmp", address="192.0.2.1")  # type: ignore[arg-type]
+    assert await SnmpProbe("odd", config, session=session).poll(1000.0) == []
