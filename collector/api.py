@@ -111,9 +111,9 @@ def api_token(settings: ApiSettings, credentials: Credentials, config_file: str)
 
 def token_matches(request: web.Request, token: str) -> bool:
     offered = ""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        offered = header[len("Bearer ") :].strip()
+    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer":  # the scheme is case-insensitive (RFC 9110 §11.1)
+        offered = credentials.strip()
     elif request.method == "GET" and request.path in PAGE_PATHS:
         offered = request.query.get("token", "")
     return bool(offered) and hmac.compare_digest(offered.encode(), token.encode())

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 
 from collector.api import (
     Family,
@@ -19,6 +20,7 @@ from collector.api import (
     new_window,
     parse_listen,
     prometheus_text,
+    token_matches,
 )
 from collector.config import ApiSettings
 from collector.sdnotify import Notifier
@@ -181,6 +183,26 @@ def test_a_device_is_up_only_when_every_probe_answers() -> None:
     assert device_up([up(0, "http"), up(1, "snmp")]) is False
     assert device_up([up(1, "snmp"), up(1, "http")]) is True
     assert device_up([other]) is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "ok"),
+    [
+        ("GET", "/api/health", {"Authorization": "Bearer s3cret"}, True),
+        ("GET", "/api/health", {"Authorization": "bearer s3cret"}, True),
+        ("GET", "/api/health", {"Authorization": "BEARER  s3cret "}, True),
+        ("GET", "/api/health", {"Authorization": "Bearer s3cre"}, False),
+        ("GET", "/api/health", {"Authorization": "Basic s3cret"}, False),
+        ("GET", "/api/health", {"Authorization": "Bearer "}, False),
+        ("GET", "/?token=s3cret", {}, True),
+        ("GET", "/api/health?token=s3cret", {}, False),
+    ],
+)
+def test_the_token_is_taken_from_a_bearer_header_whatever_the_scheme_case(
+    method: str, path: str, headers: dict[str, str], ok: bool
+) -> None:
+    request = make_mocked_request(method, path, headers=headers)
+    assert token_matches(request, "s3cret") is ok
 
 
 LOCAL = "127.0.0.1:8765"
