@@ -75,6 +75,10 @@ KNOWN_TRAPS: dict[ber.Oid, str] = {
     (1, 3, 6, 1, 4, 1, 318, 0, 11): "returnFromLowBattery",
 }
 
+# Distinct (source, reason) pairs of refused notifications logged and counted one by one;
+# beyond this, a flood from many (spoofed) addresses costs one line and one counter.
+REFUSED_SOURCES_LOGGED = 1000
+
 UPS_STATUS_BY_TRAP = {
     "upsTrapOnBattery": "OB",
     "upsOnBattery": "OB",
@@ -283,6 +287,9 @@ class SnmpTrapReceiver:
         if not v3 and reason == "security check failed":
             reason = "unknown community"
         key = (source, reason)
+        if key not in self.refused and len(self.refused) >= REFUSED_SOURCES_LOGGED:
+            # A flood from many (spoofed) addresses: counted together, logged once.
+            key = ("(many sources)", reason)
         self.refused[key] += 1
         if self.refused[key] == 1:
             hint = (

@@ -182,3 +182,18 @@ def test_link_up_with_fewer_varbinds_clears_the_series_its_link_down_opened() ->
     (cleared,) = [s for s in up if s.metric == "ifOperStatus"]
     assert (opened.value, cleared.value) == (2, 1)
     assert opened.labels == cleared.labels == {"ifIndex": "5", "ifDescr": "Gi1/0/5"}
+
+
+def test_refused_notifications_from_a_flood_of_sources_cost_bounded_memory_and_log(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(probes.snmp_traps, "REFUSED_SOURCES_LOGGED", 3)
+    caplog.set_level(logging.WARNING, logger="roomwatch.snmp_traps")
+    rx = receiver()
+    point = "rfc2576.prepareDataElements:sm-failure"
+    for i in range(50):
+        rx._refused(None, point, {"transportAddress": (f"10.9.0.{i}", 162)}, None)
+    assert len(rx.refused) == 4
+    assert rx.refused[("(many sources)", "unknown community")] == 47
+    assert rx.stats()["refused"] == 50
+    assert len(caplog.records) == 4
