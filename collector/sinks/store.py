@@ -3,7 +3,8 @@ failures by what the sink does next.
 
     StoreError.kind   retry?   sink does
     "auth"            yes      401/403: keeps spooling until the token is fixed
-    "not_found"       yes      404: wrong URL, org or bucket; keeps spooling
+    "not_found"       yes      404 (or VictoriaMetrics' 400 "unsupported path"): wrong URL,
+                               org or bucket; keeps spooling
     "too_large"       yes      413: sends smaller batches
     "rejected"        no       400/422: the store refused lines of the batch (InfluxDB OSS 2
                                then writes none of it); the sink halves the batch until the
@@ -119,6 +120,10 @@ def classify_status(
         return StoreError("not_found", message)
     if code == 413:
         return StoreError("too_large", message)
+    if code == 400 and "unsupported path" in detail:
+        # VictoriaMetrics' answer to a URL with a wrong path prefix: the lines are not at
+        # fault, the setting is; keep them spooled until it is fixed, as for a 404.
+        return StoreError("not_found", message)
     if code in (400, 422):
         return StoreError("rejected", message, retry=False)
     if code in (429, 503):

@@ -337,3 +337,21 @@ def test_writer_killed_while_replaying_loses_nothing_and_repeats_at_most_the_bat
     if twice:
         assert len(twice) <= batch
         assert twice == list(range(twice[0], twice[0] + len(twice)))
+
+
+async def test_a_wrong_url_path_keeps_the_samples_spooled(
+    vm: VictoriaMetrics, tmp_path: Path
+) -> None:
+    """VictoriaMetrics answers a wrong path prefix with 400, like a refused line: the samples
+    must wait in the spool for the fix, not be thrown away as refused."""
+    (sink,) = make_sinks(tmp_path, sink_config(vm.url + "/metrics-db"))
+    await sink.start()
+    sink.submit([Sample("d", "test.seq", i, ts=1763800000 + i) for i in range(10)])
+    for _ in range(500):
+        if not sink.up:
+            break
+        await asyncio.sleep(0.02)
+    await sink.stop()
+    assert not sink.up
+    assert sink.counters["rejected_total"] == 0
+    assert sink.depth() == 10
