@@ -16,9 +16,18 @@ def print_samples(samples: Sequence[Sample], as_json: bool) -> None:
     rows = []
     for s in samples:
         labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
-        value = f"{s.value:.6g}" if isinstance(s.value, float) else str(s.value)
+        value = _readable(s.value)
         rows.append((s.device, s.metric, labels, value, s.unit or "", s.note or ""))
     header = ("DEVICE", "METRIC", "LABELS", "VALUE", "UNIT", "NOTE")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(col.ljust(w) for col, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _readable(value: object) -> str:
+    """Six significant digits, but whole numbers (uptimes, byte counts) in full, not 2.3e+06."""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e18:
+            return str(int(value))
+        return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.0f}"
+    return str(value)

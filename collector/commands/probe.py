@@ -57,6 +57,33 @@ def parse_options(tokens: list[str], model: type[BaseModel]) -> dict[str, Any]:
     return out
 
 
+def _type_name(annotation: Any) -> str:
+    if typing.get_origin(annotation) is typing.Literal:
+        return "|".join(str(v) for v in typing.get_args(annotation))
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def settings_help(type_name: str, model: type[BaseModel]) -> str:
+    """The options of one probe type: its inventory settings, spelled for the command line."""
+    lines = [f"roomwatch probe {type_name} TARGET [options]; options (the inventory settings):"]
+    for name, field in model.model_fields.items():
+        if name == "type":
+            continue
+        extra = field.json_schema_extra
+        secret = isinstance(extra, dict) and bool(extra.get("secret"))
+        if field.is_required():
+            default = "required"
+        elif secret:
+            default = "secret"
+        else:
+            value = field.get_default(call_default_factory=True)
+            default = f"default {value!r}"
+        lines.append(f"  --{name.replace('_', '-'):<22} {_type_name(field.annotation)} ({default})")
+    return "\n".join(lines)
+
+
 def _coerce(model: type[BaseModel], key: str, value: str) -> Any:
     field = model.model_fields.get(key)
     if field is None:
@@ -80,6 +107,9 @@ def _probe(args: argparse.Namespace) -> int:
     model = cls.settings_model
     # Our own options may also come after TARGET, where REMAINDER collects them.
     tokens = list(args.options)
+    if "--help" in tokens or "-h" in tokens:
+        print(settings_help(args.type, model))
+        return 0
     as_json = args.json or "--json" in tokens
     tokens = [t for t in tokens if t != "--json"]
     device = args.device

@@ -180,3 +180,19 @@ def test_probe_an_error_across_options_names_no_empty_option(
         err
         == "roomwatch probe: Value error, expect_text/expect_regex need a body; use GET, not HEAD\n"
     )
+
+
+def test_probe_help_lists_the_settings_of_that_probe(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["probe", "http", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--url" in out
+    assert "--expect-status" in out
+    assert "--verify-tls" in out
+
+
+def test_the_table_shows_whole_numbers_in_full(capsys: pytest.CaptureFixture[str]) -> None:
+    from collector.commands.output import print_samples
+    from probes.sample import Sample
+
+    print_samples([Sample("d", "disk.free_bytes", 8865083392.0, {}, "B", 0.0)], as_json=False)
+    assert "8865083392" in capsys.readouterr().out
