@@ -76,6 +76,17 @@ class HttpSettings(ProbeSettings):
             return [value]
         return value
 
+    @field_validator("url")
+    @classmethod
+    def _has_host(cls, value: str) -> str:
+        try:
+            host = urlsplit(value).hostname
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL: {exc}") from None
+        if not host or any(c.isspace() for c in value):
+            raise ValueError(f"not a valid URL (no host name, or a space in it): {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _head_has_no_body(self) -> HttpSettings:
         if self.method == "HEAD" and (

@@ -378,3 +378,9 @@ def test_a_content_check_on_a_head_request_is_a_settings_error() -> None:
     # A HEAD answer has no body, so the site would always be reported down for its content.
     with pytest.raises(ValueError, match="use GET, not HEAD"):
         HttpSettings(type="http", url="http://127.0.0.1/", method="HEAD", expect_text="OK")
+
+
+@pytest.mark.parametrize("url", ["https://", "http://:80/", "http://exa mple.org/", "http://[::1/"])
+def test_a_url_without_a_host_is_a_settings_error(url: str) -> None:
+    with pytest.raises(ValueError, match="not a valid URL"):
+        HttpSettings(type="http", url=url)
