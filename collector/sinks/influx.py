@@ -78,8 +78,9 @@ class InfluxSink:
         self._batch_limit = config.batch_size
         self._limiter = RateLimiter(config.spool.replay_rate, burst=config.batch_size)
         self._unsettled: int | None = None  # last id of a written batch not yet deleted
-        self._up = True
+        self._up = True  # the store's last answer
         self._down_reason = ""
+        self._spool_error = ""  # why the spool cannot be written now ("" when it can)
         self._last_drop_log = 0.0
         self._dropped_since_log = 0
         self.counters = {
@@ -176,10 +177,10 @@ class InfluxSink:
         up = Sample(
             OWN_DEVICE,
             "roomwatch.sink.up",
-            1 if self._up else 0,
+            1 if self.up else 0,
             dict(labels),
             ts=now,
-            note=None if self._up else self._down_reason,
+            note=None if self.up else (self._down_reason or self._spool_error),
         )
         return [
             up,
@@ -211,7 +212,7 @@ class InfluxSink:
     def stats(self) -> dict[str, float]:
         """Counters and gauges for the HTTP API's /metrics (the caller adds `sink=<name>`)."""
         out = {k: float(v) for k, v in self.counters.items()}
-        out["up"] = 1.0 if self._up else 0.0
+        out["up"] = 1.0 if self.up else 0.0
         out["spool_depth"] = float(self.depth())
         out["pending"] = float(self._pending_count)
         out["spool_age_seconds"] = self.age_seconds(self._clock())
@@ -221,7 +222,8 @@ class InfluxSink:
 
     @property
     def up(self) -> bool:
-        return self._up
+        """The store takes writes and the spool can be written."""
+        return self._up and not self._spool_error
 
     def depth(self) -> int:
         """Samples not yet in the store: spooled plus accepted-but-not-committed."""
@@ -265,6 +267,17 @@ class InfluxSink:
         self._up = up
         self._down_reason = "" if up else reason
 
+    def _set_spool_error(self, reason: str) -> None:
+        """The spool's own health, apart from the store's (a full disk while the store is
+        fine must not flap `up` with every batch the sender still writes)."""
+        if reason and reason != self._spool_error:
+            log.error(
+                "sink %s: %s; holding %d samples in memory", self.name, reason, self._pending_count
+            )
+        elif not reason and self._spool_error:
+            log.info("sink %s: the spool can be written again", self.name)
+        self._spool_error = reason
+
     # ---- spooler: memory -> SQLite ----------------------------------------------------------
 
     async def _spooler(self) -> None:
@@ -287,7 +300,7 @@ class InfluxSink:
                     # be spooled (and written) twice.
                     self._pending_count -= sum(len(c[1]) for c in chunks[: len(committed)])
                     self._pending.extendleft(reversed(chunks[len(committed) :]))
-                    self._set_up(False, f"spool write failed: {type(exc).__name__}: {exc}")
+                    self._set_spool_error(f"spool write failed: {type(exc).__name__}: {exc}")
                     if self._closing.is_set():
                         log.error(
                             "sink %s: stopping with %d samples not spooled",
@@ -298,6 +311,7 @@ class InfluxSink:
                     await self._sleep(_BACKOFF_FIRST_S, self._closing)
                     continue
                 self._pending_count -= sum(len(c[1]) for c in chunks)
+                self._set_spool_error("")
                 if self._spool is not None and self._spool.depth >= self._batch_limit:
                     self._wake_sender.set()
             if self._closing.is_set():
@@ -339,7 +353,9 @@ class InfluxSink:
                 # Keep sending while the store answers, until empty or out of time.
                 if not self._drain or not self._up or time.monotonic() >= stop_deadline:
                     return
-                if not spool.depth and not self._pending_count and self._unsettled is None:
+                # (what is still in memory waits for the spooler, unless the spool is broken)
+                waiting = self._pending_count and not self._spool_error
+                if not spool.depth and not waiting and self._unsettled is None:
                     return
                 if not spool.depth:
                     await asyncio.sleep(0.01)

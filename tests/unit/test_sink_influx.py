@@ -405,6 +405,36 @@ async def test_memory_queue_is_bounded_when_the_spool_cannot_be_written(tmp_path
     assert store.values() == list(range(sink.counters["dropped_total"], 100))
 
 
+async def test_a_broken_spool_keeps_the_sink_down_while_the_backlog_is_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk while the store is fine: `roomwatch.sink.up` stays 0 with the reason, and
+    the log says it once, instead of flapping with each batch the sender still writes."""
+    store = FakeStore()
+    store.failure = StoreError("refused", "cannot connect")
+    sink = make_sink(tmp_path, store, batch_size=10)
+    await sink.start()
+    sink.submit(samples(0, 50))
+    await wait_for(lambda: sink.depth() == 50 and not sink.up)
+    spool = sink._spool
+    assert spool is not None
+
+    def broken(lines: Sequence[str], queued_at: float) -> None:
+        raise OSError("disk full")
+
+    spool.insert = broken  # type: ignore[method-assign]
+    store.failure = None
+    for start in range(50, 100, 10):
+        sink.submit(samples(start, 10))
+        await asyncio.sleep(0.05)
+    await wait_for(lambda: sink.counters["written_total"] == 50)
+    assert not sink.up
+    (up,) = [s for s in sink.own_samples(TS) if s.metric == "roomwatch.sink.up"]
+    assert up.value == 0 and "disk full" in str(up.note)
+    assert caplog.text.count("disk full") == 1
+    await sink.stop()
+
+
 def test_rate_limiter_never_lets_more_than_rate_per_second_through_after_a_burst() -> None:
     limiter = RateLimiter(rate=1000, burst=100)
     now, sent = 0.0, 0
