@@ -263,6 +263,17 @@ def daemon_families(
             not_answering
         ),
     ]
+    traps = own.get("traps") or {}
+    if traps:
+        traps_family = Family(
+            "roomwatch_traps_total",
+            "counter",
+            "SNMP notifications by outcome (received, unknown type, refused credentials, "
+            "and what the SNMP engine dropped).",
+        )
+        for outcome, count in sorted(traps.items()):
+            traps_family.add(float(count), outcome=outcome)
+        families.append(traps_family)
     by_key: dict[str, Family] = {}
     for sink_name, stats in sinks:
         for key, value in sorted(stats.items()):

@@ -510,4 +510,6 @@ class Daemon:
             out["polls_in_flight"] = self.scheduler.in_flight
             out["poll_skipped"] = sum(j.stats.skipped for j in self.scheduler.jobs)
         out["fault_queue_depth"] = self.faults.qsize()
+        if self.traps is not None:
+            out["traps"] = self.traps.stats()
         return out

@@ -111,6 +111,27 @@ def test_prometheus_numbers_keep_fractions_and_special_values() -> None:
     assert prometheus_text([family]).splitlines()[2:] == ["x 0.25", "x_a NaN", "x_b +Inf"]
 
 
+def test_trap_receiver_counts_are_one_counter_by_outcome() -> None:
+    families = {
+        f.name: f
+        for f in daemon_families(
+            own={"traps": {"received": 5, "unknown": 1, "refused": 2}},
+            sinks=[],
+            alerts={},
+            active=[],
+            devices=1,
+            not_answering=0,
+        )
+    }
+    traps = families["roomwatch_traps_total"]
+    assert traps.kind == "counter"
+    assert sorted(traps.samples) == [
+        ("", {"outcome": "received"}, 5.0),
+        ("", {"outcome": "refused"}, 2.0),
+        ("", {"outcome": "unknown"}, 1.0),
+    ]
+
+
 def test_daemon_figures_become_counters_and_gauges() -> None:
     families = {
         f.name: f
