@@ -123,7 +123,11 @@ def load_config(path: str | Path) -> Config:
         maintenance_file=resolve(main.maintenance_file or state_dir / "maintenance.yaml"),
         collector=main.collector,
         api=main.api,
-        sinks=main.sinks,
+        sinks=[
+            # a CA file written relative to this file, like every other path here
+            s.model_copy(update={"ca_file": resolve(s.ca_file)}) if s.ca_file else s
+            for s in main.sinks
+        ],
         alerting=main.alerting,
         traps=traps,
         demo_site=main.demo_site,

@@ -225,6 +225,17 @@ def test_store_urls_name_absolute_paths_or_paths_beside_the_config(
     assert sqlite_path(url) == expected.format(tmp=tmp_path)
 
 
+def test_a_sink_ca_file_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "sinks:\n  - {type: influxdb, name: hq, url: 'https://tsdb.example.org', org: o,"
+        " bucket: b, credentials: influx, ca_file: pki/ca.pem}\n",
+        "roomwatch.yaml",
+    )
+    (sink,) = load_config(path).sinks
+    assert sink.ca_file == tmp_path / "pki" / "ca.pem"
+
+
 def test_config_unknown_key_and_bad_section_are_reported_with_lines(tmp_path: Path) -> None:
     path = write(
         tmp_path,
