@@ -27,7 +27,13 @@ from probes.registry import UnknownProbeType, settings_model
 def inventory_files(path: str | Path) -> list[Path]:
     path = Path(path)
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+        # Hidden files are editors' and tools' (an Emacs lock `.#devices.yaml`, macOS
+        # `._devices.yaml`), never the admin's inventory.
+        return sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
+        )
     return [path]
 
 

@@ -93,6 +93,15 @@ def test_a_device_with_a_bad_key_still_has_its_probes_checked(tmp_path: Path) ->
     assert any(e.startswith(f"{path}:8:") and "unknown key 'expect_stauts'" in e for e in errs)
 
 
+def test_hidden_files_in_an_inventory_directory_are_not_inventory(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory"
+    inv.mkdir()
+    write(inv, GOOD, "devices.yaml")
+    (inv / ".#devices.yaml").symlink_to("root@host.1234:1700000000")  # an Emacs lock
+    (inv / "._devices.yaml").write_bytes(b"\x00\x05\x16\x07 binary")  # macOS metadata
+    assert set(load_inventory(inv).devices) == {"core-sw1", "web1"}
+
+
 def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
     path = write(tmp_path, "devices:\n  - id: a\n    kind: server\n    critcality: 1\n")
     (err,) = errors_of(path)
@@ -234,6 +243,19 @@ def test_a_sink_ca_file_is_relative_to_the_config_file(tmp_path: Path) -> None:
     )
     (sink,) = load_config(path).sinks
     assert sink.ca_file == tmp_path / "pki" / "ca.pem"
+
+
+def test_a_password_in_a_sink_url_is_refused_and_not_echoed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "sinks:\n  - {type: influxdb, name: hq, url: 'https://ops:hunter2@tsdb.example.org',"
+        " org: o, bucket: b, credentials: influx}\n",
+        "roomwatch.yaml",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "password does not belong in the URL" in str(info.value)
+    assert "hunter2" not in str(info.value)
 
 
 def test_config_unknown_key_and_bad_section_are_reported_with_lines(tmp_path: Path) -> None:
