@@ -26,8 +26,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from probes.durations import Duration
 
@@ -91,3 +92,14 @@ class SinkConfig(BaseModel):
     ca_file: Path | None = None  # PEM of the CA that signed the server's certificate
     gzip: bool = False  # compress write bodies (worth it over a WAN, costs CPU)
     spool: SpoolConfig = Field(default_factory=SpoolConfig)
+
+    @field_validator("url")
+    @classmethod
+    def _no_secret_in_url(cls, value: str) -> str:
+        # A password in the URL would be logged with every failed write and shown in repr.
+        if urlsplit(value).password is not None:
+            raise ValueError(
+                "a password does not belong in the URL; the token goes in the credentials"
+                " file (credentials: NAME)"
+            )
+        return value
