@@ -282,6 +282,16 @@ def _availability(
     return rows
 
 
+def _open_at(data: MonthlyInput, incident: Incident, at: float) -> bool:
+    """Was `incident` open at `at`? Its audit-log spans say so where they were read (a
+    reopened incident: its current resolved_at is that of its latest occurrence, so an
+    occurrence resolved within the period and reopened after it would look open then)."""
+    spans = data.spans.get(incident.id)
+    if spans:
+        return any(start < at and (end is None or end >= at) for start, end in spans)
+    return incident.opened_at < at and (incident.resolved_at is None or incident.resolved_at >= at)
+
+
 def _open_row(incident: Incident) -> OpenRow:
     return OpenRow(
         id=incident.id,
@@ -326,11 +336,7 @@ def build_monthly(data: MonthlyInput, period: Period, site: str | None = None) -
         if incident.suppressed:
             suppressed[incident.suppressed] = suppressed.get(incident.suppressed, 0) + 1
 
-    still_open = [
-        _open_row(i)
-        for i in mine
-        if i.opened_at < as_of and (i.resolved_at is None or i.resolved_at >= as_of)
-    ]
+    still_open = [_open_row(i) for i in mine if _open_at(data, i, as_of)]
 
     devices = [d for d in data.inventory.devices.values() if site is None or d.site == site]
     availability = _availability(data, devices, period, as_of)

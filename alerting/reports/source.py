@@ -36,11 +36,12 @@ async def read_incidents(
     store: TicketStore,
 ) -> tuple[list[Incident], dict[int, list[tuple[float, float | None]]]]:
     incidents = sorted(await store.list_incidents(limit=ALL), key=lambda i: i.id)
-    # spans matter for availability and for counting a problem's occurrences; other incidents
-    # need none, which spares one audit query each
+    # spans matter for availability, for counting a problem's occurrences and for whether a
+    # reopened incident was open at the end of a period; other incidents need none, which
+    # spares one audit query each
     spans = {
         i.id: open_spans(await store.audit_log(i.id))
         for i in incidents
-        if i.metric in WEBSITE_METRICS or i.problem_id is not None
+        if i.metric in WEBSITE_METRICS or i.problem_id is not None or i.occurrences > 1
     }
     return incidents, spans

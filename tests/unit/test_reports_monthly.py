@@ -10,6 +10,7 @@ cell of every format (HTML, Markdown, CSV) read back."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import math
@@ -782,3 +783,33 @@ def test_chinese_report_has_chinese_headings_and_the_same_numbers(month: Month) 
     assert zh_sla[0] == ["指标", "一级", "二级", "三级", "合计"]
     assert [row[1:] for row in zh_sla][1:] == [row[1:] for row in en_sla][1:]
     assert "运维服务月度报告 2026-11" in zh
+
+
+def test_an_incident_resolved_in_the_month_and_reopened_after_it_was_not_open_at_month_end(
+    month: Month,
+) -> None:
+    # Resolved on 30 Nov at 23:30, reopened on 1 Dec at 00:10 (within the reopen window): the
+    # store now holds it open with resolved_at None, but at the end of November it was not.
+    template = month.data.incidents[0]
+    reopened = dataclasses.replace(
+        template,
+        id=9001,
+        opened_at=at(30, 23),
+        active_since=NOV_END + 10 * MIN,
+        resolved_at=None,
+        acknowledged_at=None,
+        state="open",
+        suppressed=None,
+        occurrences=2,
+    )
+    across = dataclasses.replace(reopened, id=9002, occurrences=1)  # open across the boundary
+    data = dataclasses.replace(
+        month.data,
+        incidents=[reopened, across],
+        spans={
+            9001: [(at(30, 23), at(30, 23, 30)), (NOV_END + 10 * MIN, None)],
+            9002: [(at(30, 23), None)],
+        },
+    )
+    report = build_monthly(data, parse_period("2026-11", TZ))
+    assert [r.id for r in report.still_open] == [9002]
