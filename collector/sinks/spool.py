@@ -19,11 +19,14 @@ the same rows. Not thread-safe: the sink calls it from one worker thread at a ti
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -51,12 +54,41 @@ class SpoolBusy(RuntimeError):
     """Another process holds this spool."""
 
 
+class SpoolClosed(RuntimeError):
+    """The spool was closed (the sink is stopping); nothing more can be read or written."""
+
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+def _serialized(
+    method: Callable[Concatenate[Spool, _P], _T],
+) -> Callable[Concatenate[Spool, _P], _T]:
+    """One operation on the spool at a time, and none after `close`.
+
+    The sink's spooler and sender run spool operations in worker threads; one SQLite
+    connection shared by two threads would interleave their transactions, and closing it
+    while a statement runs crashes the process."""
+
+    @functools.wraps(method)
+    def run(self: Spool, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with self._mutex:
+            if self._closed:
+                raise SpoolClosed(f"spool {self.path} is closed")
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class Spool:
     def __init__(self, path: Path, max_rows: int, max_bytes: int | None = None) -> None:
         self.path = Path(path)
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._mutex = threading.RLock()
+        self._closed = False
         self._lock_fd = _lock(self.path.with_name(self.path.name + ".lock"))
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -78,12 +110,14 @@ class Spool:
     def depth(self) -> int:
         return 0 if self.head_queued_at is None else self.tail - self.head + 1
 
+    @_serialized
     def append(self, lines: Sequence[str], queued_at: float) -> int:
         """Append lines in one transaction, then enforce the bounds. Returns how many of the
         oldest rows were dropped to make room."""
         self.insert(lines, queued_at)
         return self.enforce_bounds()
 
+    @_serialized
     def insert(self, lines: Sequence[str], queued_at: float) -> None:
         """Append lines in one transaction (all or none), without enforcing the bounds."""
         if not lines:
@@ -99,6 +133,7 @@ class Spool:
             self.head, self.head_queued_at = start, queued_at
         self.tail = start + len(lines) - 1
 
+    @_serialized
     def peek(self, limit: int) -> SpoolBatch | None:
         """The oldest `limit` rows, marked as being sent (protected from drop-oldest until
         `remove_upto` or `release`)."""
@@ -111,6 +146,7 @@ class Spool:
         self.protected_upto = batch.last_id
         return batch
 
+    @_serialized
     def remove_upto(self, last_id: int) -> int:
         """Forget the head rows up to `last_id` (sent, or refused by the store) in one commit.
         Returns how many."""
@@ -124,6 +160,7 @@ class Spool:
         self._set_head(last_id + 1)
         return removed
 
+    @_serialized
     def release(self) -> None:
         """The batch being sent was not delivered: it stays, first in line."""
         self.protected_upto = 0
@@ -136,11 +173,13 @@ class Spool:
         row = self._db.execute("SELECT queued_at FROM spool WHERE id = ?", (new_head,)).fetchone()
         self.head_queued_at = float(row[0])
 
+    @_serialized
     def used_bytes(self) -> int:
         pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
         free = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
         return (pages - free) * self._page_size
 
+    @_serialized
     def enforce_bounds(self) -> int:
         """Drop the oldest rows beyond the bounds. Returns how many were dropped. While the
         head is being sent nothing is dropped (the sink calls this again once it is done), so
@@ -169,8 +208,12 @@ class Spool:
         return _Transaction(self._db)
 
     def close(self) -> None:
-        self._db.close()
-        os.close(self._lock_fd)  # releases the lock
+        with self._mutex:  # waits for an operation in another thread to finish
+            if self._closed:
+                return
+            self._closed = True
+            self._db.close()
+            os.close(self._lock_fd)  # releases the lock
 
 
 def _lock(path: Path) -> int:

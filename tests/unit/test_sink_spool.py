@@ -106,3 +106,39 @@ def test_a_second_opener_is_refused_until_the_first_closes(tmp_path: Path) -> No
         Spool(tmp_path / "s.sqlite", max_rows=10)
     first.close()
     Spool(tmp_path / "s.sqlite", max_rows=10).close()
+
+
+def test_closing_while_another_thread_writes_never_crashes_and_later_use_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The sink's spooler and sender use the spool from worker threads; a stop may close it
+    while one of them is inside a transaction."""
+    import threading
+
+    from collector.sinks.spool import SpoolClosed
+
+    spool = Spool(tmp_path / "s.sqlite", max_rows=10**9)
+    outcomes: list[str] = []
+
+    def writer() -> None:
+        try:
+            for i in range(100_000):
+                spool.append([f"m v={i}"] * 50, float(i))
+                spool.peek(10)
+        except SpoolClosed:
+            outcomes.append("closed")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while spool.depth < 500:
+        pass
+    spool.close()
+    thread.join(timeout=30)
+    assert outcomes == ["closed"]
+    with pytest.raises(SpoolClosed):
+        spool.insert(["m v=1"], 0.0)
+    reopened = Spool(tmp_path / "s.sqlite", max_rows=10**9)  # the lock was released
+    try:
+        assert reopened.depth >= 500
+    finally:
+        reopened.close()
