@@ -19,6 +19,7 @@ from inventory.yamlsource import (
     load_yaml,
     locate,
     validate,
+    yaml_files_in,
 )
 from probes.base import ProbeSettings, secret_fields
 from probes.registry import UnknownProbeType, settings_model
@@ -27,13 +28,7 @@ from probes.registry import UnknownProbeType, settings_model
 def inventory_files(path: str | Path) -> list[Path]:
     path = Path(path)
     if path.is_dir():
-        # Hidden files are editors' and tools' (an Emacs lock `.#devices.yaml`, macOS
-        # `._devices.yaml`), never the admin's inventory.
-        return sorted(
-            p
-            for p in path.iterdir()
-            if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
-        )
+        return yaml_files_in(path)
     return [path]
 
 

@@ -113,6 +113,16 @@ def parse_yaml(text: str, file: str | Path) -> Any:
         raise ConfigError.single(file, f"invalid YAML: {exc}") from None
 
 
+def yaml_files_in(directory: Path) -> list[Path]:
+    """The YAML files of a directory (not recursing), sorted. Hidden files are editors' and
+    tools' (an Emacs lock `.#devices.yaml`, macOS `._rules.yaml`), never the admin's."""
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
+    )
+
+
 def load_yaml(path: str | Path) -> Any:
     path = Path(path)
     try:

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from inventory.model import KINDS, Inventory, Selector
-from inventory.yamlsource import ConfigError, ErrorItem, LineDict, LineList, load_yaml, locate
+from inventory.yamlsource import (
+    ConfigError,
+    ErrorItem,
+    LineDict,
+    LineList,
+    load_yaml,
+    locate,
+    yaml_files_in,
+)
 from probes.durations import parse_duration
 from rules.conditions import Condition, ConditionError, parse_condition
 from rules.expression import Expression, ExpressionError, is_expression, parse_expression
@@ -55,7 +63,7 @@ def rule_files(paths: Sequence[Path | str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+            out.extend(yaml_files_in(path))
         else:
             out.append(path)
     return out

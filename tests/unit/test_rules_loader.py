@@ -190,3 +190,14 @@ def test_template_renders_known_fields_only() -> None:
 def test_bad_template_is_rejected_at_load(text: str, message: str) -> None:
     with pytest.raises(TemplateError, match=message):
         parse_template(text)
+
+
+def test_hidden_files_in_a_rules_directory_are_not_rules(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(
+        "groups:\n  - name: g\n    rules:\n      - name: x\n        metric: device.up\n"
+        '        levels: {2: "== 0"}\n',
+        "utf-8",
+    )
+    (tmp_path / ".#r.yaml").symlink_to("root@host.1234:1700000000")  # an Emacs lock
+    (tmp_path / "._r.yaml").write_bytes(b"\x00\x05\x16\x07")  # macOS resource fork
+    assert [r.name for r in load_rules([tmp_path])] == ["x"]
