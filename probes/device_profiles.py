@@ -13,8 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
+
+from probes.profile_files import ProfileFileError, read_profile
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -62,47 +63,6 @@ def load_profile(kind: str, name: str, model: type[_M]) -> _M:
 @lru_cache(maxsize=128)
 def _load(path: Path, _mtime_ns: int, model: type[_M]) -> _M:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"profile {path}: cannot read it: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        # one line: file:line:col and the problem, not PyYAML's multi-line report
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ValueError(f"profile {path}{where}: {reason}") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}"
-            f" (line {_line_of(root, err['loc'])}): {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ValueError(f"profile {path}: {problems}") from None
-
-
-def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
-    """The 1-based line of the YAML node at `loc`, or of its nearest parent that exists."""
-    if root is None:
-        return 1
-    node: yaml.Node = root
-    line = node.start_mark.line
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    line = key.start_mark.line
-                    child = value
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            child = node.value[part] if 0 <= part < len(node.value) else None
-            line = child.start_mark.line if child is not None else line
-        if child is None:
-            break
-        node = child
-    return line + 1
+        return read_profile(path, model)
+    except ProfileFileError as exc:
+        raise ValueError(f"profile {exc}") from None

@@ -47,9 +47,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from probes.profile_files import ProfileFileError, read_profile
 from probes.snmp_ber import Oid, parse_oid
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "profiles" / "snmp"
@@ -184,58 +184,12 @@ class ProfileError(ValueError):
 def load_profile_file(path: Path) -> Profile:
     """The profile in `path`. Raises ProfileError, one line naming file:line and the reason."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"{path}: not UTF-8 text: {exc.reason}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        # one line, not PyYAML's multi-line report
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProfileError(f"{path}{where}: invalid YAML: {reason}") from None
-    try:
-        profile = Profile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}"
-            f" (line {_line_of(root, err['loc'])}): {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ProfileError(f"{path}: {problems}") from None
+        profile = read_profile(path, Profile)
+    except ProfileFileError as exc:
+        raise ProfileError(str(exc)) from None
     if profile.name != path.stem:
         raise ProfileError(f"{path}: name {profile.name!r} differs from the file name")
     return profile
-
-
-def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
-    """The 1-based line of the YAML node at `loc`, or of its nearest parent that exists."""
-    if root is None:
-        return 1
-    node: yaml.Node = root
-    line = node.start_mark.line
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    line, child = key.start_mark.line, value
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            child = node.value[part]
-            line = child.start_mark.line
-        if child is None:
-            break
-        node = child
-    return line + 1
 
 
 def load_profiles(extra_dirs: tuple[str, ...] = ()) -> dict[str, Profile]:
