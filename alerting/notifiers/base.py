@@ -49,3 +49,17 @@ class Notifier(ABC):
 
     async def close(self) -> None:  # noqa: B027 - most channels hold nothing open
         """Release connections."""
+
+
+def document(message: Message) -> dict[str, Any]:
+    """A message as the JSON object the generic webhook posts and the file channel writes."""
+    return {
+        "kind": message.kind,
+        "level": message.level,
+        "language": message.language,
+        "subject": message.subject,
+        "text": message.text,
+        "incidents": [i.get("incident") for i in message.items if i.get("incident")],
+        "items": message.items,
+        "recipients": message.recipients,
+    }

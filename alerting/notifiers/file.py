@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alerting.messages import Message
-from alerting.notifiers.base import DeliveryError, Notifier
+from alerting.notifiers.base import DeliveryError, Notifier, document
 
 
 class FileNotifier(Notifier):
@@ -22,16 +22,7 @@ class FileNotifier(Notifier):
         self.path = path if path.is_absolute() else state_dir / path
 
     async def send(self, message: Message) -> None:
-        record = {
-            "kind": message.kind,
-            "level": message.level,
-            "language": message.language,
-            "subject": message.subject,
-            "text": message.text,
-            "incidents": [i.get("incident") for i in message.items if i.get("incident")],
-            "items": message.items,
-            "recipients": message.recipients,
-        }
+        record = document(message)
         line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
         try:
             await asyncio.to_thread(self._append, line)

@@ -20,25 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from alerting.messages import Message
-from alerting.notifiers.base import Notifier
+from alerting.notifiers.base import Notifier, document
 from alerting.notifiers.http import HttpSender
 
 
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def document(message: Message) -> dict[str, Any]:
-    return {
-        "kind": message.kind,
-        "level": message.level,
-        "language": message.language,
-        "subject": message.subject,
-        "text": message.text,
-        "incidents": [i.get("incident") for i in message.items if i.get("incident")],
-        "items": message.items,
-        "recipients": message.recipients,
-    }
 
 
 class WebhookNotifier(Notifier):
