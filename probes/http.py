@@ -33,13 +33,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from cryptography import x509
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from probes.base import (
     Probe,
@@ -95,6 +96,16 @@ class HttpSettings(ProbeSettings):
             # a HEAD answer has no body: the check could never pass
             raise ValueError("expect_text/expect_regex need a body; use GET, not HEAD")
         return self
+
+    @field_validator("ca_file")
+    @classmethod
+    def _beside_the_inventory(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A relative path written in an inventory file is taken from that file's folder (the
+        # loader passes it as `base_dir`), not from the daemon's working directory.
+        base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+        if value and base is not None and not Path(value).expanduser().is_absolute():
+            return str(Path(base) / value)
+        return value
 
     @field_validator("expect_regex")
     @classmethod

@@ -28,6 +28,11 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if not loaded.inventory.devices:
+        print(
+            f"warning: {loaded.config.inventory}: no devices: nothing will be polled",
+            file=sys.stderr,
+        )
     devices = len(loaded.inventory.devices)
     probes = sum(len(d.probes) for d in loaded.inventory.devices.values())
     rules = len(getattr(loaded.ruleset, "rules", []))

@@ -196,3 +196,11 @@ def test_the_table_shows_whole_numbers_in_full(capsys: pytest.CaptureFixture[str
 
     print_samples([Sample("d", "disk.free_bytes", 8865083392.0, {}, "B", 0.0)], as_json=False)
     assert "8865083392" in capsys.readouterr().out
+
+
+def test_check_warns_about_an_inventory_without_devices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, "devices: []\n", GOOD_RULES)
+    main(["check", "-c", str(config)])
+    assert "no devices: nothing will be polled" in capsys.readouterr().err

@@ -258,6 +258,17 @@ def test_a_password_in_a_sink_url_is_refused_and_not_echoed(tmp_path: Path) -> N
     assert "hunter2" not in str(info.value)
 
 
+def test_an_http_ca_file_is_relative_to_the_inventory_file(tmp_path: Path) -> None:
+    (tmp_path / "inv").mkdir()
+    path = write(
+        tmp_path / "inv",
+        "devices:\n  - id: web\n    kind: website\n    probes:\n      - type: http\n"
+        "        url: https://intranet.example.org/\n        ca_file: pki/ca.pem\n",
+    )
+    (probe,) = load_inventory(path).devices["web"].probes
+    assert probe.ca_file == str(tmp_path / "inv" / "pki" / "ca.pem")  # type: ignore[attr-defined]
+
+
 def test_config_unknown_key_and_bad_section_are_reported_with_lines(tmp_path: Path) -> None:
     path = write(
         tmp_path,
