@@ -16,6 +16,7 @@ file, line and reason."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,17 @@ class Config:
     demo_site: DemoSiteSettings | None = None
 
 
+def _alerting_paths(alerting: AlertingConfig, resolve: Callable[[Path], Path]) -> AlertingConfig:
+    """The channels' CA files written relative to roomwatch.yaml, made absolute."""
+    notifiers = [
+        n.model_copy(update={"ca_file": str(resolve(Path(ca)))})
+        if isinstance(ca := getattr(n, "ca_file", None), str)
+        else n
+        for n in alerting.notifiers
+    ]
+    return alerting.model_copy(update={"notifiers": notifiers})
+
+
 def load_config(path: str | Path) -> Config:
     """Load and validate roomwatch.yaml (only that file). Raises ConfigError."""
     path = Path(path).resolve()
@@ -128,7 +140,7 @@ def load_config(path: str | Path) -> Config:
             s.model_copy(update={"ca_file": resolve(s.ca_file)}) if s.ca_file else s
             for s in main.sinks
         ],
-        alerting=main.alerting,
+        alerting=_alerting_paths(main.alerting, resolve),
         traps=traps,
         demo_site=main.demo_site,
     )

@@ -269,6 +269,17 @@ def test_an_http_ca_file_is_relative_to_the_inventory_file(tmp_path: Path) -> No
     assert probe.ca_file == str(tmp_path / "inv" / "pki" / "ca.pem")  # type: ignore[attr-defined]
 
 
+def test_an_email_ca_file_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "alerting:\n  notifiers:\n    - {type: email, name: mail, host: smtp.example.org,"
+        " sender: rw@example.org, ca_file: pki/site-ca.pem}\n",
+        "roomwatch.yaml",
+    )
+    (mail,) = load_config(path).alerting.notifiers
+    assert mail.ca_file == str(tmp_path / "pki" / "site-ca.pem")  # type: ignore[union-attr]
+
+
 def test_config_unknown_key_and_bad_section_are_reported_with_lines(tmp_path: Path) -> None:
     path = write(
         tmp_path,
