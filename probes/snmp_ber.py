@@ -275,23 +275,25 @@ def decode_response(data: bytes) -> Response:
     if tag != OCTET_STRING:
         raise BerError("community is not an OCTET STRING")
     community = data[start:pos]
+    return Response(*decode_pdu(data, pos, end, community))
+
+
+def decode_pdu(
+    data: bytes, pos: int, end: int, community: bytes = b""
+) -> tuple[int, bytes, int, int, int, list[Varbind]]:
+    """A Response- or Report-PDU at `pos` (of any SNMP version): its tag, `community` as given,
+    request id, error status and index, and varbinds. Raises BerError."""
     pdu_tag, pos, pdu_end = read_header(data, pos, end)
     if pdu_tag not in (RESPONSE, REPORT):
-        raise BerError(f"not a Response-PDU (tag 0x{pdu_tag:02x})")
+        raise BerError(f"not a Response or Report PDU (tag 0x{pdu_tag:02x})")
     request_id, pos = read_int(data, pos, pdu_end)
     error_status, pos = read_int(data, pos, pdu_end)
     error_index, pos = read_int(data, pos, pdu_end)
     tag, pos, list_end = read_header(data, pos, pdu_end)
     if tag != 0x30:
         raise BerError("varbind list is not a SEQUENCE")
-    return Response(
-        pdu_tag,
-        community,
-        request_id,
-        error_status,
-        error_index,
-        decode_varbinds(data, pos, list_end),
-    )
+    varbinds = decode_varbinds(data, pos, list_end)
+    return pdu_tag, community, request_id, error_status, error_index, varbinds
 
 
 def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:

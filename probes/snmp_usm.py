@@ -291,16 +291,7 @@ def _scoped(data: bytes, pos: int, end: int, msg_id: int, engine: Engine) -> V3A
         raise BerError("ScopedPDU is not a SEQUENCE")
     _, _, pos = read_header(data, pos, end)  # contextEngineID
     _, _, pos = read_header(data, pos, end)  # contextName
-    pdu_tag, pos, pdu_end = read_header(data, pos, end)
-    if pdu_tag not in (ber.RESPONSE, ber.REPORT):
-        raise BerError(f"not a Response or Report PDU (tag 0x{pdu_tag:02x})")
-    request_id, pos = read_int(data, pos, pdu_end)
-    error_status, pos = read_int(data, pos, pdu_end)
-    error_index, pos = read_int(data, pos, pdu_end)
-    tag, pos, list_end = read_header(data, pos, pdu_end)
-    if tag != 0x30:
-        raise BerError("varbind list is not a SEQUENCE")
-    varbinds = ber.decode_varbinds(data, pos, list_end)
+    pdu_tag, _, request_id, error_status, error_index, varbinds = ber.decode_pdu(data, pos, end)
     return V3Answer(msg_id, engine, pdu_tag, request_id, error_status, error_index, varbinds)
 
 
