@@ -62,7 +62,7 @@ from probes.snmp_session import (
     Target,
     make_session,
 )
-from probes.snmp_usm import lean_supports
+from probes.snmp_usm import AuthProtocol, PrivProtocol, lean_supports
 from probes.snmp_walk import Column, get_scalars, walk_columns
 
 
@@ -77,13 +77,9 @@ class SnmpSettings(ProbeSettings):
     version: Literal["1", "2c", "3"] = "2c"
     community: str | None = secret_field("public")
     user: str | None = None
-    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "none"
+    auth_protocol: AuthProtocol = "none"
     auth_key: str | None = secret_field()
-    # aes192/aes256: the key extension of net-snmp (Blumenthal draft);
-    # aes192c/aes256c: the one of Cisco and others (Reeder), as Telegraf names them.
-    priv_protocol: Literal[
-        "none", "des", "3des", "aes", "aes128", "aes192", "aes256", "aes192c", "aes256c"
-    ] = "none"
+    priv_protocol: PrivProtocol = "none"  # aes192/aes256 net-snmp's, aes192c/aes256c Cisco's
     priv_key: str | None = secret_field()
     context: str = ""
     # profile_dirs first: `profile` is checked against the profiles found there.

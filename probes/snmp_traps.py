@@ -39,7 +39,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,6 +48,7 @@ from probes.base import secret_field
 from probes.sample import Sample
 from probes.snmp_mapping import interface_labels, text
 from probes.snmp_session import from_pysnmp
+from probes.snmp_usm import AuthProtocol, PrivProtocol
 
 log = logging.getLogger("roomwatch.snmp_traps")
 
@@ -95,11 +96,9 @@ class TrapUser(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     user: str
-    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "sha"
+    auth_protocol: AuthProtocol = "sha"
     auth_key: str | None = secret_field()
-    priv_protocol: Literal[
-        "none", "des", "3des", "aes", "aes128", "aes192", "aes256", "aes192c", "aes256c"
-    ] = "none"
+    priv_protocol: PrivProtocol = "none"
     priv_key: str | None = secret_field()
     engine_id: str | None = Field(default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$")
 

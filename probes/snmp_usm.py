@@ -19,7 +19,7 @@ import hmac
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, Literal
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 from cryptography.hazmat.primitives.ciphers.modes import CBC
@@ -35,6 +35,14 @@ except ImportError:  # pragma: no cover - older cryptography
 
 from probes import snmp_ber as ber
 from probes.snmp_ber import BerError, Varbind, read_header, read_int, tlv
+
+# The SNMPv3 security protocols a settings file may name (probe and trap receiver alike).
+# aes192/aes256: net-snmp's key extension (Blumenthal draft); aes192c/aes256c: the one of
+# Cisco and others (Reeder), as Telegraf names them.
+AuthProtocol = Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+PrivProtocol = Literal[
+    "none", "des", "3des", "aes", "aes128", "aes192", "aes256", "aes192c", "aes256c"
+]
 
 # auth protocol → (hash name, length of the truncated HMAC in the message)
 AUTH: Final = {
