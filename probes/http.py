@@ -277,10 +277,11 @@ class HttpProbe(Probe):
         try:
             ssl_context = self._ssl_context()
         except (OSError, ssl.SSLError) as exc:
-            raise ProbeTlsError(
+            raise self._down(
+                ProbeTlsError,
                 f"{where}: cannot load ca_file {settings.ca_file}: "
                 f"{getattr(exc, 'strerror', None) or exc}",
-                self._down(now, "tls"),
+                now,
             ) from None
         connector = _TimedConnector(phases, ssl=ssl_context, use_dns_cache=False, limit=1)
         # The deadline is our own asyncio.timeout: aiohttp rounds a total timeout above 5 s up
@@ -309,30 +310,28 @@ class HttpProbe(Probe):
                 status = resp.status
                 charset = resp.charset or "utf-8"  # no sniffing: we read at most MAX_BODY
         except TimeoutError:
-            raise ProbeTimeout(
-                f"{where}: no answer within {settings.timeout:g}s",
-                self._down(now, "timeout"),
+            raise self._down(
+                ProbeTimeout, f"{where}: no answer within {settings.timeout:g}s", now
             ) from None
         except aiohttp.ClientConnectorCertificateError as exc:
-            raise ProbeTlsError(
-                f"{where}: certificate not accepted: {exc.certificate_error}",
-                self._down(now, "tls"),
+            raise self._down(
+                ProbeTlsError, f"{where}: certificate not accepted: {exc.certificate_error}", now
             ) from None
         except aiohttp.ClientSSLError as exc:
-            raise ProbeTlsError(f"{where}: TLS failed: {exc}", self._down(now, "tls")) from None
+            raise self._down(ProbeTlsError, f"{where}: TLS failed: {exc}", now) from None
         except aiohttp.TooManyRedirects:
-            raise ProbeProtocolError(
-                f"{where}: more than {settings.max_redirects} redirects",
-                self._down(now, "protocol"),
+            raise self._down(
+                ProbeProtocolError, f"{where}: more than {settings.max_redirects} redirects", now
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            raise ProbeUnreachable(
+            raise self._down(
+                ProbeUnreachable,
                 f"{where}: cannot connect: {exc.os_error.strerror or exc.os_error}",
-                self._down(now, "refused"),
+                now,
             ) from None
         except (aiohttp.ClientError, UnicodeError, ValueError) as exc:
-            raise ProbeProtocolError(
-                f"{where}: {type(exc).__name__}: {exc}", self._down(now, "protocol")
+            raise self._down(
+                ProbeProtocolError, f"{where}: {type(exc).__name__}: {exc}", now
             ) from None
         elapsed = time.perf_counter() - started
 
@@ -367,8 +366,10 @@ class HttpProbe(Probe):
             out.append(sample("tls.cert_expiry_days", round(days, 3), "d"))
         return out
 
-    def _down(self, now: float, note: str) -> list[Sample]:
-        return [Sample(self.device, "http.up", 0, {}, None, now, note)]
+    def _down(self, error: type[ProbeError], message: str, now: float) -> ProbeError:
+        """The error for a site that cannot be reached; it carries `http.up = 0` with the
+        error's reason as the note, so rules on http.up see the site down too."""
+        return error(message, [Sample(self.device, "http.up", 0, {}, None, now, error.reason)])
 
 
 __all__ = ["HttpProbe", "HttpSettings", "ProbeError"]
