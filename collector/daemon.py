@@ -7,8 +7,8 @@ records incidents and sends notifications. A once-a-second tick drives the timer
 state so `for` timers survive a restart, and pets systemd's watchdog.
 
 SIGHUP (or `systemctl reload`), or an edit of any of the files, reloads every file; a bad
-file is logged with its errors and the running configuration stays. SIGTERM drains: in-flight polls finish, faults are handed
-over, the outbox and the sinks flush, the store closes."""
+file is logged with its errors and the running configuration stays. SIGTERM drains: in-flight
+polls finish, faults are handed over, the outbox and the sinks flush, the store closes."""
 
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ class Daemon:
             from probes.snmp_traps import SnmpTrapReceiver  # the SNMP stack only when used
 
             self.traps = SnmpTrapReceiver(
-                config.traps, self._on_trap_samples, self._device_for_address, self.clock.now
+                config.traps, self._ingest, self._device_for_address, self.clock.now
             )
             try:
                 await self.traps.start()
@@ -263,9 +263,6 @@ class Daemon:
             await self.demo_site.stop()
         log.info("roomwatch stopped")
         self._sd.close()
-
-    def request_stop(self) -> None:
-        self._stop.set()
 
     async def _loop(self) -> None:
         assert self.engine is not None and self.alerts is not None
@@ -355,9 +352,13 @@ class Daemon:
                     },
                 )
                 self.failing[key] = result.reason or "error"
+        self._ingest(result.samples)
+
+    def _ingest(self, samples: list[Sample]) -> None:
+        """Samples from a poll or a trap: to every sink, then to the rules."""
         for sink in self.sinks:
-            sink.submit(result.samples)
-        self._observe(result.samples, self.clock.now())
+            sink.submit(samples)
+        self._observe(samples, self.clock.now())
 
     def _observe(self, samples: Sequence[Sample], now: float) -> None:
         assert self.engine is not None
@@ -384,11 +385,6 @@ class Daemon:
                 self.faults.put_nowait(batch)
             finally:
                 self.faults.task_done()
-
-    def _on_trap_samples(self, samples: list[Sample]) -> None:
-        for sink in self.sinks:
-            sink.submit(samples)
-        self._observe(samples, self.clock.now())
 
     def _device_for_address(self, address: str) -> str | None:
         """The inventory device a trap's source address belongs to: the one whose probe
