@@ -52,7 +52,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alerting.reports.config import ReportsConfig
-from probes.durations import Duration
+from core.durations import Duration
 
 # ints 1–3; YAML may quote them ("1": …), so not a Literal, which would refuse "1"
 Level = Annotated[int, Field(ge=1, le=3)]

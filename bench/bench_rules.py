@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.sample import Sample
 from inventory.model import Device, Inventory, Site
-from probes.sample import Sample
 from rules.engine import Engine
 from rules.loader import load_rules
 

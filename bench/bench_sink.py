@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from collector.sinks.config import SinkConfig
 from collector.sinks.influx import InfluxSink
-from probes.sample import Sample
+from core.sample import Sample
 from tests.fixtures.peers import free_port
 from tests.fixtures.victoria_peer import VictoriaMetrics
 

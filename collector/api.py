@@ -41,10 +41,11 @@ from alerting.sla import clocks
 from alerting.store import ACTIVE_STATES, STATES, Incident
 from alerting.store import NotFound as IncidentNotFound
 from collector import status_page
+from core.durations import parse_duration
+from core.hostport import split_host_port
+from core.sample import Sample
 from inventory import ConfigError
 from inventory.credentials import Credentials
-from probes.durations import parse_duration
-from probes.sample import Sample
 from rules import maintenance
 from rules.maintenance import MaintenanceWindow
 
@@ -66,11 +67,10 @@ WINDOW_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 def parse_listen(listen: str) -> tuple[str, int]:
     """("127.0.0.1", 8765) from "127.0.0.1:8765" ("[::1]:8765" for IPv6). Raises ValueError."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"api.listen: expected HOST:PORT, found {listen!r}")
-    host = host.strip("[]") or "127.0.0.1"
-    return host, int(port)
+    try:
+        return split_host_port(listen, None, default_host="127.0.0.1", allow_port_zero=True)
+    except ValueError as exc:
+        raise ValueError(f"api.listen: expected HOST:PORT, found {listen!r} ({exc})") from None
 
 
 def is_loopback(host: str) -> bool:

@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerting.config import AlertingConfig
 from collector.demo_site import DemoSiteSettings
 from collector.sinks.config import SinkConfig
-from inventory.yamlsource import ConfigError, LineDict, load_yaml, validate
-from probes.durations import Duration
+from core.durations import Duration
+from core.yamlsource import ConfigError, LineDict, load_yaml, validate
 
 if TYPE_CHECKING:
     from probes.snmp_traps import SnmpTrapSettings

@@ -34,8 +34,9 @@ from collector.scheduler import Scheduler
 from collector.sdnotify import Notifier
 from collector.sinks import Sink
 from collector.sinks.factory import build_sinks
+from core.hostport import host_of
+from core.sample import Sample
 from inventory import ConfigError
-from probes.sample import Sample
 from rules.engine import Engine
 from rules.fault import Fault
 from rules.maintenance import load_windows
@@ -49,14 +50,6 @@ log = logging.getLogger("roomwatch.daemon")
 TICK_SECONDS = 1.0
 STATE_SAVE_SECONDS = 10.0
 WATCH_SECONDS = 2.0  # how often the config files are checked for edits
-
-
-def _host(address: str) -> str:
-    """The host part of "host", "host:port" or "[v6]:port"."""
-    if address.startswith("["):
-        return address[1:].partition("]")[0]
-    host, sep, port = address.rpartition(":")
-    return host if sep and port.isdigit() and ":" not in host else address
 
 
 def _sink_setup(loaded: Loaded) -> list[tuple[object, str | None]]:
@@ -394,7 +387,7 @@ class Daemon:
         for device in self.loaded.inventory.devices.values():
             for settings in device.probes:
                 target = getattr(settings, "address", None)
-                if isinstance(target, str) and _host(target) == address:
+                if isinstance(target, str) and host_of(target) == address:
                     return device.id
         return None
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from probes.durations import Duration
+from core.durations import Duration
+from core.hostport import split_host_port
 
 
 class DemoSiteSettings(BaseModel):
@@ -56,10 +57,10 @@ class DemoSite:
         app.router.add_get("/", self._page)
         app.router.add_post("/break", self._break)
         app.router.add_post("/mend", self._mend)
-        host, _, port = self.settings.listen.rpartition(":")
+        host, port = split_host_port(self.settings.listen, default_host="127.0.0.1")
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, host or "127.0.0.1", int(port)).start()
+        await web.TCPSite(self._runner, host, port).start()
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from core.sample import Sample
 from inventory import Inventory
 from probes.base import Probe, ProbeError
 from probes.registry import probe_class
-from probes.sample import Sample
 
 
 @dataclass

@@ -20,8 +20,8 @@ from typing import Any
 from alerting.config import SlaTargets
 from alerting.sla import clocks
 from alerting.store import Incident
+from core.sample import Sample
 from inventory.model import Device, Inventory
-from probes.sample import Sample
 from rules.maintenance import MaintenanceWindow
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]

@@ -21,7 +21,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from inventory.yamlsource import ConfigError, ErrorItem, LineDict, load_yaml
+from core.yamlsource import ConfigError, ErrorItem, LineDict, load_yaml
 
 
 class Credentials:

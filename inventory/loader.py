@@ -10,9 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from inventory.credentials import Credentials
-from inventory.model import KINDS, DeviceSpec, Inventory, InventoryFile, Site, SiteSpec
-from inventory.yamlsource import (
+from core.yamlsource import (
     ConfigError,
     ErrorItem,
     errors_from_validation,
@@ -21,6 +19,8 @@ from inventory.yamlsource import (
     validate,
     yaml_files_in,
 )
+from inventory.credentials import Credentials
+from inventory.model import KINDS, DeviceSpec, Inventory, InventoryFile, Site, SiteSpec
 from probes.base import ProbeSettings, secret_fields
 from probes.registry import UnknownProbeType, settings_model
 

@@ -3,6 +3,7 @@
 A probe only talks to its device. Scheduling, timeouts, retries, concurrency and error
 accounting belong to the collector (see DESIGN.md §2)."""
 
+from core.sample import Sample, Value
 from probes.base import (
     Probe,
     ProbeAuthError,
@@ -13,7 +14,6 @@ from probes.base import (
     ProbeTlsError,
     ProbeUnreachable,
 )
-from probes.sample import Sample, Value
 
 __all__ = [
     "Probe",

@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from probes.durations import Duration
-from probes.sample import Sample
+from core.durations import Duration
+from core.sample import Sample
 
 
 class ProbeError(Exception):

@@ -42,6 +42,7 @@ import aiohttp
 from cryptography import x509
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from core.sample import Sample
 from probes.base import (
     Probe,
     ProbeError,
@@ -51,7 +52,6 @@ from probes.base import (
     ProbeTlsError,
     ProbeUnreachable,
 )
-from probes.sample import Sample
 
 MAX_BODY = 1 << 20  # content checks read at most 1 MiB of a page
 

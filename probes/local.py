@@ -38,6 +38,7 @@ from typing import Annotated, Any, ClassVar
 import psutil
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from core.sample import Sample, Value
 from probes.base import Probe, ProbeSettings, ProbeTimeout
 from probes.hostparse import (
     COMM_LENGTH,
@@ -48,7 +49,6 @@ from probes.hostparse import (
     parse_systemctl_is_active,
     process_names_running,
 )
-from probes.sample import Sample, Value
 
 FIRST_CPU_WINDOW_S = 0.25
 

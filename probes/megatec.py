@@ -30,8 +30,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from core.sample import Sample, Value
 from probes.base import Probe, ProbeProtocolError, ProbeSettings, ProbeTimeout
-from probes.sample import Sample, Value
 from probes.serial_bus import LineSettings, SerialPort, release_serial_port, serial_port
 
 

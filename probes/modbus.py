@@ -45,6 +45,8 @@ from pydantic import (
     model_validator,
 )
 
+from core.hostport import split_host_port
+from core.sample import Sample, Value
 from probes.base import (
     Probe,
     ProbeError,
@@ -54,7 +56,6 @@ from probes.base import (
     ProbeUnreachable,
 )
 from probes.device_profiles import load_profile, resolve_setting
-from probes.sample import Sample, Value
 from probes.serial_bus import release, shared
 
 RegisterType = Literal[
@@ -366,14 +367,7 @@ class ModbusRtuSettings(_ModbusSettings):
 
 
 def split_address(address: str, default_port: int = 502) -> tuple[str, int]:
-    if address.count(":") > 1 and not address.startswith("["):
-        return address, default_port  # a bare IPv6 address: no port given
-    host, sep, port = address.rpartition(":")
-    if not sep or (address.startswith("[") and address.endswith("]")):
-        return address.strip("[]"), default_port
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"not host:port: {address!r}")
-    return host.strip("[]"), int(port)
+    return split_host_port(address, default_port)
 
 
 class _ModbusProbe(Probe):

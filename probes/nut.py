@@ -31,6 +31,8 @@ from typing import ClassVar
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from core.hostport import split_host_port
+from core.sample import Sample, Value
 from probes.base import (
     Probe,
     ProbeAuthError,
@@ -41,7 +43,6 @@ from probes.base import (
     ProbeUnreachable,
     secret_field,
 )
-from probes.sample import Sample, Value
 
 
 class NutSettings(ProbeSettings):
@@ -67,14 +68,7 @@ class NutSettings(ProbeSettings):
 
 
 def split_address(address: str) -> tuple[str, int]:
-    if address.count(":") > 1 and not address.startswith("["):
-        return address, 3493  # a bare IPv6 address: no port given
-    host, sep, port = address.rpartition(":")
-    if not sep or (address.startswith("[") and address.endswith("]")):
-        return address.strip("[]"), 3493
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"not host:port: {address!r}")
-    return host.strip("[]"), int(port)
+    return split_host_port(address, 3493)
 
 
 _DECIMAL = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")

@@ -36,9 +36,9 @@ from pydantic import (
     model_validator,
 )
 
+from core.sample import Sample
 from probes.base import Probe, ProbeProtocolError, ProbeSettings
 from probes.device_profiles import load_profile, resolve_setting
-from probes.sample import Sample
 from probes.serial_bus import LineSettings, SerialPort, release_serial_port, serial_port
 
 

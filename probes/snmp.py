@@ -40,10 +40,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from core.durations import Duration
+from core.hostport import split_host_port
+from core.sample import Sample
 from probes import snmp_ber as ber
 from probes.base import Probe, ProbeAuthError, ProbeProtocolError, ProbeSettings, secret_field
-from probes.durations import Duration
-from probes.sample import Sample
 from probes.snmp_mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, uptime_seconds
 from probes.snmp_profiles import (
     Profile,
@@ -167,21 +168,7 @@ class SnmpSettings(ProbeSettings):
 
 def host_port(address: str, default_port: int = 161) -> tuple[str, int]:
     """ "host", "host:port", "[v6]:port" or a bare IPv6 address → (host, port)."""
-    address = address.strip()
-    if address.startswith("["):
-        host, _, rest = address[1:].partition("]")
-        port_text = rest.removeprefix(":")
-    elif address.count(":") == 1:
-        host, _, port_text = address.partition(":")
-    else:
-        host, port_text = address, ""
-    if not host:
-        raise ValueError(f"no host in address {address!r}")
-    if not port_text:
-        return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"bad port in address {address!r}")
-    return host, int(port_text)
+    return split_host_port(address, default_port)
 
 
 class SnmpProbe(Probe):

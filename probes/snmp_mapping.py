@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from core.sample import Sample, Value
 from probes import snmp_ber as ber
-from probes.sample import Sample, Value
 from probes.snmp_ber import Oid, Varbind
 from probes.snmp_profiles import MetricSpec, Profile, TableSpec
 from probes.snmp_rates import CounterRates

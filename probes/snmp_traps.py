@@ -43,9 +43,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.hostport import split_host_port
+from core.sample import Sample
 from probes import snmp_ber as ber
 from probes.base import secret_field
-from probes.sample import Sample
 from probes.snmp_mapping import interface_labels, text
 from probes.snmp_session import from_pysnmp
 from probes.snmp_usm import AuthProtocol, PrivProtocol
@@ -150,11 +151,7 @@ class SnmpTrapSettings(BaseModel):
 
 
 def listen_address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"
-    if not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ValueError(f"listen must be host:port, got {text!r}")
-    return host, int(port)
+    return split_host_port(text, None, default_host="0.0.0.0", allow_port_zero=True)
 
 
 class SnmpTrapReceiver:

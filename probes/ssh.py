@@ -50,6 +50,7 @@ from typing import ClassVar
 import paramiko
 from pydantic import Field, field_validator
 
+from core.sample import Sample
 from probes.base import (
     Probe,
     ProbeAuthError,
@@ -63,7 +64,6 @@ from probes.base import (
 from probes.hostparse import CpuTimes
 from probes.hostscript import build_script, has_host_metrics, read_output
 from probes.local import HostSettings, host_samples
-from probes.sample import Sample
 
 # Failures reach the collector as ProbeErrors, which it logs once per transition; paramiko's
 # own tracebacks would otherwise repeat on every failed poll of an unreachable host.

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from probes.sample import Value
+from core.sample import Value
 
 Predicate = Callable[[Value], bool]
 

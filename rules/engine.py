@@ -24,9 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.durations import format_duration
+from core.sample import Sample, Value
 from inventory.model import Device, Inventory
-from probes.durations import format_duration
-from probes.sample import Sample, Value
 from rules.conditions import as_number
 from rules.expression import Expression, Operand
 from rules.fault import Fault, FaultState, Suppression, fault_key

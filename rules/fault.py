@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from probes.sample import Value
+from core.sample import Value
 
 
 class FaultState(StrEnum):

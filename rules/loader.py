@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from inventory.model import KINDS, Inventory, Selector
-from inventory.yamlsource import (
+from core.durations import parse_duration
+from core.yamlsource import (
     ConfigError,
     ErrorItem,
     LineDict,
@@ -22,7 +22,7 @@ from inventory.yamlsource import (
     locate,
     yaml_files_in,
 )
-from probes.durations import parse_duration
+from inventory.model import KINDS, Inventory, Selector
 from rules.conditions import Condition, ConditionError, parse_condition
 from rules.expression import Expression, ExpressionError, is_expression, parse_expression
 from rules.model import CRITICALITY, LANGUAGES, Flapping, Rule, RuleSet

@@ -23,8 +23,6 @@ shift by an hour across the change). Writes are atomic (temporary file, then ren
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -33,8 +31,9 @@ from typing import Any
 
 import yaml
 
+from core.atomic import write_atomic
+from core.yamlsource import ConfigError, ErrorItem, LineDict, LineList, load_yaml
 from inventory.model import KINDS, Device, Selector
-from inventory.yamlsource import ConfigError, ErrorItem, LineDict, LineList, load_yaml
 
 PERIODS = {"daily": 86400.0, "weekly": 7 * 86400.0}
 WINDOW_KEYS = ("id", "select", "start", "end", "every", "reason", "ended", "created_by")
@@ -248,17 +247,3 @@ def next_id(windows: Sequence[MaintenanceWindow]) -> str:
     while f"mw-{n}" in used:
         n += 1
     return f"mw-{n}"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

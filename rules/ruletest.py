@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.durations import format_duration, parse_duration
+from core.sample import Sample, Value
+from core.yamlsource import ConfigError, ErrorItem, LineDict, LineList, load_yaml, validate
 from inventory.loader import load_inventory
 from inventory.model import DeviceSpec, Inventory, Site, SiteSpec
-from inventory.yamlsource import ConfigError, ErrorItem, LineDict, LineList, load_yaml, validate
-from probes.durations import format_duration, parse_duration
-from probes.sample import Sample, Value
 from rules.engine import Engine, FaultView
 from rules.loader import load_rules
 from rules.maintenance import PERIODS, MaintenanceWindow, parse_time, selector_from

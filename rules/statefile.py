@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from core.atomic import write_atomic
 from rules.engine import Engine
-from rules.maintenance import write_atomic
 
 
 def save_state(path: str | Path, engine: Engine) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from core.sample import Sample, Value
 from inventory.model import Device, Inventory
-from probes.sample import Sample, Value
 from rules.conditions import as_number
 from rules.maintenance import MaintenanceWindow
 from rules.model import CRITICALITY, Rule

@@ -15,8 +15,8 @@ from alerting.reports.monthly import MonthlyInput, MonthlyReport, build_monthly
 from alerting.reports.period import Period, timezone
 from alerting.reports.source import read_incidents
 from alerting.store import TicketStore
+from core.sample import Sample
 from inventory.model import Inventory
-from probes.sample import Sample
 from rules.maintenance import MaintenanceWindow, load_windows
 from rules.model import Rule
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +22,9 @@ from alerting.config import AlertingConfig
 from alerting.reports import jobs, mailing, output, period, tables
 from alerting.reports.config import ReportsConfig, ScheduledReport
 from alerting.store import TicketStore
+from core.atomic import write_atomic
+from core.sample import Sample
 from inventory.model import Inventory
-from probes.sample import Sample
 from rules.maintenance import MaintenanceWindow
 from rules.model import Rule
 
@@ -68,18 +67,6 @@ def due_reports(config: ReportsConfig, local_now: dt.datetime) -> list[Due]:
     if daily is not None and daily.enabled and _reached(local_now, daily.minutes):
         out.append(Due("inspection", local_now.date().isoformat(), daily))
     return out
-
-
-def write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _summary(subject: str, facts: Sequence[tuple[str, str]], path: Path) -> str:

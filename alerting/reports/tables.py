@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from alerting.reports import inspection as insp
 from alerting.reports.i18n import text
 from alerting.reports.monthly import RESPONSE_BUCKETS, LevelStats, MonthlyReport
-from probes.sample import Value
+from core.sample import Value
 
 DASH = "-"
 

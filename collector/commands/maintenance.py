@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from collector.config import DEFAULT_CONFIG, load_config
+from core.durations import format_duration, parse_duration
 from inventory import ConfigError, Inventory, load_credentials, load_inventory
 from inventory.model import KINDS, Selector
-from probes.durations import format_duration, parse_duration
 from rules.maintenance import (
     PERIODS,
     MaintenanceWindow,

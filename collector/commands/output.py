@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from probes.sample import Sample
+from core.sample import Sample
 
 
 def print_samples(samples: Sequence[Sample], as_json: bool) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from probes.sample import Sample
+from core.sample import Sample
 
 
 class Sink(Protocol):

@@ -26,7 +26,7 @@ from collector.sinks.config import SinkConfig
 from collector.sinks.lineproto import LineEncoder, TagsFor
 from collector.sinks.spool import Spool, SpoolBatch
 from collector.sinks.store import InfluxWriter, StoreError, StoreWriter
-from probes.sample import Sample
+from core.sample import Sample
 
 log = logging.getLogger("roomwatch.sink")
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 
-from probes.sample import Sample
+from core.sample import Sample
 
 TagsFor = Callable[[str], Mapping[str, str]]
 

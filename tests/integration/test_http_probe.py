@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from collector.polling import poll_once
+from core.sample import Sample
 from probes.base import ProbeError, ProbeTimeout, ProbeTlsError, ProbeUnreachable
 from probes.http import HttpProbe, HttpSettings
-from probes.sample import Sample
 from tests.fixtures.peers import free_port
 from tests.fixtures.tls import make_server_cert
 

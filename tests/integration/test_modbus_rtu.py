@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from core.sample import Sample
 from probes.base import ProbeProtocolError, ProbeTimeout, ProbeUnreachable
 from probes.modbus import ModbusRtuProbe, ModbusRtuSettings
-from probes.sample import Sample
 from tests.fixtures.modbus_peers import start_rtu
 from tests.fixtures.modbus_rtu_emulator import RtuBusEmulator, Unit
 from tests.fixtures.peers import stop_process

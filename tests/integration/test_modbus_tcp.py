@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from core.sample import Sample
 from probes.base import ProbeProtocolError, ProbeTimeout, ProbeUnreachable
 from probes.modbus import ModbusTcpProbe, ModbusTcpSettings
-from probes.sample import Sample
 from tests.fixtures.modbus_peers import start_tcp
 from tests.fixtures.peers import free_port, stop_process
 

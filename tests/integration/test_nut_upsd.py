@@ -6,9 +6,9 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
+from core.sample import Sample
 from probes.base import ProbeProtocolError, ProbeUnreachable
 from probes.nut import NutProbe, NutSettings
-from probes.sample import Sample
 from tests.fixtures.nut_peer import DUMPS, PASSWORD, USER, NutServer, read_dump
 from tests.fixtures.peers import free_port, shared_fixture
 

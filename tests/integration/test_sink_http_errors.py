@@ -19,7 +19,7 @@ from aiohttp import web
 
 from collector.sinks.config import SinkConfig
 from collector.sinks.influx import InfluxSink
-from probes.sample import Sample
+from core.sample import Sample
 from tests.fixtures.peers import free_port
 from tests.fixtures.tls import CertFiles, make_server_cert
 

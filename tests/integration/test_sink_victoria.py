@@ -23,8 +23,8 @@ import pytest
 from collector.sinks.config import SinkConfig
 from collector.sinks.factory import build_sinks
 from collector.sinks.influx import InfluxSink
+from core.sample import Sample
 from inventory.credentials import Credentials
-from probes.sample import Sample
 from tests.fixtures.peers import REPO, env_without_proxy, free_port
 from tests.fixtures.victoria_peer import VictoriaMetrics
 

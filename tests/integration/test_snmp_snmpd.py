@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from core.sample import Sample
 from probes.base import ProbeAuthError, ProbeTimeout
-from probes.sample import Sample
 from probes.snmp import SnmpProbe, SnmpSettings
 from probes.snmp_ber import COUNTER_TAGS, Oid, parse_oid
 from probes.snmp_session import LeanSession, LeanV3Session, PysnmpSession, Target, make_session

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.sample import Sample
+from core.sample import Sample
 from probes.snmp_traps import SnmpTrapReceiver, SnmpTrapSettings
 from tests.fixtures.snmp_peers import snmptrap
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from alerting.config import AlertingConfig
-from inventory.yamlsource import ConfigError, parse_yaml, validate
+from core.yamlsource import ConfigError, parse_yaml, validate
 
 
 def test_empty_section_works_with_plan_defaults() -> None:

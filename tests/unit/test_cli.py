@@ -192,7 +192,7 @@ def test_probe_help_lists_the_settings_of_that_probe(capsys: pytest.CaptureFixtu
 
 def test_the_table_shows_whole_numbers_in_full(capsys: pytest.CaptureFixture[str]) -> None:
     from collector.commands.output import print_samples
-    from probes.sample import Sample
+    from core.sample import Sample
 
     print_samples([Sample("d", "disk.free_bytes", 8865083392.0, {}, "B", 0.0)], as_json=False)
     assert "8865083392" in capsys.readouterr().out

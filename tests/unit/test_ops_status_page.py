@@ -18,8 +18,8 @@ from collector.status_page import (
     render,
     tile_state,
 )
+from core.sample import Sample
 from inventory.model import Device, Inventory, Site
-from probes.sample import Sample
 from rules.maintenance import MaintenanceWindow, selector_from
 
 NOW = 1_800_000_000.0

@@ -21,8 +21,8 @@ from alerting.reports.inspection import (
     InspectionSheet,
     build_inspection,
 )
+from core.sample import Sample, Value
 from inventory.model import Device, Inventory, Selector, Site
-from probes.sample import Sample, Value
 from rules.loader import load_rules
 from rules.maintenance import MaintenanceWindow
 from rules.model import Rule

@@ -17,10 +17,10 @@ from alerting.reports.config import ReportsConfig
 from alerting.reports.schedule import ReportScheduler, due_reports
 from alerting.service import build_notifiers
 from alerting.store import TicketStore
+from core.sample import Sample
 from inventory.credentials import Credentials
 from inventory.model import Device, Inventory, Site
 from probes.base import ProbeSettings
-from probes.sample import Sample
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 

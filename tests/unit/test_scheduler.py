@@ -13,8 +13,8 @@ import pytest
 
 from collector.polling import PollResult, poll_once
 from collector.scheduler import Scheduler, next_slot
+from core.sample import Sample
 from probes.base import Probe, ProbeAuthError, ProbeSettings
-from probes.sample import Sample
 from tests.fixtures.clock import VirtualClock
 
 

@@ -14,7 +14,7 @@ import pytest
 from collector.sinks.config import SinkConfig
 from collector.sinks.influx import InfluxSink, RateLimiter
 from collector.sinks.store import StoreError
-from probes.sample import Sample
+from core.sample import Sample
 
 TS = 1763800000.0
 SECRET = "tok-9d1e-secret"

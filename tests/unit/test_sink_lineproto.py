@@ -7,7 +7,7 @@ import math
 import pytest
 
 from collector.sinks.lineproto import LineEncoder, encode_sample, encode_samples, split_metric
-from probes.sample import Sample
+from core.sample import Sample
 
 TS = 1763800000.25
 

@@ -11,9 +11,9 @@ import yaml
 from pydantic import ValidationError
 
 import probes.ssh as ssh
+from core.yamlsource import ConfigError
 from inventory.credentials import Credentials
 from inventory.loader import load_inventory
-from inventory.yamlsource import ConfigError
 from probes.base import ProbeProtocolError, secret_fields
 from probes.hostscript import build_script
 from probes.registry import probe_class

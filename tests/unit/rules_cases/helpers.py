@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from core.sample import Sample, Value
 from inventory.model import Device, Inventory, Site
-from probes.sample import Sample, Value
 from rules.engine import Engine
 from rules.fault import Fault
 from rules.loader import load_rules
