@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from core.textfile import NotUtf8Error, read_text_file
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -126,11 +128,11 @@ def yaml_files_in(directory: Path) -> list[Path]:
 def load_yaml(path: str | Path) -> Any:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path)
     except OSError as exc:
         raise ConfigError.single(path, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError.single(path, f"not UTF-8 text: {exc.reason}") from None
+    except NotUtf8Error as exc:
+        raise ConfigError.single(path, exc.reason, exc.line, exc.col) from None
     return parse_yaml(text, path)
 
 

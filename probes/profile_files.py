@@ -9,6 +9,8 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from core.textfile import NotUtf8Error, read_text_file
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -19,11 +21,11 @@ class ProfileFileError(ValueError):
 def read_profile(path: Path, model: type[M]) -> M:
     """The profile in `path`, validated by `model`. Raises ProfileFileError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path)
     except OSError as exc:
         raise ProfileFileError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ProfileFileError(f"{path}: not UTF-8 text: {exc.reason}") from None
+    except NotUtf8Error as exc:
+        raise ProfileFileError(f"{path}:{exc.line}:{exc.col}: {exc.reason}") from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
