@@ -1,0 +1,146 @@
+"""The rule engine's state file: a restart keeps `for` timers, open faults, hold and settle
+timers, flapping history, absence clocks and which parents are down; a state file written by
+an older roomwatch still loads."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from rules.engine import Engine
+from rules.fault import Fault
+from rules.statefile import load_state, save_state
+from tests.unit.rules_cases.helpers import feed, inventory, rules_from, s
+
+CASES = Path(__file__).parent / "rules_cases"
+T = 1_763_800_000  # the fixture's timeline starts here
+
+# What happens after the restart, as the engine that wrote `state-v1.json` (roomwatch at commit
+# 75ce8a0, snapshot format 1, saved at T+450) did it: (t - T, [(rule, device, labels, state,
+# level, suppression, stale)]), each line after `feed` at that time.
+AFTER_RESTART = [
+    # disk-full had gone stale at 450; a reading makes it fresh again
+    (460, [("disk-full", "web1", {"mount": "/var"}, "firing", 3, None, False)]),
+    # sensor1 went down from level 1 to 2 readings at 360; `hold` (= `for`, 2m) ends at 480
+    (480, [("room-temperature", "sensor1", {}, "firing", 2, None, False)]),
+    (
+        520,
+        [
+            # sensor2 pending since 400, `for` 2m: the timer survived the restart
+            ("room-temperature", "sensor2", {}, "firing", 3, None, False),
+            # no device.up for core-sw1's snmp probe since 200: stale after 5m
+            ("device-unreachable", "core-sw1", {"probe": "snmp"}, "firing", 1, None, True),
+        ],
+    ),
+    # core-sw1 came back at 260; the humidity absence fault of its child, never re-polled, is
+    # held as dependency until the parent has been back for `stale` (5m)
+    (599, [("humidity-silent", "sensor1", {}, "firing", 3, None, False)]),
+    (
+        600,
+        [
+            # ups1's status last arrived at 300; `absent: 5m` — the absence clock survived
+            ("ups-silent", "ups1", {}, "firing", 2, None, False),
+            ("ups-on-battery", "ups1", {}, "firing", 2, None, True),
+        ],
+    ),
+    (
+        700,
+        [
+            ("humidity-silent", "sensor1", {}, "resolved", 3, None, False),
+            ("device-unreachable", "ups1", {"probe": "nut"}, "resolved", 1, None, False),
+            ("device-unreachable", "core-sw1", {"probe": "snmp"}, "resolved", 1, None, False),
+            ("ups-silent", "ups1", {}, "resolved", 2, None, False),
+            ("ups-on-battery", "ups1", {}, "resolved", 2, None, False),
+        ],
+    ),
+    (
+        929,
+        [
+            ("room-temperature", "sensor1", {}, "firing", 2, None, True),
+            ("room-temperature", "sensor2", {}, "firing", 3, None, True),
+            ("humidity-silent", "sensor1", {}, "firing", 3, None, False),  # silent for 2m again
+            ("disk-full", "web1", {"mount": "/var"}, "firing", 3, None, True),
+        ],
+    ),
+    # website-down was held open as flapping, clear since 330: it settles after 10m
+    (930, [("website-down", "web1", {}, "resolved", 2, "flapping", False)]),
+]
+
+FEEDS = {
+    460: [
+        s("sensor1", "ambient.temperature", 31),
+        s("web1", "http.up", 1),
+        s("web1", "disk.used_percent", 95, mount="/var"),
+    ],
+    480: [s("sensor1", "ambient.temperature", 31)],
+    520: [s("sensor2", "ambient.temperature", 28)],
+    700: [
+        s("sensor1", "ambient.humidity", 40),
+        s("ups1", "device.up", 1, probe="nut"),
+        s("core-sw1", "device.up", 1, probe="snmp"),
+        s("ups1", "ups.status", "OL"),
+    ],
+    929: [s("web1", "http.up", 1)],
+    930: [s("web1", "http.up", 1)],
+}
+
+Event = tuple[str, str, dict[str, str], str, int, str | None, bool]
+
+
+def _picture(events: list[Fault]) -> list[Event]:
+    return [
+        (
+            f.rule,
+            f.device,
+            f.labels,
+            str(f.state),
+            f.level,
+            None if f.suppressed is None else str(f.suppressed),
+            f.stale,
+        )
+        for f in events
+    ]
+
+
+def _engine(tmp_path: Path) -> Engine:
+    text = (CASES / "state-v1-rules.yaml").read_text(encoding="utf-8")
+    return Engine(rules_from(tmp_path, text), inventory())
+
+
+def _run_after_restart(engine: Engine) -> list[tuple[int, list[Event]]]:
+    times = sorted({t for t, _ in AFTER_RESTART} | set(FEEDS))
+    return [
+        (t, got)
+        for t in times
+        if (got := _picture(feed(engine, T + t, *FEEDS.get(t, [])))) or t in dict(AFTER_RESTART)
+    ]
+
+
+def test_a_state_file_of_format_1_loads_and_the_engine_carries_on(tmp_path: Path) -> None:
+    path = tmp_path / "rules-state.json"
+    shutil.copy(CASES / "state-v1.json", path)
+    engine = _engine(tmp_path)
+    assert load_state(path, engine)
+    before = {(v.rule, v.device, v.phase, v.level, v.since - T) for v in engine.faults(T + 450)}
+    assert before == {
+        ("room-temperature", "sensor1", "firing", 1, 120),
+        ("room-temperature", "sensor2", "pending", 3, 400),
+        ("humidity-silent", "sensor1", "firing", 3, 120),
+        ("ups-on-battery", "ups1", "firing", 2, 300),
+        ("device-unreachable", "core-sw1", "firing", 1, 200),
+        ("device-unreachable", "ups1", "firing", 1, 400),
+        ("website-down", "web1", "firing", 2, 240),
+        ("disk-full", "web1", "firing", 3, 120),
+    }
+    assert _run_after_restart(engine) == AFTER_RESTART
+
+
+def test_a_state_file_written_now_gives_the_same_future(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"
+    shutil.copy(CASES / "state-v1.json", old)
+    first = _engine(tmp_path)
+    load_state(old, first)
+    save_state(tmp_path / "new.json", first)
+    second = _engine(tmp_path)
+    assert load_state(tmp_path / "new.json", second)
+    assert _run_after_restart(second) == AFTER_RESTART
