@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -144,6 +145,20 @@ def _validate_probe(
                 " in the credentials file and name the entry with `credentials: NAME`",
             )
         )
+    for key, value in raw.items():
+        if _url_with_password(value):
+            # an inventory lives in git; the URL would also show in every log line about it
+            kline, kcol = locate(data, [*loc, key])
+            errors.append(
+                ErrorItem(
+                    str(file),
+                    kline,
+                    kcol,
+                    f"devices[{i}].probes[{j}].{key}: the URL carries a password; remove"
+                    " 'user:password@' and put username and password in the credentials file,"
+                    " named with `credentials: NAME`",
+                )
+            )
     merged = dict(raw)
     cred_name = raw.get("credentials")
     if isinstance(cred_name, str) and credentials is not None:
@@ -161,6 +176,15 @@ def _validate_probe(
         errors.extend(errors_from_validation(exc, node, file, ["devices", i, "probes", j]))
         return None, errors
     return settings, errors
+
+
+def _url_with_password(value: Any) -> bool:
+    if not isinstance(value, str) or "://" not in value:
+        return False
+    try:
+        return urlsplit(value.strip()).password is not None
+    except ValueError:
+        return False  # not a URL the probe can use either: its own validation says so
 
 
 def _node(data: Any, loc: list[str | int]) -> Any:

@@ -13,6 +13,11 @@ Example inventory entry:
   verify_tls: true
 ```
 
+A site behind a login takes its secrets from a credentials entry (`credentials: intranet`, whose
+keys are `username` and `password` for HTTP basic authentication, or `token` for a Bearer token),
+never from the inventory: a password inside the URL or an `Authorization` (or other
+secret-bearing) header written there is refused.
+
 Metrics: `http.up` (1 when the final response has an expected status and, if asked, the
 expected content within the first 1 MiB of the body), `http.status`, `http.response_seconds`
 (request start to the last body byte read: the end of the page, or its first 1 MiB),
@@ -27,6 +32,7 @@ carries `http.up = 0`, so rules see the site down whichever metric they watch.""
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import ssl
 import time
@@ -51,9 +57,12 @@ from probes.base import (
     ProbeTimeout,
     ProbeTlsError,
     ProbeUnreachable,
+    secret_field,
 )
 
 MAX_BODY = 1 << 20  # content checks read at most 1 MiB of a page
+_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "api-key")
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "auth")
 
 
 class HttpSettings(ProbeSettings):
@@ -67,6 +76,23 @@ class HttpSettings(ProbeSettings):
     verify_tls: bool = True  # turn off only for a device with a self-signed certificate
     ca_file: str | None = None  # extra CA bundle for a private PKI
     headers: dict[str, str] = Field(default_factory=dict)
+    username: str | None = None  # HTTP basic authentication, with `password`
+    password: str | None = secret_field()
+    token: str | None = secret_field()  # sent as `Authorization: Bearer …`
+
+    @field_validator("headers")
+    @classmethod
+    def _no_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        # An inventory lives in git and shows in this model's repr: no secret belongs there.
+        for name in headers:
+            low = name.lower()
+            if low in _SECRET_HEADERS or any(w in low for w in _SECRET_WORDS):
+                raise ValueError(
+                    f"header {name!r} carries a secret: put it in the credentials file (entry"
+                    " keys username and password for basic authentication, or token for a"
+                    " Bearer token) and name the entry with `credentials: NAME`"
+                )
+        return headers
 
     @field_validator("expect_status", mode="before")
     @classmethod
@@ -87,6 +113,16 @@ class HttpSettings(ProbeSettings):
         if not host or any(c.isspace() for c in value):
             raise ValueError(f"not a valid URL (no host name, or a space in it): {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _one_way_to_log_in(self) -> HttpSettings:
+        if self.token is not None and (self.username is not None or self.password is not None):
+            raise ValueError("give either username/password or token, not both")
+        if self.password is not None and self.username is None:
+            raise ValueError("a password needs a username (basic authentication)")
+        if self.username is not None and ":" in self.username:
+            raise ValueError("a basic-authentication username cannot contain ':'")
+        return self
 
     @model_validator(mode="after")
     def _head_has_no_body(self) -> HttpSettings:
@@ -116,6 +152,17 @@ class HttpSettings(ProbeSettings):
             except re.error as exc:
                 raise ValueError(f"invalid regular expression: {exc}") from None
         return value
+
+
+def _login_header(settings: HttpSettings) -> dict[str, str] | None:
+    """The Authorization header of a site behind a login (aiohttp drops it when a redirect
+    leaves the site's origin)."""
+    if settings.token is not None:
+        return {"Authorization": f"Bearer {settings.token}"}
+    if settings.username is not None:
+        pair = f"{settings.username}:{settings.password or ''}".encode()  # RFC 7617: UTF-8
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+    return None
 
 
 @dataclass
@@ -304,6 +351,7 @@ class HttpProbe(Probe):
                     settings.url,
                     allow_redirects=settings.follow_redirects,
                     max_redirects=settings.max_redirects,
+                    headers=_login_header(settings),
                 ) as resp,
             ):
                 body = await _read_body(resp) if settings.method != "HEAD" else b""

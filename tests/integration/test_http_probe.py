@@ -374,6 +374,37 @@ async def test_a_password_in_the_url_is_sent_but_never_shown_in_an_error() -> No
     assert "admin:***@127.0.0.1" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("login", "expected_header"),
+    [
+        ({"username": "admin", "password": "s3cret"}, "Basic YWRtaW46czNjcmV0"),  # admin:s3cret
+        ({"token": "t0ken"}, "Bearer t0ken"),
+    ],
+    ids=["basic", "bearer"],
+)
+async def test_a_site_behind_a_login_is_polled_with_the_credentials_entry(
+    login: dict[str, str], expected_header: str
+) -> None:
+    seen: list[str | None] = []
+
+    async def guarded(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        if request.headers.get("Authorization") != expected_header:
+            return web.Response(status=401)
+        return web.Response(text="status: OK")
+
+    runner, url = await _serve(guarded)
+    try:
+        without = await poll(url=url, expect_text="status: OK")  # no login: 401, the site down
+        m = await poll(url=url, expect_text="status: OK", **login)
+    finally:
+        await runner.cleanup()
+    assert without["http.up"].value == 0
+    assert without["http.status"].value == 401
+    assert m["http.up"].value == 1
+    assert seen == [None, expected_header]
+
+
 def test_a_content_check_on_a_head_request_is_a_settings_error() -> None:
     # A HEAD answer has no body, so the site would always be reported down for its content.
     with pytest.raises(ValueError, match="use GET, not HEAD"):

@@ -299,3 +299,54 @@ def test_config_section_owned_by_alerting_is_validated_with_lines(tmp_path: Path
     (err,) = info.value.errors
     assert err.line == 3
     assert "alerting.language" in str(err)
+
+
+def test_a_password_inside_a_url_in_the_inventory_is_refused_pointing_to_credentials(
+    tmp_path: Path,
+) -> None:
+    inv_path = write(
+        tmp_path,
+        "devices:\n  - id: a\n    kind: website\n    probes:\n      - type: http\n"
+        "        url: http://admin:s3cret@10.0.0.1/\n",
+    )
+    (err,) = errors_of(inv_path)
+    assert err.startswith(f"{inv_path}:6:9: devices[0].probes[0].url: the URL carries a password")
+    assert "credentials file" in err
+    assert "s3cret" not in err  # the refusal itself must not print the secret
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-Auth-Token", "Cookie", "X-API-Key"])
+def test_a_secret_bearing_header_in_the_inventory_is_refused(tmp_path: Path, header: str) -> None:
+    inv_path = write(
+        tmp_path,
+        "devices:\n  - id: a\n    kind: website\n    probes:\n      - type: http\n"
+        f"        url: https://x.example.org/\n        headers: {{{header}: 'Bearer abc123'}}\n",
+    )
+    (err,) = errors_of(inv_path)
+    assert f"header {header!r} carries a secret" in err
+    assert "credentials file" in err and "token" in err
+    assert "abc123" not in err
+
+
+def test_an_inline_http_password_is_refused_like_every_secret(tmp_path: Path) -> None:
+    inv_path = write(
+        tmp_path,
+        "devices:\n  - id: a\n    kind: website\n    probes:\n      - type: http\n"
+        "        url: https://x.example.org/\n        username: ops\n        password: pw\n",
+    )
+    errors = errors_of(inv_path)
+    assert any("probes[0].password: secrets do not belong in the inventory" in e for e in errors)
+
+
+def test_http_login_comes_from_a_credentials_entry(tmp_path: Path) -> None:
+    creds = write(tmp_path, "intranet:\n  username: ops\n  password: s3cret\n", "credentials.yaml")
+    os.chmod(creds, 0o600)
+    credentials, _ = load_credentials(creds)
+    inv_path = write(
+        tmp_path,
+        "devices:\n  - id: a\n    kind: website\n    probes:\n      - type: http\n"
+        "        url: https://x.example.org/\n        credentials: intranet\n",
+    )
+    probe = load_inventory(inv_path, credentials).devices["a"].probes[0]
+    assert (probe.username, probe.password) == ("ops", "s3cret")  # type: ignore[attr-defined]
+    assert "s3cret" not in repr(probe)
