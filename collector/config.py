@@ -30,7 +30,7 @@ from core.durations import Duration
 from core.yamlsource import ConfigError, LineDict, load_yaml, validate
 
 if TYPE_CHECKING:
-    from probes.snmp_traps import SnmpTrapSettings
+    from probes.snmp.trap_settings import SnmpTrapSettings
 
 DEFAULT_CONFIG = Path("/etc/roomwatch/roomwatch.yaml")
 
@@ -116,7 +116,7 @@ def load_config(path: str | Path) -> Config:
     traps = None
     if main.traps is not None:
         # Imported only when used: it brings the SNMP stack.
-        from probes.snmp_traps import SnmpTrapSettings
+        from probes.snmp.trap_settings import SnmpTrapSettings
 
         traps = validate(SnmpTrapSettings, data["traps"], path, ["traps"])
     state_dir = resolve(main.state_dir)

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,13 +36,14 @@ from collector.sinks.factory import build_sinks
 from core.hostport import host_of
 from core.sample import Sample
 from inventory import ConfigError
+from probes import registry as probe_registry
 from rules.engine import Engine
 from rules.fault import Fault
 from rules.maintenance import load_windows
 from rules.statefile import load_state, save_state
 
 if TYPE_CHECKING:
-    from probes.snmp_traps import SnmpTrapReceiver
+    from probes.snmp.traps import SnmpTrapReceiver
 
 log = logging.getLogger("roomwatch.daemon")
 
@@ -190,7 +190,7 @@ class Daemon:
             except OSError as exc:
                 raise StartupError(f"demo site on {config.demo_site.listen}: {exc}") from None
         if config.traps is not None:
-            from probes.snmp_traps import SnmpTrapReceiver  # the SNMP stack only when used
+            from probes.snmp.traps import SnmpTrapReceiver  # the SNMP stack only when used
 
             self.traps = SnmpTrapReceiver(
                 config.traps, self._ingest, self._device_for_address, self.clock.now
@@ -250,8 +250,7 @@ class Daemon:
         if self.scheduler is not None:
             for probe in self.scheduler.probes():
                 await probe.close()
-        if "probes.snmp_session" in sys.modules:  # shared SNMP sockets, if SNMP was used
-            await sys.modules["probes.snmp_session"].close_shared()
+        await probe_registry.shutdown()  # what probe modules share (SNMP sockets, engines)
         if self.demo_site is not None:
             await self.demo_site.stop()
         log.info("roomwatch stopped")

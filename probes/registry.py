@@ -6,8 +6,18 @@ use, so a daemon that polls only websites never imports pysnmp."""
 from __future__ import annotations
 
 import importlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
 
 from probes.base import Probe, ProbeSettings
+
+log = logging.getLogger("roomwatch.probes")
+
+# What a probe module shares between its probes (sockets, engines) and must close when the
+# daemon stops: a sync or async callable of no arguments, run on the daemon's event loop.
+ShutdownHook = Callable[[], Awaitable[None] | None]
+_shutdown_hooks: list[ShutdownHook] = []
 
 PROBES: dict[str, str] = {
     "local": "probes.local:LocalProbe",
@@ -46,3 +56,23 @@ def settings_model(type_name: str) -> type[ProbeSettings]:
 
 def known_types() -> list[str]:
     return sorted(PROBES)
+
+
+def on_shutdown(hook: ShutdownHook) -> None:
+    """Have `shutdown()` call `hook`. A probe module registers its hooks when it is imported,
+    so only the protocols in use are shut down; registering the same hook twice runs it once."""
+    if hook not in _shutdown_hooks:
+        _shutdown_hooks.append(hook)
+
+
+async def shutdown() -> None:
+    """Run every registered hook, in registration order (the daemon calls this at stop,
+    after closing the probes). A failing hook is logged and does not keep the others from
+    running."""
+    for hook in list(_shutdown_hooks):
+        try:
+            result = hook()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("probe shutdown hook %s failed", getattr(hook, "__qualname__", hook))

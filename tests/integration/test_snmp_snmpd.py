@@ -15,9 +15,12 @@ import pytest
 from core.sample import Sample
 from probes.base import ProbeAuthError, ProbeTimeout
 from probes.snmp import SnmpProbe, SnmpSettings
-from probes.snmp_ber import COUNTER_TAGS, Oid, parse_oid
-from probes.snmp_session import LeanSession, LeanV3Session, PysnmpSession, Target, make_session
-from probes.snmp_walk import Column, walk_columns
+from probes.snmp.ber import COUNTER_TAGS, Oid, parse_oid
+from probes.snmp.engines import make_session
+from probes.snmp.lean import LeanSession, LeanV3Session
+from probes.snmp.pysnmp_engine import PysnmpSession
+from probes.snmp.session import Target
+from probes.snmp.walk import Column, walk_columns
 from tests.fixtures.peers import free_udp_port, stop_process
 from tests.fixtures.snmp_peers import V3_AUTH, V3_PRIV, V3_USER, V3_USER_256, Agent, start_snmpd
 

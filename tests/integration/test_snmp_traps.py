@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.sample import Sample
-from probes.snmp_traps import SnmpTrapReceiver, SnmpTrapSettings
+from probes.snmp.traps import SnmpTrapReceiver, SnmpTrapSettings
 from tests.fixtures.snmp_peers import snmptrap
 
 pytestmark = pytest.mark.integration

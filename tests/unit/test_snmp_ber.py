@@ -7,7 +7,7 @@ from pyasn1.codec.ber import decoder as asn1_decoder
 from pyasn1.codec.ber import encoder as asn1_encoder
 from pysnmp.proto import api, rfc1902, rfc1905
 
-from probes import snmp_ber as ber
+from probes.snmp import ber
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 

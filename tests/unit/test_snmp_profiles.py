@@ -11,13 +11,13 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-import probes.snmp
-import probes.snmp_profiles
+import probes.snmp.probe
+import probes.snmp.profiles
 from probes.base import ProbeAuthError
 from probes.registry import probe_class
-from probes.snmp import SnmpProbe, SnmpSettings, host_port
-from probes.snmp_ber import Oid
-from probes.snmp_profiles import (
+from probes.snmp.ber import Oid
+from probes.snmp.probe import SnmpProbe, SnmpSettings, host_port
+from probes.snmp.profiles import (
     SHIPPED_DIR,
     Profile,
     ProfileError,
@@ -40,7 +40,7 @@ def test_the_issue_s_profiles_ship_and_load() -> None:
 
 
 def test_the_probe_docstring_examples_are_valid_settings() -> None:
-    (entries,) = yaml_blocks(probes.snmp.__doc__)
+    (entries,) = yaml_blocks(probes.snmp.probe.__doc__)
     assert isinstance(entries, list)
     for entry in entries:
         entry.pop("credentials")
@@ -51,7 +51,7 @@ def test_the_probe_docstring_examples_are_valid_settings() -> None:
 
 
 def test_the_profile_format_example_is_a_valid_profile() -> None:
-    (example,) = yaml_blocks(probes.snmp_profiles.__doc__)
+    (example,) = yaml_blocks(probes.snmp.profiles.__doc__)
     assert isinstance(example, dict)
     Profile.model_validate(example)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from probes.snmp_rates import CounterRates
+from probes.snmp.rates import CounterRates
 
 KEY = ("ifHCInOctets", (("ifIndex", "1"),))
 

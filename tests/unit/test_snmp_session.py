@@ -10,15 +10,11 @@ from typing import cast
 
 import pytest
 
-from probes import snmp_ber as ber
 from probes.base import ProbeAuthError, ProbeProtocolError, ProbeTimeout
-from probes.snmp_session import (
-    LeanSession,
-    SnmpErrorStatus,
-    Target,
-    close_shared,
-    make_session,
-)
+from probes.snmp import ber
+from probes.snmp.engines import close_shared, make_session
+from probes.snmp.lean import LeanSession
+from probes.snmp.session import SnmpErrorStatus, Target
 
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 Reply = Callable[[bytes], list[bytes]]

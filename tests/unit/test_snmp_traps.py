@@ -8,10 +8,9 @@ import re
 import pytest
 import yaml
 
-import probes.snmp_traps
-from probes import snmp_ber as ber
-from probes.snmp import SnmpProbe, SnmpSettings
-from probes.snmp_traps import (
+import probes.snmp.traps
+from probes.snmp import SnmpProbe, SnmpSettings, ber
+from probes.snmp.traps import (
     SNMP_TRAP_OID,
     SnmpTrapReceiver,
     SnmpTrapSettings,
@@ -34,7 +33,7 @@ def trap(oid: ber.Oid, *extra: ber.Varbind) -> list[ber.Varbind]:
 
 
 def test_the_docstring_example_is_a_valid_traps_section() -> None:
-    (block,) = re.findall(r"```yaml\n(.*?)```", probes.snmp_traps.__doc__ or "", re.S)
+    (block,) = re.findall(r"```yaml\n(.*?)```", probes.snmp.traps.__doc__ or "", re.S)
     section = yaml.safe_load(block)["traps"]
     settings = TrapReceiverSettings.model_validate(section)
     assert settings.devices["10.0.0.2"] == "core-sw1"
@@ -187,7 +186,7 @@ def test_link_up_with_fewer_varbinds_clears_the_series_its_link_down_opened() ->
 def test_refused_notifications_from_a_flood_of_sources_cost_bounded_memory_and_log(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(probes.snmp_traps, "REFUSED_SOURCES_LOGGED", 3)
+    monkeypatch.setattr(probes.snmp.traps, "REFUSED_SOURCES_LOGGED", 3)
     caplog.set_level(logging.WARNING, logger="roomwatch.snmp_traps")
     rx = receiver()
     point = "rfc2576.prepareDataElements:sm-failure"

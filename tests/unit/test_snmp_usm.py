@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes import snmp_ber as ber
-from probes import snmp_usm as usm
+from probes.snmp import ber, usm
 
 ENGINE = bytes.fromhex("000000000000000000000002")
 

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 
 import pytest
 
-from probes import snmp_ber as ber
 from probes.base import ProbeProtocolError
-from probes.snmp import answered_subtrees
-from probes.snmp_session import SnmpErrorStatus
-from probes.snmp_walk import get_scalars, walk_columns
+from probes.snmp import ber
+from probes.snmp.session import SnmpErrorStatus
+from probes.snmp.walk import answered_subtrees, get_scalars, walk_columns
 from tests.fixtures.snmp_fake import FakeAgentSession
 
 IF_DESCR = (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)

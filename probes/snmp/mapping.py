@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from core.sample import Sample, Value
-from probes import snmp_ber as ber
-from probes.snmp_ber import Oid, Varbind
-from probes.snmp_profiles import MetricSpec, Profile, TableSpec
-from probes.snmp_rates import CounterRates
-from probes.snmp_walk import Column
+from probes.snmp import ber
+from probes.snmp.ber import Oid, Varbind
+from probes.snmp.profiles import MetricSpec, Profile, TableSpec
+from probes.snmp.rates import CounterRates
+from probes.snmp.walk import Column
 
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)

@@ -1,5 +1,5 @@
 """The `snmp` probe: switches, routers, UPS units and environment sensors over SNMP v1, v2c
-and v3, reading what its profiles (`probes/profiles/snmp/*.yaml`) say.
+and v3, reading what its profiles (`probes/snmp/shipped_profiles/*.yaml`) say.
 
 Example inventory entries:
 
@@ -29,7 +29,7 @@ Metrics (DESIGN §4): MIB object names labelled by the table index and naming co
 
 `profile: auto` reads sysObjectID and asks the agent (one GETNEXT per candidate subtree,
 batched) which MIBs it has, then keeps the result until the agent restarts. Requests go through
-our lean codec (`snmp_session.LeanSession`, and `LeanV3Session` for v3 with MD5/SHA/SHA-2 and
+our lean engine (`lean.LeanSession`, and `LeanV3Session` for v3 with MD5/SHA/SHA-2 and
 AES-128 or DES); pysnmp serves 3DES/AES-192/256 and `engine: pysnmp`.
 """
 
@@ -43,28 +43,21 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from core.durations import Duration
 from core.hostport import split_host_port
 from core.sample import Sample
-from probes import snmp_ber as ber
 from probes.base import Probe, ProbeAuthError, ProbeProtocolError, ProbeSettings, secret_field
-from probes.snmp_mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, uptime_seconds
-from probes.snmp_profiles import (
+from probes.snmp import ber
+from probes.snmp.engines import make_session
+from probes.snmp.mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, uptime_seconds
+from probes.snmp.profiles import (
     Profile,
     TableSpec,
     choose_auto,
     detect_subtrees,
     load_profiles,
 )
-from probes.snmp_rates import CounterRates, restarted
-from probes.snmp_session import (
-    GEN_ERR,
-    NO_SUCH_NAME,
-    TOO_BIG,
-    SnmpErrorStatus,
-    SnmpSession,
-    Target,
-    make_session,
-)
-from probes.snmp_usm import AuthProtocol, PrivProtocol, lean_supports
-from probes.snmp_walk import Column, get_scalars, walk_columns
+from probes.snmp.rates import CounterRates, restarted
+from probes.snmp.session import SnmpSession, Target
+from probes.snmp.usm import AuthProtocol, PrivProtocol, lean_supports
+from probes.snmp.walk import Column, answered_subtrees, get_scalars, walk_columns
 
 
 def _split(value: Any) -> Any:
@@ -282,31 +275,3 @@ class SnmpProbe(Probe):
     @classmethod
     def cli_target(cls, target: str) -> dict[str, object]:
         return {"address": target}
-
-
-async def answered_subtrees(session: SnmpSession, subtrees: Sequence[ber.Oid]) -> set[ber.Oid]:
-    """The subtrees in which the agent has at least one object: one GETNEXT for all."""
-    answered: set[ber.Oid] = set()
-    pending = [list(subtrees[i : i + 40]) for i in range(0, len(subtrees), 40)]
-    while pending:
-        chunk = pending.pop()
-        if not chunk:
-            continue
-        try:
-            answer = await session.get_next(chunk)
-        except SnmpErrorStatus as exc:
-            if exc.status == NO_SUCH_NAME and 1 <= exc.index <= len(chunk):
-                del chunk[exc.index - 1]  # v1: nothing after this one at all
-                pending.append(chunk)
-                continue
-            if exc.status in (TOO_BIG, GEN_ERR, NO_SUCH_NAME):
-                # A small agent's answer did not fit its message size, or it failed the
-                # request as a whole: ask in halves; one subtree failing alone is not there.
-                if len(chunk) > 1:
-                    pending += [chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]]
-                continue
-            raise
-        for asked, (oid, tag, _) in zip(chunk, answer, strict=False):
-            if tag not in ber.EXCEPTION_TAGS and oid[: len(asked)] == asked:
-                answered.add(asked)
-    return answered

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from probes import snmp_ber as ber
 from probes.base import ProbeProtocolError
-from probes.snmp_ber import Oid, Varbind
-from probes.snmp_session import GEN_ERR, NO_SUCH_NAME, TOO_BIG, SnmpErrorStatus, SnmpSession
+from probes.snmp import ber
+from probes.snmp.ber import Oid, Varbind
+from probes.snmp.session import GEN_ERR, NO_SUCH_NAME, TOO_BIG, SnmpErrorStatus, SnmpSession
 
 GET_BATCH = 40  # OIDs per GET request; agents commonly cap a request well above this
 # Varbinds asked for per GETBULK (repetitions × columns): big enough to need few round trips,
@@ -137,3 +137,31 @@ async def walk_columns(
             else:
                 cursor[column] = last
     return out
+
+
+async def answered_subtrees(session: SnmpSession, subtrees: Sequence[Oid]) -> set[Oid]:
+    """The subtrees in which the agent has at least one object: one GETNEXT for all."""
+    answered: set[Oid] = set()
+    pending = [list(subtrees[i : i + 40]) for i in range(0, len(subtrees), 40)]
+    while pending:
+        chunk = pending.pop()
+        if not chunk:
+            continue
+        try:
+            answer = await session.get_next(chunk)
+        except SnmpErrorStatus as exc:
+            if exc.status == NO_SUCH_NAME and 1 <= exc.index <= len(chunk):
+                del chunk[exc.index - 1]  # v1: nothing after this one at all
+                pending.append(chunk)
+                continue
+            if exc.status in (TOO_BIG, GEN_ERR, NO_SUCH_NAME):
+                # A small agent's answer did not fit its message size, or it failed the
+                # request as a whole: ask in halves; one subtree failing alone is not there.
+                if len(chunk) > 1:
+                    pending += [chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]]
+                continue
+            raise
+        for asked, (oid, tag, _) in zip(chunk, answer, strict=False):
+            if tag not in ber.EXCEPTION_TAGS and oid[: len(asked)] == asked:
+                answered.add(asked)
+    return answered

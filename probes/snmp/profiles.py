@@ -1,6 +1,6 @@
 """SNMP profiles: which OIDs to read and which metrics they become, as data (YAML).
 
-The shipped profiles live in `probes/profiles/snmp/*.yaml`; a site adds its own with the
+The shipped profiles live in `probes/snmp/shipped_profiles/*.yaml`; a site adds its own with the
 probe's `profile_dirs` setting (a same-named file there replaces a shipped one). A profile:
 
 ```yaml
@@ -50,9 +50,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from probes.profile_files import ProfileFileError, read_profile
-from probes.snmp_ber import Oid, parse_oid
+from probes.snmp.ber import Oid, parse_oid
 
-SHIPPED_DIR = Path(__file__).resolve().parent / "profiles" / "snmp"
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped_profiles"
 
 
 def _to_oid(value: Any) -> Any:

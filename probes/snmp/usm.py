@@ -5,7 +5,7 @@ encoding requests and decoding (verifying, decrypting) answers.
 Covered: noAuthNoPriv, authNoPriv and authPriv with AES-128 (`aes`, `aes128`) or DES-CBC
 (`des`, RFC 3414 §8). 3DES and AES-192/256 (whose key extension varies between vendors) stay
 with pysnmp. Pure functions
-and small value classes: the session (`snmp_session.LeanV3Session`) owns the I/O, engine
+and small value classes: the session (`lean.LeanV3Session`) owns the I/O, engine
 discovery and time keeping.
 
 Errors: `BerError` for malformed bytes, `UsmError` (with `auth=True` when the answer fails
@@ -33,8 +33,8 @@ except ImportError:  # pragma: no cover - older cryptography
     )
     from cryptography.hazmat.primitives.ciphers.modes import CFB  # type: ignore[assignment]
 
-from probes import snmp_ber as ber
-from probes.snmp_ber import BerError, Varbind, read_header, read_int, tlv
+from probes.snmp import ber
+from probes.snmp.ber import BerError, Varbind, read_header, read_int, tlv
 
 # The SNMPv3 security protocols a settings file may name (probe and trap receiver alike).
 # aes192/aes256: net-snmp's key extension (Blumenthal draft); aes192c/aes256c: the one of
