@@ -4,7 +4,8 @@ A notification in the outbox carries a payload (the facts at the time it was que
 module turns one payload, or a group of them, into a `Message` with a subject, a plain-text
 body, a Markdown body for chat robots and a short line for SMS. Every alert says the level, the
 device, the site, the value, since when, the runbook and how to acknowledge; a recovery says
-resolved / 已恢复."""
+resolved / 已恢复. The words and their order are the catalogue's (`core/locale/*.yaml`,
+section `message`); this module decides which facts go on which line."""
 
 from __future__ import annotations
 
@@ -13,84 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.i18n import LANGUAGES, has_key, lookup, t
+
 ALERT_KINDS = ("opened", "reopened", "level", "escalated", "reminder")
 GROUPABLE = (*ALERT_KINDS, "resolved")
 
-_LEVEL = {
-    "zh": {1: "一级", 2: "二级", 3: "三级"},
-    "en": {1: "L1", 2: "L2", 3: "L3"},
-}
 
-_HEAD = {
-    "zh": {
-        "opened": "【{lv}告警】",
-        "reopened": "【{lv}告警·再次发生】",
-        "level_up": "【{lv}告警·由{prev}升级】",
-        "level_down": "【{lv}告警·由{prev}降级】",
-        "escalated": "【{lv}告警·升级通知】",
-        "reminder": "【{lv}告警·未确认提醒】",
-        "resolved": "【已恢复】【{lv}】",
-        "breach": "【{lv}·超时未{clock}】",
-        "acknowledged": "【已确认】【{lv}】",
-    },
-    "en": {
-        "opened": "[{lv} ALERT] ",
-        "reopened": "[{lv} ALERT again] ",
-        "level_up": "[{lv} ALERT, up from {prev}] ",
-        "level_down": "[{lv} ALERT, down from {prev}] ",
-        "escalated": "[{lv} ESCALATED] ",
-        "reminder": "[{lv} REMINDER, not acknowledged] ",
-        "resolved": "[RESOLVED {lv}] ",
-        "breach": "[{lv} SLA BREACH: {clock}] ",
-        "acknowledged": "[ACKNOWLEDGED {lv}] ",
-    },
-}
-
-_CLOCK = {
-    "zh": {"respond": "响应", "arrive": "到场", "repair": "修复"},
-    "en": {"respond": "respond", "arrive": "on site", "repair": "repair"},
-}
-
-_WORDS = {
-    "zh": {
-        "site": "站点",
-        "value": "当前值",
-        "since": "开始于",
-        "runbook": "处理建议",
-        "workaround": "已知规避方法",
-        "ack": "确认",
-        "ack_link": "手机确认",
-        "told": "通知",
-        "by": "处理人",
-        "devices": "{n} 台设备",
-        "lasted": "持续",
-        "incident": "事件",
-        "stale": "（数据已中断，状态未知）",
-        "flapping": "频繁反复：保持打开，稳定后才发恢复通知",
-        "ago": "前",
-        "more": "…另有 {n} 条",
-        "tap": "点击事件号",
-    },
-    "en": {
-        "site": "site",
-        "value": "value",
-        "since": "since",
-        "runbook": "runbook",
-        "workaround": "known workaround",
-        "ack": "acknowledge",
-        "ack_link": "acknowledge from a phone",
-        "told": "told",
-        "by": "by",
-        "devices": "{n} devices",
-        "lasted": "lasted",
-        "incident": "incident",
-        "stale": " (data stopped arriving; state unknown)",
-        "flapping": "flapping: held open, the recovery notice comes once it settles",
-        "ago": "ago",
-        "more": "… and {n} more",
-        "tap": "tap the incident number",
-    },
-}
+def _w(key: str, language: str, **params: object) -> str:
+    return t(f"message.{key}", language, **params)
 
 
 @dataclass(frozen=True)
@@ -107,7 +38,7 @@ class Message:
 
 
 def level_name(level: int, language: str) -> str:
-    return _LEVEL[language].get(level, f"L{level}")
+    return lookup(f"message.level.{level}", language) or f"L{level}"
 
 
 def summary_of(item: Mapping[str, Any], language: str) -> str:
@@ -128,15 +59,13 @@ def _span(seconds: float, language: str) -> str:
     seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
-    if language == "zh":
-        parts = [f"{hours}小时" if hours else "", f"{minutes}分" if minutes else ""]
-        text = "".join(parts) or f"{secs}秒"
-    else:
-        text = " ".join(
-            p for p in (f"{hours}h" if hours else "", f"{minutes}m" if minutes else "") if p
-        )
-        text = text or f"{secs}s"
-    return text
+    if hours and minutes:
+        return _w("span.hours_minutes", language, h=hours, m=minutes)
+    if hours:
+        return _w("span.hours", language, h=hours)
+    if minutes:
+        return _w("span.minutes", language, m=minutes)
+    return _w("span.seconds", language, s=secs)
 
 
 def _value(item: Mapping[str, Any]) -> str:
@@ -155,11 +84,15 @@ def _head(item: Mapping[str, Any], language: str) -> str:
     key = kind
     if kind == "level":
         key = "level_up" if prev is not None and level < int(prev) else "level_down"
-    template = _HEAD[language].get(key, _HEAD[language]["opened"])
-    return template.format(
+    if not has_key(f"message.head.{key}"):
+        key = "opened"
+    clock = item.get("clock", "")
+    return _w(
+        f"head.{key}",
+        language,
         lv=level_name(level, language),
         prev=level_name(int(prev), language) if prev is not None else "",
-        clock=_CLOCK[language].get(str(item.get("clock", "")), item.get("clock", "")),
+        clock=lookup(f"message.clock.{clock}", language) or clock,
     )
 
 
@@ -168,19 +101,16 @@ def _where(item: Mapping[str, Any], language: str) -> str:
     name = item.get("device_name")
     label = device if not name or name == device else f"{device} {name}"
     site = item.get("site_name") or item.get("site")
-    if site:
-        return f"{label}（{site}）" if language == "zh" else f"{label} ({site})"
-    return label
+    return _w("at_site", language, label=label, site=site) if site else label
 
 
 def _ack_lines(item: Mapping[str, Any], language: str) -> list[str]:
-    words = _WORDS[language]
     ack = item.get("ack") or {}
     lines = []
     if ack.get("command"):
-        lines.append(f"{words['ack']}: {ack['command']}")
+        lines.append(f"{_w('ack', language)}: {ack['command']}")
     if ack.get("link"):
-        lines.append(f"{words['ack_link']}: {ack['link']}")
+        lines.append(f"{_w('ack_link', language)}: {ack['link']}")
     return lines
 
 
@@ -191,20 +121,19 @@ def _clock(ts: float, tz: dt.tzinfo | None) -> str:
 def _short(item: Mapping[str, Any], language: str, tz: dt.tzinfo | None) -> str:
     """One SMS line: level, device and site, the summary (with the value), since when and the
     incident number to acknowledge."""
-    words = _WORDS[language]
     site = item.get("site_name") or item.get("site")
     where = str(item.get("device", "?"))
     if site:
-        where += f"（{site}）" if language == "zh" else f" ({site})"
+        where = _w("at_site", language, label=where, site=site)
     summary = summary_of(item, language)
-    text = f"{_head(item, language)}{where}{'：' if language == 'zh' else ': '}{summary}"
+    text = _w("headline", language, head=_head(item, language), where=where, what=summary)
     value = _value(item)
     if value != "-" and value not in summary:
-        text += f" ({words['value']} {value})"
+        text += f" ({_w('value', language)} {value})"
     since = item.get("since")
     if since is not None:
         hhmm = dt.datetime.fromtimestamp(since, tz).strftime("%H:%M")
-        text += f"，{hhmm}起" if language == "zh" else f", {words['since']} {hhmm}"
+        text += _w("since_short", language, hhmm=hhmm)
     return f"{text} #{item.get('incident')}"
 
 
@@ -212,25 +141,24 @@ def _group_tail(items: Sequence[Mapping[str, Any]], language: str) -> tuple[list
     """The lines under a grouped message (plain text, Markdown): how to acknowledge each
     incident listed (a command or one link each, never the first one's only) and every
     distinct runbook."""
-    words = _WORDS[language]
     text: list[str] = []
     markdown: list[str] = []
     alerts = [i for i in items if i.get("kind") not in ("resolved", "acknowledged")]
     ids = [str(i.get("incident")) for i in alerts if i.get("incident") is not None]
     if ids and any((i.get("ack") or {}).get("command") for i in alerts):
-        line = f"{words['ack']}: roomwatch incidents ack ID --by NAME (ID: {', '.join(ids)})"
+        line = f"{_w('ack', language)}: roomwatch incidents ack ID --by NAME (ID: {', '.join(ids)})"
         text.append(line)
         markdown.append(f"- {line}")
     links = [(i.get("incident"), (i.get("ack") or {}).get("link")) for i in alerts]
     links = [(n, url) for n, url in links if url]
     if links:  # in Markdown each listed incident number is its own link
-        markdown.append(f"- {words['ack_link']}: {words['tap']}")
+        markdown.append(f"- {_w('ack_link', language)}: {_w('tap', language)}")
     for runbook in dict.fromkeys(str(i["runbook"]) for i in items if i.get("runbook")):
-        line = f"{words['runbook']}: {runbook}"
+        line = f"{_w('runbook', language)}: {runbook}"
         text.append(line)
         markdown.append(f"- {line}")
     if links:
-        text.append(f"{words['ack_link']}:")
+        text.append(f"{_w('ack_link', language)}:")
         text.extend(f"  #{n}: {url}" for n, url in links)
     return text, markdown
 
@@ -238,29 +166,28 @@ def _group_tail(items: Sequence[Mapping[str, Any]], language: str) -> tuple[list
 def _detail_lines(
     item: Mapping[str, Any], language: str, tz: dt.tzinfo | None, now: float
 ) -> list[str]:
-    words = _WORDS[language]
-    lines = [f"{words['incident']} #{item.get('incident', '?')}  {_where(item, language)}"]
-    line = f"{words['value']}: {_value(item)}"
+    lines = [f"{_w('incident', language)} #{item.get('incident', '?')}  {_where(item, language)}"]
+    line = f"{_w('value', language)}: {_value(item)}"
     if item.get("stale"):
-        line += words["stale"]
+        line += _w("stale", language)
     lines.append(line)
     if item.get("flapping") and item.get("kind") != "resolved":
-        lines.append(words["flapping"])
+        lines.append(_w("flapping", language))
     since = item.get("since")
     if since is not None:
         lines.append(
-            f"{words['since']}: {_when(since, tz)} ({_span(now - since, language)}{' ' if language == 'en' else ''}{words['ago']})"
+            f"{_w('since', language)}: {_w('since_ago', language, when=_when(since, tz), span=_span(now - since, language))}"
         )
     if item.get("kind") == "resolved" and item.get("resolved_at") and since is not None:
-        lines.append(f"{words['lasted']}: {_span(item['resolved_at'] - since, language)}")
+        lines.append(f"{_w('lasted', language)}: {_span(item['resolved_at'] - since, language)}")
     if item.get("by"):
-        lines.append(f"{words['by']}: {item['by']}")
+        lines.append(f"{_w('by', language)}: {item['by']}")
     if item.get("runbook"):
-        lines.append(f"{words['runbook']}: {item['runbook']}")
+        lines.append(f"{_w('runbook', language)}: {item['runbook']}")
     if item.get("workaround"):
-        lines.append(f"{words['workaround']}: {item['workaround']}")
+        lines.append(f"{_w('workaround', language)}: {item['workaround']}")
     if item.get("people"):
-        lines.append(f"{words['told']}: {', '.join(item['people'])}")
+        lines.append(f"{_w('told', language)}: {', '.join(item['people'])}")
     if item.get("kind") not in ("resolved", "acknowledged"):
         lines.extend(_ack_lines(item, language))
     return lines
@@ -276,7 +203,7 @@ def render(
     recipients: Mapping[str, Any] | None = None,
 ) -> Message:
     """One message for one payload or a group of them (same channel, recipients and group)."""
-    if language not in _WORDS:
+    if language not in LANGUAGES:  # a channel in another language gets English
         language = "en"
     if not items:
         raise ValueError("nothing to render")
@@ -288,12 +215,17 @@ def render(
         from alerting.reports.mailing import render_report
 
         return render_report(items[0], recipients=recipients)
-    words = _WORDS[language]
     ordered = sorted(items, key=lambda i: (int(i.get("level", 3)), str(i.get("device", ""))))
     first = ordered[0]
     level = int(first.get("level", 3))
     if len(ordered) == 1:
-        subject = f"{_head(first, language)}{_where(first, language)}{'：' if language == 'zh' else ': '}{summary_of(first, language)}"
+        subject = _w(
+            "headline",
+            language,
+            head=_head(first, language),
+            where=_where(first, language),
+            what=summary_of(first, language),
+        )
         body = [subject, "", summary_of(first, language), *_detail_lines(first, language, tz, now)]
         markdown = [
             f"**{subject}**",
@@ -304,16 +236,22 @@ def render(
     else:
         devices = sorted({str(i.get("device")) for i in ordered})
         site = first.get("site_name") or first.get("site") or ""
-        count = words["devices"].format(n=len(devices))
-        sep = "：" if language == "zh" else ": "
-        subject = f"{_head(first, language)}{site + ' ' if site else ''}{count}{sep}{', '.join(devices[:5])}{'…' if len(devices) > 5 else ''}"
+        count = _w("devices", language, n=len(devices))
+        listed = ", ".join(devices[:5]) + ("…" if len(devices) > 5 else "")
+        subject = _w(
+            "headline",
+            language,
+            head=_head(first, language),
+            where=f"{site} {count}" if site else count,
+            what=listed,
+        )
         body = [subject, ""]
         markdown = [f"**{subject}**", ""]
         shown = ordered[:max_items]
         for item in shown:
             since = item.get("since")
-            when = f", {words['since']} {_clock(since, tz)}" if since is not None else ""
-            line = f"{_head(item, language)}#{item.get('incident')} {_where(item, language)} {summary_of(item, language)} ({words['value']} {_value(item)}{when})"
+            when = f", {_w('since', language)} {_clock(since, tz)}" if since is not None else ""
+            line = f"{_head(item, language)}#{item.get('incident')} {_where(item, language)} {summary_of(item, language)} ({_w('value', language)} {_value(item)}{when})"
             body.append(line)
             link = (item.get("ack") or {}).get("link") if item.get("kind") in ALERT_KINDS else None
             if link:  # on a phone, the incident number itself acknowledges
@@ -321,7 +259,7 @@ def render(
                 line = line.replace(number, f"[{number.strip()}]({link}) ", 1)
             markdown.append(f"- {line}")
         if len(ordered) > max_items:
-            more = words["more"].format(n=len(ordered) - max_items)
+            more = _w("more", language, n=len(ordered) - max_items)
             body.append(more)
             markdown.append(more)
         # chat robots send the Markdown body: it says how to acknowledge and what to do too

@@ -10,35 +10,7 @@ from typing import Any
 
 from alerting.config import NoticeConfig
 from alerting.messages import Message
-
-_WORDS = {
-    "zh": {
-        "general": "【事件通知】",
-        "urgent": "【紧急事件通知】",
-        "before": "预告",
-        "start": "开始",
-        "end": "已结束",
-        "window": "时间",
-        "scope": "范围",
-        "partial": "部分设备",
-        "all": "全部业务",
-        "devices": "涉及设备",
-        "action": "请您",
-    },
-    "en": {
-        "general": "[NOTICE] ",
-        "urgent": "[URGENT NOTICE] ",
-        "before": "upcoming",
-        "start": "starting now",
-        "end": "completed",
-        "window": "window",
-        "scope": "scope",
-        "partial": "partial",
-        "all": "everything",
-        "devices": "devices",
-        "action": "please",
-    },
-}
+from core.i18n import lookup, t
 
 
 def _wall(moment: dt.datetime, local_now: dt.datetime) -> dt.datetime:
@@ -91,27 +63,29 @@ def render_notice(
     tz: dt.tzinfo | None = None,
     recipients: Mapping[str, Any] | None = None,
 ) -> Message:
-    words = _WORDS.get(language, _WORDS["en"])
     phase = str(item.get("phase", "start")).split(":")[0]
-    head = words["urgent" if item.get("urgency") == "urgent" else "general"]
+    head = t(f"notice.head.{'urgent' if item.get('urgency') == 'urgent' else 'general'}", language)
     title = _pick(item.get("title") or {}, language)
-    subject = (
-        f"{head}{title} ({words[phase]})"
-        if language == "en"
-        else f"{head}{title}（{words[phase]}）"
+    subject = t(
+        "notice.subject",
+        language,
+        head=head,
+        title=title,
+        phase=t(f"notice.phase.{phase}", language),
     )
+    scope = str(item.get("scope"))
     lines = [
         subject,
         "",
         _pick(item.get("content") or {}, language),
-        f"{words['window']}: {item.get('start')} – {item.get('end')}",
-        f"{words['scope']}: {words.get(str(item.get('scope')), item.get('scope'))}",
+        f"{t('notice.window', language)}: {item.get('start')} – {item.get('end')}",
+        f"{t('notice.scope', language)}: {lookup(f'notice.scope.{scope}', language) or scope}",
     ]
     if item.get("devices"):
-        lines.append(f"{words['devices']}: {', '.join(item['devices'])}")
+        lines.append(f"{t('notice.devices', language)}: {', '.join(item['devices'])}")
     action = _pick(item.get("action") or {}, language)
     if action:
-        lines.append(f"{words['action']}: {action}")
+        lines.append(f"{t('notice.action', language)}: {action}")
     text = "\n".join(lines)
     return Message(
         kind="notice",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from alerting.reports import render_csv, render_html, render_md, tables
-from alerting.reports.i18n import text
 from alerting.reports.inspection import InspectionSheet
 from alerting.reports.monthly import MonthlyReport
+from core.i18n import t
 
 FORMATS = ("html", "md", "csv")
 
@@ -34,7 +34,7 @@ def inspection(sheet: InspectionSheet, fmt: str, lang: str, tz: dt.tzinfo) -> st
     if fmt == "md":
         footer = [
             "",
-            f"> {text(lang, 'inspection.legend')}",
+            f"> {t('report.inspection.legend', lang)}",
             "",
             *render_md.signature_block(signatures),
         ]

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from html import escape
 
 from alerting.reports import charts
-from alerting.reports.i18n import text
 from alerting.reports.monthly import MonthlyReport
 from alerting.reports.tables import Heading, Table
+from core.i18n import t
 
 _NUMBER = re.compile(r"^[-+]?\d[\d.,]*$")
 _LANG = {"zh": "zh-CN", "en": "en"}
@@ -68,7 +68,7 @@ def table_html(table: Table, lang: str, figure: str = "", css_class: str = "") -
             parts.append("<tr>" + "".join(cells) + "</tr>")
         parts.append("</tbody></table>")
     else:
-        parts.append(f'<p class="none">{escape(text(lang, "none"))}</p>')
+        parts.append(f'<p class="none">{escape(t("report.none", lang))}</p>')
     if table.note:
         parts.append(f'<p class="note">{escape(table.note)}</p>')
     parts.append("</section>")
@@ -91,19 +91,19 @@ def page(heading: Heading, body: Sequence[str], lang: str) -> str:
 
 
 def monthly_charts(report: MonthlyReport, lang: str) -> tuple[str, str]:
-    levels = [(text(lang, f"level.{lv}"), charts.LEVEL_COLOURS[lv], lv) for lv in (1, 2, 3)]
+    levels = [(t(f"report.level.{lv}", lang), charts.LEVEL_COLOURS[lv], lv) for lv in (1, 2, 3)]
     trend = charts.grouped_bars(
-        text(lang, "trend"),
+        t("report.trend", lang),
         [label for label, _ in report.trend],
         [(name, colour, [counts[lv] for _, counts in report.trend]) for name, colour, lv in levels],
     )
-    buckets = [text(lang, f"bucket.{i}") for i in range(len(report.response_buckets[1]))]
+    buckets = [t(f"report.bucket.{i}", lang) for i in range(len(report.response_buckets[1]))]
     response = charts.grouped_bars(
-        text(lang, "response_dist"),
+        t("report.response_dist", lang),
         buckets,
         [(name, colour, report.response_buckets[lv]) for name, colour, lv in levels],
         marker_after=2,
-        marker_label=text(lang, "target"),
+        marker_label=t("report.target", lang),
         height=250,
     )
     return trend, response
@@ -122,7 +122,7 @@ def render_inspection(
     heading: Heading, tables: Sequence[Table], lang: str, signatures: Sequence[str]
 ) -> str:
     body = [table_html(t, lang, css_class="sheet") for t in tables]
-    body.append(f'<p class="note">{escape(text(lang, "inspection.legend"))}</p>')
+    body.append(f'<p class="note">{escape(t("report.inspection.legend", lang))}</p>')
     sign = "".join(f"<th>{escape(label)}</th><td></td>" for label in signatures[:2])
     sign2 = "".join(f"<th>{escape(label)}</th><td></td>" for label in signatures[2:4])
     body.append(

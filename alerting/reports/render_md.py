@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alerting.reports.i18n import text
 from alerting.reports.tables import Heading, Table
+from core.i18n import t
 
 
 def cell(value: str) -> str:
@@ -21,7 +21,7 @@ def table_md(table: Table, lang: str) -> list[str]:
     for row in table.rows:
         lines.append("| " + " | ".join(cell(c) for c in row) + " |")
     if not table.rows:
-        lines.extend(["", f"_{text(lang, 'none')}_"])
+        lines.extend(["", f"_{t('report.none', lang)}_"])
     if table.note:
         lines.extend(["", f"> {table.note}"])
     lines.append("")

@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from alerting.reports import inspection as insp
-from alerting.reports.i18n import text
 from alerting.reports.monthly import RESPONSE_BUCKETS, LevelStats, MonthlyReport
+from core.i18n import lookup, t
 from core.sample import Value
 
 DASH = "-"
@@ -65,9 +65,7 @@ def value_text(value: Value | None) -> str:
 
 
 def _state(lang: str, state: str) -> str:
-    key = f"state.{state}"
-    shown = text(lang, key)
-    return state if shown == key else shown  # a state we have no word for: as stored
+    return lookup(f"report.state.{state}", lang) or state  # a state we have no word for: as stored
 
 
 def _summary(summary: dict[str, str], lang: str) -> str:
@@ -79,17 +77,19 @@ def _summary(summary: dict[str, str], lang: str) -> str:
 
 def monthly_heading(report: MonthlyReport, lang: str, generated: float) -> Heading:
     tz = report.period.tz
-    title = text(lang, "quarterly.title" if len(report.period.months) > 1 else "monthly.title")
+    title = t(
+        "report.quarterly.title" if len(report.period.months) > 1 else "report.monthly.title", lang
+    )
     return Heading(
         f"{title} {report.period.label}",
         [
             (
-                text(lang, "period"),
+                t("report.period", lang),
                 f"{when(report.period.start, tz)} – {when(report.period.end, tz)}",
             ),
-            (text(lang, "site"), report.site or text(lang, "all_sites")),
-            (text(lang, "as_of"), when(report.as_of, tz)),
-            (text(lang, "generated"), when(generated, tz)),
+            (t("report.site", lang), report.site or t("report.all_sites", lang)),
+            (t("report.as_of", lang), when(report.as_of, tz)),
+            (t("report.generated", lang), when(generated, tz)),
         ],
     )
 
@@ -130,39 +130,39 @@ def sla_cell(stats: LevelStats, key: str) -> str:
 def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
     tz = report.period.tz
     columns = [*report.levels, report.total]
-    level_names = [text(lang, f"level.{s.level}") for s in report.levels] + [
-        text(lang, "level.all")
+    level_names = [t(f"report.level.{s.level}", lang) for s in report.levels] + [
+        t("report.level.all", lang)
     ]
     tables = [
         Table(
             "sla",
-            text(lang, "sla"),
-            [text(lang, "measure"), *level_names],
-            [[text(lang, key), *(sla_cell(s, key) for s in columns)] for key in SLA_ROWS],
-            note=text(lang, "definitions"),
+            t("report.sla", lang),
+            [t("report.measure", lang), *level_names],
+            [[t(f"report.{key}", lang), *(sla_cell(s, key) for s in columns)] for key in SLA_ROWS],
+            note=t("report.definitions", lang),
         ),
         Table(
             "suppressed",
-            text(lang, "suppressed"),
-            [text(lang, "reason"), text(lang, "count")],
+            t("report.suppressed", lang),
+            [t("report.reason", lang), t("report.count", lang)],
             [
-                [text(lang, f"suppressed.{reason}"), str(count)]
+                [t(f"report.suppressed.{reason}", lang), str(count)]
                 for reason, count in sorted(report.suppressed.items())
             ],
         ),
         Table(
             "trend",
-            text(lang, "trend"),
-            [text(lang, "month"), *level_names[:3]],
+            t("report.trend", lang),
+            [t("report.month", lang), *level_names[:3]],
             [[label, *(str(counts[lv]) for lv in (1, 2, 3))] for label, counts in report.trend],
         ),
         Table(
             "response",
-            text(lang, "response_dist"),
-            [text(lang, "bucket"), *level_names[:3]],
+            t("report.response_dist", lang),
+            [t("report.bucket", lang), *level_names[:3]],
             [
                 [
-                    text(lang, f"bucket.{index}"),
+                    t(f"report.bucket.{index}", lang),
                     *(str(report.response_buckets[lv][index]) for lv in (1, 2, 3)),
                 ]
                 for index in range(len(RESPONSE_BUCKETS) + 1)
@@ -174,16 +174,19 @@ def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
         tables.append(
             Table(
                 "availability-websites" if website else "availability-devices",
-                text(lang, "availability.websites" if website else "availability.devices"),
+                t(
+                    "report.availability.websites" if website else "report.availability.devices",
+                    lang,
+                ),
                 [
-                    text(lang, "device"),
-                    text(lang, "name"),
-                    text(lang, "site"),
-                    text(lang, "availability"),
-                    text(lang, "downtime"),
-                    text(lang, "outages"),
-                    text(lang, "planned"),
-                    text(lang, "down_in_maintenance"),
+                    t("report.device", lang),
+                    t("report.name", lang),
+                    t("report.site", lang),
+                    t("report.availability", lang),
+                    t("report.downtime", lang),
+                    t("report.outages", lang),
+                    t("report.planned", lang),
+                    t("report.down_in_maintenance", lang),
                 ],
                 [
                     [
@@ -203,15 +206,15 @@ def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
     tables.append(
         Table(
             "problems",
-            text(lang, "problems"),
+            t("report.problems", lang),
             [
-                text(lang, "problem"),
-                text(lang, "key"),
-                text(lang, "state"),
-                text(lang, "occurrences"),
-                text(lang, "total_occurrences"),
-                text(lang, "root_cause"),
-                text(lang, "workaround"),
+                t("report.problem", lang),
+                t("report.key", lang),
+                t("report.state", lang),
+                t("report.occurrences", lang),
+                t("report.total_occurrences", lang),
+                t("report.root_cause", lang),
+                t("report.workaround", lang),
             ],
             [
                 [
@@ -230,27 +233,27 @@ def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
     tables.append(
         Table(
             "still-open",
-            text(lang, "still_open"),
+            t("report.still_open", lang),
             [
-                text(lang, "id"),
-                text(lang, "level"),
-                text(lang, "device"),
-                text(lang, "rule"),
-                text(lang, "state"),
-                text(lang, "opened_at"),
-                text(lang, "what"),
-                text(lang, "note"),
+                t("report.id", lang),
+                t("report.level", lang),
+                t("report.device", lang),
+                t("report.rule", lang),
+                t("report.state", lang),
+                t("report.opened_at", lang),
+                t("report.what", lang),
+                t("report.note", lang),
             ],
             [
                 [
                     f"#{r.id}",
-                    text(lang, f"level.{r.level}"),
+                    t(f"report.level.{r.level}", lang),
                     r.device,
                     r.rule,
                     _state(lang, r.state),
                     when(r.opened_at, tz),
                     _summary(r.summary, lang),
-                    text(lang, f"suppressed.{r.suppressed}") if r.suppressed else DASH,
+                    t(f"report.suppressed.{r.suppressed}", lang) if r.suppressed else DASH,
                 ]
                 for r in report.still_open
             ],
@@ -259,12 +262,12 @@ def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
     tables.append(
         Table(
             "maintenance",
-            text(lang, "maintenance"),
+            t("report.maintenance", lang),
             [
-                text(lang, "window"),
-                text(lang, "reason"),
-                text(lang, "devices"),
-                text(lang, "minutes"),
+                t("report.window", lang),
+                t("report.reason", lang),
+                t("report.devices", lang),
+                t("report.minutes", lang),
             ],
             [
                 [m.id, m.reason or DASH, ", ".join(m.devices) or DASH, minutes(m.seconds)]
@@ -275,19 +278,19 @@ def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
     tables.append(
         Table(
             "maintenance-incidents",
-            text(lang, "maintenance_incidents"),
+            t("report.maintenance_incidents", lang),
             [
-                text(lang, "id"),
-                text(lang, "level"),
-                text(lang, "device"),
-                text(lang, "rule"),
-                text(lang, "opened_at"),
-                text(lang, "what"),
+                t("report.id", lang),
+                t("report.level", lang),
+                t("report.device", lang),
+                t("report.rule", lang),
+                t("report.opened_at", lang),
+                t("report.what", lang),
             ],
             [
                 [
                     f"#{r.id}",
-                    text(lang, f"level.{r.level}"),
+                    t(f"report.level.{r.level}", lang),
                     r.device,
                     r.rule,
                     when(r.opened_at, tz),
@@ -306,15 +309,15 @@ def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
 def inspection_heading(sheet: insp.InspectionSheet, lang: str, tz: dt.tzinfo) -> Heading:
     counts = sheet.counts()
     tally = ", ".join(
-        f"{text(lang, f'status.{s}')} {counts[s]}"
+        f"{t(f'report.status.{s}', lang)} {counts[s]}"
         for s in (insp.NORMAL, insp.WARNING, insp.FAULT, insp.UNKNOWN)
     )
     return Heading(
-        text(lang, "inspection.title"),
+        t("report.inspection.title", lang),
         [
-            (text(lang, "inspected_at"), when(sheet.at, tz)),
-            (text(lang, "site"), sheet.site or text(lang, "all_sites")),
-            (text(lang, "totals"), tally),
+            (t("report.inspected_at", lang), when(sheet.at, tz)),
+            (t("report.site", lang), sheet.site or t("report.all_sites", lang)),
+            (t("report.totals", lang), tally),
         ],
     )
 
@@ -329,24 +332,26 @@ def _reading_text(reading: insp.Reading | None) -> str:
 
 def inspection_tables(sheet: insp.InspectionSheet, lang: str) -> list[Table]:
     headers = [
-        text(lang, "device"),
-        text(lang, "name"),
-        text(lang, "reachable"),
-        *(text(lang, c.key) for c in insp.COLUMNS),
-        text(lang, "status"),
+        t("report.device", lang),
+        t("report.name", lang),
+        t("report.reachable", lang),
+        *(t(f"report.{c.key}", lang) for c in insp.COLUMNS),
+        t("report.status", lang),
     ]
     tables = []
     for group in sheet.groups:
-        site = group.site_name or group.site or text(lang, "no_site")
-        room = group.room or text(lang, "no_room")
+        site = group.site_name or group.site or t("report.no_site", lang)
+        room = group.room or t("report.no_room", lang)
         rows, statuses = [], []
         for row in group.rows:
             reachable = (
-                DASH if row.reachable is None else text(lang, "yes" if row.reachable else "no")
+                DASH
+                if row.reachable is None
+                else t("report.yes" if row.reachable else "report.no", lang)
             )
-            status = text(lang, f"status.{row.status}")
+            status = t(f"report.status.{row.status}", lang)
             if row.maintenance:
-                status += f" ({text(lang, 'status.maintenance')})"
+                status += f" ({t('report.status.maintenance', lang)})"
             rows.append(
                 [
                     row.device,
@@ -372,7 +377,7 @@ def inspection_tables(sheet: insp.InspectionSheet, lang: str) -> list[Table]:
         tables.append(
             Table(
                 key,
-                f"{text(lang, 'site')}: {site} · {text(lang, 'room')}: {room}",
+                f"{t('report.site', lang)}: {site} · {t('report.room', lang)}: {room}",
                 headers,
                 rows,
                 statuses=statuses,
@@ -382,4 +387,5 @@ def inspection_tables(sheet: insp.InspectionSheet, lang: str) -> list[Table]:
 
 
 def signature_fields(lang: str) -> list[str]:
-    return [text(lang, k) for k in ("sign.inspector", "sign.time", "sign.reviewer", "sign.remarks")]
+    keys = ("sign.inspector", "sign.time", "sign.reviewer", "sign.remarks")
+    return [t(f"report.{k}", lang) for k in keys]

@@ -1,0 +1,1 @@
+"""The translation catalogues (data): one YAML file per language, read by core/i18n.py."""
