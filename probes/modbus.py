@@ -29,7 +29,6 @@ probes:
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import struct
 from collections.abc import Sequence
@@ -45,6 +44,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.durations import Duration
 from core.hostport import split_host_port
 from core.sample import Sample, Value
 from probes.base import (
@@ -56,6 +56,7 @@ from probes.base import (
     ProbeUnreachable,
 )
 from probes.device_profiles import load_profile, resolve_setting
+from probes.modbus_link import ModbusLink, frame_gap_s
 from probes.serial_bus import release, shared
 
 RegisterType = Literal[
@@ -67,17 +68,6 @@ _STRUCT = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float3
 _STRUCT.update({"int64": ">q", "uint64": ">Q", "float64": ">d"})
 # The most one request may ask for (Modbus application protocol, section 6).
 MAX_PER_REQUEST = {1: 2000, 2: 2000, 3: 125, 4: 125}
-EXCEPTION_NAMES = {
-    1: "illegal function",
-    2: "illegal data address",
-    3: "illegal data value",
-    4: "server device failure",
-    5: "acknowledge",
-    6: "server device busy",
-    8: "memory parity error",
-    10: "gateway path unavailable",
-    11: "gateway target device failed to respond",
-}
 
 
 # -- the profile format ---------------------------------------------------------------------
@@ -250,81 +240,6 @@ def to_samples(
 # -- links: one connection and one transaction at a time per port or gateway ----------------
 
 
-class _NotConnected(Exception):
-    pass
-
-
-def _quiet_pymodbus() -> None:
-    """pymodbus logs every timeout and refused connection itself; the probe's error already
-    says it, and the collector logs failures once per transition (probes never log)."""
-    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    logging.getLogger("pymodbus.logging").setLevel(logging.CRITICAL)
-
-
-class ModbusLink:
-    """A pymodbus client shared by every unit behind one serial port or TCP endpoint."""
-
-    def __init__(self, describe: str, make_client: Any, line: str = "") -> None:
-        self.describe = describe
-        self._make_client = make_client
-        self.line = line  # the serial line settings ("9600 8N1"); "" for TCP
-        self._client: Any = None
-        self.lock = asyncio.Lock()
-        _quiet_pymodbus()
-
-    async def read(self, request: ReadRequest, unit: int) -> Sequence[int] | Sequence[bool]:
-        from pymodbus.exceptions import ConnectionException, ModbusIOException
-
-        async with self.lock:
-            try:
-                client = await self._connected()
-                reader = {
-                    1: client.read_coils,
-                    2: client.read_discrete_inputs,
-                    3: client.read_holding_registers,
-                    4: client.read_input_registers,
-                }[request.function]
-                response = await reader(request.address, count=request.count, device_id=unit)
-            except ModbusIOException:
-                # No (valid) answer: silence, a CRC error, a half frame, another unit's reply.
-                raise ProbeTimeout(f"no valid answer from unit {unit} on {self.describe}") from None
-            except _NotConnected:
-                self.drop()
-                raise ProbeUnreachable(f"cannot connect to {self.describe}") from None
-            except (ConnectionException, OSError):
-                self.drop()
-                raise ProbeUnreachable(f"connection to {self.describe} lost") from None
-            except asyncio.CancelledError:
-                # Cancelled mid-transaction (the collector's timeout): the reply may still come,
-                # so start the next poll on a fresh connection.
-                self.drop()
-                raise
-        if response.isError():
-            code = getattr(response, "exception_code", None)
-            name = EXCEPTION_NAMES.get(code or 0, "unknown")
-            raise ProbeProtocolError(
-                f"unit {unit} on {self.describe} answered Modbus exception {code} ({name}) "
-                f"to function {request.function} at {request.address}+{request.count}"
-            )
-        values = response.bits if request.function in (1, 2) else response.registers
-        return list(values)
-
-    async def _connected(self) -> Any:
-        if self._client is None or not self._client.connected:
-            self.drop()
-            client = self._make_client()
-            if not await client.connect():
-                client.close()
-                raise _NotConnected
-            self._client = client
-        return self._client
-
-    def drop(self) -> None:
-        if self._client is not None:
-            self._client.close()
-        self._client = None
-
-
 # -- settings and probes --------------------------------------------------------------------
 
 
@@ -332,7 +247,7 @@ class _ModbusSettings(ProbeSettings):
     unit: int = Field(default=1, ge=0, le=255)
     profile: str
     # How long to wait for one answer (a poll may take several requests; `timeout` bounds all).
-    response_timeout: float = Field(default=1.0, gt=0, le=60)
+    response_timeout: Duration = Field(default=1.0, gt=0, le=60)
 
     def request_wait_s(self) -> float:
         return min(self.response_timeout, self.timeout * 0.9)
@@ -423,6 +338,7 @@ class _ModbusProbe(Probe):
 
     async def poll(self, now: float) -> Sequence[Sample]:
         link = self._link()
+        health = link.unit_health(self.unit)
         decoded: list[tuple[RegisterField, Value | list[str] | None]] = []
         try:
             async with asyncio.timeout(self.settings.timeout):
@@ -432,14 +348,15 @@ class _ModbusProbe(Probe):
         except TimeoutError:
             raise ProbeTimeout(
                 f"{self.device}: unit {self.unit} on {link.describe} did not answer "
-                f"within {self.settings.timeout:g}s"
+                f"within {self.settings.timeout:g}s",
+                health.samples(self.device, now),
             ) from None
         except ProbeError as exc:
-            raise type(exc)(f"{self.device}: {exc}") from None
+            raise type(exc)(f"{self.device}: {exc}", health.samples(self.device, now)) from None
         # Requests go out by function and address; samples and status flags follow the
         # profile's order, as its author wrote them.
         decoded.sort(key=lambda item: self._order[id(item[0])])
-        return to_samples(self.device, decoded, now)
+        return [*to_samples(self.device, decoded, now), *health.samples(self.device, now)]
 
 
 class ModbusTcpProbe(_ModbusProbe):
@@ -458,8 +375,10 @@ class ModbusTcpProbe(_ModbusProbe):
         host, port = split_address(self.settings.address)
         wait_s = self.settings.request_wait_s()
 
-        def make() -> Any:
-            return AsyncModbusTcpClient(host, port=port, timeout=wait_s, retries=0)
+        def make(trace: Any) -> Any:
+            return AsyncModbusTcpClient(
+                host, port=port, timeout=wait_s, retries=0, trace_packet=trace
+            )
 
         return ModbusLink(f"{host}:{port}", make)
 
@@ -483,7 +402,7 @@ class ModbusRtuProbe(_ModbusProbe):
         s = self.settings
         assert isinstance(s, ModbusRtuSettings)
 
-        def make() -> Any:
+        def make(trace: Any) -> Any:
             return AsyncModbusSerialClient(
                 s.port,
                 framer=FramerType.RTU,
@@ -494,9 +413,11 @@ class ModbusRtuProbe(_ModbusProbe):
                 timeout=s.request_wait_s(),
                 retries=0,
                 reconnect_delay=0,  # we reconnect on the next poll, not in the background
+                trace_packet=trace,
             )
 
-        return ModbusLink(s.port, make, self._line())
+        gap = frame_gap_s(s.baudrate, s.bytesize, s.parity, s.stopbits)
+        return ModbusLink(s.port, make, self._line(), gap_s=gap)
 
     def _line(self) -> str:
         s = self.settings

@@ -41,7 +41,12 @@ def probe(port: Path, unit: int, profile: str, **extra: object) -> ModbusRtuProb
 
 
 def values(samples: Sequence[Sample]) -> dict[str, object]:
-    return {s.metric: s.value for s in samples}
+    """The device's readings (the bus-health counters every poll adds are tested on their own)."""
+    return {s.metric: s.value for s in samples if not s.metric.startswith("modbus.")}
+
+
+def health(samples: Sequence[Sample]) -> dict[str, object]:
+    return {s.metric: s.value for s in samples if s.metric.startswith("modbus.")}
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +99,9 @@ SENSOR = {1: 0x0131, 2: 0x0222}
     ("behaviour", "error", "match"),
     [
         ("silent", ProbeTimeout, "no valid answer from unit 1"),
-        ("bad-crc", ProbeTimeout, "no valid answer from unit 1"),
-        ("half", ProbeTimeout, "no valid answer from unit 1"),
+        # a unit that talks but arrives garbled is a bad line, not a dead sensor: `protocol`
+        ("bad-crc", ProbeProtocolError, "garbled answer from unit 1"),
+        ("half", ProbeProtocolError, "garbled answer from unit 1"),
         ("exception", ProbeProtocolError, "exception 2 \\(illegal data address\\)"),
     ],
 )
@@ -162,3 +168,52 @@ async def test_port_that_disappears_and_comes_back_is_reconnected(tmp_path: Path
     finally:
         emulator.stop()
         pair.stop()
+
+
+async def test_every_frame_waits_the_silent_interval_the_line_settings_ask_for(
+    bad_bus: tuple[Path, RtuBusEmulator],
+) -> None:
+    # Three units polled back to back on one bus, as the collector does: each request must
+    # follow the previous reply by at least 3.5 character times (9600 8N1: 3.65 ms), or a slave
+    # with a strict framer reads the two frames as one.
+    port, emulator = bad_bus
+    for unit in (1, 2, 3):
+        emulator.units[unit] = Unit("ok", registers=SENSOR)
+    probes = [probe(port, unit, "xy-md02") for unit in (1, 2, 3)]
+    for now in (1.0, 2.0, 3.0):
+        await asyncio.gather(*(p.poll(now) for p in probes))
+    assert len(emulator.replies) == 9
+    gaps = [
+        arrival - reply
+        for reply, arrival in zip(emulator.replies, emulator.arrivals[1:], strict=False)
+    ]
+    assert len(gaps) == 8
+    assert min(gaps) >= 3.5 * 10 / 9600, [f"{g * 1000:.2f} ms" for g in gaps]
+
+
+async def test_bus_health_counts_timeouts_garbled_answers_and_exceptions_per_unit(
+    bad_bus: tuple[Path, RtuBusEmulator],
+) -> None:
+    port, emulator = bad_bus
+    sensor = probe(port, 1, "xy-md02", timeout=0.5)
+    for behaviour in ("silent", "bad-crc", "exception"):
+        emulator.units[1] = Unit(behaviour, registers=SENSOR)
+        with pytest.raises((ProbeTimeout, ProbeProtocolError)) as failed:
+            await sensor.poll(1.0)
+    # a failed poll carries the counters too, so a noisy bus shows while the unit is down
+    assert health(failed.value.samples) == {
+        "modbus.requests": 3,
+        "modbus.timeouts": 1,
+        "modbus.garbled_answers": 1,
+        "modbus.exceptions": 1,
+    }
+    emulator.units[1] = Unit("ok", registers=SENSOR)
+    emulator.units[2] = Unit("ok", registers=SENSOR)
+    assert health(await sensor.poll(2.0))["modbus.requests"] == 4
+    # another unit on the same bus keeps its own counts
+    assert health(await probe(port, 2, "xy-md02").poll(2.0)) == {
+        "modbus.requests": 1,
+        "modbus.timeouts": 0,
+        "modbus.garbled_answers": 0,
+        "modbus.exceptions": 0,
+    }

@@ -23,6 +23,7 @@ from probes.modbus import (
     split_address,
     to_samples,
 )
+from probes.modbus_link import frame_gap_s
 from tests.fixtures.peers import shared_fixture
 
 
@@ -329,3 +330,34 @@ def test_ipv6_gateway_addresses(address: str, expected: tuple[str, int]) -> None
 def test_a_64_bit_counter_is_planned_as_four_registers() -> None:
     fields = [reg(0, type="uint64"), reg(4)]
     assert spans(plan_reads(fields, 125, 0)) == [(3, 0, 5)]
+
+
+@pytest.mark.parametrize(("written", "seconds"), [("1s", 1.0), ("500ms", 0.5), (0.3, 0.3)])
+def test_response_timeout_takes_a_duration_as_the_readme_writes_it(
+    written: object, seconds: float
+) -> None:
+    settings = ModbusRtuSettings.model_validate(
+        {
+            "type": "modbus-rtu",
+            "port": "/dev/null",
+            "profile": "xy-md02",
+            "response_timeout": written,
+        }
+    )
+    assert settings.response_timeout == seconds
+
+
+@pytest.mark.parametrize(
+    ("line", "gap_ms"),
+    [
+        ((9600, 8, "N", 1), 3.646),
+        ((9600, 8, "E", 1), 4.010),
+        ((2400, 7, "E", 2), 16.042),
+        ((19200, 8, "N", 1), 1.823),
+        ((115200, 8, "N", 1), 1.75),
+    ],
+)
+def test_the_silent_interval_follows_the_line_settings(
+    line: tuple[int, int, str, int], gap_ms: float
+) -> None:
+    assert frame_gap_s(*line) * 1000 == pytest.approx(gap_ms, abs=0.001)
