@@ -47,17 +47,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from alerting.notifiers import settings_models
+from alerting.notifiers.base import NotifierSettings
+from alerting.notifiers.log import LogSettings
 from alerting.reports.config import ReportsConfig
+from alerting.schema import LEVELS, NAME_PATTERN, Level
 from core.durations import Duration
 
-# ints 1–3; YAML may quote them ("1": …), so not a Literal, which would refuse "1"
-Level = Annotated[int, Field(ge=1, le=3)]
-LEVELS: tuple[int, ...] = (1, 2, 3)
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -67,104 +67,11 @@ class _Model(BaseModel):
 
 
 # ---------------------------------------------------------------- channels
+# Each channel's settings model lives on its notifier class (alerting/notifiers/); the union of
+# them, tagged by `type`, comes from the registry.
 
 
-class NotifierBase(_Model):
-    """What every channel accepts. `name` defaults to the type; routes and escalation tiers
-    name channels by it. `levels` limits which incident levels the channel hears about."""
-
-    name: str | None = Field(default=None, pattern=NAME_PATTERN)
-    levels: list[Level] = list(LEVELS)
-    language: Literal["zh", "en"] | None = None  # overrides alerting.language for this channel
-    timeout: Duration = Field(default=10.0, gt=0)
-    credentials: str | None = None
-
-    @property
-    def id(self) -> str:
-        return self.name or str(getattr(self, "type", "notifier"))
-
-
-class LogNotifierConfig(NotifierBase):
-    type: Literal["log"]
-
-
-class FileNotifierConfig(NotifierBase):
-    """Appends one JSON object per message to `path` (relative paths: to the state dir)."""
-
-    type: Literal["file"]
-    path: str
-
-
-class EmailNotifierConfig(NotifierBase):
-    """SMTP. `credentials` names an entry with `username` and `password` (optional: no auth)."""
-
-    type: Literal["email"]
-    host: str
-    port: int | None = Field(default=None, ge=1, le=65535)  # 587 starttls, 465 tls, 25 none
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    sender: str
-    to: list[str] = []
-    verify_tls: bool = True  # off only for a lab relay with a self-signed certificate
-    ca_file: str | None = None  # trust this CA (PEM) instead of the system's, e.g. a site CA
-
-    @property
-    def effective_port(self) -> int:
-        if self.port is not None:
-            return self.port
-        return {"starttls": 587, "tls": 465, "none": 25}[self.security]
-
-
-_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "api-key")
-
-
-class WebhookNotifierConfig(NotifierBase):
-    """POSTs a JSON document. Optional `credentials` entry: `token` (sent as a Bearer token)
-    and/or `secret` (an HMAC-SHA256 of the body in `X-Roomwatch-Signature`)."""
-
-    type: Literal["webhook"]
-    url: str
-    headers: dict[str, str] = {}
-
-    @field_validator("headers")
-    @classmethod
-    def _no_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        # roomwatch.yaml is no place for a secret (it would also show in this model's repr)
-        for name in headers:
-            low = name.lower()
-            if low in _SECRET_HEADERS or any(w in low for w in ("token", "secret", "password")):
-                raise ValueError(
-                    f"header {name!r} carries a secret: put it in the credentials file"
-                    " (entry keys token / secret) and name the entry with credentials:"
-                )
-        return headers
-
-
-class DingTalkNotifierConfig(NotifierBase):
-    """DingTalk custom robot. `credentials`: `access_token`, and `secret` when the robot uses
-    signing (加签)."""
-
-    type: Literal["dingtalk"]
-    url: str = "https://oapi.dingtalk.com/robot/send"
-    mention_on_duty: bool = True  # @ the phone numbers of the people told
-
-
-class WeComNotifierConfig(NotifierBase):
-    """WeCom (企业微信) group robot. `credentials`: `key` (the webhook key)."""
-
-    type: Literal["wecom"]
-    url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
-    mention_on_duty: bool = True
-
-
-class FeishuNotifierConfig(NotifierBase):
-    """Feishu / Lark custom bot. `credentials`: `token` (the hook id), and `secret` when the
-    bot has signature verification on."""
-
-    type: Literal["feishu"]
-    url: str = "https://open.feishu.cn/open-apis/bot/v2/hook"
-
-
-class SmsNotifierConfig(NotifierBase):
+class SmsNotifierConfig(NotifierSettings):
     """An SMS gateway over HTTP. The body is `template` with `{phone}`, `{text}` and the
     credentials entry's keys substituted (JSON-escaped when `content_type` is JSON); one request
     per phone number. Any 2xx status is success."""
@@ -174,21 +81,17 @@ class SmsNotifierConfig(NotifierBase):
     method: Literal["POST", "GET"] = "POST"
     content_type: str = "application/json"
     template: str = '{{"phone": "{phone}", "text": "{text}"}}'
-    to: list[str] = []  # numbers always told, besides the people on duty
+    to: list[str] = Field(default_factory=list)  # numbers always told, besides the people on duty
     max_chars: int = Field(default=140, ge=20)
 
 
-NotifierConfig = Annotated[
-    LogNotifierConfig
-    | FileNotifierConfig
-    | EmailNotifierConfig
-    | WebhookNotifierConfig
-    | DingTalkNotifierConfig
-    | WeComNotifierConfig
-    | FeishuNotifierConfig
-    | SmsNotifierConfig,
-    Field(discriminator="type"),
-]
+if TYPE_CHECKING:
+    NotifierConfig: TypeAlias = NotifierSettings
+else:
+    NotifierConfig = Annotated[
+        Union[(*settings_models(), SmsNotifierConfig)],  # a union built at run time
+        Field(discriminator="type"),
+    ]
 
 
 class Route(_Model):
@@ -408,7 +311,7 @@ class NoticeConfig(_Model):
 
 
 def _default_notifiers() -> list[NotifierConfig]:
-    return [LogNotifierConfig(type="log")]
+    return [LogSettings(type="log")]
 
 
 def _default_repeat() -> dict[Level, float]:

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from alerting import acklink, escalation, incidents, notices, problems, sla
-from alerting.config import AlertingConfig, NotifierConfig
+from alerting.config import AlertingConfig, NotifierConfig, SmsNotifierConfig
 from alerting.duty import OnDuty, local_time, on_duty, person, resolve_targets
 from alerting.incidents import Change
 from alerting.messages import ALERT_KINDS
+from alerting.notifiers import notifier_class
 from alerting.pipeline.dedup import dedup_key, notice_key
 from alerting.pipeline.group import group_key
 from alerting.pipeline.inhibit import candidate_rules, inhibited_by
@@ -30,7 +31,6 @@ from inventory.model import Inventory
 log = logging.getLogger("roomwatch.alerting")
 
 SYSTEM = "system"
-_CHAT = ("dingtalk", "wecom", "feishu")
 
 
 def _union(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -117,26 +117,24 @@ class Dispatcher:
     # ------------------------------------------------------------ recipients
 
     def _recipients(self, entry: NotifierConfig, people: Iterable[str]) -> dict[str, Any] | None:
-        """What this channel needs to reach these people; None when it cannot reach anyone
-        (an email channel with no address at all)."""
+        """What this channel needs to reach these people (the channel's recipients rule);
+        None when it cannot reach anyone (an email channel with no address at all)."""
         ids = list(people)
         persons = [person(self.config.duty, p) for p in ids]
         out: dict[str, Any] = {
             "people": ids,
             "names": [p.name or i for p, i in zip(persons, ids, strict=True)],
         }
-        if entry.type == "email":
-            emails = [p.email for p in persons if p.email]
-            if not (entry.to or emails):
-                return None
-            out["emails"] = emails
-        elif entry.type == "sms":
+        if isinstance(entry, SmsNotifierConfig):
             phones = [p.phone for p in persons if p.phone]
             if not (entry.to or phones):
                 return None
             out["phones"] = phones
-        elif entry.type in _CHAT:
-            out["phones"] = [p.phone for p in persons if p.phone]
+            return out
+        addresses = notifier_class(entry.type).addresses(entry, persons)
+        if addresses is None:
+            return None
+        out.update(addresses)
         return out
 
     async def _told(self, incident_id: int) -> dict[str, dict[str, Any]]:

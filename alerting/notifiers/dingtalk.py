@@ -11,22 +11,38 @@ is HTTP 200 with `{"errcode": 0}` on success."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alerting.messages import Message, truncate
-from alerting.notifiers.base import Notifier
+from alerting.notifiers.base import Contact, Notifier, NotifierSettings, phones
 from alerting.notifiers.http import HttpSender, chat_error
 from alerting.notifiers.signing import dingtalk_sign
 
 MAX_TEXT = 4000  # DingTalk truncates long Markdown; keep the head
 
 
+class DingTalkSettings(NotifierSettings):
+    """DingTalk custom robot. `credentials`: `access_token`, and `secret` when the robot uses
+    signing (加签)."""
+
+    type: Literal["dingtalk"]
+    url: str = "https://oapi.dingtalk.com/robot/send"
+    mention_on_duty: bool = True  # @ the phone numbers of the people told
+
+
 class DingTalkNotifier(Notifier):
-    type = "dingtalk"
+    settings = DingTalkSettings
+    config: DingTalkSettings
     required_secrets = ("access_token",)
 
-    def __init__(self, config: Any, secrets: dict[str, str], state_dir: Path) -> None:
+    @classmethod
+    def addresses(cls, config: DingTalkSettings, people: Sequence[Contact]) -> dict[str, list[str]]:
+        # the phone numbers of the people told, to @-mention them (mention_on_duty)
+        return {"phones": phones(people)}
+
+    def __init__(self, config: DingTalkSettings, secrets: dict[str, str], state_dir: Path) -> None:
         super().__init__(config, secrets, state_dir)
         self._http = HttpSender(self.name, config.timeout)
 

@@ -18,19 +18,53 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import Literal
+
+from pydantic import Field
 
 from alerting.messages import Message
-from alerting.notifiers.base import DeliveryError, Notifier
+from alerting.notifiers.base import Contact, DeliveryError, Notifier, NotifierSettings
+
+
+class EmailSettings(NotifierSettings):
+    """SMTP. `credentials` names an entry with `username` and `password` (optional: no auth)."""
+
+    type: Literal["email"]
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)  # 587 starttls, 465 tls, 25 none
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    sender: str
+    to: list[str] = Field(default_factory=list)  # always told, besides the people on duty
+    verify_tls: bool = True  # off only for a lab relay with a self-signed certificate
+    ca_file: str | None = None  # trust this CA (PEM) instead of the system's, e.g. a site CA
+
+    @property
+    def effective_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return {"starttls": 587, "tls": 465, "none": 25}[self.security]
 
 
 class EmailNotifier(Notifier):
-    type = "email"
+    settings = EmailSettings
+    config: EmailSettings
 
-    def __init__(self, config: Any, secrets: dict[str, str], state_dir: Path) -> None:
+    @classmethod
+    def addresses(
+        cls, config: EmailSettings, people: Sequence[Contact]
+    ) -> dict[str, list[str]] | None:
+        # the people's mail addresses; a channel with neither those nor its own `to` list
+        # has nobody to send to
+        emails = [p.email for p in people if p.email]
+        if not (config.to or emails):
+            return None
+        return {"emails": emails}
+
+    def __init__(self, config: EmailSettings, secrets: dict[str, str], state_dir: Path) -> None:
         super().__init__(config, secrets, state_dir)
         if config.credentials and not (secrets.get("username") and secrets.get("password")):
             raise ValueError(

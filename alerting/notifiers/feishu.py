@@ -12,22 +12,38 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alerting.messages import Message, truncate
-from alerting.notifiers.base import Notifier
+from alerting.notifiers.base import Contact, Notifier, NotifierSettings, phones
 from alerting.notifiers.http import HttpSender, chat_error
 from alerting.notifiers.signing import feishu_sign
 
 MAX_LINES = 60
 
 
+class FeishuSettings(NotifierSettings):
+    """Feishu / Lark custom bot. `credentials`: `token` (the hook id), and `secret` when the
+    bot has signature verification on."""
+
+    type: Literal["feishu"]
+    url: str = "https://open.feishu.cn/open-apis/bot/v2/hook"
+
+
 class FeishuNotifier(Notifier):
-    type = "feishu"
+    settings = FeishuSettings
+    config: FeishuSettings
     required_secrets = ("token",)
 
-    def __init__(self, config: Any, secrets: dict[str, str], state_dir: Path) -> None:
+    @classmethod
+    def addresses(cls, config: FeishuSettings, people: Sequence[Contact]) -> dict[str, list[str]]:
+        # the people's phone numbers, like the other chat robots (a Feishu post mentions
+        # nobody, but the numbers keep one recipients shape for all chat channels)
+        return {"phones": phones(people)}
+
+    def __init__(self, config: FeishuSettings, secrets: dict[str, str], state_dir: Path) -> None:
         super().__init__(config, secrets, state_dir)
         self._http = HttpSender(self.name, config.timeout)
 

@@ -1,5 +1,9 @@
 """The file channel: appends one JSON object per message to a file (an outbox a script or the
-demo can read). Relative paths are relative to the state directory."""
+demo can read). Relative paths are relative to the state directory.
+
+    - type: file
+      path: alerts.jsonl             # here: /var/lib/roomwatch/alerts.jsonl
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,24 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from alerting.messages import Message
-from alerting.notifiers.base import DeliveryError, Notifier, document
+from alerting.notifiers.base import DeliveryError, Notifier, NotifierSettings, document
+
+
+class FileSettings(NotifierSettings):
+    """Appends one JSON object per message to `path` (relative paths: to the state dir)."""
+
+    type: Literal["file"]
+    path: str
 
 
 class FileNotifier(Notifier):
-    type = "file"
+    settings = FileSettings
+    config: FileSettings
 
-    def __init__(self, config: Any, secrets: dict[str, str], state_dir: Path) -> None:
+    def __init__(self, config: FileSettings, secrets: dict[str, str], state_dir: Path) -> None:
         super().__init__(config, secrets, state_dir)
         path = Path(config.path)
         self.path = path if path.is_absolute() else state_dir / path

@@ -24,6 +24,7 @@ from alerting.notifiers.http import HttpSender
 
 class SmsNotifier(Notifier):
     type = "sms"
+    config: Any
 
     def __init__(self, config: Any, secrets: dict[str, str], state_dir: Path) -> None:
         super().__init__(config, secrets, state_dir)

@@ -9,11 +9,12 @@ cannot mention by phone). Success is HTTP 200 with `{"errcode": 0}`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alerting.messages import Message, truncate
-from alerting.notifiers.base import Notifier
+from alerting.notifiers.base import Contact, Notifier, NotifierSettings, phones
 from alerting.notifiers.http import HttpSender, chat_error
 
 MAX_MARKDOWN = 4096  # bytes, per WeCom's limits
@@ -26,11 +27,25 @@ def _fit(text: str, limit_bytes: int) -> str:
     return text
 
 
+class WeComSettings(NotifierSettings):
+    """WeCom (企业微信) group robot. `credentials`: `key` (the webhook key)."""
+
+    type: Literal["wecom"]
+    url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+    mention_on_duty: bool = True
+
+
 class WeComNotifier(Notifier):
-    type = "wecom"
+    settings = WeComSettings
+    config: WeComSettings
     required_secrets = ("key",)
 
-    def __init__(self, config: Any, secrets: dict[str, str], state_dir: Path) -> None:
+    @classmethod
+    def addresses(cls, config: WeComSettings, people: Sequence[Contact]) -> dict[str, list[str]]:
+        # the phone numbers of the people told, to @-mention them (mention_on_duty)
+        return {"phones": phones(people)}
+
+    def __init__(self, config: WeComSettings, secrets: dict[str, str], state_dir: Path) -> None:
         super().__init__(config, secrets, state_dir)
         self._http = HttpSender(self.name, config.timeout)
 
