@@ -71,25 +71,11 @@ class _Model(BaseModel):
 # them, tagged by `type`, comes from the registry.
 
 
-class SmsNotifierConfig(NotifierSettings):
-    """An SMS gateway over HTTP. The body is `template` with `{phone}`, `{text}` and the
-    credentials entry's keys substituted (JSON-escaped when `content_type` is JSON); one request
-    per phone number. Any 2xx status is success."""
-
-    type: Literal["sms"]
-    url: str
-    method: Literal["POST", "GET"] = "POST"
-    content_type: str = "application/json"
-    template: str = '{{"phone": "{phone}", "text": "{text}"}}'
-    to: list[str] = Field(default_factory=list)  # numbers always told, besides the people on duty
-    max_chars: int = Field(default=140, ge=20)
-
-
 if TYPE_CHECKING:
     NotifierConfig: TypeAlias = NotifierSettings
 else:
     NotifierConfig = Annotated[
-        Union[(*settings_models(), SmsNotifierConfig)],  # a union built at run time
+        Union[settings_models()],  # noqa: UP007 - its members are known at run time only
         Field(discriminator="type"),
     ]
 

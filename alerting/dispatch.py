@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from alerting import acklink, escalation, incidents, notices, problems, sla
-from alerting.config import AlertingConfig, NotifierConfig, SmsNotifierConfig
+from alerting.config import AlertingConfig, NotifierConfig
 from alerting.duty import OnDuty, local_time, on_duty, person, resolve_targets
 from alerting.incidents import Change
 from alerting.messages import ALERT_KINDS
@@ -125,12 +125,6 @@ class Dispatcher:
             "people": ids,
             "names": [p.name or i for p, i in zip(persons, ids, strict=True)],
         }
-        if isinstance(entry, SmsNotifierConfig):
-            phones = [p.phone for p in persons if p.phone]
-            if not (entry.to or phones):
-                return None
-            out["phones"] = phones
-            return out
         addresses = notifier_class(entry.type).addresses(entry, persons)
         if addresses is None:
             return None

@@ -36,9 +36,9 @@ def notifier_classes() -> dict[str, type[Notifier]]:
     for path in NOTIFIERS:
         module_name, _, class_name = path.partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)
-        if not (isinstance(cls, type) and issubclass(cls, Notifier)):
-            raise TypeError(f"{path}: not a Notifier subclass")
-        if "settings" in vars(cls) and typing.get_type_hints(cls).get("config") is not cls.settings:
+        if not (isinstance(cls, type) and issubclass(cls, Notifier) and "settings" in vars(cls)):
+            raise TypeError(f"{path}: not a Notifier subclass with its own `settings` model")
+        if typing.get_type_hints(cls).get("config") is not cls.settings:
             raise TypeError(f"{path}: annotate `config: {cls.settings.__name__}`")
         if cls.type in out:
             raise TypeError(f"{path}: channel type {cls.type!r} is registered twice")
@@ -52,7 +52,7 @@ def notifier_class(kind: str) -> type[Notifier]:
 
 def settings_models() -> tuple[type[NotifierSettings], ...]:
     """Each channel's settings model, in registry order (the members of the config's union)."""
-    return tuple(cls.settings for cls in notifier_classes().values() if "settings" in vars(cls))
+    return tuple(cls.settings for cls in notifier_classes().values())
 
 
 def build_notifier(

@@ -13,20 +13,48 @@ for a form body or a GET (where the template is the query string)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Literal
 from urllib.parse import quote
 
+from pydantic import Field
+
 from alerting.messages import Message, truncate
-from alerting.notifiers.base import DeliveryError, Notifier
+from alerting.notifiers.base import Contact, DeliveryError, Notifier, NotifierSettings, phones
 from alerting.notifiers.http import HttpSender
 
 
-class SmsNotifier(Notifier):
-    type = "sms"
-    config: Any
+class SmsSettings(NotifierSettings):
+    """An SMS gateway over HTTP. The body is `template` with `{phone}`, `{text}` and the
+    credentials entry's keys substituted (JSON-escaped when `content_type` is JSON); one request
+    per phone number. Any 2xx status is success."""
 
-    def __init__(self, config: Any, secrets: dict[str, str], state_dir: Path) -> None:
+    type: Literal["sms"]
+    url: str
+    method: Literal["POST", "GET"] = "POST"
+    content_type: str = "application/json"
+    template: str = '{{"phone": "{phone}", "text": "{text}"}}'
+    to: list[str] = Field(default_factory=list)  # numbers always told, besides the people on duty
+    max_chars: int = Field(default=140, ge=20)
+
+
+class SmsNotifier(Notifier):
+    settings = SmsSettings
+    config: SmsSettings
+
+    @classmethod
+    def addresses(
+        cls, config: SmsSettings, people: Sequence[Contact]
+    ) -> dict[str, list[str]] | None:
+        # the people's phone numbers; with neither those nor the channel's own `to` numbers
+        # there is nobody to text
+        numbers = phones(people)
+        if not (config.to or numbers):
+            return None
+        return {"phones": numbers}
+
+    def __init__(self, config: SmsSettings, secrets: dict[str, str], state_dir: Path) -> None:
         super().__init__(config, secrets, state_dir)
         self._http = HttpSender(self.name, config.timeout)
 
