@@ -12,12 +12,13 @@ from rules.fault import Fault
 from rules.statefile import load_state, save_state
 from tests.unit.rules_cases.helpers import feed, inventory, rules_from, s
 
-CASES = Path(__file__).parent / "rules_cases"
+CASES = Path(__file__).parent / "rules_cases" / "state-v1"
 T = 1_763_800_000  # the fixture's timeline starts here
 
-# What happens after the restart, as the engine that wrote `state-v1.json` (roomwatch at commit
-# 75ce8a0, snapshot format 1, saved at T+450) did it: (t - T, [(rule, device, labels, state,
-# level, suppression, stale)]), each line after `feed` at that time.
+# What happens after the restart, as the engine that wrote rules_cases/state-v1/rules-state.json
+# (roomwatch at commit 75ce8a0, snapshot format 1, saved at T+450, from rules.yaml there and the
+# inventory of rules_cases/helpers.py) did it: (t - T, [(rule, device, labels, state, level,
+# suppression, stale)]), each line after `feed` at that time.
 AFTER_RESTART = [
     # disk-full had gone stale at 450; a reading makes it fresh again
     (460, [("disk-full", "web1", {"mount": "/var"}, "firing", 3, None, False)]),
@@ -103,7 +104,7 @@ def _picture(events: list[Fault]) -> list[Event]:
 
 
 def _engine(tmp_path: Path) -> Engine:
-    text = (CASES / "state-v1-rules.yaml").read_text(encoding="utf-8")
+    text = (CASES / "rules.yaml").read_text(encoding="utf-8")
     return Engine(rules_from(tmp_path, text), inventory())
 
 
@@ -118,7 +119,7 @@ def _run_after_restart(engine: Engine) -> list[tuple[int, list[Event]]]:
 
 def test_a_state_file_of_format_1_loads_and_the_engine_carries_on(tmp_path: Path) -> None:
     path = tmp_path / "rules-state.json"
-    shutil.copy(CASES / "state-v1.json", path)
+    shutil.copy(CASES / "rules-state.json", path)
     engine = _engine(tmp_path)
     assert load_state(path, engine)
     before = {(v.rule, v.device, v.phase, v.level, v.since - T) for v in engine.faults(T + 450)}
@@ -137,7 +138,7 @@ def test_a_state_file_of_format_1_loads_and_the_engine_carries_on(tmp_path: Path
 
 def test_a_state_file_written_now_gives_the_same_future(tmp_path: Path) -> None:
     old = tmp_path / "old.json"
-    shutil.copy(CASES / "state-v1.json", old)
+    shutil.copy(CASES / "rules-state.json", old)
     first = _engine(tmp_path)
     load_state(old, first)
     save_state(tmp_path / "new.json", first)
