@@ -24,7 +24,8 @@ from alerting.reports.jobs import windows_in
 from alerting.reports.schedule import ReportScheduler
 from alerting.service import AlertService
 from alerting.store import StoreError
-from collector.api import ApiServer
+from collector.api.server import ApiServer
+from collector.api.view import DaemonView, Incidents, ServiceIncidents
 from collector.clock import Clock, SystemClock
 from collector.demo_site import DemoSite
 from collector.loading import Loaded, add_self_device, files_signature, load_all, watched_files
@@ -122,7 +123,7 @@ class Daemon:
         if config.api.enabled:
             # The HTTP API checks its listen address and token now, before anything starts.
             try:
-                self.api = ApiServer(self, config, loaded.credentials)
+                self.api = ApiServer(self.api_view(), config, loaded.credentials)
             except ConfigError as exc:
                 for item in exc.errors:
                     log.error("configuration error: %s", item)
@@ -491,6 +492,29 @@ class Daemon:
         devices = len({job.key[0] for job in self.scheduler.jobs}) if self.scheduler else 0
         failing = len({device for device, _ in self.failing})
         return f"{devices} devices, {failing} not answering"
+
+    def api_view(self) -> DaemonView:
+        """What the HTTP API reads of the running daemon (it starts after the store opened)."""
+
+        def loaded() -> Loaded:
+            assert self.loaded is not None
+            return self.loaded
+
+        def incidents() -> Incidents:
+            assert self.alerts is not None
+            return ServiceIncidents(self.alerts)
+
+        return DaemonView(
+            now=self.clock.now,
+            inventory=lambda: loaded().inventory,
+            latest=lambda: self.latest,
+            not_answering=lambda: {device for device, _ in self.failing},
+            status_line=self.status_line,
+            stats=self.own_stats,
+            sinks=lambda: [(sink.name, sink.stats()) for sink in self.sinks],
+            incidents=incidents,
+            maintenance_file=lambda: loaded().config.maintenance_file,
+        )
 
     def own_stats(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.stats)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collector.api import api_token
+from collector.api.auth import api_token
 from collector.config import Config, load_config
 from collector.sinks.factory import SinkConfigError, check_sinks
 from inventory import ConfigError, Credentials, Device, Inventory, load_credentials, load_inventory

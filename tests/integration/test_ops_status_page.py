@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from collector.status_page import render
+from collector.api.page import render
 from tests.fixtures.chromium import chromium_command
 from tests.unit.test_ops_status_page import board, incident
 

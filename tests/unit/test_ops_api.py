@@ -10,18 +10,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from collector.api import (
-    Family,
-    api_token,
-    browser_refusal,
-    daemon_families,
-    device_up,
-    is_loopback,
-    new_window,
-    parse_listen,
-    prometheus_text,
-    token_matches,
-)
+from collector.api.auth import api_token, browser_refusal, is_loopback, parse_listen, token_matches
+from collector.api.json_api import device_up
+from collector.api.maintenance import new_window
+from collector.api.metrics import Family, daemon_families, prometheus_text
 from collector.config import ApiSettings
 from collector.sdnotify import Notifier
 from inventory import ConfigError

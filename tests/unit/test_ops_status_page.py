@@ -10,14 +10,8 @@ import pytest
 
 from alerting.config import SlaTargets
 from alerting.store import Incident
-from collector.status_page import (
-    Board,
-    build_board,
-    format_remaining,
-    format_value,
-    render,
-    tile_state,
-)
+from collector.api.board import Board, build_board, format_value, tile_state
+from collector.api.page import format_remaining, render
 from core.sample import Sample
 from inventory.model import Device, Inventory, Site
 from rules.maintenance import MaintenanceWindow, selector_from

@@ -1,30 +1,21 @@
-"""The wall-screen status page: the room at a glance, served by the HTTP API at `/`.
-
-It owns two pure steps: `build_board` turns the inventory, the open incidents, the latest
-samples and the maintenance windows into a `Board` (what to show), and `render` turns a Board
-into one self-contained HTML page (CSS and script inlined from `collector/static/`, nothing
-from the internet). The page reloads its content every `refresh` seconds by itself; if the
-daemon stops answering it keeps the last board on screen and says since when it is stale."""
+"""What the wall-screen status page shows: `build_board` turns the inventory, the open
+incidents, the latest samples and the maintenance windows into a `Board`. Pure: no I/O, no
+clock. `collector.api.page` renders a Board as HTML."""
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from alerting.config import SlaTargets
 from alerting.sla import clocks
 from alerting.store import Incident
+from collector.api.view import SeriesKey
 from core.sample import Sample
 from inventory.model import Device, Inventory
 from rules.maintenance import MaintenanceWindow
-
-SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
 ENVIRONMENT_METRICS = ("ambient.temperature", "ambient.humidity")
 UPS_METRICS = (
@@ -348,173 +339,4 @@ def build_board(
         environment=_readings(inventory.devices, latest.values(), ENVIRONMENT_METRICS),
         ups=_readings(inventory.devices, latest.values(), UPS_METRICS),
         counts=counts,
-    )
-
-
-# ------------------------------------------------------------------------------ render
-
-
-@cache
-def _static(name: str) -> str:
-    return resources.files("collector.static").joinpath(name).read_text(encoding="utf-8")
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _clock_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts).astimezone().strftime("%H:%M:%S")
-
-
-def format_remaining(seconds: float) -> str:
-    """`12:05` (minutes:seconds) below an hour, `3h 05m` above; negative means overdue."""
-    seconds = abs(int(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def _render_clock(clock: SlaClock, now: float, text: dict[str, str]) -> str:
-    label = _e(text[clock.name])
-    if clock.met_at is not None:
-        state = "late" if clock.breached else "met"
-        return (
-            f'<span class="sla sla-{state}">{label} '
-            f"{_e(text['late'] if clock.breached else text['met'])}</span>"
-        )
-    remaining = clock.due - now
-    shown = (
-        f"{_e(text['overdue'])} {format_remaining(remaining)}"
-        if remaining < 0
-        else format_remaining(remaining)
-    )
-    state = "breached" if clock.breached else "running"
-    return (
-        f'<span class="sla sla-{state}" data-due="{clock.due:.0f}">{label} '
-        f'<b class="left">{shown}</b></span>'
-    )
-
-
-def _render_incident(item: BoardIncident, now: float, text: dict[str, str]) -> str:
-    flags = []
-    if item.acknowledged_by:
-        flags.append(f"{_e(text['acknowledged'])} {_e(item.acknowledged_by)}")
-    if item.suppressed:
-        flags.append(f"{_e(text['suppressed'])}: {_e(item.suppressed)}")
-    if item.stale:
-        flags.append(_e(text["stale"]))
-    level_class = "suppressed" if item.suppressed else f"l{min(max(item.level, 1), 3)}"
-    clocks_html = (
-        "" if item.suppressed else "".join(_render_clock(c, now, text) for c in item.clocks)
-    )
-    return (
-        f'<li class="incident {level_class}" data-incident="{item.id}">'
-        f'<span class="badge">{_e(text["level"])} {item.level}</span>'
-        f'<div class="what"><div class="summary">{_e(item.summary)}</div>'
-        f'<div class="meta">#{item.id} · {_e(item.device_name)}'
-        f"{' · ' + _e(item.where) if item.where else ''} · {_e(text['opened'])} "
-        f"{_clock_time(item.opened_at)}{' · ' + ' · '.join(flags) if flags else ''}</div></div>"
-        f'<div class="clocks">{clocks_html}</div></li>'
-    )
-
-
-def _render_table(
-    title: str, rows: Sequence[Reading], columns: Sequence[tuple[str, str]], text: dict[str, str]
-) -> str:
-    if not rows:
-        return ""
-    head = "".join(f"<th>{_e(text[label])}</th>" for _, label in columns)
-    body = "".join(
-        f"<tr><td>{_e(r.device_name)}{' · ' + _e(r.sensor) if r.sensor else ''}</td>"
-        + "".join(f"<td>{_e(r.values.get(metric, '–'))}</td>" for metric, _ in columns)
-        + "</tr>"
-        for r in rows
-    )
-    return (
-        f'<section class="readings"><h2>{_e(title)}</h2><table>'
-        f"<thead><tr><th>{_e(text['device'])}</th>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table></section>"
-    )
-
-
-def render_main(board: Board) -> str:
-    """The part of the page that changes: the board, the incidents, the readings."""
-    text = TEXT[board.language]
-    parts = ['<section class="board">']
-    for site in board.sites:
-        parts.append(f'<div class="site"><h2>{_e(site.name)}</h2>')
-        for room in site.rooms:
-            parts.append('<div class="room">')
-            if room.name:
-                parts.append(f"<h3>{_e(room.name)}</h3>")
-            parts.append('<div class="tiles">')
-            for t in room.tiles:
-                parts.append(
-                    f'<div class="tile {t.state}" data-device="{_e(t.id)}" title="{_e(t.kind)}">'
-                    f'<span class="name">{_e(t.name)}</span>'
-                    f'<span class="note">{_e(t.note)}</span></div>'
-                )
-            parts.append("</div></div>")
-        parts.append("</div>")
-    parts.append("</section>")
-    parts.append(f'<section class="incidents"><h2>{_e(text["incidents"])}</h2>')
-    if board.incidents:
-        parts.append("<ul>")
-        parts.extend(_render_incident(i, board.now, text) for i in board.incidents)
-        parts.append("</ul>")
-    else:
-        parts.append(f'<p class="all-clear">{_e(text["none_open"])}</p>')
-    parts.append("</section>")
-    parts.append(
-        _render_table(
-            text["environment"],
-            board.environment,
-            [("ambient.temperature", "temperature"), ("ambient.humidity", "humidity")],
-            text,
-        )
-    )
-    parts.append(
-        _render_table(
-            text["ups"],
-            board.ups,
-            [
-                ("ups.status", "status"),
-                ("battery.charge", "charge"),
-                ("battery.runtime", "runtime"),
-                ("ups.load", "load"),
-                ("input.voltage", "input"),
-                ("output.voltage", "output"),
-            ],
-            text,
-        )
-    )
-    return "".join(parts)
-
-
-def render(board: Board, title: str = "roomwatch") -> str:
-    """The whole page. Self-contained: its CSS and script are inlined."""
-    text = TEXT[board.language]
-    counts = " ".join(
-        f'<span class="count {level}">{level.upper()}: {n}</span>'
-        for level, n in board.counts.items()
-        if n
-    )
-    return (
-        "<!DOCTYPE html>"
-        f'<html lang="{"zh-CN" if board.language == "zh" else "en"}"><head>'
-        '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-        f"<title>{_e(title)} · {_e(text['title'])}</title>"
-        f'<noscript><meta http-equiv="refresh" content="{board.refresh:.0f}"></noscript>'
-        f"<style>{_static('board.css')}</style></head>"
-        f'<body data-now="{board.now:.0f}" data-refresh="{board.refresh:.0f}"'
-        f' data-overdue="{_e(text["overdue"])}">'
-        f"<header><h1>{_e(title)} · {_e(text['title'])}</h1>"
-        f'<div class="counts">{counts}</div>'
-        f'<div class="updated">{_e(text["updated"])} <span id="updated">'
-        f"{_clock_time(board.now)}</span></div>"
-        f'<div id="lost" hidden>{_e(text["stale_board"])} '
-        f"{_clock_time(board.now)}</div></header>"
-        f'<main id="main">{render_main(board)}</main>'
-        f"<script>{_static('board.js')}</script></body></html>"
     )

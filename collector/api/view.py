@@ -1,0 +1,105 @@
+"""What the HTTP API sees of the running daemon: a narrow, typed view, not the `Daemon`.
+
+The daemon builds one `DaemonView` (`Daemon.api_view`) and hands it to the API; the handlers
+read the daemon's state only through it. Every field is a callable, asked at each request, so
+the API always sees the running configuration: after a reload the inventory and the
+maintenance file are the new ones without the API being told. Tests build a view from plain
+data and a real alert service, and serve the handlers in-process.
+
+    devices      inventory(), latest(), not_answering(), status_line()
+    incidents    incidents(): the alert service's side the API may use (list, acknowledge)
+    sinks        sinks(): each sink's figures for /metrics
+    stats        stats(): the daemon's own figures (polls, reloads, queue depth, traps)
+    maintenance  maintenance_file(): where the windows live (the daemon re-reads it)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence, Set
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from alerting.config import SlaTargets
+from alerting.store import Incident
+from core.sample import Sample
+from inventory.model import Inventory
+
+if TYPE_CHECKING:
+    from alerting.service import AlertService
+
+SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+class Incidents(Protocol):
+    """The incidents as the API may read and change them."""
+
+    def language(self) -> str:
+        """The language alerting speaks (zh | en): the page and summaries follow it."""
+        ...
+
+    def sla_for(self, level: int) -> SlaTargets: ...
+
+    def stats(self) -> Mapping[str, float]:
+        """The alerting figures for /metrics."""
+        ...
+
+    async def active(self) -> list[Incident]: ...
+
+    async def listed(self, states: Sequence[str]) -> list[Incident]: ...
+
+    async def get(self, incident_id: int) -> Incident:
+        """Raises alerting.store.NotFound."""
+        ...
+
+    async def ack(self, incident_id: int, by: str, note: str | None) -> Incident:
+        """Raises alerting.incidents.IncidentError when it cannot be acknowledged."""
+        ...
+
+    async def ack_link(self, incident_id: int, expires: str, sig: str, by: str) -> Incident:
+        """Acknowledge from a signed link; IncidentError when the link is bad or expired."""
+        ...
+
+
+class ServiceIncidents:
+    """`Incidents` through the daemon's AlertService, so an acknowledgement from the API takes
+    the same path as any other (audit log, SLA clocks, the acknowledged message)."""
+
+    def __init__(self, service: AlertService) -> None:
+        self._service = service
+
+    def language(self) -> str:
+        return str(self._service.config.language)
+
+    def sla_for(self, level: int) -> SlaTargets:
+        return self._service.config.sla_for(level)
+
+    def stats(self) -> Mapping[str, float]:
+        return self._service.stats()
+
+    async def active(self) -> list[Incident]:
+        return await self._service.store.active()
+
+    async def listed(self, states: Sequence[str]) -> list[Incident]:
+        return await self._service.store.list_incidents(states=states)
+
+    async def get(self, incident_id: int) -> Incident:
+        return await self._service.store.get(incident_id)
+
+    async def ack(self, incident_id: int, by: str, note: str | None) -> Incident:
+        return await self._service.ack(incident_id, by, note)
+
+    async def ack_link(self, incident_id: int, expires: str, sig: str, by: str) -> Incident:
+        return await self._service.ack_link(incident_id, expires, sig, by)
+
+
+@dataclass(frozen=True)
+class DaemonView:
+    now: Callable[[], float]
+    inventory: Callable[[], Inventory]
+    latest: Callable[[], Mapping[SeriesKey, Sample]]
+    not_answering: Callable[[], Set[str]]  # device ids whose last poll failed
+    status_line: Callable[[], str]
+    stats: Callable[[], Mapping[str, Any]]
+    sinks: Callable[[], Sequence[tuple[str, Mapping[str, float]]]]
+    incidents: Callable[[], Incidents]
+    maintenance_file: Callable[[], Path]
