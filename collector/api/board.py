@@ -13,6 +13,7 @@ from alerting.config import SlaTargets
 from alerting.sla import clocks
 from alerting.store import Incident
 from collector.api.view import SeriesKey
+from core.i18n import FALLBACK, LANGUAGES, t
 from core.sample import Sample
 from inventory.model import Device, Inventory
 from rules.maintenance import MaintenanceWindow
@@ -26,75 +27,6 @@ UPS_METRICS = (
     "input.voltage",
     "output.voltage",
 )
-
-TEXT = {
-    "en": {
-        "title": "Machine room status",
-        "incidents": "Open incidents",
-        "none_open": "No open incidents",
-        "environment": "Temperature and humidity",
-        "ups": "UPS",
-        "device": "Device",
-        "sensor": "Sensor",
-        "temperature": "Temperature",
-        "humidity": "Humidity",
-        "status": "Status",
-        "charge": "Charge",
-        "runtime": "Runtime",
-        "load": "Load",
-        "input": "Input",
-        "output": "Output",
-        "respond": "respond",
-        "arrive": "on site",
-        "repair": "repair",
-        "level": "Level",
-        "opened": "opened",
-        "acknowledged": "acknowledged by",
-        "suppressed": "suppressed",
-        "stale": "no fresh data",
-        "maintenance": "maintenance",
-        "no_data": "no data",
-        "no_room": "other",
-        "updated": "updated",
-        "stale_board": "connection to roomwatch lost; showing the board of",
-        "overdue": "overdue",
-        "met": "met",
-        "late": "late",
-    },
-    "zh": {
-        "title": "机房状态",
-        "incidents": "未结束的故障",
-        "none_open": "当前无故障",
-        "environment": "温湿度",
-        "ups": "UPS",
-        "device": "设备",
-        "sensor": "传感器",
-        "temperature": "温度",
-        "humidity": "湿度",
-        "status": "状态",
-        "charge": "电量",
-        "runtime": "续航",
-        "load": "负载",
-        "input": "输入",
-        "output": "输出",
-        "respond": "响应",
-        "arrive": "到场",
-        "repair": "修复",
-        "level": "级别",
-        "opened": "发生于",
-        "acknowledged": "已确认：",
-        "suppressed": "已抑制",
-        "stale": "数据中断",
-        "maintenance": "维护中",
-        "no_data": "无数据",
-        "no_room": "其他",
-        "updated": "更新于",
-        "stale_board": "与 roomwatch 的连接中断；显示的是此时的状态：",
-        "overdue": "已超时",
-        "met": "已完成",
-        "late": "超时完成",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -253,7 +185,6 @@ def build_board(
     refresh: float = 10.0,
 ) -> Board:
     """What the wall screen shows at `now`. Pure: no I/O, no clock."""
-    text = TEXT.get(language, TEXT["en"])
     levels = device_levels(incidents)
     with_data = {key[0] for key in latest}
     # One device.up per probe (label `probe`): a probe that got no answer is what the tile tells.
@@ -274,9 +205,9 @@ def build_board(
         if sample is not None and not sample.value:
             note = sample.note or "down"
         elif state == "maintenance":
-            note = text["maintenance"]
+            note = t("status.maintenance", language)
         elif state == "nodata":
-            note = text["no_data"]
+            note = t("status.no_data", language)
         return Tile(device.id, device.name, device.kind, state, level, note)
 
     site_ids = list(inventory.sites)
@@ -294,10 +225,10 @@ def build_board(
         ]
         loose = tuple(tile(d) for d in members if not d.room)
         if loose:
-            rooms.append(Room(text["no_room"] if room_names else "", loose))
+            rooms.append(Room(t("status.no_room", language) if room_names else "", loose))
         rooms = [r for r in rooms if r.tiles]
         if rooms:
-            name = site.name if site else (site_id or text["no_room"])
+            name = site.name if site else (site_id or t("status.no_room", language))
             sites.append(SiteBoard(name, tuple(rooms)))
 
     board_incidents = []
@@ -331,7 +262,7 @@ def build_board(
         if item.suppressed is None:
             counts[f"l{min(max(item.level, 1), 3)}"] += 1
     return Board(
-        language=language if language in TEXT else "en",
+        language=language if language in LANGUAGES else FALLBACK,
         now=now,
         refresh=refresh,
         sites=tuple(sites),

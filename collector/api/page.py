@@ -19,8 +19,9 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from collector.api.board import TEXT, Board, build_board
+from collector.api.board import Board, build_board
 from collector.api.view import DaemonView
+from core import i18n
 from inventory import ConfigError
 from rules import maintenance
 
@@ -60,7 +61,12 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,  # a misspelt name fails the render, not blank text
     )
-    env.filters.update(remaining=format_remaining, clock=clock_time, level_class=level_class)
+    env.filters.update(
+        remaining=format_remaining,
+        clock=clock_time,
+        level_class=level_class,
+        language_tag=i18n.language_tag,
+    )
     return env
 
 
@@ -79,7 +85,7 @@ def render(board: Board, title: str = "roomwatch") -> str:
         .render(
             board=board,
             title=title,
-            text=TEXT[board.language],
+            t=lambda key: i18n.t(f"status.{key}", board.language),
             css=_static("board.css"),
             script=_static("board.js"),
             environment_columns=ENVIRONMENT_COLUMNS,
