@@ -178,7 +178,9 @@ class Daemon:
         Raises StartupError for what an admin must fix (a port taken, a spool in use)."""
         config = loaded.config
         self.reports = ReportScheduler(config.state_dir / "reports")
-        self.sinks = build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for)
+        self.sinks = build_sinks(
+            config.sinks, loaded.credentials, config.state_dir, self._tags_for, self.clock
+        )
         for sink in self.sinks:
             try:
                 await sink.start()
@@ -437,7 +439,9 @@ class Daemon:
         config = loaded.config
         old = self.sinks
         # Polls go on meanwhile: the new sinks hold what is submitted until they start.
-        self.sinks = build_sinks(config.sinks, loaded.credentials, config.state_dir, self._tags_for)
+        self.sinks = build_sinks(
+            config.sinks, loaded.credentials, config.state_dir, self._tags_for, self.clock
+        )
         for sink in old:
             await sink.stop(drain=False)  # no drain: the new sink replays the spool
         started = []

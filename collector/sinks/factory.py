@@ -7,6 +7,7 @@ import ssl
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from collector.clock import Clock
 from collector.sinks import Sink
 from collector.sinks.config import SinkConfig
 from inventory.credentials import Credentials
@@ -25,9 +26,11 @@ def build_sinks(
     credentials: Credentials,
     state_dir: Path,
     tags_for: TagsFor | None = None,
+    clock: Clock | None = None,
 ) -> list[Sink]:
-    """One sink per config. Raises SinkConfigError before anything is opened if a name is
-    repeated or a token is missing, so `roomwatch check` can report it."""
+    """One sink per config, each timing its backoff and flushes on `clock` (the daemon's).
+    Raises SinkConfigError before anything is opened if a name is repeated or a token is
+    missing, so `roomwatch check` can report it."""
     from collector.sinks.influx import InfluxSink  # heavy import (influxdb-client), lazily
 
     tokens = check_sinks(configs, credentials)
@@ -37,6 +40,7 @@ def build_sinks(
             token=tokens[config.name],
             spool_path=spool_path(state_dir, config.name),
             tags_for=tags_for,
+            clock=clock,
         )
         for config in configs
     ]

@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from collector.clock import Clock, SystemClock
 from collector.sinks.config import SinkConfig
 from collector.sinks.lineproto import LineEncoder, TagsFor
 from collector.sinks.spool import Spool, SpoolBatch
@@ -52,16 +52,18 @@ class InfluxSink:
         tags_for: TagsFor | None = None,
         *,
         writer: StoreWriter | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self.name = config.name
         self.config = config
         self.spool_path = Path(spool_path)
         self._token = token
+        # Every wait (backoff, flush interval, rate limit, stop deadline) runs on this clock,
+        # so the unit tests drive the sink on virtual time instead of sleeping.
+        self._clock: Clock = clock or SystemClock()
         self._encoder = LineEncoder(tags_for)
-        self._encoder_since = time.monotonic()
+        self._encoder_since = self._clock.monotonic()
         self._writer = writer
-        self._clock = clock
         self._spool: Spool | None = None
         # Submitted, not yet committed: (accepted_at, samples) chunks, oldest first.
         self._pending: deque[tuple[float, Sequence[Sample]]] = deque()
@@ -81,7 +83,7 @@ class InfluxSink:
         self._up = True  # the store's last answer
         self._down_reason = ""
         self._spool_error = ""  # why the spool cannot be written now ("" when it can)
-        self._last_drop_log = 0.0
+        self._last_drop_log: float | None = None  # monotonic; None: nothing logged yet
         self._dropped_since_log = 0
         self.counters = {
             "spooled_total": 0,
@@ -133,7 +135,7 @@ class InfluxSink:
             if self._closed:
                 self._note_dropped(len(samples), "sink stopped", "newest ")
                 return
-            self._pending.append((self._clock(), tuple(samples)))
+            self._pending.append((self._clock.now(), tuple(samples)))
             self._pending_count += len(samples)
             while self._pending_count > self.max_pending and len(self._pending) > 1:
                 _, oldest = self._pending.popleft()
@@ -215,7 +217,7 @@ class InfluxSink:
         out["up"] = 1.0 if self.up else 0.0
         out["spool_depth"] = float(self.depth())
         out["pending"] = float(self._pending_count)
-        out["spool_age_seconds"] = self.age_seconds(self._clock())
+        out["spool_age_seconds"] = self.age_seconds(self._clock.now())
         return out
 
     # ---- state ------------------------------------------------------------------------------
@@ -242,8 +244,8 @@ class InfluxSink:
     def _note_dropped(self, count: int, why: str, which: str = "oldest ") -> None:
         self.counters["dropped_total"] += count
         self._dropped_since_log += count
-        now = time.monotonic()
-        if now - self._last_drop_log >= _DROP_LOG_EVERY_S or self._last_drop_log == 0.0:
+        now = self._clock.monotonic()
+        if self._last_drop_log is None or now - self._last_drop_log >= _DROP_LOG_EVERY_S:
             log.warning(
                 "sink %s: %s: dropped the %d %ssamples (%d dropped in all)",
                 self.name,
@@ -301,6 +303,8 @@ class InfluxSink:
                     self._pending_count -= sum(len(c[1]) for c in chunks[: len(committed)])
                     self._pending.extendleft(reversed(chunks[len(committed) :]))
                     self._set_spool_error(f"spool write failed: {type(exc).__name__}: {exc}")
+                    if self._stopping.is_set():
+                        self._wake_sender.set()  # a draining sender stops waiting for it
                     if self._closing.is_set():
                         log.error(
                             "sink %s: stopping with %d samples not spooled",
@@ -314,6 +318,8 @@ class InfluxSink:
                 self._set_spool_error("")
                 if self._spool is not None and self._spool.depth >= self._batch_limit:
                     self._wake_sender.set()
+                if self._stopping.is_set():
+                    self._wake_sender.set()  # a draining sender waits for this commit
             if self._closing.is_set():
                 self._closed = True
                 return
@@ -322,9 +328,9 @@ class InfluxSink:
         """Commit chunks one transaction each, noting each in `committed` once it is durable.
         Runs in a worker thread."""
         assert self._spool is not None
-        if time.monotonic() - self._encoder_since > _TAG_CACHE_S:
+        if self._clock.monotonic() - self._encoder_since > _TAG_CACHE_S:
             self._encoder.forget()
-            self._encoder_since = time.monotonic()
+            self._encoder_since = self._clock.monotonic()
         for accepted_at, samples in chunks:
             lines, skipped = self._encoder.encode(samples, default_ts=accepted_at)
             self._spool.insert(lines, accepted_at)
@@ -349,20 +355,22 @@ class InfluxSink:
         while True:
             if self._stopping.is_set():
                 if stop_deadline is None:
-                    stop_deadline = time.monotonic() + self.config.timeout
+                    stop_deadline = self._clock.monotonic() + self.config.timeout
                 # Keep sending while the store answers, until empty or out of time.
-                if not self._drain or not self._up or time.monotonic() >= stop_deadline:
+                left = stop_deadline - self._clock.monotonic()
+                if not self._drain or not self._up or left <= 0:
                     return
                 # (what is still in memory waits for the spooler, unless the spool is broken)
                 waiting = self._pending_count and not self._spool_error
                 if not spool.depth and not waiting and self._unsettled is None:
                     return
                 if not spool.depth:
-                    await asyncio.sleep(0.01)
+                    # the spooler wakes us after its next commit (or failure)
+                    await self._wait(self._wake_sender, left)
+                    self._wake_sender.clear()
                     continue
             elif spool.depth < self._batch_limit:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake_sender.wait(), self.config.flush_interval)
+                await self._wait(self._wake_sender, self.config.flush_interval)
                 self._wake_sender.clear()
                 if not spool.depth:
                     continue
@@ -504,14 +512,25 @@ class InfluxSink:
             self._note_dropped(dropped, "spool full")
 
     async def _rate_limit(self, count: int) -> None:
-        delay = self._limiter.take(count, time.monotonic())
+        delay = self._limiter.take(count, self._clock.monotonic())
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._clock.sleep(delay)
 
     async def _sleep(self, seconds: float, until: asyncio.Event | None = None) -> None:
         """Sleep, cut short by stop() (or by `until`)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for((until or self._stopping).wait(), seconds)
+        await self._wait(until or self._stopping, seconds)
+
+    async def _wait(self, event: asyncio.Event, seconds: float) -> None:
+        """Until `event` is set or `seconds` have passed on the sink's clock."""
+        if event.is_set():
+            return
+        waiter = asyncio.ensure_future(event.wait())
+        timer = asyncio.ensure_future(self._clock.sleep(seconds))
+        try:
+            await asyncio.wait((waiter, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            timer.cancel()
 
 
 def _short_line(line: str, limit: int = 200) -> str:

@@ -11,6 +11,7 @@ from inventory.model import Device, Inventory
 from rules.engine import Engine
 from rules.fault import FaultState
 from rules.loader import load_rules
+from tests.fixtures.clock import VirtualClock
 from tests.unit.test_sink_influx import TS, FakeStore, make_sink, samples, wait_for
 
 RULES = """
@@ -41,11 +42,12 @@ async def test_spool_age_over_threshold_for_a_minute_fires_a_level_3_fault(
 ) -> None:
     store = FakeStore()
     store.failure = StoreError("refused", "cannot connect")
-    sink = make_sink(tmp_path, store)  # its clock says TS: samples are accepted at TS
+    clock = VirtualClock(wall_start=TS)
+    sink = make_sink(tmp_path, clock, store)  # its clock says TS: samples are accepted at TS
     rules = engine(tmp_path)
     await sink.start()
     sink.submit(samples(0, 10))
-    await wait_for(lambda: not sink.up)
+    await wait_for(clock, lambda: not sink.up)
     events = []
     for t in (TS + 100, TS + 400, TS + 430, TS + 461):
         own = sink.own_samples(t)
