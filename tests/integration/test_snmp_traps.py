@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from core.sample import Sample
-from probes.snmp.traps import SnmpTrapReceiver, SnmpTrapSettings
+from probes.snmp import ber
+from probes.snmp.traps import UNKNOWN_TRAPS_LOGGED, SnmpTrapReceiver, SnmpTrapSettings
 from tests.fixtures.snmp_peers import snmptrap
 
 pytestmark = pytest.mark.integration
@@ -162,7 +163,9 @@ async def test_garbage_and_a_wrong_community_do_not_stop_the_receiver(
     assert not [s for s in inbox.samples if s.value == "authenticationFailure"]
     stats = rx.stats()
     assert stats["snmpInBadCommunityNames"] >= 1
-    assert stats["snmpInASNParseErrs"] >= 1
+    # not SNMP at all: screened before pysnmp (whose snmpInASNParseErrs no longer sees them)
+    assert stats["empty"] == 1
+    assert stats["undecodable"] == 4
 
 
 async def test_an_unmapped_source_is_named_by_the_lookup_or_its_address(tmp_path: Path) -> None:
@@ -203,3 +206,42 @@ async def test_refused_traps_are_logged_once_per_source_and_reason_and_counted(
     assert any("community" in line for line in refused)
     assert any("engine_id" in line for line in refused)
     assert not [line for line in refused if "authpass123" in line or "not-ours" in line]
+
+
+async def test_undecodable_datagrams_are_counted_and_logged_once_per_source(
+    receiver: tuple[SnmpTrapReceiver, Inbox, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `a0 00` made pysnmp's dispatcher raise a TypeError: one traceback per datagram, and no
+    # counter moved, so anyone who could reach the port could flood the journal.
+    rx, inbox, where = receiver
+    assert rx.address is not None
+    caplog.set_level(logging.DEBUG)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _ in range(100):
+            s.sendto(b"\xa0\x00", ("127.0.0.1", rx.address[1]))
+        for _ in range(5):
+            s.sendto(b"", ("127.0.0.1", rx.address[1]))
+    # a good trap afterwards still comes through, and proves the junk before it was handled
+    await snmptrap(tmp_path, "-v2c", "-c", "public", where, "", "1.3.6.1.6.3.1.1.5.4",
+                   "1.3.6.1.2.1.2.2.1.1.7", "i", "7")  # fmt: skip
+    await inbox.wait_for("ifOperStatus", 1)
+    stats = rx.stats()
+    assert stats["undecodable"] == 100
+    assert stats["empty"] == 5
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(noisy) == 2, [r.getMessage() for r in noisy]  # one per source and kind
+    assert all(r.exc_info is None for r in caplog.records), "no traceback for a datagram"
+    assert "127.0.0.1" in noisy[0].getMessage()
+
+
+async def test_unknown_trap_types_are_remembered_in_a_bounded_set(
+    receiver: tuple[SnmpTrapReceiver, Inbox, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    rx, _, _ = receiver
+    caplog.set_level(logging.WARNING, logger="roomwatch.snmp_traps")
+    for n in range(UNKNOWN_TRAPS_LOGGED + 50):
+        trap = ber.parse_oid(f"1.3.6.1.4.1.99999.0.{n}")
+        rx.samples_for("10.0.0.9", [(ber.parse_oid("1.3.6.1.6.3.1.1.4.1.0"), 0x06, trap)])
+    assert len(rx.unknown) <= UNKNOWN_TRAPS_LOGGED + 1
+    assert rx.stats()["unknown"] == UNKNOWN_TRAPS_LOGGED + 50
+    assert len(caplog.records) == UNKNOWN_TRAPS_LOGGED + 1  # the last: "(other types)"
