@@ -1,14 +1,54 @@
 """Inline SVG charts for the HTML report (no script, no network): grouped bar charts with
-axes, gridlines and a legend, drawn with plain SVG elements so they print sharply on A4."""
+axes, gridlines and a legend, drawn with plain SVG elements so they print sharply on A4.
+
+`bar_layout` does the geometry (pure numbers); the template `templates/chart.svg` draws it."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from html import escape
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from core.templating import environment
 
 LEVEL_COLOURS = {1: "#c62828", 2: "#ef6c00", 3: "#f9a825"}
-_FONT = 'font-family="inherit" font-size="11"'
+_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 10, 18, 48  # margins around the plot, px
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    series: str
+    category: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Category:
+    x: float  # the centre of its label
+    label: str
+    bars: list[Bar]  # one per series
+
+
+@dataclass(frozen=True)
+class BarChart:
+    title: str
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_width: int
+    plot_height: int
+    ticks: list[tuple[float, int]]  # (y, value) of each gridline
+    categories: list[Category]
+    marker: tuple[float, str] | None  # (x, label) of the dashed line, if any
+    legend: list[tuple[int, str, str]]  # (x, colour, series name)
 
 
 def nice_ceiling(value: float) -> int:
@@ -22,7 +62,7 @@ def nice_ceiling(value: float) -> int:
     return int(10 * power)
 
 
-def grouped_bars(
+def bar_layout(
     title: str,
     categories: Sequence[str],
     series: Sequence[tuple[str, str, Sequence[int]]],  # (name, colour, value per category)
@@ -31,65 +71,51 @@ def grouped_bars(
     height: int = 240,
     marker_after: int | None = None,  # draw a dashed line after this category index
     marker_label: str = "",
-) -> str:
-    left, right, top, bottom = 40, 10, 18, 48
-    plot_w, plot_h = width - left - right, height - top - bottom
+) -> BarChart:
+    plot_w, plot_h = width - _LEFT - _RIGHT, height - _TOP - _BOTTOM
     peak = max((v for _, _, values in series for v in values), default=0)
     ymax = nice_ceiling(peak)
-    ticks = _ticks(ymax)
     slot = plot_w / max(1, len(categories))
     bar = min(22.0, slot * 0.8 / max(1, len(series)))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}"'
-        f' width="100%" role="img" aria-label="{escape(title)}">',
-    ]
-    for tick in ticks:
-        y = top + plot_h - plot_h * tick / ymax
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" {_FONT} text-anchor="end">{tick}</text>'
-        )
+    groups = []
     for index, category in enumerate(categories):
-        x0 = left + slot * index + (slot - bar * len(series)) / 2
+        x0 = _LEFT + slot * index + (slot - bar * len(series)) / 2
+        bars = []
         for number, (name, colour, values) in enumerate(series):
-            value = values[index]
-            h = plot_h * value / ymax
+            h = plot_h * values[index] / ymax
             x = x0 + bar * number
-            y = top + plot_h - h
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{h:.1f}"'
-                f' fill="{colour}"><title>{escape(name)} {escape(category)}: {value}</title></rect>'
+            bars.append(
+                Bar(x, _TOP + plot_h - h, bar - 2, h, colour, name, category, values[index])
             )
-            if value:
-                parts.append(
-                    f'<text x="{x + (bar - 2) / 2:.1f}" y="{y - 3:.1f}" font-size="9"'
-                    f' text-anchor="middle">{value}</text>'
-                )
-        cx = left + slot * index + slot / 2
-        parts.append(
-            f'<text x="{cx:.1f}" y="{top + plot_h + 14}" {_FONT} text-anchor="middle">'
-            f"{escape(category)}</text>"
-        )
-    if marker_after is not None:
-        mx = left + slot * (marker_after + 1)
-        parts.append(
-            f'<line x1="{mx:.1f}" y1="{top - 4}" x2="{mx:.1f}" y2="{top + plot_h}"'
-            f' stroke="#333" stroke-dasharray="4 3"/>'
-            f'<text x="{mx + 4:.1f}" y="{top + 6}" {_FONT}>{escape(marker_label)}</text>'
-        )
-    parts.append(
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}"'
-        ' stroke="#333"/>'
-    )
-    lx = left
+        groups.append(Category(_LEFT + slot * index + slot / 2, category, bars))
+    legend, lx = [], _LEFT
     for name, colour, _ in series:
-        parts.append(
-            f'<rect x="{lx}" y="{height - 14}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{lx + 14}" y="{height - 5}" {_FONT}>{escape(name)}</text>'
-        )
+        legend.append((lx, colour, name))
         lx += 34 + round(text_width(name))
-    parts.append("</svg>")
-    return "".join(parts)
+    return BarChart(
+        title=title,
+        width=width,
+        height=height,
+        left=_LEFT,
+        top=_TOP,
+        plot_width=plot_w,
+        plot_height=plot_h,
+        ticks=[(_TOP + plot_h - plot_h * tick / ymax, tick) for tick in _ticks(ymax)],
+        categories=groups,
+        marker=None if marker_after is None else (_LEFT + slot * (marker_after + 1), marker_label),
+        legend=legend,
+    )
+
+
+def grouped_bars(
+    title: str,
+    categories: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[int]]],
+    **layout: int | str | None,
+) -> Markup:
+    """The chart as an inline <svg> element (markup, to be placed in a page as it is)."""
+    chart = bar_layout(title, categories, series, **layout)  # type: ignore[arg-type]
+    return Markup(_ENV.get_template("chart.svg").render(chart=chart))
 
 
 def text_width(label: str, size: float = 11.0) -> float:
@@ -102,3 +128,6 @@ def _ticks(ymax: int) -> list[int]:
     while ymax / step > 6:
         step *= 2
     return list(range(0, ymax + 1, step))
+
+
+_ENV = environment("alerting.reports")
