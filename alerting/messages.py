@@ -202,19 +202,13 @@ def render(
     max_items: int = 50,
     recipients: Mapping[str, Any] | None = None,
 ) -> Message:
-    """One message for one payload or a group of them (same channel, recipients and group)."""
+    """One message for one alert or recovery payload or a group of them (same channel,
+    recipients and group). Notices and reports have their own renderers; `alerting.compose`
+    picks the one for a payload."""
     if language not in LANGUAGES:  # a channel in another language gets English
         language = "en"
     if not items:
         raise ValueError("nothing to render")
-    if items[0].get("kind") == "notice":
-        from alerting.notices import render_notice
-
-        return render_notice(items[0], language, tz=tz, recipients=recipients)
-    if items[0].get("kind") == "report":
-        from alerting.reports.mailing import render_report
-
-        return render_report(items[0], recipients=recipients)
     ordered = sorted(items, key=lambda i: (int(i.get("level", 3)), str(i.get("device", ""))))
     first = ordered[0]
     level = int(first.get("level", 3))

@@ -15,8 +15,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from alerting.compose import compose
 from alerting.config import AlertingConfig
-from alerting.messages import Message, render
+from alerting.messages import Message
 from alerting.notifiers.base import DeliveryError, Notifier
 from alerting.pipeline.group import buckets
 from alerting.pipeline.record import record_sent
@@ -61,7 +62,7 @@ class Outbox:
         latest: dict[object, OutboxItem] = {}
         for item in sorted(items, key=lambda i: i.id):
             latest[item.incident_id if item.incident_id is not None else f"#{item.id}"] = item
-        return render(
+        return compose(
             [i.payload for i in latest.values()],
             self.language_of(items[0].notifier),
             now=now,

@@ -75,7 +75,7 @@ async def queue(
 
 
 def render_report(item: Mapping[str, Any], recipients: Mapping[str, Any] | None = None) -> Message:
-    """The Message of a queued report (called by `alerting.messages.render`)."""
+    """The Message of a queued report (chosen by `alerting.compose`)."""
     subject = str(item.get("subject", "roomwatch report"))
     return Message(
         kind=REPORT_KIND,
