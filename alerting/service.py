@@ -25,7 +25,7 @@ from alerting.incidents import Change, IncidentError
 from alerting.notifiers import build_notifier
 from alerting.notifiers.base import Notifier
 from alerting.outbox import Outbox
-from alerting.store import Incident, TicketStore, sqlite_path
+from alerting.store import Incident, TicketStore, is_postgres_url, open_store, sqlite_path
 from inventory.credentials import Credentials
 from inventory.model import Inventory
 from rules.fault import Fault
@@ -86,13 +86,15 @@ class AlertService:
         clock: Callable[[], float],
         *,
         state_dir: Path | None = None,
+        password: str | None = None,
+        collector: str | None = None,
     ) -> AlertService:
         """Open the store and build the channels. `state_dir` anchors relative `file`
-        channel paths (default: the store's directory)."""
+        channel paths (default: a SQLite store's directory, else the working directory)."""
         if state_dir is None:
-            path = sqlite_path(store_url)
+            path = ":memory:" if is_postgres_url(store_url) else sqlite_path(store_url)
             state_dir = Path(path).parent if path != ":memory:" else Path.cwd()
-        store = await TicketStore.open(store_url)
+        store = await open_store(store_url, password=password, collector=collector)
         try:
             return cls(config, store, inventory, credentials, clock, state_dir)
         except BaseException:

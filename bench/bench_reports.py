@@ -25,7 +25,7 @@ from alerting.reports import output
 from alerting.reports.monthly import MonthlyInput, build_monthly
 from alerting.reports.period import month, month_start
 from alerting.reports.source import read_incidents
-from alerting.store import TicketStore
+from alerting.store import TicketStore, open_store
 from inventory.model import Device, Inventory, Site
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -87,7 +87,7 @@ async def main() -> None:
         },
     )
     with tempfile.TemporaryDirectory() as tmp:
-        store = await TicketStore.open(f"sqlite:///{tmp}/bench.db")
+        store = await open_store(f"sqlite:///{tmp}/bench.db")
         await fill(store, args.per_month, args.months, args.devices)
         t0 = time.perf_counter()
         incidents, spans = await read_incidents(store)

@@ -20,6 +20,7 @@ COMMANDS = (
     "rules",
     "maintenance",
     "report",
+    "store",
 )
 
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alerting.config import AlertingConfig
+from alerting.store import StoreError, check_url, is_postgres_url
 from collector.demo_site import DemoSiteSettings
 from collector.sinks.config import SinkConfig
 from core.durations import Duration
@@ -59,6 +60,20 @@ class MainFile(BaseModel):
     credentials: Path | None = None
     state_dir: Path = Path("/var/lib/roomwatch")
     store: str | None = None
+    store_credentials: str | None = None  # entry holding the PostgreSQL `password`
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, value: str | None) -> str | None:
+        if value is not None and is_postgres_url(value):
+            try:
+                check_url(value)
+            except StoreError as exc:
+                raise ValueError(str(exc)) from None
+        elif value is not None and not value.startswith("sqlite:"):
+            raise ValueError("expected sqlite:PATH or postgresql://USER@HOST:PORT/DATABASE")
+        return value
+
     maintenance_file: Path | None = None
     collector: CollectorSettings = CollectorSettings()
     api: ApiSettings = ApiSettings()
@@ -83,6 +98,7 @@ class Config:
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
     traps: SnmpTrapSettings | None = None
     demo_site: DemoSiteSettings | None = None
+    store_credentials: str | None = None
 
 
 def _alerting_paths(alerting: AlertingConfig, resolve: Callable[[Path], Path]) -> AlertingConfig:
@@ -143,4 +159,5 @@ def load_config(path: str | Path) -> Config:
         alerting=_alerting_paths(main.alerting, resolve),
         traps=traps,
         demo_site=main.demo_site,
+        store_credentials=main.store_credentials,
     )

@@ -34,6 +34,7 @@ from collector.scheduler import Scheduler
 from collector.sdnotify import Notifier
 from collector.sinks import Sink
 from collector.sinks.factory import build_sinks
+from collector.storeconn import store_password
 from core.hostport import host_of
 from core.sample import Sample
 from inventory import ConfigError
@@ -142,7 +143,13 @@ class Daemon:
         self._load_maintenance()
         try:
             self.alerts = await AlertService.open(
-                config.alerting, config.store, loaded.inventory, loaded.credentials, self.clock.now
+                config.alerting,
+                config.store,
+                loaded.inventory,
+                loaded.credentials,
+                self.clock.now,
+                state_dir=None if config.store.startswith("sqlite:") else config.state_dir,
+                password=store_password(config, loaded.credentials),
             )
         except (OSError, StoreError) as exc:
             log.error("cannot open the ticket store %s: %s", config.store, exc)

@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from alerting import incidents as lifecycle
@@ -30,9 +29,18 @@ from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
 from alerting.incidents import IncidentError
 from alerting.messages import level_name, summary_of
-from alerting.store import STATES, Incident, NotFound, StoreError, TicketStore, sqlite_path
+from alerting.store import (
+    STATES,
+    Incident,
+    NotFound,
+    StoreError,
+    TicketStore,
+    sqlite_path,
+    store_exists,
+)
 from collector.clock import SystemClock
-from collector.config import DEFAULT_CONFIG, load_config
+from collector.config import DEFAULT_CONFIG, Config, load_config
+from collector.storeconn import open_configured
 from inventory import ConfigError
 from inventory.credentials import Credentials, load_credentials
 from inventory.loader import load_inventory
@@ -143,7 +151,9 @@ def _run(args: argparse.Namespace, action: Action) -> int:
             except (ConfigError, OSError):
                 pass
     try:
-        if not _store_exists(store_url):
+        # opening a missing SQLite store would create it (and its directories) at a mistyped
+        # path, and "no incidents" would be the answer while the real store holds open ones
+        if not store_exists(store_url):
             where = sqlite_path(store_url)
             if action is _list:
                 # nothing recorded yet (the daemon has not run): no incidents, no store made
@@ -157,7 +167,9 @@ def _run(args: argparse.Namespace, action: Action) -> int:
                 f"no ticket store at {where} (check -c / --store; the daemon creates it when it"
                 " first runs)"
             )
-        return asyncio.run(_with_store(store_url, alerting, inventory, credentials, args, action))
+        return asyncio.run(
+            _with_store(config, store_url, alerting, inventory, credentials, args, action)
+        )
     except (IncidentError, NotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -166,14 +178,8 @@ def _run(args: argparse.Namespace, action: Action) -> int:
         return 2
 
 
-def _store_exists(url: str) -> bool:
-    # opening a missing store would create it (and its directories) at a mistyped path, and
-    # "no incidents" would be the answer while the real store holds open ones
-    path = sqlite_path(url)
-    return path == ":memory:" or Path(path).exists()
-
-
 async def _with_store(
+    config: Config | None,
     url: str,
     alerting: AlertingConfig,
     inventory: Inventory,
@@ -181,7 +187,7 @@ async def _with_store(
     args: argparse.Namespace,
     action: Action,
 ) -> int:
-    store = await TicketStore.open(url)
+    store = await open_configured(config, url)
     try:
         return await action(args, _Context(store, alerting, inventory, credentials))
     finally:

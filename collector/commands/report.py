@@ -21,11 +21,12 @@ from pathlib import Path
 from alerting.config import AlertingConfig
 from alerting.reports import jobs, output
 from alerting.reports.period import parse_period
-from alerting.store import StoreError, TicketStore, sqlite_path
+from alerting.store import StoreError, sqlite_path, store_exists
 from collector.clock import SystemClock
 from collector.config import DEFAULT_CONFIG, Config, load_config
 from collector.loading import load_all
 from collector.polling import build_probes, poll_all
+from collector.storeconn import open_configured
 from inventory import ConfigError, load_credentials, load_inventory
 from rules.maintenance import MaintenanceWindow, parse_time
 
@@ -103,14 +104,13 @@ def _monthly(args: argparse.Namespace) -> int:
         return _fail(f"unknown site {args.site!r}; known: {', '.join(sorted(inventory.sites))}")
     url = args.store or config.store
     try:
-        path = sqlite_path(url)
+        if not store_exists(url):
+            return _fail(f"no ticket store at {sqlite_path(url)} (has the daemon run yet?)")
     except StoreError as exc:
         return _fail(str(exc))
-    if path != ":memory:" and not Path(path).exists():
-        return _fail(f"no ticket store at {path} (has the daemon run yet?)")
 
     async def build() -> str:
-        store = await TicketStore.open(url)
+        store = await open_configured(config, url, credentials=credentials)
         try:
             report = await jobs.monthly_report(
                 store, alerting, inventory, windows, period, now, args.site

@@ -6,7 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fixtures.postgres import pg_server, pg_store_url
 from tests.fixtures.website import Website
+
+# the real PostgreSQL server (session-wide) and a fresh database per test, for every module
+__all__ = ["pg_server", "pg_store_url", "website"]
 
 
 @pytest.fixture

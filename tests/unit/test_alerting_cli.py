@@ -105,9 +105,9 @@ def test_resolve_by_hand_queues_the_recovery_notice(
     assert out.strip() == "no incidents"
 
     async def outbox() -> list[str]:
-        from alerting.store import TicketStore
+        from alerting.store import open_store
 
-        store = await TicketStore.open(f"sqlite:///{config_file.parent / 'tickets.db'}")
+        store = await open_store(f"sqlite:///{config_file.parent / 'tickets.db'}")
         try:
             return [i.kind for i in await store.outbox_items(1)]
         finally:

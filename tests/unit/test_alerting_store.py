@@ -11,15 +11,15 @@ import pytest
 
 from alerting import acklink
 from alerting.config import NoticeConfig
-from alerting.migrations import latest_version
 from alerting.notices import due_phase
-from alerting.store import StoreError, TicketStore, sqlite_path
+from alerting.store import Conflict, StoreError, open_store, sqlite_path
+from alerting.store.migrations import latest_version
 from inventory.credentials import Credentials
 from tests.unit.alerting_helpers import Clock, config, fault, sent, service
 
 
 async def test_new_store_is_at_the_latest_schema_version_and_in_wal_mode(tmp_path: Path) -> None:
-    store = await TicketStore.open(f"sqlite:///{tmp_path / 'a.db'}")
+    store = await open_store(f"sqlite:///{tmp_path / 'a.db'}")
     try:
         assert await store.schema_version() == latest_version()
     finally:
@@ -32,7 +32,7 @@ async def test_store_from_a_newer_roomwatch_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "b.db") as db:
         db.execute(f"PRAGMA user_version = {latest_version() + 1}")
     with pytest.raises(StoreError, match="newer"):
-        await TicketStore.open(f"sqlite:///{tmp_path / 'b.db'}")
+        await open_store(f"sqlite:///{tmp_path / 'b.db'}")
 
 
 def test_store_urls() -> None:
@@ -61,7 +61,7 @@ async def test_database_refuses_a_second_open_incident_for_one_key(tmp_path: Pat
         await svc.handle([fault()])
         incident = await svc.store.get(1)
         values = {k: v for k, v in incident.to_json().items() if k != "id"}
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(Conflict):
             async with svc.store.transaction():
                 await svc.store.insert_incident(values)
     finally:
@@ -206,7 +206,7 @@ async def test_a_failing_transaction_never_takes_another_tasks_writes_with_it(
 ) -> None:
     import asyncio
 
-    store = await TicketStore.open(f"sqlite:///{tmp_path / 'c.db'}")
+    store = await open_store(f"sqlite:///{tmp_path / 'c.db'}")
     inside = asyncio.Event()
 
     async def failing() -> None:

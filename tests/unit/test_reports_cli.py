@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alerting.store import TicketStore
+from alerting.store import open_store
 from collector.cli import main
 from tests.unit.test_reports_monthly import (
     DEVICES,
@@ -66,7 +66,7 @@ async def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "alerting:\n  language: zh\n  reports: {timezone: Asia/Shanghai, language: en}\n",
         encoding="utf-8",
     )
-    store = await TicketStore.open(f"sqlite:///{tmp_path / 'state' / 'roomwatch.db'}")
+    store = await open_store(f"sqlite:///{tmp_path / 'state' / 'roomwatch.db'}")
     try:
         await play(store, generate())
     finally:

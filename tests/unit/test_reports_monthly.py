@@ -28,7 +28,7 @@ from alerting.reports import output
 from alerting.reports.monthly import MonthlyInput, MonthlyReport, build_monthly
 from alerting.reports.period import parse_period
 from alerting.reports.source import read_incidents
-from alerting.store import TicketStore
+from alerting.store import TicketStore, open_store
 from inventory.model import Device, Inventory, Selector, Site
 from rules.fault import Fault, FaultState, Suppression, fault_key
 from rules.maintenance import MaintenanceWindow
@@ -403,7 +403,7 @@ class Month:
 
 async def build_month(site: str | None = None) -> Month:
     specs = generate()
-    store = await TicketStore.open("sqlite://:memory:")
+    store = await open_store("sqlite://:memory:")
     try:
         await play(store, specs)
         found, spans = await read_incidents(store)

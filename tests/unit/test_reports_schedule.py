@@ -16,7 +16,7 @@ from alerting.outbox import Outbox
 from alerting.reports.config import ReportsConfig
 from alerting.reports.schedule import ReportScheduler, due_reports
 from alerting.service import build_notifiers
-from alerting.store import TicketStore
+from alerting.store import TicketStore, open_store
 from core.sample import Sample
 from inventory.credentials import Credentials
 from inventory.model import Device, Inventory, Site
@@ -111,7 +111,7 @@ async def tick(
 
 @pytest.fixture
 async def store() -> AsyncIterator[TicketStore]:
-    opened = await TicketStore.open("sqlite://:memory:")
+    opened = await open_store("sqlite://:memory:")
     yield opened
     await opened.close()
 

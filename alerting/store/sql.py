@@ -1,0 +1,430 @@
+"""The ticket store's queries, written once for both backends (SQLite and PostgreSQL).
+
+The SQL here is the common dialect of SQLite ≥ 3.35 and PostgreSQL ≥ 12 (`RETURNING`,
+`ON CONFLICT DO NOTHING`, partial indexes), with `?` placeholders that the PostgreSQL backend
+turns into its own. A backend supplies a connection, transactions and the four primitives
+(`_all`, `_one`, `_exec`, `close`); everything an incident, its audit log, problems, notes,
+SLA breaches and the outbox need is a method of `SqlStore`. What a change means (the incident
+lifecycle) lives in `alerting/incidents.py`. (About 430 lines: the one place each query is
+written; splitting it by table would scatter the transactions that span tables.)"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from alerting.store.model import (
+    INCIDENT_COLUMNS,
+    AuditEntry,
+    Breach,
+    Incident,
+    Note,
+    NotFound,
+    OutboxItem,
+    Problem,
+    Row,
+    audit_from,
+    dumps,
+    encode,
+    incident_from,
+    outbox_from,
+    problem_from,
+)
+
+_ACTIVE = "state IN ('open', 'acknowledged')"
+
+
+class SqlStore(ABC):
+    backend: str
+    url: str
+    #: the collector that acts through this store, written to the audit log and outbox
+    collector: str | None = None
+
+    # ------------------------------------------------------------ what a backend supplies
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        """One write transaction; nested use in the same task joins it."""
+
+    @abstractmethod
+    def consistent(self) -> AbstractAsyncContextManager[Any]:
+        """Reads that must not see another task's uncommitted changes."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def schema_version(self) -> int: ...
+
+    @abstractmethod
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    @abstractmethod
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; returns the number of rows it changed."""
+
+    async def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        row = await self._one(sql + " RETURNING id", params)
+        assert row is not None
+        return int(row["id"])
+
+    async def rows(self, table: str, order: str = "") -> AsyncIterator[Row]:
+        """Every row of `table` (for `roomwatch store copy`); `table` is one of ours."""
+        sql = f"SELECT * FROM {table}" + (f" ORDER BY {order}" if order else "")
+        for row in await self._all(sql):
+            yield row
+
+    # ------------------------------------------------------------ incidents
+
+    async def get(self, incident_id: int) -> Incident:
+        row = await self._one("SELECT * FROM incidents WHERE id = ?", (incident_id,))
+        if row is None:
+            raise NotFound(f"no incident {incident_id}")
+        return incident_from(row)
+
+    async def find_active(self, key: str) -> Incident | None:
+        row = await self._one(f"SELECT * FROM incidents WHERE key = ? AND {_ACTIVE}", (key,))
+        return incident_from(row) if row else None
+
+    async def find_reopenable(self, key: str, resolved_after: float) -> Incident | None:
+        row = await self._one(
+            "SELECT * FROM incidents WHERE key = ? AND state = 'resolved' AND resolved_at >= ?"
+            " ORDER BY resolved_at DESC LIMIT 1",
+            (key, resolved_after),
+        )
+        return incident_from(row) if row else None
+
+    async def list_incidents(
+        self,
+        states: Iterable[str] | None = None,
+        limit: int = 200,
+        device: str | None = None,
+    ) -> list[Incident]:
+        sql = "SELECT * FROM incidents"
+        where: list[str] = []
+        params: list[Any] = []
+        if states:
+            chosen = list(states)
+            where.append(f"state IN ({','.join('?' * len(chosen))})")
+            params.extend(chosen)
+        if device:
+            where.append("device = ?")
+            params.append(device)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        return [incident_from(r) for r in await self._all(sql, params)]
+
+    async def active(self, shards: Iterable[str] | None = None) -> list[Incident]:
+        """Open and acknowledged incidents (of these shards only, when given)."""
+        sql, params = f"SELECT * FROM incidents WHERE {_ACTIVE}", list[Any]()
+        if shards is not None:
+            chosen = list(shards)
+            if not chosen:
+                return []
+            sql += f" AND shard IN ({','.join('?' * len(chosen))})"
+            params.extend(chosen)
+        return [incident_from(r) for r in await self._all(sql + " ORDER BY id", params)]
+
+    async def active_near(self, device: str, site: str | None) -> list[Incident]:
+        """Open incidents of a device (or, with `site`, of its site too): inhibit candidates."""
+        if site is None:
+            sql = f"SELECT * FROM incidents WHERE {_ACTIVE} AND device = ?"
+            params: tuple[str, ...] = (device,)
+        else:
+            sql = f"SELECT * FROM incidents WHERE {_ACTIVE} AND (device = ? OR site = ?)"
+            params = (device, site)
+        return [incident_from(r) for r in await self._all(sql, params)]
+
+    async def resolved_before(
+        self, ts: float, shards: Iterable[str] | None = None
+    ) -> list[Incident]:
+        sql = "SELECT * FROM incidents WHERE state = 'resolved' AND resolved_at < ?"
+        params: list[Any] = [ts]
+        if shards is not None:
+            chosen = list(shards)
+            if not chosen:
+                return []
+            sql += f" AND shard IN ({','.join('?' * len(chosen))})"
+            params.extend(chosen)
+        return [incident_from(r) for r in await self._all(sql + " ORDER BY id", params)]
+
+    async def insert_incident(self, values: Mapping[str, Any]) -> int:
+        """Raises Conflict when the key has an open incident already (another collector or
+        task recorded it first): the partial unique index decides."""
+        names = [n for n in INCIDENT_COLUMNS if n != "id" and n in values]
+        sql = f"INSERT INTO incidents ({','.join(names)}) VALUES ({','.join('?' * len(names))})"
+        return await self._insert(sql, [encode(n, values[n]) for n in names])
+
+    async def update_incident(self, incident_id: int, changes: Mapping[str, Any]) -> None:
+        if not changes:
+            return
+        unknown = set(changes) - set(INCIDENT_COLUMNS)
+        if unknown or "id" in changes:
+            raise ValueError(f"not incident columns: {sorted(unknown)}")
+        # column names come from the dataclass, never from input; values are parameters
+        assignments = ", ".join(f"{n} = ?" for n in changes)
+        params = [encode(n, v) for n, v in changes.items()]
+        await self._exec(f"UPDATE incidents SET {assignments} WHERE id = ?", [*params, incident_id])
+
+    # ------------------------------------------------------------ audit, notes, breaches
+
+    async def audit(
+        self,
+        incident_id: int | None,
+        ts: float,
+        actor: str,
+        action: str,
+        detail: Mapping[str, Any] | None = None,
+        problem_id: int | None = None,
+    ) -> None:
+        await self._exec(
+            "INSERT INTO audit (incident_id, problem_id, ts, actor, action, detail, collector)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (incident_id, problem_id, ts, actor, action, dumps(dict(detail or {})), self.collector),
+        )
+
+    async def audit_log(self, incident_id: int) -> list[AuditEntry]:
+        rows = await self._all(
+            "SELECT * FROM audit WHERE incident_id = ? ORDER BY id", (incident_id,)
+        )
+        return [audit_from(r) for r in rows]
+
+    async def add_note(self, incident_id: int, ts: float, author: str, text: str) -> int:
+        return await self._insert(
+            "INSERT INTO notes (incident_id, ts, author, text) VALUES (?, ?, ?, ?)",
+            (incident_id, ts, author, text),
+        )
+
+    async def notes(self, incident_id: int) -> list[Note]:
+        rows = await self._all(
+            "SELECT * FROM notes WHERE incident_id = ? ORDER BY id", (incident_id,)
+        )
+        return [Note(r["id"], r["incident_id"], r["ts"], r["author"], r["text"]) for r in rows]
+
+    async def record_breach(
+        self, incident_id: int, clock: str, level: int, due: float, now: float
+    ) -> bool:
+        """Record an SLA breach once; True when it is new."""
+        return (
+            await self._exec(
+                "INSERT INTO breaches (incident_id, clock, level, due, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (incident_id, clock, level, due, now),
+            )
+            > 0
+        )
+
+    async def breaches(self, incident_id: int | None = None) -> list[Breach]:
+        if incident_id is None:
+            rows = await self._all("SELECT * FROM breaches ORDER BY recorded_at")
+        else:
+            rows = await self._all(
+                "SELECT * FROM breaches WHERE incident_id = ? ORDER BY recorded_at",
+                (incident_id,),
+            )
+        return [
+            Breach(r["incident_id"], r["clock"], r["level"], r["due"], r["recorded_at"])
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------ occurrences and problems
+
+    async def add_occurrence(self, key: str, incident_id: int, ts: float) -> None:
+        await self._exec(
+            "INSERT INTO occurrences (key, incident_id, ts) VALUES (?, ?, ?)",
+            (key, incident_id, ts),
+        )
+
+    async def occurrences_since(self, key: str, since: float) -> list[int]:
+        rows = await self._all(
+            "SELECT incident_id FROM occurrences WHERE key = ? AND ts >= ? ORDER BY ts",
+            (key, since),
+        )
+        return [int(r["incident_id"]) for r in rows]
+
+    async def problem_for_key(self, key: str) -> Problem | None:
+        row = await self._one("SELECT * FROM problems WHERE key = ?", (key,))
+        return problem_from(row) if row else None
+
+    async def problem(self, problem_id: int) -> Problem:
+        row = await self._one("SELECT * FROM problems WHERE id = ?", (problem_id,))
+        if row is None:
+            raise NotFound(f"no problem {problem_id}")
+        return problem_from(row)
+
+    async def problems(self) -> list[Problem]:
+        return [problem_from(r) for r in await self._all("SELECT * FROM problems ORDER BY id")]
+
+    async def insert_problem(self, key: str, now: float, occurrences: int) -> int:
+        return await self._insert(
+            "INSERT INTO problems (key, state, opened_at, updated_at, occurrences)"
+            " VALUES (?, 'open', ?, ?, ?)",
+            (key, now, now, occurrences),
+        )
+
+    async def update_problem(self, problem_id: int, changes: Mapping[str, Any]) -> None:
+        allowed = {"state", "updated_at", "occurrences", "root_cause", "workaround"}
+        if set(changes) - allowed:
+            raise ValueError(f"not problem columns: {sorted(set(changes) - allowed)}")
+        assignments = ", ".join(f"{n} = ?" for n in changes)
+        await self._exec(
+            f"UPDATE problems SET {assignments} WHERE id = ?", [*changes.values(), problem_id]
+        )
+
+    async def incidents_of_problem(self, problem_id: int) -> list[Incident]:
+        rows = await self._all(
+            "SELECT * FROM incidents WHERE problem_id = ? ORDER BY id", (problem_id,)
+        )
+        return [incident_from(r) for r in rows]
+
+    # ------------------------------------------------------------ outbox
+
+    async def enqueue(
+        self,
+        *,
+        incident_id: int | None,
+        notifier: str,
+        kind: str,
+        dedup: str,
+        group_key: str,
+        recipients: Mapping[str, Any],
+        payload: Mapping[str, Any],
+        now: float,
+        due: float,
+        shard: str = "",
+    ) -> bool:
+        """Add a notification unless one with the same `dedup` key exists (sent or not)."""
+        return (
+            await self._exec(
+                "INSERT INTO outbox (incident_id, notifier, kind, dedup, group_key,"
+                " recipients, payload, created, due, shard)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    incident_id,
+                    notifier,
+                    kind,
+                    dedup,
+                    group_key,
+                    dumps(dict(recipients)),
+                    dumps(dict(payload)),
+                    now,
+                    due,
+                    shard,
+                ),
+            )
+            > 0
+        )
+
+    async def due_outbox(
+        self, now: float, limit: int, shards: Iterable[str] | None = None
+    ) -> list[OutboxItem]:
+        """What is due to be sent (of these shards and the desk-wide '' rows, when given).
+        A backend shared by several senders claims the rows it returns (see postgres.py)."""
+        sql = "SELECT * FROM outbox WHERE state = 'pending' AND due <= ?"
+        params: list[Any] = [now]
+        if shards is not None:
+            chosen = ["", *shards]
+            sql += f" AND shard IN ({','.join('?' * len(chosen))})"
+            params.extend(chosen)
+        rows = await self._all(sql + " ORDER BY due, id LIMIT ?", [*params, limit])
+        return [outbox_from(r) for r in rows]
+
+    async def outbox_items(
+        self, incident_id: int | None = None, state: str | None = None
+    ) -> list[OutboxItem]:
+        sql, params = "SELECT * FROM outbox", list[Any]()
+        where = []
+        if incident_id is not None:
+            where.append("incident_id = ?")
+            params.append(incident_id)
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [outbox_from(r) for r in await self._all(sql + " ORDER BY id", params)]
+
+    async def mark_sent(self, items: Sequence[OutboxItem], now: float) -> None:
+        """The record stage: called only after the channel accepted the message."""
+        for item in items:
+            await self._exec(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+                " last_error = NULL, claimed_by = NULL, claim_until = NULL, sent_by = ?"
+                " WHERE id = ?",
+                (now, self.collector, item.id),
+            )
+            await self._exec(
+                "INSERT INTO sent_log (outbox_id, incident_id, notifier, kind, recipients, ts)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    item.id,
+                    item.incident_id,
+                    item.notifier,
+                    item.kind,
+                    json.dumps(item.recipients, ensure_ascii=False, sort_keys=True),
+                    now,
+                ),
+            )
+
+    async def mark_retry(self, items: Sequence[OutboxItem], error: str, due: float) -> None:
+        for item in items:
+            await self._exec(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, due = ?,"
+                " claimed_by = NULL, claim_until = NULL WHERE id = ?",
+                (error, due, item.id),
+            )
+
+    async def mark_failed(self, items: Sequence[OutboxItem], error: str) -> None:
+        for item in items:
+            await self._exec(
+                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?,"
+                " claimed_by = NULL, claim_until = NULL WHERE id = ?",
+                (error, item.id),
+            )
+
+    async def outbox_counts(self) -> dict[str, int]:
+        rows = await self._all("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+        return {r["state"]: int(r["n"]) for r in rows}
+
+    async def sent_log(self, incident_id: int | None = None) -> list[dict[str, Any]]:
+        if incident_id is None:
+            rows = await self._all("SELECT * FROM sent_log ORDER BY id")
+        else:
+            rows = await self._all(
+                "SELECT * FROM sent_log WHERE incident_id = ? ORDER BY id", (incident_id,)
+            )
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------ copying a desk
+
+    async def count(self, table: str) -> int:
+        row = await self._one(f"SELECT COUNT(*) AS n FROM {table}")
+        return int(row["n"]) if row else 0
+
+    async def insert_copied(self, table: str, row: Mapping[str, Any]) -> int:
+        """Insert a row copied from another store, ids included; 0 when it is there already."""
+        names = list(row)
+        values = [row[n] for n in names]
+        sql = f"INSERT INTO {table} ({','.join(names)})"
+        if table == "occurrences":  # no key of its own: skip an identical row
+            sql += (
+                f" SELECT {','.join('?' * len(names))} WHERE NOT EXISTS (SELECT 1 FROM"
+                " occurrences WHERE key = ? AND incident_id = ? AND ts = ?)"
+            )
+            values += [row["key"], row["incident_id"], row["ts"]]
+        else:
+            sql += f" VALUES ({','.join('?' * len(names))}) ON CONFLICT DO NOTHING"
+        return await self._exec(sql, values)
+
+    async def reset_ids(self, table: str) -> None:
+        """After rows came in with their ids: new rows continue after the highest.
+        (SQLite's AUTOINCREMENT follows explicit ids by itself.)"""
+        return None
