@@ -21,6 +21,7 @@ GROUPABLE = (*ALERT_KINDS, "resolved")
 
 
 def _w(key: str, language: str, **params: object) -> str:
+    """A text of the catalogue's `message` section."""
     return t(f"message.{key}", language, **params)
 
 

@@ -111,10 +111,23 @@ def grouped_bars(
     title: str,
     categories: Sequence[str],
     series: Sequence[tuple[str, str, Sequence[int]]],
-    **layout: int | str | None,
+    *,
+    width: int = 680,
+    height: int = 240,
+    marker_after: int | None = None,
+    marker_label: str = "",
 ) -> Markup:
-    """The chart as an inline <svg> element (markup, to be placed in a page as it is)."""
-    chart = bar_layout(title, categories, series, **layout)  # type: ignore[arg-type]
+    """The chart as an inline <svg> element (markup, to be placed in a page as it is); the
+    arguments are bar_layout's."""
+    chart = bar_layout(
+        title,
+        categories,
+        series,
+        width=width,
+        height=height,
+        marker_after=marker_after,
+        marker_label=marker_label,
+    )
     return Markup(_ENV.get_template("chart.svg").render(chart=chart))
 
 
