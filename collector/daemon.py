@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +43,7 @@ from probes import registry as probe_registry
 from rules.engine import Engine
 from rules.fault import Fault
 from rules.maintenance import load_windows
+from rules.removal import removal_to_confirm
 from rules.statefile import load_state, save_state
 
 if TYPE_CHECKING:
@@ -278,10 +280,10 @@ class Daemon:
                 break
             if self.clock.monotonic() - last_watch >= WATCH_SECONDS:
                 last_watch = self.clock.monotonic()
-                if self._files_changed():
+                if self._files_changed() and not self._reload.is_set():
                     log.info("configuration files changed; reloading")
-                    self._reload.set()
-            if self._reload.is_set():
+                    await self.reload(confirmed=False)
+            if self._reload.is_set():  # SIGHUP: the admin asked, so whatever it removes counts
                 self._reload.clear()
                 await self.reload()
             now = self.clock.now()
@@ -413,7 +415,9 @@ class Daemon:
 
     # -- reload ---------------------------------------------------------------------------
 
-    async def reload(self) -> bool:
+    async def reload(self, confirmed: bool = True) -> bool:
+        """Reload every file. `confirmed` is False for the file watcher's reload: one that
+        would remove a whole rule file or most rules is then held (rules/removal.py)."""
         assert self.scheduler is not None and self.engine is not None and self.alerts is not None
         self._sd.send(reloading=1, status="reloading")
         self.stats["reloads"] += 1
@@ -427,6 +431,21 @@ class Daemon:
             self._sd.send(ready=1, status=self.status_line())
             return False
         previous = self.loaded
+        held = (
+            None
+            if confirmed or previous is None
+            else removal_to_confirm(previous.ruleset, loaded.ruleset)
+        )
+        if held is not None:
+            self.stats["reloads_held"] = self.stats.get("reloads_held", 0) + 1
+            log.warning(
+                "reload held, the running rules keep working: %s. If this is on purpose,"
+                " confirm it with `systemctl reload roomwatch` (or `kill -HUP %d`)",
+                held,
+                os.getpid(),
+            )
+            self._sd.send(ready=1, status=self.status_line())
+            return False
         self.loaded = loaded
         self.engine.replace(loaded.ruleset, loaded.inventory)
         self.alerts.reload(loaded.config.alerting, loaded.inventory)

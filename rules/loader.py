@@ -74,6 +74,7 @@ def load_rules(paths: Sequence[Path | str], inventory: Inventory | None = None) 
     every file (including rule names used twice across files)."""
     errors: list[ErrorItem] = []
     rules: list[Rule] = []
+    files: list[str] = []
     seen: dict[str, tuple[str, int]] = {}  # rule name → where it was first written
     for file in rule_files(paths):
         if not file.exists():
@@ -86,6 +87,7 @@ def load_rules(paths: Sequence[Path | str], inventory: Inventory | None = None) 
             continue
         parser = _FileParser(file, inventory)
         rules.extend(parser.parse(data))
+        files.append(parser.file)
         # every named rule counts, also one with other errors: all errors are listed at once
         for group, name, pos in parser.named:
             other = seen.get(name)
@@ -102,7 +104,7 @@ def load_rules(paths: Sequence[Path | str], inventory: Inventory | None = None) 
         errors.extend(sorted(parser.errors, key=lambda e: (e.line, e.col)))
     if errors:
         raise ConfigError(errors)
-    return RuleSet.of(rules)
+    return RuleSet.of(rules, files)
 
 
 def lint_rules(ruleset: RuleSet, inventory: Inventory) -> list[ErrorItem]:
@@ -133,6 +135,17 @@ class _FileParser:
 
     def parse(self, data: Any) -> list[Rule]:
         if data is None:
+            # An editor's truncating save or a copy onto a full disk leaves an empty file; taken
+            # as "no rules", the reload would resolve every open incident of this file.
+            self.errors.append(
+                ErrorItem(
+                    self.file,
+                    1,
+                    1,
+                    "the rule file is empty (a truncated save, or a copy onto a full disk?);"
+                    " to keep a rule file without rules on purpose, write `groups: []`",
+                )
+            )
             return []
         if not isinstance(data, LineDict):
             self.errors.append(ErrorItem(self.file, 1, 1, "expected a mapping with 'groups:'"))

@@ -101,5 +101,6 @@ class RuleSet:
         return {r.name: r for r in self.rules}
 
     @classmethod
-    def of(cls, rules: Sequence[Rule]) -> RuleSet:
-        return cls(tuple(rules), tuple(dict.fromkeys(r.file for r in rules)))
+    def of(cls, rules: Sequence[Rule], files: Sequence[str] = ()) -> RuleSet:
+        """`files`: every file read, also one that says `groups: []` on purpose."""
+        return cls(tuple(rules), tuple(dict.fromkeys([*files, *(r.file for r in rules)])))

@@ -142,3 +142,56 @@ def test_sighup_reloads_rules_and_a_bad_file_keeps_the_old_rules_running(
         assert daemon.wait(timeout=30) == 0
     finally:
         stop_process(daemon)
+
+
+OTHER_RULES = """groups:
+  - name: slow
+    rules:
+      - name: website-slow
+        select: {kind: website}
+        metric: http.response_seconds
+        levels: {3: "> 30"}
+"""
+
+
+def test_an_emptied_or_removed_rule_file_does_not_resolve_open_incidents_until_confirmed(
+    tmp_path: Path, website: Website
+) -> None:
+    config = write_config(tmp_path, website.port)
+    rules = tmp_path / "rules" / "web.yaml"
+    other = tmp_path / "rules" / "slow.yaml"
+    other.write_text(OTHER_RULES, encoding="utf-8")
+    log = tmp_path / "daemon.log"
+    website.healthy = False
+    with log.open("ab") as out:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "collector.cli", "run", "-c", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+    try:
+        wait_until(lambda: "roomwatch started" in log.read_text(encoding="utf-8"), 30, "daemon")
+        wait_until(lambda: "website-down" in open_incidents(config), 30, "website-down")
+
+        # 1. A truncating save empties the file: the watcher's reload is rejected, the incident
+        #    stays open, no recovery goes out.
+        rules.write_text("", encoding="utf-8")
+        wait_until(lambda: "the rule file is empty" in log.read_text(encoding="utf-8"), 30, "empty")
+        # 2. The file moved away: the watcher holds the reload that would drop its rules.
+        rules.unlink()
+        wait_until(lambda: "reload held" in log.read_text(encoding="utf-8"), 30, "held")
+        text = log.read_text(encoding="utf-8")
+        assert f"would remove all 2 rules of {rules}" in text
+        assert "systemctl reload roomwatch" in text
+        assert "website-down" in open_incidents(config)
+        assert "resolved" not in text.split("reload held")[0].split("website-down")[-1]
+
+        # 3. The admin confirms with SIGHUP: now the rules go, and the incident with them.
+        daemon.send_signal(signal.SIGHUP)
+        wait_until(lambda: "website-down" not in open_incidents(config), 30, "resolved")
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=30) == 0
+    finally:
+        stop_process(daemon)
