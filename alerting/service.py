@@ -25,12 +25,14 @@ from alerting.incidents import Change, IncidentError
 from alerting.notifiers import build_notifier
 from alerting.notifiers.base import Notifier
 from alerting.outbox import Outbox
-from alerting.store import Incident, TicketStore, is_postgres_url, open_store, sqlite_path
+from alerting.store import Conflict, Incident, TicketStore, is_postgres_url, open_store, sqlite_path
 from inventory.credentials import Credentials
 from inventory.model import Inventory
 from rules.fault import Fault
 
 log = logging.getLogger("roomwatch.alerting")
+
+CONFLICT_RETRIES = 3
 
 
 def build_notifiers(
@@ -108,16 +110,17 @@ class AlertService:
         if not faults:
             return []
         now = self.clock()
-        changes: list[Change] = []
-        async with self.store.transaction():
-            for fault in faults:
-                change = await incidents.apply_fault(
-                    self.store, fault, now, self.config.reopen_window
-                )
-                if change is None:
-                    continue
-                await self.dispatch.after_change(change, now)
-                changes.append(change)
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                changes = await self._record(faults, now)
+                break
+            except Conflict:
+                # another collector recorded the same fault first (its incident won the
+                # database's one-open-incident-per-key index): the whole batch was rolled
+                # back; done again, it updates that incident instead of opening a second
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                log.info("fault batch raced another collector's; recording it again")
         self.faults_handled += len(faults)
         for change in changes:
             if change.kind in ("opened", "reopened", "resolved", "level"):
@@ -130,6 +133,19 @@ class AlertService:
                     i.key,
                     f" (suppressed: {i.suppressed})" if i.suppressed else "",
                 )
+        return changes
+
+    async def _record(self, faults: Sequence[Fault], now: float) -> list[Change]:
+        changes: list[Change] = []
+        async with self.store.transaction():
+            for fault in faults:
+                change = await incidents.apply_fault(
+                    self.store, fault, now, self.config.reopen_window
+                )
+                if change is None:
+                    continue
+                await self.dispatch.after_change(change, now)
+                changes.append(change)
         return changes
 
     # ------------------------------------------------------------ the clock
