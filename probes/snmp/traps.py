@@ -45,6 +45,7 @@ from core.sample import Sample
 from probes.snmp import ber
 from probes.snmp.mapping import interface_labels, text
 from probes.snmp.pysnmp_engine import from_pysnmp
+from probes.snmp.trap_screen import DatagramScreen, screened
 from probes.snmp.trap_settings import SnmpTrapSettings, TrapUser, listen_address
 
 log = logging.getLogger("roomwatch.snmp_traps")
@@ -79,9 +80,6 @@ REFUSED_SOURCES_LOGGED = 1000
 # Distinct unknown notification types remembered (and logged once each); more are counted
 # together as "(other types)", so a sender inventing OIDs cannot grow memory or the log.
 UNKNOWN_TRAPS_LOGGED = 500
-# A datagram that is not SNMP is logged at most once per source and kind in this interval.
-JUNK_LOG_INTERVAL_S = 600.0
-_SEQUENCE = 0x30  # an SNMP message is one BER SEQUENCE
 
 UPS_STATUS_BY_TRAP = {
     "upsTrapOnBattery": "OB",
@@ -116,8 +114,7 @@ class SnmpTrapReceiver:
         # engine id. Logged once per pair, so an admin can see why a device's traps never come.
         self.refused: Counter[tuple[str, str]] = Counter()
         # Datagrams that never reach pysnmp's message processing: "empty" and "undecodable".
-        self.junk: Counter[str] = Counter()
-        self._junk_logged: dict[tuple[str, str], float] = {}  # (source, kind) → when logged
+        self.screen = DatagramScreen(log)
         self._engine: Any = None
         self._transport: Any = None
         self.address: tuple[str, int] | None = None  # where it listens (port 0 resolved)
@@ -143,10 +140,12 @@ class SnmpTrapReceiver:
         if family == socket.AF_INET6:
             from pysnmp.carrier.asyncio.dgram import udp6
 
-            self._transport = _screened(udp6.Udp6Transport, self)().open_server_mode(sock=sock)
+            self._transport = screened(udp6.Udp6Transport, self.screen)().open_server_mode(
+                sock=sock
+            )
             domain = udp6.DOMAIN_NAME
         else:
-            self._transport = _screened(udp.UdpTransport, self)().open_server_mode(sock=sock)
+            self._transport = screened(udp.UdpTransport, self.screen)().open_server_mode(sock=sock)
         config.add_transport(eng, domain, self._transport)
         for i, community in enumerate(self.settings.communities):
             config.add_v1_system(eng, f"trap-community-{i}", community)
@@ -242,45 +241,6 @@ class SnmpTrapReceiver:
                 hint,
             )
 
-    def admit(self, datagram: bytes, source: str) -> bool:
-        """Whether a datagram may go on to pysnmp: it must at least be one BER SEQUENCE that
-        spans the datagram and starts with an SNMP version. What is not is counted, and
-        logged once per source and kind per interval, never with a traceback."""
-        if not datagram:
-            self.junk_seen("empty", source, "an empty datagram")
-            return False
-        try:
-            tag, start, stop = ber.read_header(datagram, 0, len(datagram))
-            if tag != _SEQUENCE or stop != len(datagram):
-                raise ber.BerError(f"not one SNMP message (tag 0x{tag:02x})")
-            version, _ = ber.read_int(datagram, start, stop)
-            if version not in (0, 1, 3):
-                raise ber.BerError(f"unknown SNMP version {version}")
-        except ber.BerError as exc:
-            self.junk_seen("undecodable", source, str(exc))
-            return False
-        return True
-
-    def junk_seen(self, kind: str, source: str, detail: str) -> None:
-        self.junk[kind] += 1
-        key = (source, kind)
-        if key not in self._junk_logged and len(self._junk_logged) >= REFUSED_SOURCES_LOGGED:
-            key = ("(many sources)", kind)
-        now = time.monotonic()
-        last = self._junk_logged.get(key)
-        if last is not None and now - last < JUNK_LOG_INTERVAL_S:
-            return
-        self._junk_logged[key] = now
-        log.warning(
-            "event=snmp_trap_undecodable source=%s kind=%s detail=%r (counted in"
-            " roomwatch_traps_total{outcome=%s}; not logged again for %.0f min)",
-            key[0],
-            kind,
-            detail[:200],
-            kind,
-            JUNK_LOG_INTERVAL_S / 60,
-        )
-
     def stats(self) -> dict[str, int]:
         """Counters for the status page: received, unknown, refused, undecodable and empty
         datagrams, and what pysnmp dropped."""
@@ -288,8 +248,8 @@ class SnmpTrapReceiver:
             "received": self.received,
             "unknown": sum(self.unknown.values()),
             "refused": sum(self.refused.values()),
-            "undecodable": self.junk["undecodable"],
-            "empty": self.junk["empty"],
+            "undecodable": self.screen.counts["undecodable"],
+            "empty": self.screen.counts["empty"],
         }
         if self._engine is not None:
             builder = self._engine.get_mib_builder()
@@ -367,29 +327,6 @@ class SnmpTrapReceiver:
                 oid_text,
                 source,
             )
-
-
-def _screened(transport_cls: Any, receiver: SnmpTrapReceiver) -> Any:
-    """pysnmp's UDP transport with our screen in front: a datagram that is not SNMP is
-    counted and dropped before pysnmp sees it, and a failure inside pysnmp's handling of the
-    rest is counted as undecodable instead of an asyncio traceback per datagram."""
-
-    class Screened(transport_cls):  # type: ignore[misc,valid-type]
-        def datagram_received(self, datagram: bytes, address: Any) -> None:
-            source = str(address[0]) if address else "unknown"
-            if not receiver.admit(datagram, source):
-                return
-            callback = self._callback_function
-            if callback is not None:
-                self.loop.call_soon(_deliver, callback, self, address, datagram, source)
-
-    def _deliver(callback: Any, transport: Any, address: Any, datagram: bytes, source: str) -> None:
-        try:
-            callback(transport, address, datagram)
-        except Exception as exc:  # pysnmp failed on it: the datagram's fault, not ours
-            receiver.junk_seen("undecodable", source, f"SNMP engine: {type(exc).__name__}")
-
-    return Screened
 
 
 def _link_samples(
