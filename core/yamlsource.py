@@ -162,14 +162,39 @@ def format_loc(loc: Sequence[str | int]) -> str:
     return out
 
 
+def _document_loc(data: Any, loc: Sequence[Any]) -> list[str | int]:
+    """`loc` without the parts pydantic adds that are not in the document, so the path reads
+    like the file and the line is that of the key at fault: the member of a tagged union (the
+    value of the entry's tag, e.g. `email` in notifiers[0].email.port) and non-key parts."""
+    out: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        if not isinstance(part, int | str):
+            continue
+        if (
+            isinstance(node, LineDict)
+            and isinstance(part, str)
+            and part not in node
+            and part in {v for v in node.values() if isinstance(v, str)}
+            and index < len(loc) - 1  # last, it is a missing key that is also some value
+        ):
+            continue  # the tag's value, which pydantic names the union member by
+        out.append(part)
+        if isinstance(node, LineDict) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out
+
+
 def errors_from_validation(
     exc: ValidationError, data: Any, file: str | Path, prefix: Sequence[str | int] = ()
 ) -> list[ErrorItem]:
     items = []
     for err in exc.errors(include_url=False):
-        # pydantic adds the name of a tagged-union member or validator to `loc`; keep only
-        # the parts that exist in the document so the path reads like the file.
-        loc = [p for p in err["loc"] if isinstance(p, int | str)]
+        loc = _document_loc(data, err["loc"])
         full = [*prefix, *loc]
         line, col = locate(data, loc)
         where = format_loc(full)

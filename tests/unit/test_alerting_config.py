@@ -70,4 +70,8 @@ def test_errors_name_the_line_in_the_file(tmp_path: Path) -> None:
     data = parse_yaml(text, tmp_path / "roomwatch.yaml")
     with pytest.raises(ConfigError) as caught:
         validate(AlertingConfig, data, tmp_path / "roomwatch.yaml")
-    assert any(e.line in (3, 5) for e in caught.value.errors)
+    # the misspelt key on its own line; the missing one on the line of its entry
+    assert sorted((e.line, e.col, e.message) for e in caught.value.errors) == [
+        (3, 5, "notifiers[0]: missing required key 'sender'"),
+        (5, 5, "notifiers[0]: unknown key 'sendr'"),
+    ]

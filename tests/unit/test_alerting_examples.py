@@ -1,9 +1,11 @@
-"""The YAML examples in the alerting docstrings are valid configuration."""
+"""The YAML examples in the alerting docstrings are valid configuration, and a mistake in any
+registered channel's entry is reported with the file, the line of the key and what is wrong."""
 
 from __future__ import annotations
 
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -11,6 +13,7 @@ import yaml
 import alerting.config
 from alerting.config import AlertingConfig
 from alerting.notifiers import notifier_classes
+from core.yamlsource import ConfigError, parse_yaml, validate
 
 
 def _yaml_block(doc: str, first: str) -> str:
@@ -39,3 +42,31 @@ def test_each_channel_docstring_example_validates(kind: str) -> None:
     data = yaml.safe_load(_yaml_block(module.__doc__ or "", "- type:"))
     config = AlertingConfig.model_validate({"notifiers": data})
     assert config.notifiers[0].type == kind
+
+
+@pytest.mark.parametrize("kind", list(notifier_classes()))
+def test_a_typo_in_any_channel_names_the_file_line_and_key(kind: str, tmp_path: Path) -> None:
+    module = sys.modules[notifier_classes()[kind].__module__]
+    example = _yaml_block(module.__doc__ or "", "- type:")
+    entry = textwrap.indent(example, "  ") + "\n    colour: red\n"
+    path = tmp_path / "roomwatch.yaml"
+    text = "language: en\nnotifiers:\n" + entry
+    with pytest.raises(ConfigError) as caught:
+        validate(AlertingConfig, parse_yaml(text, path), path)
+    [error] = caught.value.errors
+    line = text.splitlines().index("    colour: red") + 1
+    assert (error.file, error.line) == (str(path), line)
+    assert error.message == "notifiers[0]: unknown key 'colour'"
+
+
+def test_an_unknown_channel_type_lists_the_registered_ones(tmp_path: Path) -> None:
+    path = tmp_path / "roomwatch.yaml"
+    data = parse_yaml("notifiers:\n  - type: pager\n", path)
+    with pytest.raises(ConfigError) as caught:
+        validate(AlertingConfig, data, path)
+    [error] = caught.value.errors
+    assert error.line == 2
+    known = ", ".join(repr(kind) for kind in notifier_classes())
+    assert f"'pager' found using 'type' does not match any of the expected tags: {known}" in str(
+        error
+    )
