@@ -182,7 +182,7 @@ async def test_every_frame_waits_the_silent_interval_the_line_settings_ask_for(
     probes = [probe(port, unit, "xy-md02") for unit in (1, 2, 3)]
     for now in (1.0, 2.0, 3.0):
         await asyncio.gather(*(p.poll(now) for p in probes))
-    assert len(emulator.replies) == 9
+    assert len(emulator.replies) == 9  # stamped before each write: all there once polls end
     gaps = [
         arrival - reply
         for reply, arrival in zip(emulator.replies, emulator.arrivals[1:], strict=False)
