@@ -4,13 +4,14 @@
     POST /api/maintenance               {"select": {…}, "end": TIME | "duration": "2h", …}
     POST /api/maintenance/{id}/end      cut a window short now
 
-Windows are written to the maintenance file, which the daemon reads back within a second."""
+Windows are validated and written by the maintenance service (rules.maintenance_service), the
+same as `roomwatch maintenance`, under the file's lock; the daemon reads the file back within
+a second."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
-from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -21,11 +22,17 @@ from core.durations import parse_duration
 from inventory import ConfigError
 from rules import maintenance
 from rules.maintenance import MaintenanceWindow
+from rules.maintenance_service import (
+    MaintenanceService,
+    UnknownWindow,
+    WindowError,
+    WindowOver,
+    WindowRequest,
+)
 
 log = logging.getLogger("roomwatch.api")
 
 NAME_LIMIT = 100  # characters of a "by" name
-WINDOW_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 BODY_KEYS = {"id", "select", "start", "end", "duration", "every", "reason", "by"}
 
 
@@ -45,76 +52,68 @@ def window_json(window: MaintenanceWindow, now: float) -> dict[str, Any]:
     }
 
 
-def new_window(
-    body: dict[str, Any], existing: Sequence[MaintenanceWindow], now: float
-) -> MaintenanceWindow:
-    """A window from a POST /api/maintenance body. Raises ValueError saying what is wrong."""
+def window_request(body: dict[str, Any]) -> WindowRequest:
+    """What a POST /api/maintenance body asks for. Raises ValueError saying what is wrong
+    with its fields; the window itself is checked by the maintenance service."""
     by = body.get("by")
     if not isinstance(by, str) or not by.strip() or len(by) > NAME_LIMIT:
         raise ValueError("'by' must name who sets the window")
     if not body.get("select"):
         raise ValueError("'select' is required (kind, site, id, tags, labels)")
     selector = maintenance.selector_from(body["select"])
-    start = maintenance.parse_time(body["start"]) if body.get("start") else now
+    start = maintenance.parse_time(body["start"]) if body.get("start") else None
+    end = duration = None
     if body.get("end") is not None:
         end = maintenance.parse_time(body["end"])
     elif body.get("duration") is not None:
-        end = start + parse_duration(body["duration"])
+        duration = parse_duration(body["duration"])
     else:
         raise ValueError("give 'end' (a time) or 'duration' (like 2h)")
-    if end <= start:
-        raise ValueError("end must be after start")
     every = body.get("every")
-    if every is not None:
-        if not isinstance(every, str) or every not in maintenance.PERIODS:
-            raise ValueError(f"every: expected daily or weekly, found {every!r}")
-        if end - start >= maintenance.PERIODS[every]:
-            raise ValueError(f"a {every} window must be shorter than its period")
-    if every is None and end <= now:
-        raise ValueError("the window would already be over: its end is in the past")
-    window_id = str(body.get("id") or maintenance.next_id(existing))
-    if not WINDOW_ID.fullmatch(window_id):
-        # The id is a path segment of /api/maintenance/{id}/end: keep it addressable.
-        raise ValueError(f"id: letters, digits, '.', '_' and '-' only (found {window_id!r})")
-    if any(w.id == window_id for w in existing):
-        raise ValueError(f"a window {window_id!r} exists already")
-    return MaintenanceWindow(
-        id=window_id,
+    if every is not None and not isinstance(every, str):
+        raise ValueError(f"every: expected daily or weekly, found {every!r}")
+    return WindowRequest(
         selector=selector,
+        reason=str(body.get("reason") or ""),
         start=start,
         end=end,
+        duration=duration,
         every=every,
-        reason=str(body.get("reason") or ""),
         created_by=by.strip(),
+        id=str(body["id"]) if body.get("id") else None,
     )
 
 
 def routes(view: DaemonView) -> list[web.RouteDef]:
+    def service() -> MaintenanceService:
+        return MaintenanceService(view.maintenance_file())
+
     async def listed(_request: web.Request) -> web.Response:
         now = view.now()
         try:
-            windows = maintenance.load_windows(view.maintenance_file())
+            windows = service().windows()
         except ConfigError as exc:
             return error(500, f"the maintenance file is invalid: {exc}")
         return json_response({"windows": [window_json(w, now) for w in windows], "now": now})
 
     async def add(request: web.Request) -> web.Response:
         body = await json_body(request)
-        now = view.now()
         unknown = set(body) - BODY_KEYS
         if unknown:
             return error(400, f"unknown field(s): {', '.join(sorted(unknown))}")
-        path = view.maintenance_file()
         try:
-            windows = maintenance.load_windows(path)
-        except ConfigError as exc:
-            return error(500, f"the maintenance file is invalid: {exc}")
-        try:
-            window = new_window(body, windows, now)
+            asked = window_request(body)
         except ValueError as exc:
             return error(400, str(exc))
+        now = view.now()
+        try:
+            # In a thread: the file lock waits while `roomwatch maintenance` holds it.
+            window = await asyncio.to_thread(service().add, asked, now)
+        except ConfigError as exc:
+            return error(500, f"the maintenance file is invalid: {exc}")
+        except WindowError as exc:
+            return error(400, str(exc))
         matched = view.inventory().select(window.selector)
-        maintenance.save_windows(path, [*windows, window])
         log.info(
             "maintenance window added",
             extra={"window": window.id, "by": window.created_by, "devices": len(matched)},
@@ -126,18 +125,14 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
     async def end(request: web.Request) -> web.Response:
         window_id = request.match_info["id"]
         now = view.now()
-        path = view.maintenance_file()
         try:
-            windows = maintenance.load_windows(path)
+            ended = await asyncio.to_thread(service().end, window_id, now)
         except ConfigError as exc:
             return error(500, f"the maintenance file is invalid: {exc}")
-        found = next((w for w in windows if w.id == window_id), None)
-        if found is None:
-            return error(404, f"no maintenance window {window_id!r}")
-        if found.finished(now):
-            return error(409, f"maintenance window {window_id!r} is already over")
-        ended = maintenance.end_window(found, now)
-        maintenance.save_windows(path, [ended if w.id == window_id else w for w in windows])
+        except UnknownWindow as exc:
+            return error(404, str(exc))
+        except WindowOver as exc:
+            return error(409, str(exc))
         log.info("maintenance window ended", extra={"window": window_id})
         return json_response({"window": window_json(ended, now)})
 

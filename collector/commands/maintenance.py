@@ -7,28 +7,22 @@ an offset is given (`2026-11-23T02:00`, `2026-11-23T02:00+08:00`); the start def
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from collector.config import DEFAULT_CONFIG, load_config
 from core.durations import format_duration, parse_duration
 from inventory import ConfigError, Inventory, load_credentials, load_inventory
 from inventory.model import KINDS, Selector
-from rules.maintenance import (
-    PERIODS,
-    MaintenanceWindow,
-    end_window,
-    format_time,
-    load_windows,
-    next_id,
-    parse_time,
-    save_windows,
-    selector_to_yaml,
+from rules.maintenance import PERIODS, MaintenanceWindow, format_time, parse_time, selector_to_yaml
+from rules.maintenance_service import (
+    MaintenanceService,
+    UnknownWindow,
+    WindowError,
+    WindowOver,
+    WindowRequest,
 )
 
 
@@ -73,15 +67,6 @@ def _path(args: argparse.Namespace) -> Path:
     return load_config(args.config).maintenance_file
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise read-modify-write of the file between two admins at the same time."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def _fail(message: str) -> int:
     print(f"roomwatch maintenance: {message}", file=sys.stderr)
     return 2
@@ -95,30 +80,21 @@ def _add(args: argparse.Namespace) -> int:
         return _fail("select devices with --device, --kind, --site or --tag")
     now = time.time()
     try:
-        start = parse_time(args.start) if args.start else now
-        end = parse_time(args.end) if args.end else start + parse_duration(args.duration)
+        request = WindowRequest(
+            selector=selector,
+            reason=args.reason,
+            start=parse_time(args.start) if args.start else None,
+            end=parse_time(args.end) if args.end else None,
+            duration=parse_duration(args.duration) if args.duration else None,
+            every=args.every,
+            created_by=args.by,
+        )
     except ValueError as exc:
         return _fail(str(exc))
-    if end <= start:
-        return _fail("the end must be after the start")
-    if args.every and end - start >= PERIODS[args.every]:
-        return _fail(f"a {args.every} window must be shorter than its period")
-    if not args.every and end <= now:
-        return _fail("this window would already be over")
     try:
-        path = _path(args)
-        with _locked(path):
-            windows = load_windows(path)
-            window = MaintenanceWindow(
-                id=next_id(windows),
-                selector=selector,
-                start=start,
-                end=end,
-                every=args.every,
-                reason=args.reason,
-                created_by=args.by,
-            )
-            save_windows(path, [*windows, window])
+        window = MaintenanceService(_path(args)).add(request, now)
+    except WindowError as exc:
+        return _fail(str(exc))
     except ConfigError as exc:
         for item in exc.errors:
             print(item, file=sys.stderr)
@@ -153,7 +129,7 @@ def _inventory(args: argparse.Namespace) -> Inventory | None:
 def _list(args: argparse.Namespace) -> int:
     now = time.time()
     try:
-        windows = load_windows(_path(args))
+        windows = MaintenanceService(_path(args)).windows()
     except ConfigError as exc:
         for item in exc.errors:
             print(item, file=sys.stderr)
@@ -186,17 +162,13 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _end(args: argparse.Namespace) -> int:
-    now = time.time()
     try:
         path = _path(args)
-        with _locked(path):
-            windows = load_windows(path)
-            found = [w for w in windows if w.id == args.id]
-            if not found:
-                return _fail(f"no window {args.id!r} in {path}")
-            if found[0].finished(now):
-                return _fail(f"window {args.id!r} is already over")
-            save_windows(path, [end_window(w, now) if w.id == args.id else w for w in windows])
+        MaintenanceService(path).end(args.id, time.time())
+    except UnknownWindow:
+        return _fail(f"no window {args.id!r} in {path}")
+    except WindowOver:
+        return _fail(f"window {args.id!r} is already over")
     except ConfigError as exc:
         for item in exc.errors:
             print(item, file=sys.stderr)

@@ -12,7 +12,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from collector.api.auth import api_token, browser_refusal, is_loopback, parse_listen, token_matches
 from collector.api.json_api import device_up
-from collector.api.maintenance import new_window
+from collector.api.maintenance import window_request
 from collector.api.metrics import Family, daemon_families, prometheus_text
 from collector.config import ApiSettings
 from collector.sdnotify import Notifier
@@ -20,6 +20,7 @@ from inventory import ConfigError
 from inventory.credentials import Credentials
 from rules.maintenance import MaintenanceWindow
 from rules.maintenance import selector_from as select
+from rules.maintenance_service import validate
 
 NOW = 1_800_000_000.0
 
@@ -152,6 +153,13 @@ def test_daemon_figures_become_counters_and_gauges() -> None:
     ]
     # every level/state pair is present, zero included, so a dashboard never sees a gap
     assert len(families["roomwatch_incidents_active"].samples) == 6
+
+
+def new_window(
+    body: dict[str, object], existing: list[MaintenanceWindow], now: float
+) -> MaintenanceWindow:
+    """The window a POST body asks for: its fields read by the API, checked by the service."""
+    return validate(window_request(body), existing, now)
 
 
 def test_a_window_from_a_duration_starts_now() -> None:
