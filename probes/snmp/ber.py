@@ -34,6 +34,10 @@ UINTEGER32: Final = 0x47  # RFC 1442's, obsolete, still sent by old agents
 NO_SUCH_OBJECT: Final = 0x80
 NO_SUCH_INSTANCE: Final = 0x81
 END_OF_MIB_VIEW: Final = 0x82
+# Not a BER tag: the decoder's mark for a varbind whose value (or name) could not be decoded
+# (an empty OID, which net-snmp sends; an unknown tag). That varbind is no reading; the rest
+# of the answer still is.
+UNDECODABLE: Final = 0x1FF
 
 # The three "exceptions" a v2c agent returns in place of a value.
 EXCEPTION_TAGS: Final = frozenset((NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW))
@@ -243,23 +247,40 @@ class Response:
 
 def peek_request_id(data: bytes) -> tuple[int, int] | None:
     """(version, request id) of a v1/v2c message without decoding its varbinds (for v3: the
-    msgID), or None when the datagram is not SNMP (so garbage is dropped cheaply)."""
+    msgID), or None when the datagram is not SNMP (so garbage is dropped cheaply). A message
+    cut short (a length runs past the datagram) still yields its id when the id is inside what
+    arrived, so the request it answers fails as garbled instead of timing out."""
     try:
         end = len(data)
-        tag, pos, end = read_header(data, 0, end)
+        tag, pos, _ = _clamped_header(data, 0, end)
         if tag != 0x30:
             return None
         version, pos = read_int(data, pos, end)
-        tag, start, stop = read_header(data, pos, end)
+        tag, start, stop = _clamped_header(data, pos, end)
         if version == 3 and tag == 0x30:  # v3: msgID opens msgGlobalData
             return version, read_int(data, start, stop)[0]
         if tag != OCTET_STRING:
             return None
-        tag, pos, pdu_end = read_header(data, stop, end)
+        tag, pos, pdu_end = _clamped_header(data, stop, end)
         request_id, _ = read_int(data, pos, pdu_end)
         return version, request_id
     except BerError:
         return None
+
+
+def _clamped_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """`read_header`, with a length that runs past `end` cut at `end` (a truncated message)."""
+    if pos + 2 > end:
+        raise BerError(f"truncated at byte {pos}")
+    length = data[pos + 1]
+    start = pos + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or start + count > end:
+            raise BerError(f"bad length at byte {pos + 1}")
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    return data[pos], start, min(start + length, end)
 
 
 def decode_response(data: bytes) -> Response:
@@ -324,7 +345,10 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
             count = length & 0x7F
             length = from_bytes(data[pos : pos + count], "big")
             pos += count
-        oid = decode_oid_body(data[pos : pos + length])
+        try:
+            oid = decode_oid_body(data[pos : pos + length])
+        except BerError:
+            oid = ()  # a nameless varbind: kept in its place (GETBULK rows are positional)
         pos += length
         # value
         if pos + 2 > vb_end:
@@ -347,7 +371,10 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
         elif tag in (OCTET_STRING, OPAQUE):
             value = data[pos:stop]
         elif tag == OBJECT_IDENTIFIER:
-            value = decode_oid_body(data[pos:stop])
+            try:
+                value = decode_oid_body(data[pos:stop])
+            except BerError:
+                tag, value = UNDECODABLE, None
         elif tag == IP_ADDRESS:
             value = ".".join(map(str, data[pos:stop]))
         elif tag == NULL or tag in EXCEPTION_TAGS:
@@ -357,7 +384,9 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
             # so one odd value does not make the whole answer unreadable.
             value = data[pos:stop]
         else:
-            raise BerError(f"unknown value tag 0x{tag:02x} at byte {pos - 2}")
+            tag, value = UNDECODABLE, None  # a tag no SNMP type has: this value only is lost
+        if not oid:
+            tag, value = UNDECODABLE, None
         append((oid, tag, value))
         pos = stop
     return out

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from probes.base import ProbeAuthError, ProbeProtocolError, ProbeTimeout, ProbeUnreachable
 from probes.snmp import ber, usm
 from probes.snmp.ber import Oid, Varbind
-from probes.snmp.session import SnmpSession, Target, status_error
+from probes.snmp.session import SnmpGarbled, SnmpSession, Target, status_error
 from probes.snmp.transport import SharedSocket, discovery_message, resolve
 
 
@@ -67,28 +67,26 @@ class LeanSession(SnmpSession):
         def build(rid: int) -> bytes:
             return ber.encode_request(version, community, pdu_tag, rid, vbl, non_repeaters, max_rep)
 
-        try:
-            data = await shared.exchange(
-                self._addr, build, self.target.timeout, self.target.retries
-            )
-        except ProbeTimeout:
-            if await self._answers_v3_discovery(shared):
-                raise ProbeAuthError(
-                    f"{self.target.where} answers SNMP but not to this community"
-                    " (wrong community, or this address is not allowed to read)"
-                ) from None
-            raise
+        data = await shared.exchange(self._addr, build, self.target.timeout, self.target.retries)
         try:
             response = ber.decode_response(data)
         except ber.BerError as exc:
-            raise ProbeProtocolError(f"{self.target.where}: malformed SNMP answer: {exc}") from None
+            raise SnmpGarbled(f"{self.target.where}: malformed SNMP answer: {exc}") from None
         if response.error_status:
             raise status_error(self.target.where, response.error_status, response.error_index)
         return response.varbinds
 
+    async def refused_hint(self) -> str | None:
+        if await self._answers_v3_discovery(await self._connect()):
+            return (
+                f"{self.target.where} answers SNMP but not to this community"
+                " (wrong community, or this address is not allowed to read)"
+            )
+        return None
+
     async def _answers_v3_discovery(self, shared: SharedSocket) -> bool:
         """True when the agent answers an SNMPv3 engine-discovery request: it is alive and
-        speaking SNMP, so its silence to our v1/v2c request means the community is refused."""
+        speaking SNMP, so its silence to all our requests means it refuses them."""
         assert self._addr is not None
 
         def build(rid: int) -> bytes:
@@ -127,6 +125,18 @@ class LeanV3Session(LeanSession):
         self._engine_at = 0.0  # monotonic time at which the agent's engine time was read
         self._creds: usm.Credentials | None = None
         self._context = target.context.encode()
+
+    async def refused_hint(self) -> str | None:
+        if self._engine is None:
+            return None  # not even discovery answered: the agent is not there
+        # Agents drop what they cannot decrypt without a word.
+        encrypted = self._creds is not None and bool(self._creds.priv_key)
+        if encrypted and await self._answers_v3_discovery(await self._connect()):
+            return (
+                f"{self.target.where} answers SNMPv3 discovery but not our encrypted"
+                " requests (wrong priv key or priv protocol?)"
+            )
+        return None
 
     def _learn(self, engine: usm.Engine) -> None:
         if self._engine is None or engine.engine_id != self._engine.engine_id:
@@ -168,28 +178,17 @@ class LeanV3Session(LeanSession):
                 _v3_message, creds, engine, engine_time, self._context, pdu_tag, vbl,
                 non_repeaters, max_rep,
             )  # fmt: skip
-            try:
-                data = await shared.exchange(
-                    self._addr, build, self.target.timeout, self.target.retries
-                )
-            except ProbeTimeout:
-                if creds.priv_key and await self._answers_v3_discovery(shared):
-                    # Agents drop what they cannot decrypt without a word.
-                    raise ProbeAuthError(
-                        f"{self.target.where} answers SNMPv3 discovery but not our encrypted"
-                        " requests (wrong priv key or priv protocol?)"
-                    ) from None
-                raise
+            data = await shared.exchange(
+                self._addr, build, self.target.timeout, self.target.retries
+            )
             try:
                 answer = usm.decode_message(data, creds)
             except usm.UsmError as exc:
                 if exc.auth:
                     raise ProbeAuthError(f"{self.target.where}: {exc}") from None
-                raise ProbeProtocolError(f"{self.target.where}: {exc}") from None
+                raise SnmpGarbled(f"{self.target.where}: {exc}") from None
             except ber.BerError as exc:
-                raise ProbeProtocolError(
-                    f"{self.target.where}: malformed SNMPv3 answer: {exc}"
-                ) from None
+                raise SnmpGarbled(f"{self.target.where}: malformed SNMPv3 answer: {exc}") from None
             reason = answer.report_reason
             if reason in ("notInTimeWindow", "unknownEngineID"):
                 self._learn(answer.engine)  # the agent's clock, or a new engine after a restart

@@ -43,9 +43,18 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from core.durations import Duration
 from core.hostport import split_host_port
 from core.sample import Sample
-from probes.base import Probe, ProbeAuthError, ProbeProtocolError, ProbeSettings, secret_field
+from probes.base import (
+    Probe,
+    ProbeAuthError,
+    ProbeProtocolError,
+    ProbeSettings,
+    ProbeTimeout,
+    secret_field,
+)
 from probes.snmp import ber
 from probes.snmp.engines import make_session
+from probes.snmp.gaps import Budget, Gaps
+from probes.snmp.health import PollHealth
 from probes.snmp.mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, uptime_seconds
 from probes.snmp.profiles import (
     Profile,
@@ -57,7 +66,7 @@ from probes.snmp.profiles import (
 from probes.snmp.rates import CounterRates, restarted
 from probes.snmp.session import SnmpSession, Target
 from probes.snmp.usm import AuthProtocol, PrivProtocol, lean_supports
-from probes.snmp.walk import Column, answered_subtrees, get_scalars, walk_columns
+from probes.snmp.walk import Column, WalkLimits, answered_subtrees, get_scalars, walk_columns
 
 
 def _split(value: Any) -> Any:
@@ -196,6 +205,8 @@ class SnmpProbe(Probe):
         self._auto: list[Profile] | None = None  # what auto found, until the agent restarts
         self._last_uptime: float | None = None
         self._last_poll = 0.0
+        self._limits = WalkLimits()  # what the agent coped with, learned from poll to poll
+        self._health = PollHealth()
 
     def __repr__(self) -> str:
         return f"SnmpProbe({self.device!r}, {self.target!r})"
@@ -213,9 +224,19 @@ class SnmpProbe(Probe):
                 f"SNMPv3 needs {missing}: add it to credentials entry {self.config.credentials!r}"
             )
         session = self.session
-        profiles = await self._profiles(session)
-        profile_oids = [oid for profile in profiles for oid in profile.scalar_oids()]
-        scalars = await get_scalars(session, [SYS_UPTIME, SYS_OBJECT_ID, *profile_oids])
+        gaps = Gaps()
+        budget = Budget(self.config.timeout, self.config.request_timeout)
+        try:
+            profiles = await self._profiles(session, gaps, budget)
+            profile_oids = [oid for profile in profiles for oid in profile.scalar_oids()]
+            wanted = [SYS_UPTIME, SYS_OBJECT_ID, *profile_oids]
+            scalars = await get_scalars(session, wanted, gaps, budget)
+        except ProbeTimeout:
+            if not gaps.answered:
+                hint = await session.refused_hint()
+                if hint is not None:
+                    raise ProbeAuthError(hint) from None
+            raise
         uptime = uptime_seconds(scalars)
         if (
             uptime is not None
@@ -223,6 +244,7 @@ class SnmpProbe(Probe):
             and restarted(self._last_uptime, uptime, now - self._last_poll)
         ):
             self._auto = None  # restarted: maybe upgraded; detect again next poll
+            self._limits = WalkLimits()
         self._last_uptime, self._last_poll = uptime, now
         tables: list[tuple[TableSpec, dict[ber.Oid, Column]]] = []
         for profile in profiles:
@@ -233,10 +255,14 @@ class SnmpProbe(Probe):
                     bulk=self.config.bulk,
                     max_repetitions=self.config.max_repetitions,
                     max_rows=self.config.max_rows,
+                    gaps=gaps,
+                    budget=budget,
+                    limits=self._limits,
                 )
                 tables.append((table, columns))
         if (
             "auto" not in self.config.profile
+            and not gaps.failed
             and not any(oid in scalars for oid in profile_oids)
             and not any(rows for _, columns in tables for rows in columns.values())
         ):
@@ -246,25 +272,32 @@ class SnmpProbe(Probe):
                 f"{self.target.where} answered, but has none of the OIDs of profile(s)"
                 f" {', '.join(p.name for p in profiles)}"
             )
-        return build_samples(self.device, profiles, scalars, tables, now, self._rates)
+        samples = build_samples(self.device, profiles, scalars, tables, now, self._rates)
+        samples += self._health.samples(self.device, now, gaps, profiles)
+        return samples
 
-    async def _profiles(self, session: SnmpSession) -> list[Profile]:
+    async def _profiles(self, session: SnmpSession, gaps: Gaps, budget: Budget) -> list[Profile]:
         named = [self.profiles[p] for p in self.config.profile if p != "auto"]
         if "auto" not in self.config.profile:
             return named
-        if self._auto is None:
-            self._auto = await self._detect(session)
-        out = list(self._auto)
+        found = self._auto
+        if found is None:
+            before = len(gaps.failed)
+            found = await self._detect(session, gaps, budget)
+            if len(gaps.failed) == before:
+                self._auto = found  # a detection with a question unanswered is asked again
+        out = list(found)
         out += [p for p in named if p not in out]
         return out
 
-    async def _detect(self, session: SnmpSession) -> list[Profile]:
-        found = await get_scalars(session, [SYS_OBJECT_ID])
+    async def _detect(self, session: SnmpSession, gaps: Gaps, budget: Budget) -> list[Profile]:
+        found = await get_scalars(session, [SYS_UPTIME, SYS_OBJECT_ID], gaps, budget)
         sys_object_id = None
         value = found[SYS_OBJECT_ID][2] if SYS_OBJECT_ID in found else None
         if isinstance(value, tuple):
             sys_object_id = value
-        answered = await answered_subtrees(session, detect_subtrees(self.profiles))
+        subtrees = detect_subtrees(self.profiles)
+        answered = await answered_subtrees(session, subtrees, gaps, budget)
         return choose_auto(self.profiles, sys_object_id, answered)
 
     async def close(self) -> None:

@@ -142,18 +142,6 @@ class PysnmpSession(SnmpSession):
             name = type(indication).__name__
             if name == "RequestTimedOut":
                 t = self.target
-                # As on the lean path: agents drop a wrong community, or what they cannot
-                # decrypt, without a word; answering discovery shows they are there.
-                if (t.version != "3" or t.priv_protocol != "none") and await answers_discovery(
-                    t.host, t.port, min(t.timeout, 1.0)
-                ):
-                    what = "our encrypted requests (wrong priv key or priv protocol?)"
-                    if t.priv_protocol.startswith(("aes192", "aes256")):
-                        other = t.priv_protocol[:6] + ("" if t.priv_protocol[-1] == "c" else "c")
-                        what = what[:-2] + f", or try {other}: the other AES key extension?)"
-                    if t.version != "3":
-                        what = "this community (wrong community, or this address is not allowed)"
-                    raise ProbeAuthError(f"{t.where} answers SNMP but not {what}")
                 raise ProbeTimeout(f"no SNMP answer from {t.where} after {t.retries + 1} tries")
             if name in _AUTH_INDICATIONS:
                 raise ProbeAuthError(f"{self.target.where} refused our credentials ({indication})")
@@ -161,6 +149,33 @@ class PysnmpSession(SnmpSession):
         if int(status):
             raise status_error(self.target.where, int(status), int(index))
         return [from_pysnmp(oid, value) for oid, value in varbinds]
+
+    async def refused_hint(self) -> str | None:
+        t = self.target
+        # As on the lean path: agents drop a wrong community, or what they cannot decrypt,
+        # without a word; answering discovery shows they are there.
+        if t.version == "3" and t.priv_protocol == "none":
+            return None
+        if not await answers_discovery(t.host, t.port, min(t.timeout, 1.0)):
+            return None
+        if t.version != "3":
+            what = "this community (wrong community, or this address is not allowed)"
+        else:
+            what = "our encrypted requests (wrong priv key or priv protocol?)"
+            if t.priv_protocol.startswith(("aes192", "aes256")):
+                other = t.priv_protocol[:6] + ("" if t.priv_protocol[-1] == "c" else "c")
+                what = what[:-2] + f", or try {other}: the other AES key extension?)"
+        return f"{t.where} answers SNMP but not {what}"
+
+    def garbled_total(self) -> int:
+        """pysnmp drops an answer it cannot decode (and counts it in snmpInASNParseErrs):
+        the request then times out. The engine-wide count lets the walk tell garbage from
+        silence."""
+        engine = self._engines.get(asyncio.get_running_loop())
+        if engine is None:
+            return 0
+        (counter,) = engine.get_mib_builder().import_symbols("__SNMPv2-MIB", "snmpInASNParseErrs")
+        return int(counter.syntax)
 
     async def get(self, oids: Sequence[Oid]) -> list[Varbind]:
         return await self._run("get", oids)

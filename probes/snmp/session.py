@@ -9,11 +9,16 @@ Two engines implement `SnmpSession` (`engines.make_session` picks one):
   when asked), pysnmp 7's asyncio API; the reference the tests compare against.
 
 All return varbinds as `ber.Varbind` tuples and raise only probe errors:
-ProbeTimeout (no answer after the retries), ProbeAuthError (v3 keys or user refused; a v1/v2c
-agent that stays silent to our community but answers SNMPv3 discovery, which almost always
-means a wrong community; on the pysnmp path too; error-status authorizationError),
-`SnmpErrorStatus` (a ProbeProtocolError carrying the agent's
-error-status) and ProbeProtocolError (an answer that is not SNMP).
+ProbeTimeout (no answer after the retries), ProbeAuthError (only when the agent says so: a v3
+Report of the usmStats kind, error-status authorizationError), `SnmpErrorStatus` (a
+ProbeProtocolError carrying the agent's error-status) and `SnmpGarbled` (an answer that came
+but cannot be decoded: truncated, corrupt). A varbind whose value alone cannot be decoded
+comes back tagged `ber.UNDECODABLE`, the rest of the answer intact.
+
+Silence is a timeout, never `auth`, at this level: whether a silent agent refuses our
+credentials is for the whole poll to tell (`refused_hint`: nothing at all answered while the
+agent answers SNMPv3 discovery), so one dropped request in a long poll is not read as a wrong
+community.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ class SnmpErrorStatus(ProbeProtocolError):
         super().__init__(message)
         self.status = status
         self.index = index
+
+
+class SnmpGarbled(ProbeProtocolError):
+    """An answer to our request came, but it cannot be decoded (truncated, corrupt)."""
 
 
 TOO_BIG = 1
@@ -96,6 +105,17 @@ class SnmpSession(ABC):
 
     @abstractmethod
     async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]: ...
+
+    async def refused_hint(self) -> str | None:
+        """Asked after a poll got no answer at all: why the agent may be refusing us (it
+        answers SNMPv3 discovery, so it is there and speaks SNMP), or None when it seems
+        absent. Default: None."""
+        return None
+
+    def garbled_total(self) -> int:
+        """Answers dropped undecoded by the engine itself since start (pysnmp counts them in
+        snmpInASNParseErrs; the lean engine reports them as SnmpGarbled instead): 0 here."""
+        return 0
 
     async def close(self) -> None:
         return None

@@ -1,23 +1,42 @@
 """Reading many OIDs from one agent: GET of scalars in batches and walks of table columns.
 
 A table is walked column-parallel: one GETBULK (v2c/v3) or GETNEXT (v1) carries every wanted
-column, so a 24-port ifTable of 10 columns takes a couple of requests, not ten walks. Agents
-misbehave, so the walk is guarded: an OID that does not increase (a looping agent) or a
-column longer than `max_rows` ends the poll with a ProbeProtocolError naming the column,
-instead of spinning forever; tooBig halves the request; noSuchName (v1) and the v2c
-exceptions end a column or drop a scalar as "not there"; a GET batch the agent fails as a
-whole (genErr, or noSuchName without an index) is asked again one OID at a time, and a
-walk request so failed goes on one column at a time.
+column, so a 24-port ifTable of 10 columns takes a couple of requests, not ten walks.
+
+Agents misbehave, so each request costs only what it asked for. Given a `Gaps` (as the probe
+does), a request that gets no answer, or an undecodable one, is asked again smaller: a GET
+batch in halves down to single OIDs; a walk with half the max-repetitions, then with GETNEXT,
+then one column at a time; what still fails is written into the `Gaps` with its reason, and
+the rest is read. A looping column or one over `max_rows` ends that column only. `WalkLimits`
+remembers across polls what the agent coped with (fewer repetitions, no GETBULK, columns that
+must be walked alone) so the next poll does not pay the same timeouts. Without a `Gaps` (the
+strict mode unit tests use) those failures raise as before: ProbeTimeout, SnmpGarbled, or a
+ProbeProtocolError naming the column.
+
+In every mode: tooBig halves the request; noSuchName (v1) and the v2c exceptions end a column
+or drop a scalar as "not there"; a GET batch the agent fails as a whole (genErr, or
+noSuchName without an index) is asked again one OID at a time, and a walk request so failed
+goes on one column at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
-from probes.base import ProbeProtocolError
+from probes.base import ProbeProtocolError, ProbeTimeout
 from probes.snmp import ber
 from probes.snmp.ber import Oid, Varbind
-from probes.snmp.session import GEN_ERR, NO_SUCH_NAME, TOO_BIG, SnmpErrorStatus, SnmpSession
+from probes.snmp.gaps import PROTOCOL, TIMEOUT, Budget, Gaps, OutOfTime, ask
+from probes.snmp.session import (
+    GEN_ERR,
+    NO_SUCH_NAME,
+    TOO_BIG,
+    SnmpErrorStatus,
+    SnmpGarbled,
+    SnmpSession,
+)
 
 GET_BATCH = 40  # OIDs per GET request; agents commonly cap a request well above this
 # Varbinds asked for per GETBULK (repetitions × columns): big enough to need few round trips,
@@ -28,24 +47,58 @@ BULK_VARBINDS = 250
 Column = list[tuple[Oid, int, ber.VarValue]]
 
 
-async def get_scalars(session: SnmpSession, oids: Sequence[Oid]) -> dict[Oid, Varbind]:
+@dataclass
+class WalkLimits:
+    """What an agent was seen to cope with, kept by the probe from poll to poll: the
+    repetitions that got answers, whether GETBULK works at all, and the columns that failed
+    when asked together with others (walked alone from then on, last)."""
+
+    max_repetitions: int = 1000
+    bulk: bool = True
+    alone: set[Oid] = field(default_factory=set)
+
+
+def _reason(exc: Exception) -> str:
+    return PROTOCOL if isinstance(exc, SnmpGarbled) else TIMEOUT
+
+
+async def get_scalars(
+    session: SnmpSession,
+    oids: Sequence[Oid],
+    gaps: Gaps | None = None,
+    budget: Budget | None = None,
+) -> dict[Oid, Varbind]:
     """GET each OID; the answer holds only OIDs the agent has (exceptions and, in v1,
-    noSuchName leave an OID out)."""
+    noSuchName leave an OID out). With `gaps`, an OID that gets no answer even alone is
+    written there; but when nothing at all has answered yet, a silent agent raises
+    ProbeTimeout at once (after one more, one-OID try), for the probe to tell a device that
+    is down or refuses us from a partial poll."""
+    strict = gaps is None
+    gaps = gaps if gaps is not None else Gaps()
     out: dict[Oid, Varbind] = {}
-    pending = list(dict.fromkeys(oids))
+    pending = [list(dict.fromkeys(oids))]
     batch = GET_BATCH
+    quick = False
     while pending:
-        chunk, rest = pending[:batch], pending[batch:]
+        todo = pending.pop(0)
+        chunk, rest = todo[:batch], todo[batch:]
+        if rest:
+            pending.insert(0, rest)
+        if not chunk:
+            continue
         try:
-            answer = await session.get(chunk)
+            answer = await ask(
+                session, functools.partial(session.get, chunk), gaps, budget, quick=quick
+            )
         except SnmpErrorStatus as exc:
             if exc.status == TOO_BIG and len(chunk) > 1:
                 batch = max(1, len(chunk) // 2)
+                pending.insert(0, chunk)
                 continue
             if exc.status == NO_SUCH_NAME and 1 <= exc.index <= len(chunk):
                 # v1: one missing OID fails the whole request; drop it and ask again.
                 del chunk[exc.index - 1]
-                pending = chunk + rest
+                pending.insert(0, chunk)
                 continue
             if exc.status in (NO_SUCH_NAME, GEN_ERR):
                 # The agent fails the whole request without saying which OID it objects
@@ -53,14 +106,35 @@ async def get_scalars(session: SnmpSession, oids: Sequence[Oid]) -> dict[Oid, Va
                 # time, and an OID that fails alone is not there.
                 if len(chunk) > 1:
                     batch = 1
-                else:
-                    pending = rest
+                    pending.insert(0, chunk)
                 continue
             raise
+        except (ProbeTimeout, SnmpGarbled) as exc:
+            if strict:
+                raise
+            if not gaps.answered and not isinstance(exc, OutOfTime):
+                if len(chunk) == 1 or quick:
+                    raise  # silence to the smallest request too: down, or refusing us
+                quick = True
+                pending.insert(0, chunk[1:])
+                pending.insert(0, chunk[:1])
+                continue
+            if len(chunk) > 1 and not isinstance(exc, OutOfTime):
+                half = len(chunk) // 2
+                pending[:0] = [chunk[:half], chunk[half:]]
+                quick = True
+                continue
+            for oid in chunk:
+                gaps.fail(oid, _reason(exc))
+            continue
+        quick = False
         for oid, tag, value in answer:
-            if tag not in ber.EXCEPTION_TAGS:
+            if tag == ber.UNDECODABLE:
+                gaps.garbled += 1
+                if oid:
+                    gaps.fail(oid, PROTOCOL)
+            elif tag not in ber.EXCEPTION_TAGS:
                 out[oid] = (oid, tag, value)
-        pending = rest
     return out
 
 
@@ -71,23 +145,44 @@ async def walk_columns(
     bulk: bool = True,
     max_repetitions: int = 25,
     max_rows: int = 20_000,
+    gaps: Gaps | None = None,
+    budget: Budget | None = None,
+    limits: WalkLimits | None = None,
 ) -> dict[Oid, Column]:
-    """Walk each column subtree; returns column OID → its rows. Raises ProbeProtocolError
-    for a looping agent or a column over `max_rows`."""
+    """Walk each column subtree; returns column OID → its rows (what was read of it). See the
+    module docstring for what happens when the agent misbehaves, with and without `gaps`."""
+    strict = gaps is None
+    gaps = gaps if gaps is not None else Gaps()
     out: dict[Oid, Column] = {c: [] for c in columns}
     cursor: dict[Oid, Oid] = {c: c for c in columns}  # last OID seen per live column
-    use_bulk = bulk and session.version != "1"
+    use_bulk = bulk and session.version != "1" and (limits is None or limits.bulk)
     max_rep = max(1, max_repetitions)
+    if limits is not None:
+        max_rep = max(1, min(max_rep, limits.max_repetitions))
+    alone = limits.alone if limits is not None else set()
     solo = False  # one column per request, after an error that did not say which column
+    misses = 0  # requests failed in a row (silence or garbage)
+    failed: set[Oid] = set()
+
+    def give_up(column: Oid, reason: str) -> None:
+        gaps.fail(column, reason)
+        failed.add(column)
+        cursor.pop(column, None)
+
     while cursor:
-        live = list(cursor)[:1] if solo else list(cursor)
+        together = [c for c in cursor if c not in alone]
+        live = (
+            together if together and not solo else [together[0] if together else next(iter(cursor))]
+        )
         request = [cursor[c] for c in live]
+        reps = max(1, min(max_rep, BULK_VARBINDS // len(live)))
         try:
+            call: Callable[[], Awaitable[list[Varbind]]]
             if use_bulk:
-                reps = max(1, min(max_rep, BULK_VARBINDS // len(live)))
-                answer = await session.get_bulk(request, reps)
+                call = functools.partial(session.get_bulk, request, reps)
             else:
-                answer = await session.get_next(request)
+                call = functools.partial(session.get_next, request)
+            answer = await ask(session, call, gaps, budget, quick=misses > 0)
         except SnmpErrorStatus as exc:
             if exc.status == TOO_BIG:
                 if use_bulk and max_rep > 1:
@@ -107,48 +202,115 @@ async def walk_columns(
                     del cursor[live[0]]
                 continue
             raise
+        except (ProbeTimeout, SnmpGarbled) as exc:
+            if strict:
+                raise
+            if isinstance(exc, OutOfTime) or (budget is not None and budget.spent()):
+                for column in list(cursor):
+                    give_up(column, _reason(exc))
+                break
+            misses += 1
+            if use_bulk and reps > 1 and misses == 1:
+                max_rep = max(1, reps // 2)  # an answer too big to be sent, or lost
+            elif use_bulk:
+                use_bulk = False  # GETBULK ignored, or still too big: GETNEXT
+            elif len(live) > 1:
+                solo = True  # one column the agent cannot serve: find which
+            else:
+                give_up(live[0], _reason(exc))
+            continue
+        misses = 0
         if not answer:
-            raise ProbeProtocolError("the agent answered a walk request with no varbinds")
+            if strict:
+                raise ProbeProtocolError("the agent answered a walk request with no varbinds")
+            for column in live:
+                give_up(column, PROTOCOL)
+            continue
         width = len(live)
         for i, column in enumerate(live):
-            rows = out[column]
-            prefix_len = len(column)
-            last = cursor[column]
-            done = False
-            for oid, tag, value in answer[i::width]:
-                if tag == ber.END_OF_MIB_VIEW or oid[:prefix_len] != column:
-                    done = True
-                    break
-                if oid <= last:
-                    raise ProbeProtocolError(
-                        f"the agent's walk of {ber.format_oid(column)} went backwards or"
-                        f" repeated at {ber.format_oid(oid)} (a looping agent)"
-                    )
-                last = oid
-                if tag not in ber.EXCEPTION_TAGS:
-                    rows.append((oid[prefix_len:], tag, value))
-                if len(rows) > max_rows:
-                    raise ProbeProtocolError(
-                        f"{ber.format_oid(column)} has more than {max_rows} rows"
-                        " (raise max_rows if the device really has that many)"
-                    )
-            if done:
-                del cursor[column]
-            else:
-                cursor[column] = last
+            problem = _take(out[column], column, cursor, answer[i::width], max_rows, gaps)
+            if problem is not None:
+                if strict:
+                    raise ProbeProtocolError(problem)
+                give_up(column, PROTOCOL)
+    if limits is not None:
+        if failed:
+            alone |= failed  # the culprits: alone next time, the others as they were
+        else:
+            limits.max_repetitions, limits.bulk = max_rep, limits.bulk and (use_bulk or not bulk)
     return out
 
 
-async def answered_subtrees(session: SnmpSession, subtrees: Sequence[Oid]) -> set[Oid]:
-    """The subtrees in which the agent has at least one object: one GETNEXT for all."""
+def _take(
+    rows: Column,
+    column: Oid,
+    cursor: dict[Oid, Oid],
+    varbinds: Sequence[Varbind],
+    max_rows: int,
+    gaps: Gaps,
+) -> str | None:
+    """Add one column's share of an answer to its rows and move its cursor (or end the
+    column). Returns what is wrong when the agent loops or the column runs past `max_rows`."""
+    prefix_len = len(column)
+    last = cursor[column]
+    for oid, tag, value in varbinds:
+        if tag == ber.UNDECODABLE:
+            gaps.garbled += 1
+            if not oid:  # no name: there is no knowing where the column goes on
+                return f"an undecodable varbind name in the walk of {ber.format_oid(column)}"
+            gaps.fail(column, PROTOCOL)  # this row's value is lost; the column goes on
+        if tag == ber.END_OF_MIB_VIEW or oid[:prefix_len] != column:
+            del cursor[column]
+            return None
+        if oid <= last:
+            return (
+                f"the agent's walk of {ber.format_oid(column)} went backwards or"
+                f" repeated at {ber.format_oid(oid)} (a looping agent)"
+            )
+        last = oid
+        if tag not in ber.EXCEPTION_TAGS and tag != ber.UNDECODABLE:
+            rows.append((oid[prefix_len:], tag, value))
+        if len(rows) > max_rows:
+            return (
+                f"{ber.format_oid(column)} has more than {max_rows} rows"
+                " (raise max_rows if the device really has that many)"
+            )
+    cursor[column] = last
+    return None
+
+
+async def answered_subtrees(
+    session: SnmpSession,
+    subtrees: Sequence[Oid],
+    gaps: Gaps | None = None,
+    budget: Budget | None = None,
+) -> set[Oid]:
+    """The subtrees in which the agent has at least one object: one GETNEXT for all. With
+    `gaps`, a subtree whose question gets no answer even alone is written there (so the
+    probe knows the detection is not to be trusted yet)."""
+    strict = gaps is None
+    gaps = gaps if gaps is not None else Gaps()
     answered: set[Oid] = set()
     pending = [list(subtrees[i : i + 40]) for i in range(0, len(subtrees), 40)]
+    quick = False
     while pending:
         chunk = pending.pop()
         if not chunk:
             continue
         try:
-            answer = await session.get_next(chunk)
+            answer = await ask(
+                session, functools.partial(session.get_next, chunk), gaps, budget, quick=quick
+            )
+        except (ProbeTimeout, SnmpGarbled) as exc:
+            if strict:
+                raise
+            if len(chunk) > 1 and not isinstance(exc, OutOfTime):
+                pending += [chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]]
+                quick = True
+            else:
+                for oid in chunk:
+                    gaps.fail(oid, _reason(exc))
+            continue
         except SnmpErrorStatus as exc:
             if exc.status == NO_SUCH_NAME and 1 <= exc.index <= len(chunk):
                 del chunk[exc.index - 1]  # v1: nothing after this one at all
@@ -161,6 +323,7 @@ async def answered_subtrees(session: SnmpSession, subtrees: Sequence[Oid]) -> se
                     pending += [chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]]
                 continue
             raise
+        quick = False
         for asked, (oid, tag, _) in zip(chunk, answer, strict=False):
             if tag not in ber.EXCEPTION_TAGS and oid[: len(asked)] == asked:
                 answered.add(asked)

@@ -202,4 +202,10 @@ async def test_with_auto_an_agent_with_no_known_mib_is_up_with_nothing_to_say() 
     }
     session = FakeAgentSession(mib)  # type: ignore[arg-type]
     config = SnmpSettings(type="snmp", address="192.0.2.1")  # type: ignore[arg-type]
-    assert await SnmpProbe("odd", config, session=session).poll(1000.0) == []
+    samples = await SnmpProbe("odd", config, session=session).poll(1000.0)
+    # Nothing but the poll's own health: complete (nothing left unanswered), nothing garbled.
+    assert {s.metric: s.value for s in samples} == {
+        "snmp.incomplete": 0,
+        "snmp.garbled": 0,
+        "snmp.out_of_bounds": 0,
+    }

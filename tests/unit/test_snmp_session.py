@@ -10,11 +10,11 @@ from typing import cast
 
 import pytest
 
-from probes.base import ProbeAuthError, ProbeProtocolError, ProbeTimeout
+from probes.base import ProbeAuthError, ProbeTimeout
 from probes.snmp import ber
 from probes.snmp.engines import close_shared, make_session
 from probes.snmp.lean import LeanSession
-from probes.snmp.session import SnmpErrorStatus, Target
+from probes.snmp.session import SnmpErrorStatus, SnmpGarbled, Target
 
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 Reply = Callable[[bytes], list[bytes]]
@@ -97,22 +97,34 @@ async def test_a_good_answer_after_garbage_and_a_duplicate_is_taken(
     assert await session(port).get([SYS_NAME]) == [(SYS_NAME, ber.OCTET_STRING, b"sw1")]
 
 
-async def test_a_truncated_answer_is_dropped_like_garbage(agent_factory: StartAgent) -> None:
+async def test_a_truncated_answer_is_a_garbled_answer_not_silence(
+    agent_factory: StartAgent,
+) -> None:
     def truncated(req: bytes) -> list[bytes]:
         whole = good(req)
         return [whole[:-3]]
 
-    _, port = await agent_factory(truncated)
-    # The header still says the full length: the datagram is not SNMP and is dropped.
-    with pytest.raises(ProbeTimeout):
+    agent, port = await agent_factory(truncated)
+    # The header still says the full length, but the request id arrived: the request fails
+    # at once as garbled (protocol), not after the retries as a timeout.
+    with pytest.raises(SnmpGarbled, match="malformed SNMP answer"):
         await session(port).get([SYS_NAME])
+    assert agent.requests == 1
 
 
-async def test_a_malformed_varbind_is_a_protocol_error(agent_factory: StartAgent) -> None:
-    bad_vb = ber.tlv(0x30, ber.encode_oid(SYS_NAME) + b"\x99\x01\x00")  # unknown value tag
-    _, port = await agent_factory(lambda req: [response(req, ber.tlv(0x30, bad_vb))])
-    with pytest.raises(ProbeProtocolError, match="malformed SNMP answer"):
-        await session(port).get([SYS_NAME])
+async def test_an_undecodable_value_costs_only_its_varbind(agent_factory: StartAgent) -> None:
+    other = (1, 3, 6, 1, 2, 1, 1, 6, 0)
+    vbs = (
+        ber.tlv(0x30, ber.encode_oid(SYS_NAME) + b"\x99\x01\x00")  # a tag no SNMP type has
+        + ber.tlv(0x30, ber.encode_oid(other) + b"\x06\x00")  # an empty OID, as net-snmp sends
+        + ber.tlv(0x30, ber.encode_oid(SYS_NAME) + ber.tlv(ber.OCTET_STRING, b"sw1"))
+    )
+    _, port = await agent_factory(lambda req: [response(req, ber.tlv(0x30, vbs))])
+    assert await session(port).get([SYS_NAME, other, SYS_NAME]) == [
+        (SYS_NAME, ber.UNDECODABLE, None),
+        (other, ber.UNDECODABLE, None),
+        (SYS_NAME, ber.OCTET_STRING, b"sw1"),
+    ]
 
 
 async def test_an_error_status_is_reported_with_its_name(agent_factory: StartAgent) -> None:
