@@ -195,6 +195,7 @@ class Dispatcher:
             payload=payload,
             now=now,
             due=now + wait,
+            shard=incident.shard,
         )
 
     async def tell(
@@ -304,8 +305,10 @@ class Dispatcher:
 
     # ------------------------------------------------------------ clocks (every tick)
 
-    async def run_clocks(self, now: float) -> None:
-        for incident in await self.store.active():
+    async def run_clocks(self, now: float, shards: list[str] | None = None) -> None:
+        """`shards`: only the incidents of these (the shards this collector holds, when
+        several share the store; "*" is the desk's, with the planned-work notices)."""
+        for incident in await self.store.active(shards):
             if incident.quiet:
                 continue
             if sla.promotion_due(incident, self.config.promote_after, now):
@@ -343,8 +346,9 @@ class Dispatcher:
                     require_people=True,
                     reminder=count,
                 )
-        await incidents.close_resolved(self.store, now, self.config.reopen_window)
-        await self.announce(now)
+        await incidents.close_resolved(self.store, now, self.config.reopen_window, shards)
+        if shards is None or "*" in shards:
+            await self.announce(now)
 
     async def check_sla(self, incident: Incident, now: float) -> None:
         for clock in sla.breaches(incident, self.config.sla_for(incident.level), now):

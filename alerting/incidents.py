@@ -35,11 +35,12 @@ def _json_value(value: Any) -> Any:
 
 
 async def apply_fault(
-    store: TicketStore, fault: Fault, now: float, reopen_window: float
+    store: TicketStore, fault: Fault, now: float, reopen_window: float, shard: str = ""
 ) -> Change | None:
-    """Record one fault event. Returns what changed (None: nothing to record)."""
+    """Record one fault event of a device in `shard`. Returns what changed (None: nothing
+    to record)."""
     if fault.firing:
-        return await _firing(store, fault, now, reopen_window)
+        return await _firing(store, fault, now, reopen_window, shard)
     active = await store.find_active(fault.key)
     if active is None:
         return None  # already resolved by hand, or never opened
@@ -58,7 +59,9 @@ async def apply_fault(
     return Change("resolved", await store.get(active.id))
 
 
-async def _firing(store: TicketStore, fault: Fault, now: float, reopen_window: float) -> Change:
+async def _firing(
+    store: TicketStore, fault: Fault, now: float, reopen_window: float, shard: str
+) -> Change:
     suppressed = fault.suppressed.value if fault.suppressed else None
     active = await store.find_active(fault.key)
     if active is not None:
@@ -90,6 +93,7 @@ async def _firing(store: TicketStore, fault: Fault, now: float, reopen_window: f
                     "tier": 0,
                     "reminders": 0,
                     "last_notified_at": None,
+                    "shard": shard,
                 },
             )
             await store.audit(
@@ -127,6 +131,7 @@ async def _firing(store: TicketStore, fault: Fault, now: float, reopen_window: f
             "level_since": now,
             "updated_at": now,
             "occurrences": 1,
+            "shard": shard,
         }
     )
     await store.audit(
@@ -255,10 +260,12 @@ async def set_level(
     return await store.get(incident.id)
 
 
-async def close_resolved(store: TicketStore, now: float, reopen_window: float) -> list[int]:
+async def close_resolved(
+    store: TicketStore, now: float, reopen_window: float, shards: list[str] | None = None
+) -> list[int]:
     """Close incidents resolved longer ago than the reopen window (closed is final)."""
     closed = []
-    for incident in await store.resolved_before(now - reopen_window):
+    for incident in await store.resolved_before(now - reopen_window, shards):
         await store.update_incident(
             incident.id, {"state": "closed", "closed_at": now, "updated_at": now}
         )

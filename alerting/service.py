@@ -77,6 +77,8 @@ class AlertService:
         #: seconds a tick waits for the outbox delivery it started (None: until it is done)
         self.delivery_budget: float | None = 2.0
         self.faults_handled = 0
+        #: the shards this collector holds when several share the store (None: all of them)
+        self.shards: Callable[[], list[str]] | None = None
 
     @classmethod
     async def open(
@@ -105,14 +107,15 @@ class AlertService:
 
     # ------------------------------------------------------------ faults in
 
-    async def handle(self, faults: Sequence[Fault]) -> list[Change]:
-        """Record fault events and queue what they cause, atomically. Returns the changes."""
+    async def handle(self, faults: Sequence[Fault], shard: str | None = None) -> list[Change]:
+        """Record fault events and queue what they cause, atomically. Returns the changes.
+        Each incident belongs to its device's shard (or to `shard` when given)."""
         if not faults:
             return []
         now = self.clock()
         for attempt in range(1, CONFLICT_RETRIES + 1):
             try:
-                changes = await self._record(faults, now)
+                changes = await self._record(faults, now, shard)
                 break
             except Conflict:
                 # another collector recorded the same fault first (its incident won the
@@ -135,12 +138,16 @@ class AlertService:
                 )
         return changes
 
-    async def _record(self, faults: Sequence[Fault], now: float) -> list[Change]:
+    async def _record(self, faults: Sequence[Fault], now: float, shard: str | None) -> list[Change]:
         changes: list[Change] = []
         async with self.store.transaction():
             for fault in faults:
                 change = await incidents.apply_fault(
-                    self.store, fault, now, self.config.reopen_window
+                    self.store,
+                    fault,
+                    now,
+                    self.config.reopen_window,
+                    shard or self.inventory.shard_of(fault.device),
                 )
                 if change is None:
                     continue
@@ -154,7 +161,7 @@ class AlertService:
         """Run the clocks, then deliver what is due. Returns messages sent."""
         now = self.clock()
         async with self.store.transaction():
-            await self.dispatch.run_clocks(now)
+            await self.dispatch.run_clocks(now, self.shards() if self.shards else None)
         sent = 0
         if self._delivery is None or self._delivery.done():
             # a channel that hangs (a blackholed SMTP server) must not hold up the daemon's

@@ -16,6 +16,7 @@ file, line and reason."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,13 @@ class CollectorSettings(BaseModel):
     concurrency: int = Field(default=64, ge=1, le=10_000)  # polls in flight at once
     jitter: float = Field(default=0.1, ge=0.0, le=1.0)  # ± fraction of each interval
     drain_timeout: Duration = 10.0  # SIGTERM: how long in-flight polls may finish
+    # several collectors on one PostgreSQL store (docs/scale.md)
+    name: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    shards: list[str] | None = None  # the shards this collector watches (default: all)
+    failover: Duration = Field(default=30.0, ge=1.0)  # a standby takes over within this
+    silent_level: int = Field(default=1, ge=1, le=3)  # the "collector silent" incident's level
+    heartbeat_url: str | None = None  # dead-man's switch: GET every heartbeat_interval
+    heartbeat_interval: Duration = Field(default=60.0, ge=1.0)
 
 
 class ApiSettings(BaseModel):

@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 from alerting.reports.jobs import windows_in
 from alerting.reports.schedule import ReportScheduler
 from alerting.service import AlertService
-from alerting.store import StoreError
+from alerting.store import Fenced, StoreError
+from alerting.store.postgres import PostgresStore
 from collector.api.server import ApiServer
 from collector.api.view import DaemonView, Incidents, ServiceIncidents
 from collector.clock import Clock, SystemClock
+from collector.cluster_role import ClusterRole
 from collector.demo_site import DemoSite
 from collector.loading import Loaded, add_self_device, files_signature, load_all, watched_files
 from collector.polling import PollResult, build_probes
@@ -39,6 +41,7 @@ from collector.storeconn import store_password
 from core.hostport import host_of
 from core.sample import Sample
 from inventory import ConfigError
+from inventory.model import Inventory
 from probes import registry as probe_registry
 from rules.engine import Engine
 from rules.fault import Fault
@@ -101,6 +104,7 @@ class Daemon:
         self.reports: ReportScheduler | None = None
         self.api: ApiServer | None = None
         self.traps: SnmpTrapReceiver | None = None
+        self.cluster: ClusterRole | None = None  # with a PostgreSQL store (docs/scale.md)
 
     @property
     def state_file(self) -> Path:
@@ -157,8 +161,17 @@ class Daemon:
             log.error("cannot open the ticket store %s: %s", config.store, exc)
             return 2
         consumer: asyncio.Task[None] | None = None
+        leases: asyncio.Task[None] | None = None
         try:
-            await self._start_services(loaded)
+            if isinstance(self.alerts.store, PostgresStore):
+                self.cluster = ClusterRole(self, self.alerts.store)
+                self.alerts.shards = self.cluster.member.shards
+            await self._start_services(loaded)  # polls nothing in a cluster until leases come
+            if self.cluster is not None:
+                # the leases only once starting is done: a lease taken before a slow start
+                # would lapse unrenewed and flap to the other collector
+                await self.cluster.round()
+                leases = asyncio.create_task(self.cluster.run(self._stop), name="leases")
             assert self.scheduler is not None
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGTERM, self._stop.set)
@@ -179,6 +192,9 @@ class Daemon:
             log.error("cannot start: %s", exc)
             return 2
         finally:
+            if leases is not None:
+                self._stop.set()
+                await leases
             await self._shutdown(consumer)
         return 0
 
@@ -219,7 +235,7 @@ class Daemon:
             concurrency=config.collector.concurrency,
             jitter=config.collector.jitter,
         )
-        self.scheduler.set_probes(build_probes(loaded.inventory))
+        self.scheduler.set_probes(build_probes(self._watched(loaded.inventory)))
         if self.api is not None:
             try:
                 await self.api.start()
@@ -254,6 +270,8 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer
         self._save_state()
+        if self.cluster is not None:
+            await self.cluster.leave()  # the standby takes over now, not after expiry
         await self.alerts.close()
         for sink in self.sinks:
             await sink.stop()
@@ -298,6 +316,10 @@ class Daemon:
                 self.faults.put_nowait(fired)
             try:
                 await self.alerts.tick()
+            except Fenced as exc:  # lost a lease while paused or cut off: nothing was written
+                log.warning("%s", exc)
+                if self.cluster is not None:
+                    await self.cluster.fenced()
             except Exception:  # a bug in one tick must not stop monitoring
                 log.exception("alerting tick failed")
             await self._run_reports(now)
@@ -309,11 +331,16 @@ class Daemon:
                 self._sd.send(watchdog=1, status=self.status_line())
                 last_watchdog = mono
 
+    def _watched(self, inventory: Inventory) -> Inventory:
+        return self.cluster.watched(inventory) if self.cluster is not None else inventory
+
     async def _run_reports(self, now: float) -> None:
         """Scheduled reports (alerting.reports: monthly SLA report, daily inspection sheet),
         built from the ticket store and `latest`, mailed through the outbox."""
         if self.reports is None or self.alerts is None or self.loaded is None:
             return
+        if self.cluster is not None and not self.cluster.holds_desk():
+            return  # one collector of the desk mails the reports
         loaded = self.loaded
         try:
             await self.reports.tick(
@@ -380,7 +407,16 @@ class Daemon:
         while True:
             batch = await self.faults.get()
             try:
-                await self.alerts.handle(batch)
+                await self.alerts.handle(
+                    self.cluster.held_faults(batch) if self.cluster is not None else batch
+                )
+            except Fenced as exc:
+                # this collector lost a lease (paused, cut off): nothing was written; what the
+                # lost shard raised is its new holder's, the rest is recorded again
+                log.warning("%s", exc)
+                if self.cluster is not None:
+                    await self.cluster.fenced()
+                self.faults.put_nowait(batch)
             except Exception:
                 # The store is the record of incidents; if it fails, keep the batch and retry
                 # rather than lose an incident.
@@ -453,7 +489,7 @@ class Daemon:
             await self._replace_sinks(loaded)
         if self.api is not None:
             self.api.refresh_token(loaded.config, loaded.credentials)
-        for probe in self.scheduler.set_probes(build_probes(loaded.inventory)):
+        for probe in self.scheduler.set_probes(build_probes(self._watched(loaded.inventory))):
             await probe.close()
         log.info("configuration reloaded", extra={"devices": len(loaded.inventory.devices)})
         self._sd.send(ready=1, status=self.status_line())

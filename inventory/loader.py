@@ -21,7 +21,7 @@ from core.yamlsource import (
     yaml_files_in,
 )
 from inventory.credentials import Credentials
-from inventory.model import KINDS, DeviceSpec, Inventory, InventoryFile, Site, SiteSpec
+from inventory.model import KINDS, DeviceSpec, Inventory, InventoryFile, SiteSpec
 from probes.base import ProbeSettings, secret_fields
 from probes.registry import UnknownProbeType, settings_model
 
@@ -59,7 +59,7 @@ def load_inventory(path: str | Path, credentials: Credentials | None = None) -> 
             if site.id in inventory.sites:
                 line, col = locate(data, ["sites", i, "id"])
                 errors.append(ErrorItem(str(file), line, col, f"duplicate site id {site.id!r}"))
-            inventory.sites[site.id] = Site(site.id, site.name or site.id, tuple(site.rooms))
+            inventory.sites[site.id] = site.to_site()
         for i, dev in devices:
             line, col = locate(data, ["devices", i])
             if dev.id in inventory.devices:

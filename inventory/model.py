@@ -26,12 +26,25 @@ KINDS = (
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 
+class RoomSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    shard: str | None = Field(default=None, pattern=ID_PATTERN)
+
+
 class SiteSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=ID_PATTERN)
     name: str | None = None
-    rooms: list[str] = []
+    rooms: list[str | RoomSpec] = []
+    shard: str | None = Field(default=None, pattern=ID_PATTERN)  # default: each room's own
+
+    def to_site(self) -> Site:
+        rooms = tuple(r if isinstance(r, str) else r.id for r in self.rooms)
+        shards = {r.id: r.shard for r in self.rooms if isinstance(r, RoomSpec) and r.shard}
+        return Site(self.id, self.name or self.id, rooms, self.shard, shards)
 
 
 class DeviceSpec(BaseModel):
@@ -50,6 +63,7 @@ class DeviceSpec(BaseModel):
     tags: list[str] = []
     labels: dict[str, str] = {}
     probes: list[dict[str, Any]] = []
+    shard: str | None = Field(default=None, pattern=ID_PATTERN)
 
     def to_device(self, probes: tuple[ProbeSettings, ...] = ()) -> Device:
         return Device(
@@ -63,6 +77,7 @@ class DeviceSpec(BaseModel):
             tags=frozenset(self.tags),
             labels=dict(self.labels),
             probes=probes,
+            shard=self.shard,
         )
 
 
@@ -80,6 +95,8 @@ class Site:
     id: str
     name: str
     rooms: tuple[str, ...] = ()
+    shard: str | None = None
+    room_shards: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,10 @@ class Device:
     tags: frozenset[str] = frozenset()
     labels: dict[str, str] = field(default_factory=dict)
     probes: tuple[ProbeSettings, ...] = ()
+    shard: str | None = None  # as written on the device; Inventory.shard_of resolves it
+
+
+DEFAULT_SHARD = "default"
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,27 @@ class Inventory:
 
     def select(self, selector: Selector) -> list[Device]:
         return [d for d in self.devices.values() if selector.matches(d)]
+
+    def shard_of(self, device_id: str) -> str:
+        """The shard a device belongs to (which collectors watch it): its own `shard:`, else
+        its room's, else its site's, else its room (`site/room`), else its site, else
+        "default"."""
+        device = self.devices.get(device_id)
+        if device is None:
+            return DEFAULT_SHARD
+        if device.shard:
+            return device.shard
+        site = self.sites.get(device.site) if device.site else None
+        if site is not None and device.room and device.room in site.room_shards:
+            return site.room_shards[device.room]
+        if site is not None and site.shard:
+            return site.shard
+        if device.room:
+            return f"{device.site}/{device.room}" if device.site else device.room
+        return device.site or DEFAULT_SHARD
+
+    def shards(self) -> set[str]:
+        return {self.shard_of(d) for d in self.devices}
 
     def ancestors(self, device_id: str) -> list[str]:
         """The chain of parents of a device, nearest first."""

@@ -41,7 +41,7 @@ from core.durations import format_duration, parse_duration
 from core.sample import Sample, Value
 from core.yamlsource import ConfigError, ErrorItem, LineDict, LineList, load_yaml, validate
 from inventory.loader import load_inventory
-from inventory.model import DeviceSpec, Inventory, Site, SiteSpec
+from inventory.model import DeviceSpec, Inventory, SiteSpec
 from rules.engine import Engine, FaultView
 from rules.loader import load_rules
 from rules.maintenance import PERIODS, MaintenanceWindow, parse_time, selector_from
@@ -344,7 +344,7 @@ def _inventory(raw: Any, path: Path, data: LineDict) -> Inventory:
         except ConfigError as exc:
             errors.extend(exc.errors)
             continue
-        inventory.sites[site.id] = Site(site.id, site.name or site.id, tuple(site.rooms))
+        inventory.sites[site.id] = site.to_site()
     for i, item in enumerate(raw.get("devices") or []):
         try:
             dev = validate(DeviceSpec, item, path, ["inventory", "devices", i])

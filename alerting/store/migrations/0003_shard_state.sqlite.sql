@@ -1,0 +1,9 @@
+-- The rule engine's state of each shard (pending `for` timers, firing faults), saved by its
+-- lease holder, so a collector taking a shard over carries on where the last one stopped.
+CREATE TABLE shard_state (
+    shard TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    snapshot TEXT NOT NULL,
+    saved_at REAL NOT NULL
+);
