@@ -4,9 +4,13 @@ an older roomwatch still loads."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from core.sample import Value
 from rules.engine import Engine
 from rules.fault import Fault
 from rules.statefile import load_state, save_state
@@ -145,3 +149,60 @@ def test_a_state_file_written_now_gives_the_same_future(tmp_path: Path) -> None:
     second = _engine(tmp_path)
     assert load_state(tmp_path / "new.json", second)
     assert _run_after_restart(second) == AFTER_RESTART
+
+
+def test_the_state_file_is_format_2_with_named_fields(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    load_state(CASES / "rules-state.json", engine)
+    save_state(tmp_path / "new.json", engine)
+    written = json.loads((tmp_path / "new.json").read_text(encoding="utf-8"))
+    assert written["version"] == 2
+    assert written["devices"]["core-sw1"] == {
+        "up": True,
+        "back_at": T + 260,
+        "probes": [
+            {"labels": {"probe": "snmp"}, "up": False},
+            {"labels": {"probe": "ssh"}, "up": True},
+        ],
+    }
+    [series] = written["rules"]["website-down"]["series"]
+    assert series["emitted"] == {"level": 2, "suppressed": "flapping", "stale": False}
+    assert series["opens"] == [T + 0, T + 120, T + 240]
+
+
+@pytest.mark.parametrize("value", [True, 3, 31.5, "OB DISCHRG", float("nan")])
+def test_every_kind_of_value_comes_back_as_it_was(tmp_path: Path, value: Value) -> None:
+    text = """
+    groups:
+      - name: g
+        rules:
+          - {name: any-reading, select: {id: ups1}, metric: x, levels: {2: "!= never"}, for: 1m}
+    """
+    engine = Engine(rules_from(tmp_path, text), inventory())
+    feed(engine, 0, s("ups1", "x", value))
+    save_state(tmp_path / "state.json", engine)
+    fresh = Engine(rules_from(tmp_path, text), inventory())
+    load_state(tmp_path / "state.json", fresh)
+    [view] = fresh.faults(10)
+    assert type(view.value) is type(value)
+    assert view.value == value or (value != value and view.value != view.value)  # NaN
+
+
+def test_a_state_file_of_an_unknown_format_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "rules-state.json"
+    path.write_text('{"version": 3, "rules": {}}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"rules-state\.json: .*unknown engine snapshot version 3"):
+        load_state(path, _engine(tmp_path))
+
+
+def test_a_damaged_state_file_names_what_is_wrong(tmp_path: Path) -> None:
+    data = json.loads((CASES / "rules-state.json").read_text(encoding="utf-8"))
+    del data["rules"]["room-temperature"]["series"][0]["since"]
+    path = tmp_path / "rules-state.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(
+        ValueError,
+        match=r"rules-state\.json: cannot restore rule engine state: format 1: "
+        r"rules\.room-temperature\.series\.0\.since: Field required$",
+    ):
+        load_state(path, _engine(tmp_path))
