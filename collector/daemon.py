@@ -30,6 +30,7 @@ from collector.api.server import ApiServer
 from collector.api.view import DaemonView, Incidents, ServiceIncidents
 from collector.clock import Clock, SystemClock
 from collector.cluster_role import ClusterRole
+from collector.commands.errors import ExitCode
 from collector.demo_site import DemoSite
 from collector.loading import Loaded, add_self_device, files_signature, load_all, watched_files
 from collector.polling import PollResult, build_probes
@@ -120,7 +121,7 @@ class Daemon:
         except ConfigError as exc:
             for item in exc.errors:
                 log.error("configuration error: %s", item)
-            return 2
+            return ExitCode.USAGE
         for warning in loaded.warnings:
             log.warning(warning)
         self.loaded = loaded
@@ -134,7 +135,7 @@ class Daemon:
             except ConfigError as exc:
                 for item in exc.errors:
                     log.error("configuration error: %s", item)
-                return 2
+                return ExitCode.USAGE
 
         self.engine = Engine(loaded.ruleset, loaded.inventory)
         try:
@@ -159,7 +160,7 @@ class Daemon:
             )
         except (OSError, StoreError) as exc:
             log.error("cannot open the ticket store %s: %s", config.store, exc)
-            return 2
+            return ExitCode.NO_ANSWER
         consumer: asyncio.Task[None] | None = None
         leases: asyncio.Task[None] | None = None
         try:
@@ -190,13 +191,13 @@ class Daemon:
             await self._loop()
         except StartupError as exc:
             log.error("cannot start: %s", exc)
-            return 2
+            return ExitCode.USAGE
         finally:
             if leases is not None:
                 self._stop.set()
                 await leases
             await self._shutdown(consumer)
-        return 0
+        return ExitCode.OK
 
     async def _start_services(self, loaded: Loaded) -> None:
         """Sinks, the demo site, the trap receiver, the scheduler and the API, in that order.

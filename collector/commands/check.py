@@ -1,13 +1,15 @@
 """`roomwatch check -c FILE`: validate the config, credentials, inventory and rules.
 
 Exits 0 when everything loads; otherwise prints every error of the first bad file as
-`file:line:col: reason` on stderr and exits 1."""
+`file:line:col: reason` on stderr and exits 1 (for this command a bad file, a missing one
+too, is its finding, not a usage error)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from collector.commands.errors import ExitCode, Finding, config_lines
 from collector.config import DEFAULT_CONFIG
 from collector.loading import load_all
 from inventory import ConfigError
@@ -23,9 +25,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         loaded = load_all(args.config)
     except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 1
+        raise Finding(*config_lines(exc)) from None
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not loaded.inventory.devices:
@@ -37,4 +37,4 @@ def _check(args: argparse.Namespace) -> int:
     probes = sum(len(d.probes) for d in loaded.inventory.devices.values())
     rules = len(getattr(loaded.ruleset, "rules", []))
     print(f"ok: {devices} devices, {probes} probes, {rules} rules ({loaded.config.path})")
-    return 0
+    return ExitCode.OK

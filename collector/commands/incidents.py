@@ -11,7 +11,9 @@
     roomwatch incidents problem ID --by NAME [--root-cause TEXT] [--workaround TEXT] [--close]
 
 Every command takes `-c CONFIG` (to find the store) or `--store URL`. A hand resolution queues
-the recovery notice in the outbox; the daemon sends it on its next tick."""
+the recovery notice in the outbox; the daemon sends it on its next tick. Exit codes: 1 when the
+incident or problem is not there or its state refuses the change (acknowledging a resolved
+one), 2 for a bad config or store URL, 3 when the ticket store is missing or unreadable."""
 
 from __future__ import annotations
 
@@ -27,18 +29,19 @@ from alerting import incidents as lifecycle
 from alerting import problems
 from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
-from alerting.incidents import IncidentError
 from alerting.messages import level_name, summary_of
 from alerting.store import (
     STATES,
     Incident,
-    NotFound,
     StoreError,
     TicketStore,
+    check_url,
+    is_postgres_url,
     sqlite_path,
     store_exists,
 )
 from collector.clock import SystemClock
+from collector.commands.errors import ExitCode, NoAnswer, UsageError
 from collector.config import DEFAULT_CONFIG, Config, load_config
 from collector.storeconn import open_configured
 from inventory import ConfigError
@@ -134,11 +137,9 @@ def _run(args: argparse.Namespace, action: Action) -> int:
     if store_url is None or action in _NEEDS_CONFIG:
         try:
             config = load_config(args.config)
-        except ConfigError as exc:
+        except ConfigError:
             if store_url is None:
-                for item in exc.errors:
-                    print(item, file=sys.stderr)
-                return 2
+                raise  # no store without the config: exit 2
             config = None  # --store given: work without the alerting section
     if config is not None:
         store_url = store_url or config.store
@@ -151,31 +152,32 @@ def _run(args: argparse.Namespace, action: Action) -> int:
             except (ConfigError, OSError):
                 pass
     try:
+        if is_postgres_url(store_url):
+            check_url(store_url)
         # opening a missing SQLite store would create it (and its directories) at a mistyped
         # path, and "no incidents" would be the answer while the real store holds open ones
-        if not store_exists(store_url):
-            where = sqlite_path(store_url)
-            if action is _list:
-                # nothing recorded yet (the daemon has not run): no incidents, no store made
-                print(
-                    f"note: no ticket store at {where} yet (check -c / --store if incidents"
-                    " were expected)",
-                    file=sys.stderr,
-                )
-                return 0
-            raise StoreError(
-                f"no ticket store at {where} (check -c / --store; the daemon creates it when it"
-                " first runs)"
+        exists = store_exists(store_url)
+    except StoreError as exc:  # not a store URL roomwatch can use
+        raise UsageError(f"error: {exc}") from None
+    if not exists:
+        where = sqlite_path(store_url)
+        if action is _list:
+            # nothing recorded yet (the daemon has not run): no incidents, no store made
+            print(
+                f"note: no ticket store at {where} yet (check -c / --store if incidents"
+                " were expected)",
+                file=sys.stderr,
             )
-        return asyncio.run(
-            _with_store(config, store_url, alerting, inventory, credentials, args, action)
+            return ExitCode.OK
+        raise NoAnswer(
+            f"error: no ticket store at {where} (check -c / --store; the daemon creates it when"
+            " it first runs)"
         )
-    except (IncidentError, NotFound) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # an incident not found or a refused change (IncidentError) exits 1, a store that
+    # fails 3: collector/commands/errors.py
+    return asyncio.run(
+        _with_store(config, store_url, alerting, inventory, credentials, args, action)
+    )
 
 
 async def _with_store(

@@ -2,7 +2,9 @@
 
 The file is `maintenance_file` of the config (default `<state_dir>/maintenance.yaml`), or
 `--file`; the daemon notices the change and applies it. Times are ISO 8601, local time unless
-an offset is given (`2026-11-23T02:00`, `2026-11-23T02:00+08:00`); the start defaults to now."""
+an offset is given (`2026-11-23T02:00`, `2026-11-23T02:00+08:00`); the start defaults to now.
+Exit codes: 1 when the window to end is not there or already over, 2 for a bad option, time or
+file."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from collector.commands.errors import ExitCode, Finding, UsageError
 from collector.config import DEFAULT_CONFIG, load_config
 from core.durations import format_duration, parse_duration
 from inventory import ConfigError, Inventory, load_credentials, load_inventory
@@ -67,9 +70,8 @@ def _path(args: argparse.Namespace) -> Path:
     return load_config(args.config).maintenance_file
 
 
-def _fail(message: str) -> int:
-    print(f"roomwatch maintenance: {message}", file=sys.stderr)
-    return 2
+def _fail(message: str) -> UsageError:
+    return UsageError(f"roomwatch maintenance: {message}")
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -77,7 +79,7 @@ def _add(args: argparse.Namespace) -> int:
         kind=tuple(args.kind), site=tuple(args.site), id=tuple(args.device), tags=tuple(args.tag)
     )
     if selector == Selector():
-        return _fail("select devices with --device, --kind, --site or --tag")
+        raise _fail("select devices with --device, --kind, --site or --tag")
     now = time.time()
     try:
         request = WindowRequest(
@@ -90,15 +92,12 @@ def _add(args: argparse.Namespace) -> int:
             created_by=args.by,
         )
     except ValueError as exc:
-        return _fail(str(exc))
+        raise _fail(str(exc)) from None
     try:
+        # a bad config or maintenance file: ConfigError, exit 2
         window = MaintenanceService(_path(args)).add(request, now)
     except WindowError as exc:
-        return _fail(str(exc))
-    except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 1
+        raise _fail(str(exc)) from None
     print(f"added {window.id}: {_describe(window, now)}")
     inventory = _inventory(args)
     if inventory is not None:
@@ -113,7 +112,7 @@ def _add(args: argparse.Namespace) -> int:
                 " (check --device, --kind, --site, --tag)",
                 file=sys.stderr,
             )
-    return 0
+    return ExitCode.OK
 
 
 def _inventory(args: argparse.Namespace) -> Inventory | None:
@@ -128,12 +127,7 @@ def _inventory(args: argparse.Namespace) -> Inventory | None:
 
 def _list(args: argparse.Namespace) -> int:
     now = time.time()
-    try:
-        windows = MaintenanceService(_path(args)).windows()
-    except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 1
+    windows = MaintenanceService(_path(args)).windows()  # a bad file: ConfigError, exit 2
     shown = [w for w in windows if args.all or not w.finished(now)]
     if args.json:
         for w in shown:
@@ -162,19 +156,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _end(args: argparse.Namespace) -> int:
+    path = _path(args)
     try:
-        path = _path(args)
         MaintenanceService(path).end(args.id, time.time())
-    except UnknownWindow:
-        return _fail(f"no window {args.id!r} in {path}")
-    except WindowOver:
-        return _fail(f"window {args.id!r} is already over")
-    except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 1
+    except UnknownWindow:  # as an unknown incident: the answer is no, exit 1
+        raise Finding(f"roomwatch maintenance: no window {args.id!r} in {path}") from None
+    except WindowOver:  # as acknowledging a resolved incident: refused, exit 1
+        raise Finding(f"roomwatch maintenance: window {args.id!r} is already over") from None
     print(f"ended {args.id}")
-    return 0
+    return ExitCode.OK
 
 
 def _describe(w: MaintenanceWindow, now: float) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 
 from alerting.config import AlertingConfig
 from alerting.duty import local_time, on_duty, person, resolve_targets
 from collector.clock import SystemClock
+from collector.commands.errors import UsageError
 from collector.config import DEFAULT_CONFIG, load_config
-from inventory import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,12 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _now(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 2
+    config = load_config(args.config)  # a bad file: ConfigError, exit 2
     alerting: AlertingConfig = config.alerting or AlertingConfig()
     duty = alerting.duty
     ts = SystemClock().now()
@@ -38,10 +32,9 @@ def _now(args: argparse.Namespace) -> int:
         try:
             moment = dt.datetime.fromisoformat(args.at)
         except ValueError:
-            print(
-                f"error: --at {args.at!r}: expected a time like 2026-11-23 20:00", file=sys.stderr
-            )
-            return 2
+            raise UsageError(
+                f"error: --at {args.at!r}: expected a time like 2026-11-23 20:00"
+            ) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=local_time(duty, ts).tzinfo)
         ts = moment.timestamp()

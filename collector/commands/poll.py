@@ -1,4 +1,7 @@
-"""`roomwatch poll -c FILE [--device ID] [--json]`: poll the inventory once and print samples."""
+"""`roomwatch poll -c FILE [--device ID] [--json]`: poll the inventory once and print samples.
+
+Exits 0 when every device answered, 3 when one did not (its reason on stderr), 2 for a bad
+file or an unknown device."""
 
 from __future__ import annotations
 
@@ -7,10 +10,11 @@ import asyncio
 import sys
 
 from collector.clock import SystemClock
+from collector.commands.errors import ExitCode, UsageError
 from collector.commands.output import print_samples
 from collector.config import DEFAULT_CONFIG, load_config
 from collector.polling import build_probes, poll_all
-from inventory import ConfigError, load_credentials, load_inventory
+from inventory import load_credentials, load_inventory
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,14 +26,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _poll(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-        credentials, _ = load_credentials(config.credentials)
-        inventory = load_inventory(config.inventory, credentials)
-    except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 1
+    config = load_config(args.config)  # a bad file: ConfigError, exit 2
+    credentials, _ = load_credentials(config.credentials)
+    inventory = load_inventory(config.inventory, credentials)
     probes = [
         probe
         for (device, _), probe in build_probes(inventory)
@@ -38,12 +37,11 @@ def _poll(args: argparse.Namespace) -> int:
     if args.device:
         unknown = set(args.device) - set(inventory.devices)
         if unknown:
-            print(f"unknown device: {', '.join(sorted(unknown))}", file=sys.stderr)
-            return 1
+            raise UsageError(f"unknown device: {', '.join(sorted(unknown))}")
     results = asyncio.run(poll_all(probes, config.collector.concurrency, SystemClock().now))
     samples = [s for r in results for s in r.samples]
     print_samples(samples, args.json)
     for r in results:
         if not r.up:
             print(f"{r.device} ({r.probe_type}): {r.reason}: {r.error}", file=sys.stderr)
-    return 0 if all(r.up for r in results) else 3
+    return ExitCode.OK if all(r.up for r in results) else ExitCode.NO_ANSWER

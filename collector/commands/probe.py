@@ -3,7 +3,8 @@
 The options are the probe's inventory settings, spelled with `-` for `_` (`--expect-status
 200`, `--auth-protocol sha`); a flag without a value means true; list settings take
 comma-separated values. Secrets may be given here directly, as `snmpwalk` takes a community.
-Exit 0 when the device answered, 3 with a one-line reason when it did not, 2 on bad options."""
+Exit 0 when the device answered, 3 with a one-line reason when it did not or when its own
+up-metric (`http.up` of the http probe) says it is down, 2 on bad options."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from collector.clock import SystemClock
+from collector.commands.errors import ExitCode, UsageError
 from collector.commands.output import print_samples
 from collector.polling import PollResult, poll_once
 from probes.registry import UnknownProbeType, known_types, probe_class
@@ -102,54 +104,60 @@ def _probe(args: argparse.Namespace) -> int:
     try:
         cls = probe_class(args.type)
     except UnknownProbeType as exc:
-        print(f"roomwatch probe: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"roomwatch probe: {exc}") from None
     model = cls.settings_model
     # Our own options may also come after TARGET, where REMAINDER collects them.
     tokens = list(args.options)
     if "--help" in tokens or "-h" in tokens:
         print(settings_help(args.type, model))
-        return 0
+        return ExitCode.OK
     as_json = args.json or "--json" in tokens
     tokens = [t for t in tokens if t != "--json"]
     device = args.device
     if "--device" in tokens:
         i = tokens.index("--device")
         if i + 1 >= len(tokens):
-            print("roomwatch probe: --device needs a value", file=sys.stderr)
-            return 2
+            raise UsageError("roomwatch probe: --device needs a value")
         device = tokens[i + 1]
         del tokens[i : i + 2]
     try:
         options = parse_options(tokens, model)
     except ValueError as exc:
-        print(f"roomwatch probe: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"roomwatch probe: {exc}") from None
     raw: dict[str, Any] = {"type": args.type}
     if args.target:
         try:
             raw.update(cls.cli_target(args.target))
         except ValueError as exc:
-            print(f"roomwatch probe: {args.target}: {exc}", file=sys.stderr)
-            return 2
+            raise UsageError(f"roomwatch probe: {args.target}: {exc}") from None
     raw.update(options)
     try:
         settings = model.model_validate(raw)
     except ValidationError as exc:
+        lines = []
         for err in exc.errors(include_url=False):
             where = ".".join(str(p) for p in err["loc"]).replace("_", "-")
             msg = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
             option = f"--{where}: " if where else ""  # a check across several options
-            print(f"roomwatch probe: {option}{msg}", file=sys.stderr)
-        return 2
+            lines.append(f"roomwatch probe: {option}{msg}")
+        raise UsageError(*lines) from None
     device = device or args.target or args.type
     probe = cls(device, settings)
     result = asyncio.run(_once(probe))
     print_samples(result.samples, as_json)
     if not result.up:
         print(f"{device}: {result.reason}: {result.error}", file=sys.stderr)
-        return 3
-    return 0
+        return ExitCode.NO_ANSWER
+    # A site that answers with the wrong status or content is down all the same.
+    own_up = f"{args.type}.up"
+    for sample in result.samples:
+        if sample.metric == own_up and not sample.value:
+            print(
+                f"{device}: {sample.note or 'down'}: it answered, but {own_up} is 0",
+                file=sys.stderr,
+            )
+            return ExitCode.NO_ANSWER
+    return ExitCode.OK
 
 
 async def _once(probe: Any) -> PollResult:

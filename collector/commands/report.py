@@ -9,7 +9,9 @@ the maintenance windows file; the inspection sheet polls every device of the inv
 as `roomwatch poll` does, and grades the readings with the rules. Without `-o` (or with
 `-o -`) the report goes to standard output. CSV files get a byte-order mark so spreadsheet
 programs read Chinese text correctly. `--at` is the inspection time written on the sheet (and
-used for maintenance windows; default: now)."""
+used for maintenance windows; default: now). Exit codes: 2 for a bad option, period, time,
+config or output file, 3 when the ticket store is missing or unreadable; the inspection sheet
+is written (exit 0) with the devices that did not answer marked on it."""
 
 from __future__ import annotations
 
@@ -23,11 +25,12 @@ from alerting.reports import jobs, output
 from alerting.reports.period import parse_period
 from alerting.store import StoreError, sqlite_path, store_exists
 from collector.clock import SystemClock
+from collector.commands.errors import ExitCode, NoAnswer, UsageError
 from collector.config import DEFAULT_CONFIG, Config, load_config
 from collector.loading import load_all
 from collector.polling import build_probes, poll_all
 from collector.storeconn import open_configured
-from inventory import ConfigError, load_credentials, load_inventory
+from inventory import load_credentials, load_inventory
 from rules.maintenance import MaintenanceWindow, parse_time
 
 
@@ -54,21 +57,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     i.set_defaults(func=_inspection)
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+def _fail(message: str) -> UsageError:
+    return UsageError(f"error: {message}")
 
 
 def _write(args: argparse.Namespace, document: str) -> int:
     if args.output == "-":
         sys.stdout.write(document)
-        return 0
+        return ExitCode.OK
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
     try:
         Path(args.output).write_text(document, encoding=encoding)
     except OSError as exc:
-        return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
-    return 0
+        raise _fail(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    return ExitCode.OK
 
 
 def _windows(config: Config) -> list[MaintenanceWindow]:
@@ -80,34 +82,30 @@ def _alerting(config: Config) -> AlertingConfig:
 
 
 def _monthly(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-        credentials, _ = load_credentials(config.credentials)
-        inventory = load_inventory(config.inventory, credentials)
-        windows = _windows(config)
-    except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 2
+    config = load_config(args.config)  # a bad file: ConfigError, exit 2
+    credentials, _ = load_credentials(config.credentials)
+    inventory = load_inventory(config.inventory, credentials)
+    windows = _windows(config)
     alerting = _alerting(config)
     tz = jobs.report_timezone(alerting)
     try:
         period = parse_period(args.month or args.quarter, tz)
     except ValueError as exc:
-        return _fail(str(exc))
+        raise _fail(str(exc)) from None
     now = SystemClock().now()
     if period.start > now:
         # There are no figures yet; a report "as of" before its own period would show every
         # device 0 minutes observed and every rate empty, which reads like a broken report.
-        return _fail(f"{period.label} has not begun yet")
+        raise _fail(f"{period.label} has not begun yet")
     if args.site and args.site not in inventory.sites:
-        return _fail(f"unknown site {args.site!r}; known: {', '.join(sorted(inventory.sites))}")
+        raise _fail(f"unknown site {args.site!r}; known: {', '.join(sorted(inventory.sites))}")
     url = args.store or config.store
     try:
-        if not store_exists(url):
-            return _fail(f"no ticket store at {sqlite_path(url)} (has the daemon run yet?)")
-    except StoreError as exc:
-        return _fail(str(exc))
+        exists = store_exists(url)
+    except StoreError as exc:  # not a store URL at all
+        raise _fail(str(exc)) from None
+    if not exists:
+        raise NoAnswer(f"error: no ticket store at {sqlite_path(url)} (has the daemon run yet?)")
 
     async def build() -> str:
         store = await open_configured(config, url, credentials=credentials)
@@ -119,29 +117,21 @@ def _monthly(args: argparse.Namespace) -> int:
             await store.close()
         return output.monthly(report, args.format, args.lang or jobs.report_language(alerting), now)
 
-    try:
-        document = asyncio.run(build())
-    except StoreError as exc:
-        return _fail(str(exc))
+    document = asyncio.run(build())  # a store that fails: StoreError, exit 3
     return _write(args, document)
 
 
 def _inspection(args: argparse.Namespace) -> int:
-    try:
-        loaded = load_all(args.config)
-        windows = _windows(loaded.config)
-    except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 2
+    loaded = load_all(args.config)  # a bad file: ConfigError, exit 2
+    windows = _windows(loaded.config)
     inventory = loaded.inventory
     if args.site and args.site not in inventory.sites:
-        return _fail(f"unknown site {args.site!r}; known: {', '.join(sorted(inventory.sites))}")
+        raise _fail(f"unknown site {args.site!r}; known: {', '.join(sorted(inventory.sites))}")
     clock = SystemClock()
     try:
         at = parse_time(args.at) if args.at else clock.now()
     except ValueError as exc:
-        return _fail(str(exc))
+        raise _fail(str(exc)) from None
     probes = [
         probe
         for (device, _), probe in build_probes(inventory)

@@ -4,7 +4,8 @@
 `file:line:col: group, rule: message`; with `-c` it also reads the inventory named by the config,
 checks sites against it and flags rules that select no device (and with no FILE it checks the
 config's own rule paths). `test` runs rule unit tests (see rules/ruletest.py). Both exit 0 only
-when everything is clean."""
+when everything is clean, 1 when they found something (a bad rule file, a missing one too, or a
+failed test), 2 when called wrongly."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from collector.commands.errors import ExitCode, Finding, UsageError, config_lines
 from collector.config import load_config
 from inventory import ConfigError, Inventory, load_credentials, load_inventory
 from rules.loader import lint_rules, load_rules, rule_files
@@ -42,22 +44,18 @@ def _check(args: argparse.Namespace) -> int:
             inventory = load_inventory(config.inventory, credentials)
             paths = paths or list(config.rules)
         if not paths:
-            print("rules check: name rule files, or a config with -c", file=sys.stderr)
-            return 2
+            raise UsageError("rules check: name rule files, or a config with -c")
         ruleset = load_rules(paths, inventory)
     except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 1
+        raise Finding(*config_lines(exc)) from None
     findings = lint_rules(ruleset, inventory) if inventory is not None else []
     for item in findings:
         print(f"{item} (lint)", file=sys.stderr)
     files = len(rule_files(paths))
     if findings:
-        print(f"{len(findings)} finding(s) in {len(ruleset)} rules", file=sys.stderr)
-        return 1
+        raise Finding(f"{len(findings)} finding(s) in {len(ruleset)} rules")
     print(f"ok: {len(ruleset)} rules in {files} file(s)")
-    return 0
+    return ExitCode.OK
 
 
 def _test(args: argparse.Namespace) -> int:
@@ -89,4 +87,4 @@ def _test(args: argparse.Namespace) -> int:
     print(
         f"{tests} tests in {len(files)} file(s): {'all passed' if not failed else f'{failed} file(s) failed'}"
     )
-    return 1 if failed else 0
+    return ExitCode.FINDING if failed else ExitCode.OK

@@ -1,18 +1,21 @@
-"""`roomwatch store migrate|copy -c FILE`: the ticket store's schema and moving a desk."""
+"""`roomwatch store migrate|copy -c FILE`: the ticket store's schema and moving a desk.
+
+Exit codes: 2 for a bad config, target URL or credentials entry and for a target that is not
+this desk's copy (CopyError), 3 when a store is missing or cannot be reached."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
 from alerting.store import SchemaTooOld, StoreError, open_store, store_exists
 from alerting.store.copy import copy_store
 from alerting.store.migrations import latest_version
 from alerting.store.urls import check_url, is_postgres_url, redact
-from collector.config import DEFAULT_CONFIG, Config, load_config
+from collector.commands.errors import ExitCode, NoAnswer, UsageError
+from collector.config import DEFAULT_CONFIG, load_config
 from collector.storeconn import open_configured
-from inventory import ConfigError, load_credentials
+from inventory import load_credentials
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,19 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.set_defaults(func=_copy)
 
 
-def _config(path: str) -> Config | None:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return None
-
-
 def _migrate(args: argparse.Namespace) -> int:
-    config = _config(args.config)
-    if config is None:
-        return 2
+    config = load_config(args.config)  # a bad file: ConfigError, exit 2
 
     async def run() -> tuple[int, int]:
         try:
@@ -67,44 +59,39 @@ def _migrate(args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
-    try:
-        before, after = asyncio.run(run())
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    before, after = asyncio.run(run())  # a store that fails: StoreError, exit 3
     where = redact(config.store)
     if before == after:
         print(f"{where}: schema version {after}, up to date")
     else:
         print(f"{where}: migrated to schema version {after} (of {latest_version()})")
-    return 0
+    return ExitCode.OK
 
 
 def _copy(args: argparse.Namespace) -> int:
-    config = _config(args.config)
-    if config is None:
-        return 2
+    config = load_config(args.config)  # a bad file: ConfigError, exit 2
     target_url: str = args.to
     password = None
     try:
         if is_postgres_url(target_url):
             check_url(target_url)
-        elif not target_url.startswith("sqlite:"):
-            raise StoreError("--to: expected postgresql://USER@HOST:PORT/DATABASE or sqlite:PATH")
-        if not store_exists(config.store):
-            raise StoreError(f"no ticket store at {config.store} to copy")
-        if args.to_credentials:
-            credentials, _ = load_credentials(config.credentials)
-            try:
-                password = credentials.entry(args.to_credentials)["password"]
-            except KeyError:
-                raise StoreError(
-                    f"--to-credentials: no entry {args.to_credentials!r} with a `password`"
-                    " in the credentials file"
-                ) from None
-    except (StoreError, ConfigError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except StoreError as exc:
+        raise UsageError(f"error: {exc}") from None
+    if not is_postgres_url(target_url) and not target_url.startswith("sqlite:"):
+        raise UsageError(
+            "error: --to: expected postgresql://USER@HOST:PORT/DATABASE or sqlite:PATH"
+        )
+    if not store_exists(config.store):
+        raise NoAnswer(f"error: no ticket store at {config.store} to copy")
+    if args.to_credentials:
+        credentials, _ = load_credentials(config.credentials)  # ConfigError: exit 2
+        try:
+            password = credentials.entry(args.to_credentials)["password"]
+        except KeyError:
+            raise UsageError(
+                f"error: --to-credentials: no entry {args.to_credentials!r} with a `password`"
+                " in the credentials file"
+            ) from None
 
     async def run() -> list[tuple[str, int, int, int]]:
         source = await open_configured(config)
@@ -118,13 +105,10 @@ def _copy(args: argparse.Namespace) -> int:
             await source.close()
         return [(r.table, r.source, r.added, r.target) for r in results]
 
-    try:
-        rows = asyncio.run(run())
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # a target holding another desk's rows: CopyError, exit 2; a store that fails: exit 3
+    rows = asyncio.run(run())
     print(f"{'table':<12} {'source':>8} {'added':>8} {'target':>8}")
     for table, source_n, added, target_n in rows:
         print(f"{table:<12} {source_n:>8} {added:>8} {target_n:>8}")
     print(f"copied to {redact(target_url)}; counts agree")
-    return 0
+    return ExitCode.OK

@@ -154,8 +154,9 @@ def test_missing_store_and_bad_month_are_clear_errors(
     assert main(["report", "monthly", "--month", "2026-13", "-c", str(site)]) == 2
     assert "not a month or quarter: '2026-13'" in capsys.readouterr().err
     missing = f"sqlite:///{tmp_path / 'nowhere.db'}"
+    # 3: the store did not answer (2 before the one exit-code path)
     assert (
-        main(["report", "monthly", "--month", "2026-11", "--store", missing, "-c", str(site)]) == 2
+        main(["report", "monthly", "--month", "2026-11", "--store", missing, "-c", str(site)]) == 3
     )
     assert "no ticket store at" in capsys.readouterr().err
     assert not (tmp_path / "nowhere.db").exists()
@@ -177,8 +178,10 @@ def test_an_output_file_that_cannot_be_written_is_a_one_line_error(
     tmp_path: Path, site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "no-such-dir" / "2026-11.html"
+    # 2: an -o that cannot be written is bad usage (1 before the one exit-code path, where 1
+    # now means a finding)
     assert (
-        main(["report", "monthly", "--month", "2026-11", "-o", str(target), "-c", str(site)]) == 1
+        main(["report", "monthly", "--month", "2026-11", "-o", str(target), "-c", str(site)]) == 2
     )
     err = capsys.readouterr().err
     assert err.strip() == f"error: cannot write {target}: No such file or directory"
