@@ -69,6 +69,8 @@ def _numeric(spec: MetricSpec) -> bool:
         or spec.scale != 1.0
         or spec.rate
         or spec.valid is not None
+        or spec.bounds is not None
+        or bool(spec.sentinels)
         or spec.scale_by is not None
         or spec.multiply_by is not None
         or spec.precision_from is not None
@@ -97,8 +99,8 @@ def convert(
         number = parsed
     else:
         return text(value)
-    if spec.valid is not None and not spec.valid[0] <= number <= spec.valid[1]:
-        return None
+    if spec.sentinels and number in spec.sentinels:
+        return None  # the agent's "unknown" (65535, 2147483647, -1 …), as sent
     factor = spec.scale
     if spec.scale_by is not None:
         found = row.get(spec.scale_by.oid)
@@ -114,9 +116,14 @@ def convert(
         found = row.get(spec.precision_from)
         if found is not None and isinstance(found[2], int) and 0 <= found[2] <= 9:
             factor /= 10 ** found[2]
-    if factor == 1.0 and isinstance(number, int):
-        return number
-    return round(number * factor, 6)
+    value_in_unit = (
+        number if factor == 1.0 and isinstance(number, int) else round(number * factor, 6)
+    )
+    # `valid` is in the metric's unit: 65535 minutes of "unknown" runtime is caught as the
+    # 3,932,100 s it would become.
+    if spec.valid is not None and not spec.valid[0] <= value_in_unit <= spec.valid[1]:
+        return None
+    return value_in_unit
 
 
 class SampleBuilder:
@@ -128,6 +135,8 @@ class SampleBuilder:
         self.rates = rates
         self.uptime = uptime
         self.samples: list[Sample] = []
+        self.out_of_bounds: list[str] = []  # metrics whose reading was outside its bounds
+        self.last_value: Value | None = None  # of the last reading added (for table totals)
         self._keys: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
 
     def add(
@@ -160,6 +169,13 @@ class SampleBuilder:
         converted = convert(spec, tag, value, row)
         if converted is None:
             return None
+        if (
+            spec.bounds is not None
+            and isinstance(converted, int | float)
+            and not spec.bounds[0] <= converted <= spec.bounds[1]
+        ):
+            self.out_of_bounds.append(spec.name)  # not a reading: counted and logged once
+            return None
         if spec.labels:
             labels = {**spec.labels, **labels}
             label_key = None
@@ -167,6 +183,7 @@ class SampleBuilder:
             label_key = tuple(sorted(labels.items()))
         if not self.add(spec.name, converted, labels, spec.unit, label_key):
             return None
+        self.last_value = converted
         if not spec.rate or not isinstance(value, int):
             return None
         bits = 64 if tag == ber.COUNTER64 else 32
@@ -209,6 +226,7 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
     metric_columns = {m.oid for m in table.metrics}
     where = table.where_oids()
     by_name = {m.name: m for m in table.metrics}
+    totals: dict[str, list[float]] = {t.of: [] for t in table.totals}
     interfaces: dict[str, dict[str, str]] | None = None
     if table.index == "ifIndex":
         interfaces = _INTERFACE_LABELS[builder.device] = {}
@@ -237,9 +255,12 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
             found = row.get(spec.oid)
             if found is None:
                 continue
+            builder.last_value = None
             per_s = builder.add_reading(spec, found[1], found[2], labels, row, label_key)
             if per_s is not None:
                 rates[spec.name] = per_s
+            if spec.name in totals and isinstance(builder.last_value, int | float):
+                totals[spec.name].append(builder.last_value)
         for util in table.utilisation:
             speed_spec = by_name.get(util.speed)
             if util.counter not in rates or speed_spec is None:
@@ -252,6 +273,25 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
             percent = rates[util.counter] * util.bits * 100.0 / (speed[2] * util.speed_scale)
             if 0.0 <= percent <= UTILISATION_CEILING:
                 builder.add(util.name, round(min(percent, 100.0), 4), labels, "%", label_key)
+    if totals:
+        add_totals(builder, table, totals)
+
+
+def add_totals(builder: SampleBuilder, table: TableSpec, totals: dict[str, list[float]]) -> None:
+    by_name = {m.name: m for m in table.metrics}
+    for total in table.totals:
+        values = totals.get(total.of)
+        if not values:
+            continue
+        if total.op == "sum":
+            value: float = sum(values)
+        elif total.op == "max":
+            value = max(values)
+        else:
+            value = values[0]
+        if isinstance(value, float):
+            value = round(value, 6)
+        builder.add(total.name, value, {}, by_name[total.of].unit)
 
 
 def _row_selected(row: dict[Oid, Varbind], where: dict[Oid, set[int | str]]) -> bool:
@@ -279,8 +319,10 @@ def build_samples(
     tables: Iterable[tuple[TableSpec, dict[Oid, Column]]],
     now: float,
     rates: CounterRates,
+    out_of_bounds: list[str] | None = None,
 ) -> list[Sample]:
-    """Every sample of one poll, profiles in order (the first to yield a series wins)."""
+    """Every sample of one poll, profiles in order (the first to yield a series wins). The
+    metrics of readings dropped as outside their bounds are appended to `out_of_bounds`."""
     builder = SampleBuilder(device, now, rates, uptime_seconds(scalars))
     rates.begin_poll()
     table_data = list(tables)
@@ -290,4 +332,6 @@ def build_samples(
             if any(table is t for t in profile.tables):
                 add_table(builder, table, columns)
     rates.forget_unseen()
+    if out_of_bounds is not None:
+        out_of_bounds += builder.out_of_bounds
     return builder.samples

@@ -272,8 +272,16 @@ class SnmpProbe(Probe):
                 f"{self.target.where} answered, but has none of the OIDs of profile(s)"
                 f" {', '.join(p.name for p in profiles)}"
             )
-        samples = build_samples(self.device, profiles, scalars, tables, now, self._rates)
-        samples += self._health.samples(self.device, now, gaps, profiles)
+        found_id = scalars.get(SYS_OBJECT_ID)
+        sys_object_id = found_id[2] if found_id is not None else None
+        if isinstance(sys_object_id, tuple):  # vendor overrides (an agent sending tenths)
+            profiles = [profile.for_device(sys_object_id) for profile in profiles]
+            tables = [(_same_table(table, profiles), columns) for table, columns in tables]
+        out_of_bounds: list[str] = []
+        samples = build_samples(
+            self.device, profiles, scalars, tables, now, self._rates, out_of_bounds
+        )
+        samples += self._health.samples(self.device, now, gaps, profiles, out_of_bounds)
         return samples
 
     async def _profiles(self, session: SnmpSession, gaps: Gaps, budget: Budget) -> list[Profile]:
@@ -308,3 +316,12 @@ class SnmpProbe(Probe):
     @classmethod
     def cli_target(cls, target: str) -> dict[str, object]:
         return {"address": target}
+
+
+def _same_table(table: TableSpec, profiles: Sequence[Profile]) -> TableSpec:
+    """The table of `profiles` (overrides applied) that walks the same columns as `table`."""
+    for profile in profiles:
+        for candidate in profile.tables:
+            if candidate.index == table.index and candidate.columns() == table.columns():
+                return candidate
+    return table

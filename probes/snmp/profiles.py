@@ -36,7 +36,16 @@ Metric options: `scale` (multiply), `unit`, `rate` (also emit `<name>.rate` per 
 decimal comma allowed; implied for a metric with a unit, scale, valid range, rate or factor), `valid: [min, max]`, `labels` (constant labels), `scale_by`
 (`{oid: column, map: {value: factor}}`, a factor from another column of the row),
 `multiply_by` (a column whose value multiplies, e.g. hrStorageAllocationUnits) and
-`precision_from` (a column whose value n divides by 10^n). When two entries yield the same
+`precision_from` (a column whose value n divides by 10^n). `sentinels: [65535, -1]` are
+values the agent sends for "unknown" (compared as sent); `valid: [min, max]` is in the
+metric's unit, after scaling (outside it: no reading, silently, as for a sentinel); `bounds:
+[min, max]` is the physical range of the metric (0–500 V of mains): a reading outside it is a
+broken or misread value, dropped, counted in `snmp.out_of_bounds` and logged once. A table's
+`totals` (`{name: ups.load, of: output.load, op: max}`; `sum`, `max` or `first`) adds one
+unlabelled sample over its rows. A profile's `overrides` (`[{sys_object_id: [1.3.6.1.4.1.X],
+metrics: {input.voltage: {scale: 0.1}}}]`) change `scale`, `unit`, `valid`, `bounds` or
+`sentinels` of named metrics for the agents whose sysObjectID starts so (a vendor that sends
+tenths where the MIB says units). When two entries yield the same
 metric and labels, the first one the agent answers wins, so a profile can list a precise
 OID first and a coarse fallback after it.
 """
@@ -45,7 +54,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -82,6 +91,8 @@ class MetricSpec(_Model):
     map: dict[int, str] | None = None
     parse: str | None = Field(default=None, pattern="^number$")
     valid: tuple[float, float] | None = None
+    sentinels: list[float] = Field(default_factory=list)
+    bounds: tuple[float, float] | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     scale_by: ScaleBy | None = None
     multiply_by: OidField | None = None
@@ -107,6 +118,16 @@ class Utilisation(_Model):
     bits: float = 8.0  # bits per counter unit (octets: 8)
 
 
+class Total(_Model):
+    """One unlabelled sample from a metric of every row: the sum, the highest, or the first
+    row's (e.g. `output.realpower` the sum of the phases, `ups.load` the highest phase load,
+    as NUT does)."""
+
+    name: str
+    of: str  # a metric name of the same table
+    op: Literal["sum", "max", "first"]
+
+
 class TableSpec(_Model):
     index: str
     labels: dict[str, Annotated[LabelSpec, BeforeValidator(_label_spec)]] = Field(
@@ -115,6 +136,7 @@ class TableSpec(_Model):
     where: dict[str, list[int | str]] = Field(default_factory=dict)
     metrics: list[MetricSpec]
     utilisation: list[Utilisation] = Field(default_factory=list)
+    totals: list[Total] = Field(default_factory=list)
 
     def where_oids(self) -> dict[Oid, set[int | str]]:
         return {parse_oid(k): set(v) for k, v in self.where.items()}
@@ -146,6 +168,24 @@ class StatusSpec(_Model):
     sources: list[StatusSource]
 
 
+class MetricOverride(_Model):
+    """What an override changes in a metric (the rest stays as the profile says)."""
+
+    scale: float | None = None
+    unit: str | None = None
+    valid: tuple[float, float] | None = None
+    bounds: tuple[float, float] | None = None
+    sentinels: list[float] | None = None
+
+
+class Override(_Model):
+    """Changes for the agents whose sysObjectID starts with one of `sys_object_id`: e.g. a
+    vendor whose UPS-MIB voltages come in tenths gets `{input.voltage: {scale: 0.1}}`."""
+
+    sys_object_id: list[str] = Field(min_length=1)
+    metrics: dict[str, MetricOverride]
+
+
 class Detect(_Model):
     sys_object_id: list[str] = Field(default_factory=list)
     answers: list[OidField] = Field(default_factory=list)
@@ -160,6 +200,25 @@ class Profile(_Model):
     scalars: list[MetricSpec] = Field(default_factory=list)
     tables: list[TableSpec] = Field(default_factory=list)
     status: list[StatusSpec] = Field(default_factory=list)
+    overrides: list[Override] = Field(default_factory=list)
+
+    def for_device(self, sys_object_id: Oid | None) -> Profile:
+        """This profile with the overrides for that sysObjectID applied (itself if none)."""
+        changes: dict[str, dict[str, Any]] = {}
+        for override in self.overrides:
+            if sys_object_id is not None and any(
+                sys_object_id[: len(p)] == p for p in map(parse_oid, override.sys_object_id)
+            ):
+                for name, change in override.metrics.items():
+                    changes.setdefault(name, {}).update(change.model_dump(exclude_none=True))
+        if not changes:
+            return self
+
+        def apply(specs: list[MetricSpec]) -> list[MetricSpec]:
+            return [s.model_copy(update=changes[s.name]) if s.name in changes else s for s in specs]
+
+        tables = [t.model_copy(update={"metrics": apply(t.metrics)}) for t in self.tables]
+        return self.model_copy(update={"scalars": apply(self.scalars), "tables": tables})
 
     def scalar_oids(self) -> list[Oid]:
         oids = [m.oid for m in self.scalars]
