@@ -17,13 +17,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from alerting.store import Unavailable
 from alerting.store import cluster as leases
 from alerting.store.postgres import PostgresStore
 from collector.config import CollectorSettings
 from rules.fault import Fault, FaultState, fault_key
+from rules.snapshot import RuleRecord, Snapshot
 
 log = logging.getLogger("roomwatch.cluster")
 
@@ -186,17 +186,14 @@ class ClusterMember:
         self.held.clear()
 
 
-def shard_snapshot(snapshot: dict[str, Any], devices: set[str]) -> dict[str, Any]:
+def shard_snapshot(saved: Snapshot, devices: set[str]) -> Snapshot:
     """The part of a rule-engine snapshot about these devices (one shard's), for the
     collector that takes the shard over next."""
-    out = dict(snapshot)
-    out["up"] = {d: v for d, v in snapshot.get("up", {}).items() if d in devices}
-    out["probe_up"] = {d: v for d, v in snapshot.get("probe_up", {}).items() if d in devices}
-    rules: dict[str, Any] = {}
-    for name, saved in snapshot.get("rules", {}).items():
-        series = [s for s in saved.get("series", []) if s.get("device") in devices]
-        seen = {d: t for d, t in saved.get("seen", {}).items() if d in devices}
+    rules: dict[str, RuleRecord] = {}
+    for name, rule in saved.rules.items():
+        series = [s for s in rule.series if s.device in devices]
+        seen = {d: t for d, t in rule.seen.items() if d in devices}
         if series or seen:
-            rules[name] = {**saved, "series": series, "seen": seen}
-    out["rules"] = rules
-    return out
+            rules[name] = rule.model_copy(update={"series": series, "seen": seen})
+    known = {d: v for d, v in saved.devices.items() if d in devices}
+    return saved.model_copy(update={"devices": known, "rules": rules})

@@ -22,6 +22,7 @@ from collector.loading import Loaded
 from collector.polling import build_probes
 from collector.scheduler import Scheduler
 from inventory.model import Inventory
+from rules import snapshot
 from rules.engine import Engine
 from rules.fault import Fault
 
@@ -121,8 +122,8 @@ class ClusterRole:
                 try:
                     # the last holder's pending timers and firing faults, so a fault that
                     # clears after the handover resolves its incident here
-                    daemon.engine.restore(saved)
-                except (ValueError, KeyError, TypeError) as exc:
+                    daemon.engine.restore(snapshot.parse(saved))
+                except ValueError as exc:  # a damaged or unknown snapshot (rules/snapshot.py)
                     log.error("shard %s: saved rule state not usable (%s)", shard, exc)
 
     async def _save_states(self) -> None:
@@ -130,15 +131,14 @@ class ClusterRole:
         if engine is None or not self.member.reachable:
             return
         inventory = self._inventory()
-        snapshot = engine.snapshot()
+        saved = engine.snapshot()
         for shard, epoch in sorted(self.member.held.items()):
             if shard == DESK:
                 continue
             devices = {d for d in inventory.devices if inventory.shard_of(d) == shard}
             try:
-                await leases.save_state(
-                    self.store, shard, self.name, epoch, shard_snapshot(snapshot, devices)
-                )
+                part = shard_snapshot(saved, devices).model_dump(mode="json")
+                await leases.save_state(self.store, shard, self.name, epoch, part)
             except Unavailable:
                 return
 

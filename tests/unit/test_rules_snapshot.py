@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from collector.cluster import shard_snapshot
 from core.sample import Value
+from rules import snapshot
 from rules.engine import Engine
 from rules.fault import Fault
 from rules.statefile import load_state, save_state
@@ -206,3 +208,22 @@ def test_a_damaged_state_file_names_what_is_wrong(tmp_path: Path) -> None:
         r"rules\.room-temperature\.series\.0\.since: Field required$",
     ):
         load_state(path, _engine(tmp_path))
+
+
+def test_a_shards_part_of_the_snapshot_holds_only_its_devices(tmp_path: Path) -> None:
+    # what a collector hands over through the store for the shard it polls (collector/cluster)
+    engine = _engine(tmp_path)
+    load_state(CASES / "rules-state.json", engine)
+    part = shard_snapshot(engine.snapshot(), {"ups1"})
+    assert set(part.devices) == {"ups1"}
+    assert {name: [s.device for s in r.series] for name, r in part.rules.items()} == {
+        "ups-silent": [],  # its absence clock for ups1 (seen) is handed over
+        "ups-on-battery": ["ups1"],
+        "device-unreachable": ["ups1"],
+    }
+    taker = _engine(tmp_path)
+    taker.restore(snapshot.parse(part.model_dump(mode="json")))
+    assert {(v.rule, v.device) for v in taker.faults(T + 450)} == {
+        ("ups-on-battery", "ups1"),
+        ("device-unreachable", "ups1"),
+    }
