@@ -1,20 +1,23 @@
-"""End to end: the real daemon process on a temporary config watches a real website; the test
-breaks the site, sees a level-1 incident open and the alert mail arrive at a real SMTP sink,
-mends it, and sees the incident resolve and the recovery mail. A second run starts with the
-mail server down: the alert waits in the outbox across a daemon restart and is delivered once
-when the server comes back."""
+"""End to end: the real daemon process on a temporary config watches a real website and writes
+its samples to a real InfluxDB-compatible store (VictoriaMetrics); the test breaks the site and
+checks what the admin on duty would: the incident `incidents list` shows (level, state, device,
+summary), the alert mail at a real SMTP sink (to whom, about what, with the runbook), the
+samples in the store, and after mending, the resolution and the recovery mail. A second run
+starts with the mail server down: the alert waits in the outbox across a daemon restart and is
+delivered once when the server comes back."""
 
 from __future__ import annotations
 
 import email
+import email.policy
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from email.message import Message
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +25,36 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.fixtures.peers import REPO, free_port, stop_process, wait_until
+from tests.fixtures.victoria_peer import VictoriaMetrics
 from tests.fixtures.website import Website
 
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(scope="module")
+def vm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetrics]:
+    server = VictoriaMetrics(tmp_path_factory.mktemp("vm")).start()
+    yield server
+    server.stop()
+
+
 class Mailbox:
-    """aiosmtpd's handler interface: keeps every message it receives."""
+    """aiosmtpd's handler interface: keeps every message it receives, and to whom it went."""
 
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[list[str]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        self.envelopes.append(list(envelope.rcpt_tos))
         return "250 OK"
+
+    def text(self, index: int) -> str:
+        """The mail's text as the reader sees it (transfer encoding and charset undone)."""
+        return str(self.messages[index].get_content())
 
     def subjects(self) -> list[str]:
         out = []
@@ -52,7 +71,7 @@ def start_smtp(port: int) -> tuple[Controller, Mailbox]:
     return controller, box
 
 
-def write_config(tmp: Path, site_port: int, smtp_port: int) -> Path:
+def write_config(tmp: Path, site_port: int, smtp_port: int, store_url: str | None = None) -> Path:
     (tmp / "rules").mkdir()
     (tmp / "inventory.yaml").write_text(
         f"""
@@ -92,6 +111,16 @@ groups:
 """,
         encoding="utf-8",
     )
+    sinks = ""
+    if store_url is not None:
+        credentials = tmp / "credentials.yaml"
+        credentials.write_text("influx: {token: e2e-token}\n", encoding="utf-8")
+        credentials.chmod(0o600)
+        sinks = f"""credentials: credentials.yaml
+sinks:
+  - {{type: influxdb, name: vm, url: "{store_url}", org: rooms, bucket: roomwatch,
+     credentials: influx, flush_interval: 200ms}}
+"""
     config = tmp / "roomwatch.yaml"
     config.write_text(
         f"""
@@ -99,7 +128,7 @@ inventory: inventory.yaml
 rules: [rules/]
 state_dir: state
 api: {{enabled: false}}
-alerting:
+{sinks}alerting:
   language: en
   group: {{wait: 0s}}
   retry: {{initial: 1s, max: 2s}}
@@ -146,6 +175,20 @@ def incidents(config: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
+def incidents_table(config: Path) -> list[str]:
+    """`roomwatch incidents list` as the admin reads it: the header, then one row each."""
+    result = roomwatch("incidents", "list", "-c", str(config))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def http_up(vm: VictoriaMetrics) -> list[float]:
+    """The shop's http.up samples in the store, oldest first."""
+    return [
+        value for _, _, _, value in sorted(vm.points('http_up{device="shop"}'), key=lambda p: p[2])
+    ]
+
+
 def eventually(check: Callable[[], bool], what: str, timeout: float = 40.0) -> None:
     wait_until(check, timeout=timeout, what=what)
 
@@ -159,41 +202,66 @@ def stop_daemon(proc: subprocess.Popen[bytes]) -> int:
 
 
 def test_a_broken_website_opens_an_incident_mails_on_call_and_resolves_when_mended(
-    tmp_path: Path, website: Website
+    tmp_path: Path, website: Website, vm: VictoriaMetrics
 ) -> None:
     smtp, mailbox = start_smtp(free_port())
-    config = write_config(tmp_path, website.port, smtp.port)
+    config = write_config(tmp_path, website.port, smtp.port, vm.url)
     checked = roomwatch("check", "-c", str(config))
     assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("ok: 1 devices, 1 probes, 1 rules")
     daemon = start_daemon(config, tmp_path / "daemon.log")
     try:
-        time.sleep(3)  # healthy polls: nothing opens
-        assert incidents(config) == []
+        # healthy polls reach the store, and nothing opens
+        eventually(lambda: 1.0 in http_up(vm), "http.up samples in the store")
+        assert incidents_table(config) == ["no incidents"]
+
         website.healthy = False
         eventually(lambda: any(i["state"] == "open" for i in incidents(config)), "incident")
         (incident,) = incidents(config)
-        assert incident["level"] == 1
-        assert incident["device"] == "shop"
+        assert (incident["level"], incident["device"], incident["rule"]) == (
+            1,  # the device's criticality: the rule says "device.criticality"
+            "shop",
+            "website-down",
+        )
+        header, row = incidents_table(config)
+        assert header.split()[:4] == ["ID", "LVL", "STATE", "SINCE"]
+        assert row.split()[0] == str(incident["id"])
+        assert " open " in row and " shop " in row and row.endswith("Web shop is down")
+
         eventually(lambda: len(mailbox.messages) >= 1, "alert mail")
-        subject = mailbox.subjects()[0]
-        assert "Web shop" in subject
-        assert "1" in subject  # the level
-        body = mailbox.messages[0].get_payload(decode=True) or b""
-        assert isinstance(body, bytes)
+        alert = mailbox.messages[0]
+        assert mailbox.envelopes[0] == ["oncall@example.org"]
+        assert "Web shop" in mailbox.subjects()[0]
+        assert alert["X-Roomwatch-Level"] == "1"
+        assert alert["X-Roomwatch-Incidents"] == str(incident["id"])
+        body = mailbox.text(0)
+        assert "Web shop is down" in body
+        assert "Restart the shop's web server." in body  # the runbook travels with the alert
 
         website.healthy = True
         eventually(
             lambda: all(i["state"] in ("resolved", "closed") for i in incidents(config)),
             "resolution",
         )
+        assert incidents_table(config)[1].split()[2] in ("resolved", "closed")
         eventually(lambda: len(mailbox.messages) >= 2, "recovery mail")
-        assert any("resolved" in s.lower() for s in mailbox.subjects()[1:])
+        recovery = mailbox.messages[1]
+        assert "resolved" in mailbox.subjects()[1].lower()
+        assert recovery["X-Roomwatch-Incidents"] == str(incident["id"])
+        assert mailbox.envelopes[1] == ["oncall@example.org"]
+
+        # the store saw the whole story: up, then down, then up again
+        eventually(lambda: http_up(vm)[-1:] == [1.0] and 0.0 in http_up(vm), "samples")
+        story = http_up(vm)
+        first_down = story.index(0.0)
+        assert story[0] == 1.0 and 1.0 in story[first_down:]
         assert stop_daemon(daemon) == 0
     finally:
         stop_process(daemon)
         smtp.stop()
     log = (tmp_path / "daemon.log").read_text(encoding="utf-8")
     assert "roomwatch stopped" in log
+    assert len(mailbox.messages) == 2  # one alert, one recovery: nothing doubled
 
 
 def test_an_alert_waits_in_the_outbox_while_mail_is_down_and_survives_a_restart(
@@ -205,7 +273,11 @@ def test_an_alert_waits_in_the_outbox_while_mail_is_down_and_survives_a_restart(
     daemon = start_daemon(config, tmp_path / "daemon.log")
     try:
         eventually(lambda: any(i["state"] == "open" for i in incidents(config)), "incident")
-        time.sleep(3)  # a few failed delivery attempts
+        log = tmp_path / "daemon.log"
+        eventually(
+            lambda: "alert channel mail failing (will retry)" in log.read_text("utf-8"),
+            "a failed delivery, kept for retry",
+        )
         assert stop_daemon(daemon) == 0
     finally:
         stop_process(daemon)
