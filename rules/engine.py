@@ -232,10 +232,9 @@ class Engine:
         level: int | None = None,
         clear: bool = False,
     ) -> None:
-        """One step of a series' state machine (statemachine.py), kept in the engine's maps;
-        the observation comes as separate arguments: see `apply`."""
-        # In place (statemachine.apply, not step): the engine owns `st`, and a copy per sample
-        # would cost more than the rest of the step.
+        """One step of a series' state machine, kept in the engine's maps. In place
+        (statemachine.apply, not step), the observation as separate arguments: the engine
+        owns `st`, and a copy and an Observation per sample are a good part of its cost."""
         event = apply(st, b.rule, now, kind, criticality, held, value, level, clear)
         if st.phase == INACTIVE:
             b.active.pop(key, None)
@@ -307,7 +306,10 @@ class Engine:
             key: SeriesKey = (device, ())
             st = b.states.get(key)
             if st is None:
-                st = b.states[key] = SeriesState(device, (), last)
+                # A rate() rule's absence fault shows the series' last rate as its value, as
+                # when the engine kept a state for every counter (before readings.py).
+                value = b.readings.last_rate(key) if b.rule.rate else None
+                st = b.states[key] = SeriesState(device, (), last, value=value)
             if not st.absent:
                 held = self._suppressor.held(device, st.last_seen, now, b.rule.stale_s)
                 self._step(b, key, st, now, events, ABSENT, b.devices[device].criticality, held)

@@ -128,8 +128,8 @@ def apply(
 ) -> SeriesEvent | None:
     """`step` done on `st` itself, the observation's fields passed one by one: the next state
     is `st`, changed in place. For the engine, which owns its states and runs this for every
-    sample of a series that has one: allocating a copy of the state and an Observation would
-    be a third of the cost of such a sample (issue 21). Everything else uses `step`."""
+    sample of a series that has one, where a copy of the state and an Observation would be a
+    good part of the cost (issue 21 works on that cost). Everything else uses `step`."""
     if kind == READING:
         st.value = value
         st.last_seen = now

@@ -568,3 +568,30 @@ def test_pending_fault_summary_says_how_long_it_has_held(tmp_path: Path) -> None
     [view] = engine.faults(1_763_800_060)
     assert view.phase == "pending"
     assert view.summary["en"] == "Room sensor 1 temperature 31.0 °C for 1m"
+
+
+def test_absence_fault_of_a_rate_rule_shows_the_last_rate(tmp_path: Path) -> None:
+    engine = engine_for(
+        tmp_path,
+        """
+        groups:
+          - name: network
+            rules:
+              - name: uplink-traffic
+                select: {id: core-sw1}
+                metric: rate(ifInOctets)
+                levels: {2: "> 1000"}
+                absent: 2m
+                summary: {en: "{device.name} {value} octets/s"}
+        """,
+    )
+    engine.tick(0)
+    for t in (0, 10, 20):
+        feed(engine, t, s("core-sw1", "ifInOctets", t * 5))
+    assert engine.tick(139) == []
+    [silent] = engine.tick(140)
+    assert (silent.state, silent.value, silent.summary["en"]) == (
+        FaultState.FIRING,
+        5.0,
+        "Core switch 1 5.0 octets/s",
+    )
