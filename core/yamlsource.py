@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from core.textfile import NotUtf8Error, read_text_file
+from core.wording import known_keys, validation_message, yaml_message
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -105,11 +106,7 @@ def parse_yaml(text: str, file: str | Path) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        reason = exc.problem or str(exc)
-        if exc.context:
-            reason = f"{exc.context}: {reason}"
-        if "'\\t'" in reason:
-            reason += " (YAML indents with spaces; replace the tab)"
+        reason = yaml_message(exc.problem or str(exc), exc.context)
         raise ConfigError.single(file, f"invalid YAML: {reason}", line, col) from None
     except yaml.YAMLError as exc:
         raise ConfigError.single(file, f"invalid YAML: {exc}") from None
@@ -190,23 +187,27 @@ def _document_loc(data: Any, loc: Sequence[Any]) -> list[str | int]:
 
 
 def errors_from_validation(
-    exc: ValidationError, data: Any, file: str | Path, prefix: Sequence[str | int] = ()
+    exc: ValidationError,
+    data: Any,
+    file: str | Path,
+    prefix: Sequence[str | int] = (),
+    model: type[BaseModel] | None = None,
 ) -> list[ErrorItem]:
+    """One ErrorItem per pydantic error, in the admin's words (core/wording.py), with the line
+    of the key at fault; sorted by position. `model` (the one validated) gives the allowed
+    keys for a did-you-mean on an unknown key."""
     items = []
     for err in exc.errors(include_url=False):
         loc = _document_loc(data, err["loc"])
         full = [*prefix, *loc]
         line, col = locate(data, loc)
         where = format_loc(full)
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {full[-1]!r}" if full else "unknown key"
-            where = format_loc(full[:-1])
-        elif err["type"] == "missing":
-            msg = f"missing required key {full[-1]!r}" if full else "missing key"
+        allowed = known_keys(model, err["loc"]) if err["type"] == "extra_forbidden" else []
+        msg = validation_message(err, allowed)
+        if err["type"] in ("extra_forbidden", "missing"):
             where = format_loc(full[:-1])
         items.append(ErrorItem(str(file), line, col, f"{where}: {msg}" if where else msg))
-    return items
+    return sorted(items, key=lambda e: (e.line, e.col))
 
 
 def validate(model: type[M], data: Any, file: str | Path, prefix: Sequence[str | int] = ()) -> M:
@@ -215,4 +216,4 @@ def validate(model: type[M], data: Any, file: str | Path, prefix: Sequence[str |
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(errors_from_validation(exc, data, file, prefix)) from None
+        raise ConfigError(errors_from_validation(exc, data, file, prefix, model)) from None

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from core.wording import did_you_mean
 from core.yamlsource import (
     ConfigError,
     ErrorItem,
@@ -37,14 +38,21 @@ def load_inventory(path: str | Path, credentials: Credentials | None = None) -> 
     """Load an inventory file or directory. Raises ConfigError listing every error of the
     first bad file (or every cross-reference error)."""
     inventory = Inventory()
-    where: dict[str, tuple[Path, tuple[int, int]]] = {}
+    where: dict[str, tuple[Path, Any, int]] = {}  # device id → (file, its data, its index)
+    written: set[str] = set()  # every device id written, also of a device with errors
+    errors: list[ErrorItem] = []
     for file in inventory_files(path):
         if not file.exists():
             raise ConfigError.single(file, "inventory file not found")
         data = load_yaml(file)
         if data is None:
             continue
-        errors: list[ErrorItem] = []
+        if isinstance(data, dict) and isinstance(data.get("devices"), list):
+            written.update(
+                d["id"]
+                for d in data["devices"]
+                if isinstance(d, dict) and isinstance(d.get("id"), str)
+            )
         sites, devices = _validate_entries(data, file, errors)
         valid = {i for i, _ in devices}
         for i, raw_device in enumerate(data.get("devices") or []):
@@ -63,7 +71,7 @@ def load_inventory(path: str | Path, credentials: Credentials | None = None) -> 
         for i, dev in devices:
             line, col = locate(data, ["devices", i])
             if dev.id in inventory.devices:
-                other, _ = where[dev.id]
+                other = where[dev.id][0]
                 errors.append(
                     ErrorItem(
                         str(file), line, col, f"duplicate device id {dev.id!r} (also in {other})"
@@ -77,7 +85,8 @@ def load_inventory(path: str | Path, credentials: Credentials | None = None) -> 
                         str(file),
                         kline,
                         kcol,
-                        f"devices[{i}].kind: unknown kind {dev.kind!r} (known: {', '.join(KINDS)})",
+                        f"devices[{i}].kind: unknown kind {dev.kind!r}"
+                        f"{did_you_mean(dev.kind, KINDS)} (known: {', '.join(KINDS)})",
                     )
                 )
             probes = []
@@ -87,10 +96,11 @@ def load_inventory(path: str | Path, credentials: Credentials | None = None) -> 
                 if settings is not None:
                     probes.append(settings)
             inventory.devices[dev.id] = dev.to_device(tuple(probes))
-            where[dev.id] = (file, (line, col))
-        if errors:
-            raise ConfigError(errors)
-    _check_references(inventory, where)
+            where[dev.id] = (file, data, i)
+    # Wrong references are listed with every other error, not only once those are fixed.
+    errors.extend(_check_references(inventory, where, written))
+    if errors:
+        raise ConfigError(errors)
     return inventory
 
 
@@ -173,7 +183,7 @@ def _validate_probe(
     try:
         settings = model.model_validate(merged, context={"base_dir": file.resolve().parent})
     except ValidationError as exc:
-        errors.extend(errors_from_validation(exc, node, file, ["devices", i, "probes", j]))
+        errors.extend(errors_from_validation(exc, node, file, ["devices", i, "probes", j], model))
         return None, errors
     return settings, errors
 
@@ -194,24 +204,28 @@ def _node(data: Any, loc: list[str | int]) -> Any:
     return node
 
 
-def _check_references(inventory: Inventory, where: dict[str, tuple[Path, tuple[int, int]]]) -> None:
+def _check_references(
+    inventory: Inventory, where: dict[str, tuple[Path, Any, int]], written: set[str]
+) -> list[ErrorItem]:
+    """Unknown sites and parents, and parent cycles, each at the line of the key at fault.
+    A parent that is written but has errors of its own is not reported again here."""
     errors = []
     for dev in inventory.devices.values():
-        file, (line, col) = where[dev.id]
+        file, data, i = where[dev.id]
+
+        def at(key: str, message: str, file: Path = file, data: Any = data, i: int = i) -> None:
+            line, col = locate(data, ["devices", i, key])
+            errors.append(ErrorItem(str(file), line, col, f"devices[{i}].{key}: {message}"))
+
         if dev.site is not None and inventory.sites and dev.site not in inventory.sites:
-            errors.append(
-                ErrorItem(str(file), line, col, f"device {dev.id!r}: unknown site {dev.site!r}")
-            )
+            at("site", f"unknown site {dev.site!r}{did_you_mean(dev.site, inventory.sites)}")
         if dev.parent is not None:
-            if dev.parent not in inventory.devices:
-                errors.append(
-                    ErrorItem(
-                        str(file), line, col, f"device {dev.id!r}: unknown parent {dev.parent!r}"
-                    )
+            if dev.parent not in written:
+                at(
+                    "parent",
+                    f"unknown parent {dev.parent!r}{did_you_mean(dev.parent, written)}"
+                    " (the id of the device this one sits behind)",
                 )
-            elif dev.id in inventory.ancestors(dev.id):
-                errors.append(
-                    ErrorItem(str(file), line, col, f"device {dev.id!r}: parent links form a cycle")
-                )
-    if errors:
-        raise ConfigError(errors)
+            elif dev.parent in inventory.devices and dev.id in inventory.ancestors(dev.id):
+                at("parent", f"device {dev.id!r}: parent links form a cycle")
+    return errors

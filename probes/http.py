@@ -98,7 +98,12 @@ class HttpSettings(ProbeSettings):
     @classmethod
     def _split(cls, value: Any) -> Any:
         if isinstance(value, str):  # from the command line: "200,204"
-            return [int(v) for v in value.split(",") if v.strip()]
+            try:
+                return [int(v) for v in value.split(",") if v.strip()]
+            except ValueError:
+                raise ValueError(
+                    f"must be HTTP status numbers, such as 200 or [200, 204] (found {value!r})"
+                ) from None
         if isinstance(value, int):
             return [value]
         return value

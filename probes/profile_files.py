@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from core.textfile import NotUtf8Error, read_text_file
+from core.wording import known_keys, validation_message
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,7 +41,8 @@ def read_profile(path: Path, model: type[M]) -> M:
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top)'}"
-            f" (line {line_of(root, err['loc'])}): {err['msg']}"
+            f" (line {line_of(root, err['loc'])}):"
+            f" {validation_message(err, known_keys(model, err['loc']))}"
             for err in exc.errors()
         )
         raise ProfileFileError(f"{path}: {problems}") from None

@@ -227,7 +227,8 @@ class _FileParser:
         if "levels" not in raw and "absent" not in raw:
             err(None, "a rule needs 'levels' or 'absent' (or both)")
         clear = self.condition(raw, "clear", err)
-        if clear is not None and not levels:
+        if clear is not None and not levels and "levels" not in raw:
+            # (levels written but wrong are reported themselves; no second, unrelated error)
             err("clear", "'clear' needs 'levels'")
         absent_level = self.level_value(raw, "absent_level", err)
         if "absent_level" in raw and absent_s is None:

@@ -66,7 +66,10 @@ def test_an_unknown_channel_type_lists_the_registered_ones(tmp_path: Path) -> No
         validate(AlertingConfig, data, path)
     [error] = caught.value.errors
     assert error.line == 2
-    known = ", ".join(repr(kind) for kind in notifier_classes())
-    assert f"'pager' found using 'type' does not match any of the expected tags: {known}" in str(
-        error
-    )
+    # in the admin's words, no longer pydantic's "found using 'type' does not match any of the
+    # expected tags"
+    known = ", ".join(notifier_classes())
+    assert f"notifiers[0]: unknown type 'pager' (known: {known})" in str(error)
+    data = parse_yaml("notifiers:\n  - type: emial\n", path)
+    with pytest.raises(ConfigError, match="did you mean 'email'"):
+        validate(AlertingConfig, data, path)

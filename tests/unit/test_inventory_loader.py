@@ -161,7 +161,61 @@ def test_unknown_parent_is_rejected(tmp_path: Path) -> None:
     errs = errors_of(
         write(tmp_path, "devices:\n  - id: a\n    kind: server\n    parent: nowhere\n")
     )
-    assert any(":2:" in e and "unknown parent 'nowhere'" in e for e in errs)
+    # at the line of the `parent` key now (it was the device's line)
+    assert any(":4:5: devices[0].parent: unknown parent 'nowhere'" in e for e in errs)
+
+
+def test_a_bad_parent_is_listed_with_the_other_errors_of_the_file(tmp_path: Path) -> None:
+    text = (
+        "devices:\n  - id: core-sw1\n    kind: switch\n"
+        "  - id: web1\n    kind: webiste\n    parent: core-sw2\n"
+    )
+    errs = errors_of(write(tmp_path, text))
+    assert len(errs) == 2, errs
+    assert "unknown kind 'webiste' (did you mean 'website'?)" in errs[0]
+    assert "unknown parent 'core-sw2' (did you mean 'core-sw1'?)" in errs[1]
+
+
+def test_errors_say_what_would_be_right_in_the_admins_words(tmp_path: Path) -> None:
+    text = (
+        "devices:\n  - id: web1\n    kind: website\n    probes:\n      - type: http\n"
+        "        url: intranet.example.org\n        methd: GET\n        verify_tls: maybe\n"
+    )
+    errs = errors_of(write(tmp_path, text))
+    assert errs == [
+        f"{tmp_path}/inventory.yaml:6:9: devices[0].probes[0].url: must start with http:// or"
+        " https:// (found 'intranet.example.org')",
+        f"{tmp_path}/inventory.yaml:7:9: devices[0].probes[0]: unknown key 'methd'"
+        " (did you mean 'method'?)",
+        f"{tmp_path}/inventory.yaml:8:9: devices[0].probes[0].verify_tls: must be true or false"
+        " (found 'maybe')",
+    ]
+    for e in errs:
+        assert "String should" not in e and "Input should" not in e
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "devices:\n  - id: a\n    kind: website\n   probes: []\n",
+            ":4:4: invalid YAML: the indentation does not line up",
+        ),
+        (
+            "devices:\n  - id: a\n    name: a: b\n",
+            ":3:12: invalid YAML: a ':' where YAML does not expect one",
+        ),
+        (
+            "devices:\n  - id: a\n    name\n    kind: x\n",
+            ":4:5: invalid YAML: a line without 'key: value'",
+        ),
+    ],
+    ids=["indentation", "colon-in-value", "missing-colon"],
+)
+def test_yaml_mistakes_are_said_in_words(tmp_path: Path, text: str, expected: str) -> None:
+    (err,) = errors_of(write(tmp_path, text))
+    assert expected in err
+    assert "<block end>" not in err and "<block mapping start>" not in err
 
 
 def test_an_inventory_directory_loads_every_file(tmp_path: Path) -> None:

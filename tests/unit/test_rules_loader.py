@@ -201,3 +201,16 @@ def test_hidden_files_in_a_rules_directory_are_not_rules(tmp_path: Path) -> None
     (tmp_path / ".#r.yaml").symlink_to("root@host.1234:1700000000")  # an Emacs lock
     (tmp_path / "._r.yaml").write_bytes(b"\x00\x05\x16\x07")  # macOS resource fork
     assert [r.name for r in load_rules([tmp_path])] == ["x"]
+
+
+def test_a_bad_operator_is_one_error_not_also_a_complaint_about_clear(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "groups:\n  - name: g\n    rules:\n      - name: r1\n        select: {kind: website}\n"
+        '        metric: http.up\n        levels: {2: "=== 0"}\n        clear: "== 1"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_rules([path])
+    (only,) = caught.value.errors
+    assert "bad condition '=== 0'" in str(only)
