@@ -58,6 +58,8 @@ class ApiSettings(BaseModel):
     enabled: bool = True
     listen: str = "127.0.0.1:8765"
     credentials: str | None = None  # entry holding `token`; required when not on loopback
+    # a reading older than this is left out of /metrics/devices (docs/prometheus.md)
+    readings_stale_after: Duration = Field(default=600.0, gt=0)
 
 
 class MainFile(BaseModel):

@@ -581,6 +581,7 @@ class Daemon:
             sinks=lambda: [(sink.name, sink.stats()) for sink in self.sinks],
             incidents=incidents,
             maintenance_file=lambda: loaded().config.maintenance_file,
+            readings_stale_after=lambda: loaded().config.api.readings_stale_after,
         )
 
     def own_stats(self) -> dict[str, Any]:

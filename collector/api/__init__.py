@@ -10,6 +10,7 @@
     POST /api/maintenance               {"select": {…}, "end": TIME | "duration": "2h", …}
     POST /api/maintenance/{id}/end      cut a window short now
     GET  /metrics                       the daemon's own figures, Prometheus text (metrics)
+    GET  /metrics/devices               every device's latest readings, Prometheus text
 
 Bound to `api.listen` (127.0.0.1:8765 by default); who may ask is `auth`'s job (token, CSRF,
 DNS rebinding). The handlers read the daemon only through `view.DaemonView`; `server` wires

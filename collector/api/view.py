@@ -10,6 +10,7 @@ data and a real alert service, and serve the handlers in-process.
     incidents    incidents(): the alert service's side the API may use (list, acknowledge)
     sinks        sinks(): each sink's figures for /metrics
     stats        stats(): the daemon's own figures (polls, reloads, queue depth, traps)
+    readings     readings_stale_after(): when a reading leaves /metrics/devices
     maintenance  maintenance_file(): where the windows live (the daemon re-reads it)"""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from alerting.config import SlaTargets
 from alerting.store import Incident
+from collector.api.reading_metrics import DEFAULT_STALE_AFTER
 from core.sample import Sample
 from inventory.model import Inventory
 
@@ -103,3 +105,5 @@ class DaemonView:
     sinks: Callable[[], Sequence[tuple[str, Mapping[str, float]]]]
     incidents: Callable[[], Incidents]
     maintenance_file: Callable[[], Path]
+    # how old a reading may be and still be on /metrics/devices (api.readings_stale_after)
+    readings_stale_after: Callable[[], float] = lambda: DEFAULT_STALE_AFTER

@@ -158,7 +158,7 @@ def shop_incident(roomwatch: Roomwatch) -> dict[str, Any]:
 PATHS = ["/", "/board", "/api/health", "/api/devices", "/api/incidents", "/api/maintenance"]
 
 
-@pytest.mark.parametrize("path", [*PATHS, "/metrics"])
+@pytest.mark.parametrize("path", [*PATHS, "/metrics", "/metrics/devices"])
 def test_every_path_refuses_a_request_without_the_right_token(
     roomwatch: Roomwatch, path: str
 ) -> None:

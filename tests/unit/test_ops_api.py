@@ -1,5 +1,5 @@
-"""The pure parts of the HTTP API: listen address and token rules, Prometheus text,
-maintenance windows from a request body, and sd_notify messages."""
+"""The pure parts of the HTTP API: listen address and token rules (Prometheus text is in
+test_prometheus_metrics), maintenance windows from a request body, and sd_notify messages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from aiohttp.test_utils import make_mocked_request
 from collector.api.auth import api_token, browser_refusal, is_loopback, parse_listen, token_matches
 from collector.api.json_api import device_up
 from collector.api.maintenance import window_request
-from collector.api.metrics import Family, daemon_families, prometheus_text
 from collector.config import ApiSettings
 from collector.sdnotify import Notifier
 from inventory import ConfigError
@@ -87,72 +86,6 @@ def test_a_missing_entry_or_key_is_named_without_showing_any_secret() -> None:
     with pytest.raises(ConfigError, match="has no 'token'") as caught:
         api_token(settings("127.0.0.1:1", "api"), creds, "rw.yaml")
     assert "hunter2" not in str(caught.value)
-
-
-def test_prometheus_text_has_help_type_and_escaped_labels() -> None:
-    family = Family("roomwatch_sink_up", "gauge", "Sink up.").add(1, sink='a "b"\\c')
-    text = prometheus_text([family, Family("roomwatch_empty", "gauge", "never shown")])
-    assert text == (
-        "# HELP roomwatch_sink_up Sink up.\n"
-        "# TYPE roomwatch_sink_up gauge\n"
-        'roomwatch_sink_up{sink="a \\"b\\"\\\\c"} 1\n'
-    )
-
-
-def test_prometheus_numbers_keep_fractions_and_special_values() -> None:
-    family = Family("x", "gauge", "x").add(0.25).add(float("nan"), "_a").add(float("inf"), "_b")
-    assert prometheus_text([family]).splitlines()[2:] == ["x 0.25", "x_a NaN", "x_b +Inf"]
-
-
-def test_trap_receiver_counts_are_one_counter_by_outcome() -> None:
-    families = {
-        f.name: f
-        for f in daemon_families(
-            own={"traps": {"received": 5, "unknown": 1, "refused": 2}},
-            sinks=[],
-            alerts={},
-            active=[],
-            devices=1,
-            not_answering=0,
-        )
-    }
-    traps = families["roomwatch_traps_total"]
-    assert traps.kind == "counter"
-    assert traps.samples == [
-        ("", {"outcome": "received"}, 5.0),
-        ("", {"outcome": "refused"}, 2.0),
-        ("", {"outcome": "unknown"}, 1.0),
-    ]
-
-
-def test_daemon_figures_become_counters_and_gauges() -> None:
-    families = {
-        f.name: f
-        for f in daemon_families(
-            own={
-                "polls": 10,
-                "poll_failures": 2,
-                "rule_evaluations": 4,
-                "rule_evaluation_seconds": 0.5,
-            },
-            sinks=[("influx", {"written_total": 7.0, "spool_depth": 3.0})],
-            alerts={"alert_outbox_pending": 1.0, "alert_notifications_sent": 5.0},
-            active=[],
-            devices=12,
-            not_answering=1,
-        )
-    }
-    assert families["roomwatch_polls_total"].kind == "counter"
-    assert families["roomwatch_sink_written_total"].kind == "counter"
-    assert families["roomwatch_sink_spool_depth"].samples == [("", {"sink": "influx"}, 3.0)]
-    assert families["roomwatch_alert_outbox_pending"].kind == "gauge"
-    assert families["roomwatch_alert_notifications_sent_total"].kind == "counter"
-    assert families["roomwatch_rule_evaluation_seconds"].samples == [
-        ("_sum", {}, 0.5),
-        ("_count", {}, 4.0),
-    ]
-    # every level/state pair is present, zero included, so a dashboard never sees a gap
-    assert len(families["roomwatch_incidents_active"].samples) == 6
 
 
 def new_window(
