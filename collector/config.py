@@ -5,7 +5,7 @@
     credentials: credentials.yaml      # secrets by name (optional)
     state_dir: /var/lib/roomwatch      # spool, outbox, rule state, maintenance windows
     store: sqlite:///var/lib/roomwatch/roomwatch.db   # the ticket store (default: in state_dir)
-    collector: {concurrency: 64, jitter: 0.1}
+    collector: {jitter: 0.1}           # concurrency: sized from the inventory unless set
     sinks: […]                         # InfluxDB v2 (see "Sending samples to InfluxDB")
     alerting: {…}                      # notifiers, duty schedule, SLA (see "Incidents …")
     api: {listen: "127.0.0.1:8765"}
@@ -40,7 +40,9 @@ DEFAULT_CONFIG = Path("/etc/roomwatch/roomwatch.yaml")
 class CollectorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    concurrency: int = Field(default=64, ge=1, le=10_000)  # polls in flight at once
+    # Polls in flight at once; unset: sized from the inventory (collector/pollstats.py), so
+    # that a poll waiting for a slot is the exception even when devices time out.
+    concurrency: int | None = Field(default=None, ge=1, le=10_000)
     jitter: float = Field(default=0.1, ge=0.0, le=1.0)  # ± fraction of each interval
     drain_timeout: Duration = 10.0  # SIGTERM: how long in-flight polls may finish
     # several collectors on one PostgreSQL store (docs/scale.md)

@@ -32,6 +32,7 @@ from collector.clock import Clock, SystemClock
 from collector.cluster_role import ClusterRole
 from collector.commands.errors import ExitCode
 from collector.demo_site import DemoSite
+from collector.latest import LatestReadings
 from collector.loading import Loaded, add_self_device, files_signature, load_all, watched_files
 from collector.polling import PollResult, build_probes
 from collector.scheduler import Scheduler
@@ -85,7 +86,7 @@ class Daemon:
         self.engine: Engine | None = None
         self.alerts: AlertService | None = None
         self.sinks: list[Sink] = []
-        self.latest: dict[tuple[str, str, tuple[tuple[str, str], ...]], Sample] = {}
+        self.latest = LatestReadings()
         self.failing: dict[tuple[str, str], str] = {}  # (device, probe) → reason, for logging
         self.faults: asyncio.Queue[list[Fault]] = asyncio.Queue()
         self.stats: dict[str, float] = {
@@ -237,6 +238,11 @@ class Daemon:
             jitter=config.collector.jitter,
         )
         self.scheduler.set_probes(build_probes(self._watched(loaded.inventory)))
+        if config.collector.concurrency is None:
+            log.info(
+                "collector concurrency sized from the inventory",
+                extra={"concurrency": self.scheduler.concurrency},
+            )
         if self.api is not None:
             try:
                 await self.api.start()
@@ -350,7 +356,7 @@ class Daemon:
                 config=self.alerts.config,
                 inventory=loaded.inventory,
                 rules=loaded.ruleset,
-                samples=lambda: list(self.latest.values()),
+                samples=lambda: list(self.latest.values()),  # built per report, not kept
                 windows=lambda: windows_in(loaded.config.maintenance_file),
             )
         except Exception:  # a report must never stop monitoring
@@ -384,18 +390,26 @@ class Daemon:
                     },
                 )
                 self.failing[key] = result.reason or "error"
-        self._ingest(result.samples)
+        self.latest.record_poll(result.device, result.entry, result.samples, result.up)
+        self._to_sinks_and_rules(result.samples)
 
     def _ingest(self, samples: list[Sample]) -> None:
-        """Samples from a poll or a trap: to every sink, then to the rules."""
+        """Samples from a trap: to every sink, then to the rules."""
+        self.latest.record(samples)
+        self._to_sinks_and_rules(samples)
+
+    def _to_sinks_and_rules(self, samples: list[Sample]) -> None:
         for sink in self.sinks:
             sink.submit(samples)
-        self._observe(samples, self.clock.now())
+        self._evaluate(samples, self.clock.now())
 
     def _observe(self, samples: Sequence[Sample], now: float) -> None:
+        """The daemon's own samples (sinks' figures): kept as latest and evaluated."""
+        self.latest.record(samples)
+        self._evaluate(samples, now)
+
+    def _evaluate(self, samples: Sequence[Sample], now: float) -> None:
         assert self.engine is not None
-        for sample in samples:
-            self.latest[sample.series_key()] = sample
         started = self.clock.monotonic()
         fired = self.engine.observe(samples, now)
         self.stats["rule_evaluations"] += 1
@@ -490,8 +504,10 @@ class Daemon:
             await self._replace_sinks(loaded)
         if self.api is not None:
             self.api.refresh_token(loaded.config, loaded.credentials)
+        self.scheduler.configure(loaded.config.collector.concurrency)
         for probe in self.scheduler.set_probes(build_probes(self._watched(loaded.inventory))):
             await probe.close()
+        self.latest.keep_devices(loaded.inventory.devices)
         log.info("configuration reloaded", extra={"devices": len(loaded.inventory.devices)})
         self._sd.send(ready=1, status=self.status_line())
         return True
@@ -574,7 +590,7 @@ class Daemon:
         return DaemonView(
             now=self.clock.now,
             inventory=lambda: loaded().inventory,
-            latest=lambda: self.latest,
+            latest=self.latest.mapping,
             not_answering=lambda: {device for device, _ in self.failing},
             status_line=self.status_line,
             stats=self.own_stats,
@@ -588,7 +604,16 @@ class Daemon:
         out: dict[str, Any] = dict(self.stats)
         if self.scheduler is not None:
             out["polls_in_flight"] = self.scheduler.in_flight
+            out["polls_waiting"] = self.scheduler.waiting_for_slot
+            out["poll_concurrency"] = self.scheduler.concurrency
             out["poll_skipped"] = sum(j.stats.skipped for j in self.scheduler.jobs)
+            # Per device and reason, only devices that skipped (a healthy room has none).
+            out["poll_skipped_by"] = {
+                (job.key[0], reason): count
+                for job in self.scheduler.jobs
+                for reason, count in job.stats.skipped_by.items()
+            }
+            out["poll_lag"] = self.scheduler.lag
         out["fault_queue_depth"] = self.faults.qsize()
         if self.traps is not None:
             out["traps"] = self.traps.stats()

@@ -27,6 +27,7 @@ class PollResult:
     reason: str | None = None  # the note of device.up when it failed
     seconds: float = 0.0
     labels: dict[str, str] = field(default_factory=dict)
+    entry: int = 0  # which of the device's probe entries (set by the scheduler)
 
     @property
     def up(self) -> bool:

@@ -1,9 +1,13 @@
 """The scheduler: every probe of every device on its own interval, with jitter, under a global
 concurrency bound, never two polls of one device at once.
 
-Each probe entry gets one task that sleeps until its next slot, waits for a concurrency slot
-and the device's lock, polls, and hands the result to `on_result`. A poll that overruns its
-interval does not queue up polls behind it: missed slots are skipped and counted."""
+Each probe entry gets one task that sleeps until its next slot, waits for the device's lock
+and a concurrency slot, polls, and hands the result to `on_result`. A poll that overruns its
+interval does not queue up polls behind it: missed slots are skipped and counted per device
+with the reason (waiting for a slot, or the device slow), so overload sheds whole slots and
+never grows a queue. Without a configured `collector.concurrency` the bound is sized from the
+inventory (`sized_concurrency`), so that waiting for a slot stays the exception. Poll lag
+(due → started) goes into a histogram for /metrics."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 
 from collector.clock import Clock
 from collector.polling import PollResult, poll_once
+from collector.pollstats import LagHistogram, PollSlots, SkipLog, sized_concurrency, skip_reason
 from probes.base import Probe
 
 log = logging.getLogger("roomwatch.scheduler")
@@ -41,6 +46,7 @@ class JobStats:
     polls: int = 0
     failures: int = 0
     skipped: int = 0
+    skipped_by: dict[str, int] = field(default_factory=dict)  # reason → slots
     last_seconds: float = 0.0
 
 
@@ -58,14 +64,18 @@ class Scheduler:
         self,
         clock: Clock,
         on_result: Callable[[PollResult], None],
-        concurrency: int = 64,
+        concurrency: int | None = 64,
         jitter: float = 0.1,
         rng: random.Random | None = None,
     ) -> None:
+        """`concurrency` None: sized from the probes scheduled (again at every reload)."""
         self.clock = clock
         self.on_result = on_result
         self.jitter = jitter
-        self._slots = asyncio.Semaphore(concurrency)
+        self.configured_concurrency = concurrency
+        self._slots = PollSlots(concurrency or 64)
+        self.lag = LagHistogram()
+        self._skip_log = SkipLog(lambda: self._slots.limit)
         self._device_locks: dict[str, asyncio.Lock] = {}
         self._resource_locks: dict[str, asyncio.Lock] = {}
         self._jobs: dict[tuple[str, int], Job] = {}
@@ -76,6 +86,21 @@ class Scheduler:
     @property
     def jobs(self) -> list[Job]:
         return list(self._jobs.values())
+
+    def configure(self, concurrency: int | None) -> None:
+        """A reload's `collector.concurrency` (None: sized at the next set_probes)."""
+        self.configured_concurrency = concurrency
+        if concurrency is not None:
+            self._slots.resize(concurrency)
+
+    @property
+    def concurrency(self) -> int:
+        return self._slots.limit
+
+    @property
+    def waiting_for_slot(self) -> int:
+        """Polls due and waiting for a concurrency slot (the scheduler's queue)."""
+        return self._slots.waiting
 
     def set_probes(self, probes: Iterable[tuple[tuple[str, int], Probe]]) -> list[Probe]:
         """Start jobs for new probes, keep unchanged ones running, stop removed or changed
@@ -95,6 +120,13 @@ class Scheduler:
             job = Job(key, probe)
             self._jobs[key] = job
             job.task = asyncio.create_task(self._run(job), name=f"poll {key[0]}#{key[1]}")
+        if self.configured_concurrency is None:
+            self._slots.resize(
+                sized_concurrency(
+                    (j.probe.settings.timeout, j.probe.settings.interval)
+                    for j in self._jobs.values()
+                )
+            )
         return retired
 
     def _cancel(self, job: Job) -> None:
@@ -110,17 +142,18 @@ class Scheduler:
             delay = due - self.clock.monotonic()
             if delay > 0:
                 await self.clock.sleep(delay)
-            await self.poll_job(job)
-            due, skipped = next_slot(
-                due, interval, self.jitter, self._rng.random(), self.clock.monotonic()
-            )
+            started = await self._poll_job(job, due)
+            finished = self.clock.monotonic()
+            waited, polled = started - due, finished - started
+            due, skipped = next_slot(due, interval, self.jitter, self._rng.random(), finished)
             if skipped:
+                reason = skip_reason(polled, interval)
                 job.stats.skipped += skipped
-                log.warning(
-                    "poll of %s took longer than its interval; skipped %d slot(s)",
-                    job.key[0],
-                    skipped,
-                )
+                job.stats.skipped_by[reason] = job.stats.skipped_by.get(reason, 0) + skipped
+                self._skip_log.note(
+                    finished, job.key[0], reason, skipped,
+                    f"waited {waited:.1f}s for its turn, then polled for {polled:.1f}s",
+                )  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def _exclusive(self, probe: Probe) -> AsyncIterator[None]:
@@ -137,15 +170,23 @@ class Scheduler:
             async with self._resource_locks.setdefault(resource, asyncio.Lock()):
                 yield
 
-    async def poll_job(self, job: Job) -> PollResult:
-        async with self._exclusive(job.probe), self._slots:
-            job.busy = True
-            self.in_flight += 1
+    async def _poll_job(self, job: Job, due: float) -> float:
+        """Poll under the device's lock and a concurrency slot; returns when it started."""
+        async with self._exclusive(job.probe):
+            await self._slots.acquire()
             try:
-                result = await poll_once(job.probe, self.clock.now())
+                started = self.clock.monotonic()
+                self.lag.observe(started - due)
+                job.busy = True
+                self.in_flight += 1
+                try:
+                    result = await poll_once(job.probe, self.clock.now())
+                finally:
+                    job.busy = False
+                    self.in_flight -= 1
             finally:
-                job.busy = False
-                self.in_flight -= 1
+                self._slots.release()
+        result.entry = job.key[1]
         job.stats.polls += 1
         job.stats.last_seconds = result.seconds
         if not result.up:
@@ -156,7 +197,7 @@ class Scheduler:
             # A bug downstream (rules, sinks) must not end this device's polling for good:
             # the job's task would die silently and the device would never be polled again.
             log.exception("handling the poll of %s failed; polling goes on", job.key[0])
-        return result
+        return started
 
     async def drain(self, grace: float) -> None:
         """Let in-flight polls finish (up to `grace` seconds), then stop every job."""

@@ -12,11 +12,17 @@ people adding families do not edit the same function."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    SummaryMetricFamily,
+)
 from prometheus_client.metrics_core import Metric
 
 from alerting.store import ACTIVE_STATES, Incident
@@ -59,13 +65,54 @@ def polling_families(f: SelfFigures) -> Iterable[Metric]:
     )
     yield _counter(
         "roomwatch_poll_skipped_total",
-        "Poll slots skipped because the previous poll overran.",
+        "Poll slots skipped because the previous poll overran (by device and reason: "
+        "roomwatch_device_poll_skipped_total).",
         float(own.get("poll_skipped", 0)),
     )
     yield _gauge("roomwatch_devices", "Devices in the inventory.", float(f.devices))
     yield _gauge(
         "roomwatch_devices_not_answering", "Devices whose last poll failed.", float(f.not_answering)
     )
+
+
+def scheduler_families(f: SelfFigures) -> Iterable[Metric]:
+    """The scheduler's queue, its bound, skipped slots per device and reason, and poll lag."""
+    own = f.own
+    if "polls_waiting" in own:
+        yield _gauge(
+            "roomwatch_polls_waiting",
+            "Polls due and waiting for a concurrency slot (the scheduler's queue).",
+            float(own["polls_waiting"]),
+        )
+    if "poll_concurrency" in own:
+        yield _gauge(
+            "roomwatch_poll_concurrency",
+            "Polls allowed in flight at once (collector.concurrency, or sized from the inventory).",
+            float(own["poll_concurrency"]),
+        )
+    skipped = CounterMetricFamily(
+        "roomwatch_device_poll_skipped",
+        "Poll slots a device skipped, by reason: waiting_for_slot (more collector.concurrency "
+        "helps), device_slow (the poll took longer than the interval). Only devices that "
+        "skipped.",
+        labels=["device", "reason"],
+    )
+    for (device, reason), count in sorted((own.get("poll_skipped_by") or {}).items()):
+        skipped.add_metric([device, reason], float(count))
+    yield skipped
+    lag = own.get("poll_lag")
+    if lag is not None:
+        buckets = [
+            ("+Inf" if math.isinf(bound) else f"{bound:g}", float(count))
+            for bound, count in lag.cumulative()
+        ]
+        yield HistogramMetricFamily(
+            "roomwatch_poll_lag_seconds",
+            "Seconds from a poll's due time to its start (waiting for a slot or the device's "
+            "lock).",
+            buckets=buckets,
+            sum_value=float(lag.total),
+        )
 
 
 def reload_families(f: SelfFigures) -> Iterable[Metric]:
@@ -165,6 +212,7 @@ def incident_families(f: SelfFigures) -> Iterable[Metric]:
 
 FAMILY_BUILDERS: list[Builder] = [
     polling_families,
+    scheduler_families,
     reload_families,
     rule_families,
     trap_families,

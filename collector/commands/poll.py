@@ -38,7 +38,7 @@ def _poll(args: argparse.Namespace) -> int:
         unknown = set(args.device) - set(inventory.devices)
         if unknown:
             raise UsageError(f"unknown device: {', '.join(sorted(unknown))}")
-    results = asyncio.run(poll_all(probes, config.collector.concurrency, SystemClock().now))
+    results = asyncio.run(poll_all(probes, config.collector.concurrency or 64, SystemClock().now))
     samples = [s for r in results for s in r.samples]
     print_samples(samples, args.json)
     for r in results:

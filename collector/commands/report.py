@@ -137,7 +137,7 @@ def _inspection(args: argparse.Namespace) -> int:
         for (device, _), probe in build_probes(inventory)
         if not args.site or inventory.devices[device].site == args.site
     ]
-    results = asyncio.run(poll_all(probes, loaded.config.collector.concurrency, clock.now))
+    results = asyncio.run(poll_all(probes, loaded.config.collector.concurrency or 64, clock.now))
     samples = [s for r in results for s in r.samples]
     for r in results:
         if not r.up:

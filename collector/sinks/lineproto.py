@@ -95,14 +95,24 @@ def tag_set(
     return {k: v for k, v in tags.items() if k and v}
 
 
+def metric_parts(metric: str) -> tuple[str, str]:
+    """The escaped measurement and ` field=` of a metric: a line's text around its tags."""
+    measurement, field = split_metric(metric)
+    return measurement.translate(_MEASUREMENT_ESCAPES), f" {_key(field)}="
+
+
+def tag_text(device: str, device_tags: Mapping[str, str], labels: Mapping[str, str]) -> str:
+    """`,key=value…` of a line: its escaped tags, sorted."""
+    tags = tag_set(device, device_tags, labels)
+    return "".join(f",{_key(k)}={_key(tags[k])}" for k in sorted(tags))
+
+
 def series_prefix(
     metric: str, device: str, device_tags: Mapping[str, str], labels: Mapping[str, str]
 ) -> str:
     """`measurement,tags field=` of a series: everything of a line but the value and time."""
-    measurement, field = split_metric(metric)
-    tags = tag_set(device, device_tags, labels)
-    tag_text = "".join(f",{_key(k)}={_key(tags[k])}" for k in sorted(tags))
-    return f"{measurement.translate(_MEASUREMENT_ESCAPES)}{tag_text} {_key(field)}="
+    measurement, field = metric_parts(metric)
+    return f"{measurement}{tag_text(device, device_tags, labels)}{field}"
 
 
 def encode_sample(
@@ -118,19 +128,28 @@ def encode_sample(
 
 
 class LineEncoder:
-    """Encodes samples, remembering each series' prefix (the same series come back every
-    poll, and escaping tags is most of the cost). `tags_for` answers are cached too; call
-    `forget()` when the inventory changes. Memory is bounded by `max_series`."""
+    """Encodes samples, remembering the escaped text of each metric name and of each tag set
+    (escaping is most of the cost, and the same names and tag sets come back every poll).
+    Tag sets are cached, not whole series: the samples of one table row (an interface's
+    twenty metrics) share one entry, so the cache stays small at 5,000 devices and never
+    thrashes. `tags_for` answers are cached too; call `forget()` when the inventory changes.
+    Memory is bounded by `max_series` (distinct tag sets; metric names alike)."""
 
-    def __init__(self, tags_for: TagsFor | None = None, max_series: int = 200_000) -> None:
+    def __init__(self, tags_for: TagsFor | None = None, max_series: int = 500_000) -> None:
         self.tags_for = tags_for
         self.max_series = max_series
-        self._prefixes: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}
+        self._metrics: dict[str, tuple[str, str]] = {}
+        self._tag_texts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
         self._device_tags: dict[str, Mapping[str, str]] = {}
 
     def forget(self) -> None:
-        self._prefixes.clear()
+        self._metrics.clear()
+        self._tag_texts.clear()
         self._device_tags.clear()
+
+    def cache_size(self) -> int:
+        """Entries held (metric names and tag sets)."""
+        return len(self._metrics) + len(self._tag_texts)
 
     def _tags(self, device: str) -> Mapping[str, str]:
         tags = self._device_tags.get(device)
@@ -144,29 +163,46 @@ class LineEncoder:
             self._device_tags[device] = tags
         return tags
 
+    def _tag_text(self, device: str, labels: Mapping[str, str]) -> str:
+        key = (device, tuple(labels.items()))
+        text = self._tag_texts.get(key)
+        if text is None:
+            if len(self._tag_texts) >= self.max_series:
+                self._tag_texts.clear()
+            text = self._tag_texts[key] = tag_text(device, self._tags(device), labels)
+        return text
+
     def encode(self, samples: Iterable[Sample], default_ts: float = 0.0) -> tuple[list[str], int]:
         """Lines for the samples that can be written, and how many could not (non-finite
         numbers, or not a Sample at all: a probe bug must not block the spool)."""
         lines: list[str] = []
         skipped = 0
-        prefixes = self._prefixes
+        metrics = self._metrics
+        # Samples of one table row share one labels dict (probes build one per row): within
+        # this call (the samples, and so their dicts, are alive) its id finds its tag text
+        # without building the key. The device is checked: a dict may be shared more widely.
+        by_dict: dict[int, tuple[str, str]] = {}
         for sample in samples:
             try:
                 value = field_value(sample.value)
-                if value is None or not sample.metric:
+                metric = sample.metric
+                if value is None or not metric:
                     skipped += 1
                     continue
-                key = (sample.metric, sample.device, tuple(sample.labels.items()))
-                prefix = prefixes.get(key)
-                if prefix is None:
-                    if len(prefixes) >= self.max_series:
-                        prefixes.clear()
-                    prefix = series_prefix(
-                        sample.metric, sample.device, self._tags(sample.device), sample.labels
-                    )
-                    prefixes[key] = prefix
+                parts = metrics.get(metric)
+                if parts is None:
+                    if len(metrics) >= self.max_series:
+                        metrics.clear()
+                    parts = metrics[metric] = metric_parts(metric)
+                device, labels = sample.device, sample.labels
+                known = by_dict.get(id(labels))
+                if known is not None and known[0] == device:
+                    tags = known[1]
+                else:
+                    tags = self._tag_text(device, labels)
+                    by_dict[id(labels)] = (device, tags)
                 ts = sample.ts if sample.ts > 0 else default_ts
-                lines.append(f"{prefix}{value} {round(ts * 1000)}")
+                lines.append(f"{parts[0]}{tags}{parts[1]}{value} {round(ts * 1000)}")
             except Exception:
                 skipped += 1
         return lines, skipped

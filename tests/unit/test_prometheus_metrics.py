@@ -15,6 +15,7 @@ from collector.api import self_metrics
 from collector.api.metrics import exposition
 from collector.api.reading_metrics import metric_name, reading_families
 from collector.api.self_metrics import SelfFigures, daemon_families
+from collector.pollstats import LagHistogram
 from core.sample import Sample
 from inventory.model import Device, Inventory
 
@@ -186,3 +187,39 @@ def test_two_readings_landing_on_one_series_keep_the_newer_and_bad_values_are_sk
 )
 def test_units_are_suffixed_once(metric: str, unit: str | None, name: str) -> None:
     assert metric_name(metric, unit)[0] == name
+
+
+def test_poll_lag_is_a_histogram_and_skips_name_device_and_reason() -> None:
+    lag = LagHistogram(bounds=(0.1, 1.0))
+    for seconds in (0.05, 0.5, 0.5, 3.0):
+        lag.observe(seconds)
+    figures = SelfFigures(
+        own={
+            "poll_lag": lag,
+            "poll_skipped": 3,
+            "poll_skipped_by": {("sw1", "waiting_for_slot"): 2, ("ups1", "device_slow"): 1},
+            "polls_waiting": 4,
+            "poll_concurrency": 225,
+        }
+    )
+    values, types = scraped(daemon_families(figures))
+    assert types["roomwatch_poll_lag_seconds"] == "histogram"
+    assert values[("roomwatch_poll_lag_seconds_bucket", (("le", "0.1"),))] == 1
+    assert values[("roomwatch_poll_lag_seconds_bucket", (("le", "1"),))] == 3
+    assert values[("roomwatch_poll_lag_seconds_bucket", (("le", "+Inf"),))] == 4
+    assert values[("roomwatch_poll_lag_seconds_count", ())] == 4
+    assert values[("roomwatch_poll_lag_seconds_sum", ())] == pytest.approx(4.05)
+    assert values[("roomwatch_poll_skipped_total", ())] == 3
+    by_device = "roomwatch_device_poll_skipped_total"
+    assert values[(by_device, (("device", "sw1"), ("reason", "waiting_for_slot")))] == 2
+    assert values[(by_device, (("device", "ups1"), ("reason", "device_slow")))] == 1
+    assert values[("roomwatch_polls_waiting", ())] == 4
+    assert values[("roomwatch_poll_concurrency", ())] == 225
+
+
+def test_a_healthy_scheduler_shows_no_per_device_skips() -> None:
+    values, _ = scraped(
+        daemon_families(SelfFigures(own={"poll_skipped": 0, "poll_lag": LagHistogram()}))
+    )
+    assert not [key for key in values if key[0] == "roomwatch_device_poll_skipped_total"]
+    assert values[("roomwatch_poll_lag_seconds_count", ())] == 0

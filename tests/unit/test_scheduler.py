@@ -1,9 +1,11 @@
-"""The scheduler on virtual time: intervals, jitter, the concurrency bound, no overlapping polls
-of one device, skipped slots, and failures turned into device.up = 0 with a reason."""
+"""The scheduler on virtual time: intervals, jitter, the concurrency bound (configured or sized
+from the inventory), no overlapping polls of one device, skipped slots with their reason, poll
+lag, and failures turned into device.up = 0 with a reason."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -12,6 +14,7 @@ from typing import ClassVar
 import pytest
 
 from collector.polling import PollResult, poll_once
+from collector.pollstats import DEVICE_SLOW, WAITING_FOR_SLOT, PollSlots, sized_concurrency
 from collector.scheduler import Scheduler, next_slot
 from core.sample import Sample
 from probes.base import Probe, ProbeAuthError, ProbeSettings
@@ -224,3 +227,91 @@ async def test_devices_on_one_bus_take_turns_without_holding_slots_while_they_wa
     # still polled on its interval because waiting for the bus holds no slot.
     assert len(other.polled_at) == 11  # t = 0, 10, …, 100
     await sched.drain(0)
+
+
+async def test_a_slow_device_skips_slots_counted_as_device_slow(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, concurrency=10, jitter=0.0)
+    slow = FakeProbe("ups1", 10, clock, busy=25)
+    sched.set_probes([(("ups1", 0), slow), (("web", 0), FakeProbe("web", 10, clock))])
+    await clock.advance(100)
+    by_device = {job.key[0]: job.stats.skipped_by for job in sched.jobs}
+    assert by_device["ups1"].get(DEVICE_SLOW, 0) >= 4  # ~2 slots per 30 s round
+    assert WAITING_FOR_SLOT not in by_device["ups1"]
+    assert by_device["web"] == {}
+    assert "device slow" in caplog.text and "ups1" in caplog.text
+    await sched.drain(0)
+
+
+async def test_polls_that_wait_for_a_concurrency_slot_skip_as_waiting_not_slow() -> None:
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, concurrency=1, jitter=0.0)
+    # Each poll takes 6 s of a 10 s interval: alone each would be on time, but with one
+    # slot for three devices they queue, and the last ones run past their next slot.
+    probes = [((f"d{i}", 0), FakeProbe(f"d{i}", 10, clock, busy=6)) for i in range(3)]
+    sched.set_probes(probes)
+    await clock.advance(120)
+    reasons = {r for job in sched.jobs for r in job.stats.skipped_by}
+    assert reasons == {WAITING_FOR_SLOT}
+    assert sum(job.stats.skipped for job in sched.jobs) == sum(
+        n for job in sched.jobs for n in job.stats.skipped_by.values()
+    )
+    # The lag histogram saw every poll; the queued ones waited seconds, not milliseconds.
+    assert sched.lag.count == sum(len(p.polled_at) for _, p in probes)
+    buckets = dict(sched.lag.cumulative())
+    assert buckets[math.inf] == sched.lag.count
+    assert buckets[1.0] < sched.lag.count
+    await sched.drain(0)
+
+
+async def test_on_time_polls_have_no_lag_and_skip_nothing() -> None:
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, jitter=0.0)
+    sched.set_probes([((f"d{i}", 0), FakeProbe(f"d{i}", 10, clock, busy=1)) for i in range(5)])
+    await clock.advance(60)
+    assert sum(job.stats.skipped for job in sched.jobs) == 0
+    assert dict(sched.lag.cumulative())[0.005] == sched.lag.count > 0
+    await sched.drain(0)
+
+
+def test_concurrency_is_sized_from_timeouts_and_intervals() -> None:
+    assert sized_concurrency([]) == 64  # never below the old fixed default
+    # 1,000 SNMP devices, 10 s timeout, 60 s interval: 167 busy at worst, plus headroom.
+    assert sized_concurrency([(10.0, 60.0)] * 1000) == math.ceil(1000 / 6 * 1.25) + 16
+    # A timeout longer than its interval counts as the interval (one poll at a time).
+    assert sized_concurrency([(90.0, 60.0)] * 200) == 200 * 1.25 + 16
+    assert sized_concurrency([(10.0, 1.0)] * 100_000) == 10_000
+
+
+async def test_unset_concurrency_follows_the_inventory_across_reloads() -> None:
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, concurrency=None, jitter=0.0)
+    many = [((f"d{i}", 0), FakeProbe(f"d{i}", 10, clock)) for i in range(100)]
+    sched.set_probes(many)  # FakeProbe's timeout (1000 s) exceeds its interval: 1 each
+    assert sched.concurrency == 100 * 1.25 + 16
+    sched.set_probes(many[:10])
+    assert sched.concurrency == 64
+    sched.configure(5)  # set in roomwatch.yaml at a reload: taken as it is
+    sched.set_probes(many)
+    assert sched.concurrency == 5
+    await sched.drain(0)
+
+
+async def test_poll_slots_grow_while_polls_wait_and_a_cancelled_waiter_frees_nothing() -> None:
+    slots = PollSlots(1)
+    await slots.acquire()
+    waiters = [asyncio.create_task(slots.acquire()) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert slots.waiting == 3
+    waiters[0].cancel()
+    await asyncio.sleep(0)
+    assert slots.waiting == 2 and slots.used == 1
+    slots.resize(2)  # a reload sized it up: one more may go
+    await asyncio.sleep(0)
+    assert waiters[1].done() and not waiters[2].done()
+    assert slots.used == 2
+    slots.release()
+    await asyncio.sleep(0)
+    assert waiters[2].done() and slots.used == 2 and slots.waiting == 0

@@ -141,5 +141,22 @@ def test_encoder_cache_is_bounded() -> None:
     encoder = LineEncoder(max_series=10)
     lines, _ = encoder.encode(Sample(f"d{i}", "a.b", i, ts=TS) for i in range(25))
     assert len(lines) == 25
-    assert len(encoder._prefixes) <= 10
+    assert encoder.cache_size() <= 10 + 1  # tag sets, plus the one metric name
     assert lines[24] == "a,device=d24 b=24.0 1763800000250"
+
+
+def test_encoder_with_a_cache_matches_encoding_each_sample_alone() -> None:
+    """The cached path (tag sets remembered, a row's shared labels dict found by identity)
+    writes exactly the lines of the plain one, also for a labels dict shared across devices
+    and across metrics, and for a cache smaller than the series it sees."""
+    shared = {"ifName": "Gi1/0/1", "ifIndex": "1"}
+    samples = [Sample(d, m, 1.5, shared, ts=TS) for d in ("sw1", "sw2") for m in ("a", "b.c")]
+    samples += [Sample("sw1", "a", 2, {"ifName": f"p {i}"}, ts=TS) for i in range(30)]
+    samples += [Sample("sw2", "x.y", "OL", {}, ts=TS), Sample("sw2", "x.y", 3, {}, ts=TS)]
+    tags = {"sw1": {"site": "s,1"}, "sw2": {"kind": "switch"}}
+    for bound in (4, 1000):
+        encoder = LineEncoder(tags.__getitem__, max_series=bound)
+        for _ in range(2):  # cold cache, then warm
+            lines, skipped = encoder.encode(samples)
+            assert skipped == 0
+            assert lines == [encode_sample(s, tags[s.device]) for s in samples]
