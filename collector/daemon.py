@@ -26,6 +26,7 @@ from alerting.reports.schedule import ReportScheduler
 from alerting.service import AlertService
 from alerting.store import Fenced, StoreError
 from alerting.store.postgres import PostgresStore
+from collector import gctune
 from collector.api.server import ApiServer
 from collector.api.view import DaemonView, Incidents, ServiceIncidents
 from collector.clock import Clock, SystemClock
@@ -116,6 +117,7 @@ class Daemon:
     # -- start and stop -------------------------------------------------------------------
 
     async def run(self) -> int:
+        gctune.tune()
         try:
             loaded = load_all(self.config_path)
             add_self_device(loaded.inventory)
@@ -180,6 +182,7 @@ class Daemon:
             loop.add_signal_handler(signal.SIGINT, self._stop.set)
             loop.add_signal_handler(signal.SIGHUP, self._reload.set)
             consumer = asyncio.create_task(self._consume_faults(), name="faults")
+            gctune.freeze_startup()
             log.info(
                 "roomwatch started",
                 extra={
@@ -508,6 +511,7 @@ class Daemon:
         for probe in self.scheduler.set_probes(build_probes(self._watched(loaded.inventory))):
             await probe.close()
         self.latest.keep_devices(loaded.inventory.devices)
+        gctune.after_reload()
         log.info("configuration reloaded", extra={"devices": len(loaded.inventory.devices)})
         self._sd.send(ready=1, status=self.status_line())
         return True
