@@ -213,7 +213,7 @@ def report(
     print(f"  daemon: {cpu:.1f}s CPU ({cpu / window * 100:.0f}% of a core), {polls:.0f} polls"
           f" completed of {due:.0f} due; {per_poll * 1000:.2f} ms CPU per device poll,"
           f" {daemon_k * 1000:.2f} ms per 1,000 varbinds")  # fmt: skip
-    skipped = {k: v for k, v in m1.items() if k.startswith("roomwatch_poll_skipped_total")}
+    skipped = {k: v for k, v in m1.items() if "poll_skipped_total" in k}
     for key, value in sorted(skipped.items()):
         print(f"  {key}: {value - m0.get(key, 0.0):.0f} in the window, {value:.0f} since start")
     lag_sum, lag_count = (
