@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.durations import Duration
 from core.sample import Sample
+from probes.metric_names import MetricNames
 
 
 class ProbeError(Exception):
@@ -114,6 +115,12 @@ class Probe(ABC):
     async def close(self) -> None:
         """Release connections held between polls (default: none)."""
         return None
+
+    @classmethod
+    def metric_names(cls, settings: ProbeSettings) -> MetricNames:
+        """The metrics a probe with these settings can produce (for `roomwatch check`'s
+        warning about rules on metrics nothing produces). Default: it cannot tell."""
+        return MetricNames.anything()
 
     @classmethod
     def cli_target(cls, target: str) -> dict[str, object]:

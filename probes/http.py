@@ -59,7 +59,21 @@ from probes.base import (
     ProbeUnreachable,
     secret_field,
 )
+from probes.metric_names import MetricNames
 
+HTTP_METRICS = frozenset(
+    {
+        "http.up",
+        "http.status",
+        "http.response_seconds",
+        "http.dns_seconds",
+        "http.connect_seconds",
+        "http.tls_seconds",
+        "http.ttfb_seconds",
+        "http.content_match",
+        "tls.cert_expiry_days",
+    }
+)
 MAX_BODY = 1 << 20  # content checks read at most 1 MiB of a page
 _SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "api-key")
 _SECRET_WORDS = ("token", "secret", "password", "passwd", "auth")
@@ -302,6 +316,10 @@ def cert_expiry_days(der: bytes, now: float) -> float:
 class HttpProbe(Probe):
     type_name: ClassVar[str] = "http"
     settings_model: ClassVar[type[ProbeSettings]] = HttpSettings
+
+    @classmethod
+    def metric_names(cls, settings: ProbeSettings) -> MetricNames:
+        return MetricNames(HTTP_METRICS)
 
     @classmethod
     def cli_target(cls, target: str) -> dict[str, object]:

@@ -49,6 +49,7 @@ from probes.hostparse import (
     parse_systemctl_is_active,
     process_names_running,
 )
+from probes.metric_names import MetricNames
 
 FIRST_CPU_WINDOW_S = 0.25
 
@@ -271,9 +272,34 @@ async def _unit_states(units: list[str], limit_s: float) -> dict[str, str]:
     return parse_systemctl_is_active(units, out.decode("utf-8", "replace"))
 
 
+HOST_METRICS = MetricNames(
+    frozenset(
+        {
+            "cpu.usage",
+            "load.1",
+            "load.5",
+            "load.15",
+            "memory.used_percent",
+            "swap.used_percent",
+            "disk.used_percent",
+            "disk.free_bytes",
+            "net.rx_bytes",
+            "net.tx_bytes",
+            "uptime.seconds",
+            "process.running",
+            "service.active",
+        }
+    )
+)
+
+
 class LocalProbe(Probe):
     type_name: ClassVar[str] = "local"
     settings_model: ClassVar[type[ProbeSettings]] = LocalSettings
+
+    @classmethod
+    def metric_names(cls, settings: ProbeSettings) -> MetricNames:
+        return HOST_METRICS
 
     def __init__(self, device: str, settings: ProbeSettings) -> None:
         super().__init__(device, settings)

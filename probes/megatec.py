@@ -32,6 +32,7 @@ from pydantic import Field
 
 from core.sample import Sample, Value
 from probes.base import Probe, ProbeProtocolError, ProbeSettings, ProbeTimeout
+from probes.metric_names import MetricNames
 from probes.serial_bus import LineSettings, SerialPort, release_serial_port, serial_port
 
 
@@ -219,9 +220,38 @@ def is_refusal(text: str, command: str) -> bool:
 # -- the probe ------------------------------------------------------------------------------
 
 
+MEGATEC_METRICS = frozenset(
+    {
+        "battery.voltage",
+        "battery.voltage.nominal",
+        "device.mfr",
+        "device.model",
+        "input.current.nominal",
+        "input.frequency",
+        "input.frequency.nominal",
+        "input.voltage",
+        "input.voltage.fault",
+        "input.voltage.nominal",
+        "output.voltage",
+        "ups.alarm",
+        "ups.beeper.status",
+        "ups.firmware",
+        "ups.load",
+        "ups.status",
+        "ups.temperature",
+        "ups.type",
+    }
+)
+
+
 class MegatecProbe(Probe):
     type_name: ClassVar[str] = "megatec"
     settings_model: ClassVar[type[ProbeSettings]] = MegatecSettings
+
+    @classmethod
+    def metric_names(cls, settings: ProbeSettings) -> MetricNames:
+        # what the Q1, F and I answers map to (NUT names), and the status flags
+        return MetricNames(MEGATEC_METRICS)
 
     def __init__(self, device: str, settings: ProbeSettings) -> None:
         super().__init__(device, settings)

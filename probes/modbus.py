@@ -56,7 +56,8 @@ from probes.base import (
     ProbeUnreachable,
 )
 from probes.device_profiles import load_profile, resolve_setting
-from probes.modbus_link import ModbusLink, frame_gap_s
+from probes.metric_names import MetricNames, names_in_profile
+from probes.modbus_link import HEALTH_METRICS, ModbusLink, frame_gap_s
 from probes.serial_bus import release, shared
 
 RegisterType = Literal[
@@ -287,6 +288,12 @@ def split_address(address: str, default_port: int = 502) -> tuple[str, int]:
 
 class _ModbusProbe(Probe):
     settings_model: ClassVar[type[ProbeSettings]]
+
+    @classmethod
+    def metric_names(cls, settings: ProbeSettings) -> MetricNames:
+        assert isinstance(settings, _ModbusSettings)
+        profile = load_modbus_profile(settings.profile)
+        return MetricNames(names_in_profile(profile) | frozenset(HEALTH_METRICS.values()))
 
     def __init__(self, device: str, settings: ProbeSettings) -> None:
         super().__init__(device, settings)

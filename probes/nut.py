@@ -43,6 +43,7 @@ from probes.base import (
     ProbeUnreachable,
     secret_field,
 )
+from probes.metric_names import MetricNames
 
 
 class NutSettings(ProbeSettings):
@@ -177,9 +178,27 @@ class _Session:
         return lines
 
 
+NUT_NAMESPACES = (
+    "ambient.",
+    "battery.",
+    "device.",
+    "driver.",
+    "input.",
+    "outlet.",
+    "output.",
+    "server.",
+    "ups.",
+)
+
+
 class NutProbe(Probe):
     type_name: ClassVar[str] = "nut"
     settings_model: ClassVar[type[ProbeSettings]] = NutSettings
+
+    @classmethod
+    def metric_names(cls, settings: ProbeSettings) -> MetricNames:
+        # upsd serves whatever variables its driver has; they all live in NUT's namespaces
+        return MetricNames(prefixes=NUT_NAMESPACES)
 
     def __init__(self, device: str, settings: ProbeSettings) -> None:
         super().__init__(device, settings)

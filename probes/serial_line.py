@@ -39,6 +39,7 @@ from pydantic import (
 from core.sample import Sample
 from probes.base import Probe, ProbeProtocolError, ProbeSettings
 from probes.device_profiles import load_profile, resolve_setting
+from probes.metric_names import MetricNames, names_in_profile
 from probes.serial_bus import LineSettings, SerialPort, release_serial_port, serial_port
 
 
@@ -176,6 +177,11 @@ class SerialLineSettings(ProbeSettings):
 class SerialLineProbe(Probe):
     type_name: ClassVar[str] = "serial-line"
     settings_model: ClassVar[type[ProbeSettings]] = SerialLineSettings
+
+    @classmethod
+    def metric_names(cls, settings: ProbeSettings) -> MetricNames:
+        assert isinstance(settings, SerialLineSettings)
+        return MetricNames(names_in_profile(load_serial_profile(settings.profile)))
 
     def __init__(self, device: str, settings: ProbeSettings) -> None:
         super().__init__(device, settings)

@@ -63,7 +63,8 @@ from probes.base import (
 )
 from probes.hostparse import CpuTimes
 from probes.hostscript import build_script, has_host_metrics, read_output
-from probes.local import HostSettings, host_samples
+from probes.local import HOST_METRICS, HostSettings, host_samples
+from probes.metric_names import MetricNames
 
 # Failures reach the collector as ProbeErrors, which it logs once per transition; paramiko's
 # own tracebacks would otherwise repeat on every failed poll of an unreachable host.
@@ -395,6 +396,10 @@ class _Connection:
 class SshProbe(Probe):
     type_name: ClassVar[str] = "ssh"
     settings_model: ClassVar[type[ProbeSettings]] = SshSettings
+
+    @classmethod
+    def metric_names(cls, settings: ProbeSettings) -> MetricNames:
+        return HOST_METRICS
 
     def __init__(self, device: str, settings: ProbeSettings) -> None:
         super().__init__(device, settings)

@@ -49,6 +49,9 @@ class Rule:
     flapping: Flapping | None = field(default_factory=Flapping)
     summary: dict[str, Template] = field(default_factory=dict)
     runbook: str | None = None
+    # its metric comes from elsewhere than the configured probes (a trap, a sink's own figures,
+    # another collector): `roomwatch check` does not look for a probe that produces it
+    custom: bool = False
     file: str = ""
     line: int = 0
     col: int = 0

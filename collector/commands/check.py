@@ -13,6 +13,7 @@ from collector.commands.errors import ExitCode, Finding, config_lines
 from collector.config import DEFAULT_CONFIG
 from collector.loading import load_all
 from inventory import ConfigError
+from rules.lint import lint_rules
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +29,8 @@ def _check(args: argparse.Namespace) -> int:
         raise Finding(*config_lines(exc)) from None
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for finding in lint_rules(loaded.ruleset, loaded.inventory):
+        print(f"warning: {finding}", file=sys.stderr)
     if not loaded.inventory.devices:
         print(
             f"warning: {loaded.config.inventory}: no devices: nothing will be polled",

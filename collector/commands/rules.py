@@ -16,7 +16,8 @@ from pathlib import Path
 from collector.commands.errors import ExitCode, Finding, UsageError, config_lines
 from collector.config import load_config
 from inventory import ConfigError, Inventory, load_credentials, load_inventory
-from rules.loader import lint_rules, load_rules, rule_files
+from rules.lint import lint_rules
+from rules.loader import load_rules, rule_files
 from rules.ruletest import run_test_file
 
 

@@ -51,6 +51,7 @@ from probes.base import (
     ProbeTimeout,
     secret_field,
 )
+from probes.metric_names import MetricNames, names_in_profile
 from probes.snmp import ber
 from probes.snmp.engines import make_session
 from probes.snmp.gaps import Budget, Gaps
@@ -176,6 +177,20 @@ def host_port(address: str, default_port: int = 161) -> tuple[str, int]:
 class SnmpProbe(Probe):
     type_name: ClassVar[str] = "snmp"
     settings_model: ClassVar[type[ProbeSettings]] = SnmpSettings
+
+    @classmethod
+    def metric_names(cls, settings: ProbeSettings) -> MetricNames:
+        assert isinstance(settings, SnmpSettings)
+        profiles = load_profiles(tuple(settings.profile_dirs))
+        chosen = (
+            profiles.values()
+            if "auto" in settings.profile
+            else [profiles[name] for name in settings.profile if name in profiles]
+        )
+        names = frozenset().union(*(names_in_profile(p) for p in chosen))
+        # traps land on the polled series (ifOperStatus, ups.status) and as snmp.trap; the
+        # probe's own findings are snmp.* too
+        return MetricNames(names | {"snmp.trap", "ifOperStatus", "ups.status"}, ("snmp.",))
 
     def __init__(
         self, device: str, settings: ProbeSettings, session: SnmpSession | None = None

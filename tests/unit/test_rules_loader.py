@@ -10,7 +10,8 @@ import pytest
 from inventory import ConfigError
 from inventory.model import Selector
 from rules.conditions import ConditionError, parse_condition
-from rules.loader import lint_rules, load_rules
+from rules.lint import lint_rules
+from rules.loader import load_rules
 from rules.model import CRITICALITY
 from rules.template import TemplateError, parse_template
 from tests.unit.rules_cases.helpers import inventory, rules_from
