@@ -27,6 +27,7 @@ Names follow Prometheus' conventions:
   left out, so a device that stopped answering, or a series it no longer reports, disappears
   from Prometheus instead of showing its last value for ever. `device.up` keeps saying 0 for a
   device that does not answer, because every failed poll writes it anew.
+- roomwatch's own `roomwatch.*` samples are left out: /metrics carries those figures.
 - No timestamps are written: Prometheus stamps a scrape itself (as its exporters do)."""
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ from core.sample import Sample
 from inventory.model import Inventory
 
 PREFIX = "roomwatch_"
+# The daemon's figures about itself (roomwatch.spool.depth, …) are on /metrics already,
+# under the names users scrape there (roomwatch_sink_spool_depth{sink}).
+OWN_METRICS = "roomwatch."
 DEFAULT_STALE_AFTER = 600.0
 OUR_LABELS = ("device", "site", "room", "kind")
 STATE_LABEL = "state"
@@ -153,6 +157,8 @@ def reading_families(
     labels_of: dict[str, dict[str, str]] = {}
     for sample in latest:
         if sample.ts and now - sample.ts > stale_after:
+            continue
+        if sample.metric.startswith(OWN_METRICS):
             continue
         labels = labels_of.get(sample.device)
         if labels is None:

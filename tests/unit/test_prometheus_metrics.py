@@ -118,6 +118,7 @@ def test_readings_are_named_with_prefix_and_unit_and_labelled_by_the_inventory()
         Sample("sw1", "ifHCInOctets", 12345, {"ifName": "Gi1/0/1", "ifIndex": "1"}, None, NOW),
         Sample("sw1", "ifHighSpeed", 1000, {"ifName": "Gi1/0/1"}, "Mbit/s", NOW),
         Sample("web", "http.response_seconds", 0.25, {}, "s", NOW),
+        Sample("roomwatch", "roomwatch.spool.depth", 3, {"sink": "vm"}, None, NOW),
     ]
     values, types = scraped(reading_families(latest, INVENTORY, NOW, 600))
     assert values[("roomwatch_battery_charge_percent", ups(ups="ups"))] == 95
@@ -134,6 +135,8 @@ def test_readings_are_named_with_prefix_and_unit_and_labelled_by_the_inventory()
     unknown = labels(device="web", site="", room="", kind="")
     assert values[("roomwatch_http_response_seconds", unknown)] == 0.25
     assert types["roomwatch_battery_charge_percent"] == "gauge"
+    # roomwatch's own figures are on /metrics, under the names users scrape there
+    assert not [name for name, _ in values if "spool" in name]
 
 
 def test_a_state_is_an_info_metric_with_the_state_as_a_label() -> None:
