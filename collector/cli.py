@@ -26,6 +26,7 @@ COMMANDS = (
     "rules",
     "maintenance",
     "report",
+    "profiles",
     "store",
 )
 

@@ -116,9 +116,10 @@ def convert(
         found = row.get(spec.precision_from)
         if found is not None and isinstance(found[2], int) and 0 <= found[2] <= 9:
             factor /= 10 ** found[2]
-    value_in_unit = (
-        number if factor == 1.0 and isinstance(number, int) else round(number * factor, 6)
-    )
+    if factor == 1.0 and not spec.offset and isinstance(number, int):
+        value_in_unit: float | int = number
+    else:
+        value_in_unit = round(number * factor + spec.offset, 6)
     # `valid` is in the metric's unit: 65535 minutes of "unknown" runtime is caught as the
     # 3,932,100 s it would become.
     if spec.valid is not None and not spec.valid[0] <= value_in_unit <= spec.valid[1]:
@@ -238,7 +239,10 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
             continue
         labels = {table.index: ".".join(map(str, index))}
         for name, label_spec in table.labels.items():
-            found = row.get(label_spec.oid)
+            if label_spec.template is not None:
+                labels[name] = label_spec.template.replace("{index}", labels[table.index])
+                continue
+            found = row.get(label_spec.oid) if label_spec.oid is not None else None
             if found is None:
                 continue
             if label_spec.map is not None and isinstance(found[2], int):

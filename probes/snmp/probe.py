@@ -56,7 +56,7 @@ from probes.snmp import ber
 from probes.snmp.engines import make_session
 from probes.snmp.gaps import Budget, Gaps
 from probes.snmp.health import PollHealth
-from probes.snmp.mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, uptime_seconds
+from probes.snmp.mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, text, uptime_seconds
 from probes.snmp.profiles import (
     Profile,
     TableSpec,
@@ -74,6 +74,9 @@ def _split(value: Any) -> Any:
     if isinstance(value, str):  # from the command line: "system,if-mib"
         return [v.strip() for v in value.split(",") if v.strip()]
     return value
+
+
+SYS_DESCR: ber.Oid = (1, 3, 6, 1, 2, 1, 1, 1, 0)
 
 
 class SnmpSettings(ProbeSettings):
@@ -314,14 +317,15 @@ class SnmpProbe(Probe):
         return out
 
     async def _detect(self, session: SnmpSession, gaps: Gaps, budget: Budget) -> list[Profile]:
-        found = await get_scalars(session, [SYS_UPTIME, SYS_OBJECT_ID], gaps, budget)
+        found = await get_scalars(session, [SYS_UPTIME, SYS_OBJECT_ID, SYS_DESCR], gaps, budget)
         sys_object_id = None
         value = found[SYS_OBJECT_ID][2] if SYS_OBJECT_ID in found else None
         if isinstance(value, tuple):
             sys_object_id = value
+        sys_descr = text(found[SYS_DESCR][2]) if SYS_DESCR in found else None
         subtrees = detect_subtrees(self.profiles)
         answered = await answered_subtrees(session, subtrees, gaps, budget)
-        return choose_auto(self.profiles, sys_object_id, answered)
+        return choose_auto(self.profiles, sys_object_id, answered, sys_descr)
 
     async def close(self) -> None:
         if self._session is not None:

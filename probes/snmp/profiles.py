@@ -52,6 +52,7 @@ OID first and a coarse fallback after it.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -87,6 +88,7 @@ class MetricSpec(_Model):
     oid: OidField
     unit: str | None = None
     scale: float = 1.0
+    offset: float = 0.0  # added after scaling (°F → °C: scale 5/9, offset -160/9)
     rate: bool = False
     map: dict[int, str] | None = None
     parse: str | None = Field(default=None, pattern="^number$")
@@ -100,8 +102,12 @@ class MetricSpec(_Model):
 
 
 class LabelSpec(_Model):
-    oid: OidField
+    """A label from a column (`oid`, optionally through `map`), or a `template` in which
+    `{index}` stands for the row index (a label such as "Probe {index}")."""
+
+    oid: OidField | None = None
     map: dict[int, str] | None = None
+    template: str | None = None
 
 
 def _label_spec(value: Any) -> Any:
@@ -144,7 +150,7 @@ class TableSpec(_Model):
     def columns(self) -> list[Oid]:
         """Every column the walk needs, each once, in a stable order."""
         wanted: list[Oid] = [m.oid for m in self.metrics]
-        wanted += [spec.oid for spec in self.labels.values()]
+        wanted += [spec.oid for spec in self.labels.values() if spec.oid is not None]
         wanted += list(self.where_oids())
         for m in self.metrics:
             if m.scale_by is not None:
@@ -186,9 +192,30 @@ class Override(_Model):
     metrics: dict[str, MetricOverride]
 
 
+class DetectRule(_Model):
+    """Every key given must match (sysObjectID by prefix, sysDescr by substring or by regular
+    expression); within a key, any entry will do. The shape of LibreNMS's OS detection."""
+
+    sys_object_id: list[str] = Field(default_factory=list)
+    sys_descr: list[str] = Field(default_factory=list)
+    sys_descr_regex: list[str] = Field(default_factory=list)
+
+    def matches(self, sys_object_id: Oid | None, sys_descr: str | None) -> bool:
+        if self.sys_object_id and not (
+            sys_object_id is not None
+            and any(sys_object_id[: len(p)] == p for p in map(parse_oid, self.sys_object_id))
+        ):
+            return False
+        descr = sys_descr or ""
+        if self.sys_descr and not any(part in descr for part in self.sys_descr):
+            return False
+        return not self.sys_descr_regex or any(re.search(r, descr) for r in self.sys_descr_regex)
+
+
 class Detect(_Model):
     sys_object_id: list[str] = Field(default_factory=list)
     answers: list[OidField] = Field(default_factory=list)
+    rules: list[DetectRule] = Field(default_factory=list)  # any rule that matches selects
 
 
 class Profile(_Model):
@@ -273,7 +300,10 @@ def _load(files: tuple[tuple[str, int], ...]) -> dict[str, Profile]:
 
 
 def choose_auto(
-    profiles: dict[str, Profile], sys_object_id: Oid | None, answered: set[Oid]
+    profiles: dict[str, Profile],
+    sys_object_id: Oid | None,
+    answered: set[Oid],
+    sys_descr: str | None = None,
 ) -> list[Profile]:
     """The profiles `auto` picks: `system` always, then each profile whose detect rule
     matches (by sysObjectID prefix, or an `answers` subtree in `answered`), keeping one per
@@ -283,8 +313,10 @@ def choose_auto(
     for profile in profiles.values():
         if profile.name == "system":
             continue
-        if profile.matches_sys_object_id(sys_object_id) or any(
-            oid in answered for oid in profile.detect.answers
+        if (
+            profile.matches_sys_object_id(sys_object_id)
+            or any(oid in answered for oid in profile.detect.answers)
+            or any(rule.matches(sys_object_id, sys_descr) for rule in profile.detect.rules)
         ):
             picked.append(profile)
     picked.sort(key=lambda p: (-p.priority, p.name))
