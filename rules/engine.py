@@ -68,6 +68,9 @@ class _Bound:
         self.readings = Readings(rule)
         # Only series worth keeping (statemachine.worth_keeping): pending, firing, counting
         # opens towards flapping, or absent. Nothing wrong and nothing to remember: no state.
+        # But a rate() series keeps one from its first counter reading on, while its counter
+        # is remembered (readings.rates), as it always has: its last rate is then the value
+        # an absence fault of the rule shows, and series keep their order (events too).
         self.states: dict[SeriesKey, SeriesState] = {}
         self.active: dict[SeriesKey, SeriesState] = {}  # pending or firing
         self.seen: dict[str, float] = {}  # device → last sample (rules with `absent`)
@@ -238,7 +241,7 @@ class Engine:
         event = apply(st, b.rule, now, kind, criticality, held, value, level, clear)
         if st.phase == INACTIVE:
             b.active.pop(key, None)
-            if not worth_keeping(st, b.rule):
+            if not worth_keeping(st, b.rule) and not (b.rule.rate and key in b.readings.rates):
                 b.states.pop(key, None)
         else:
             b.active[key] = st
@@ -273,10 +276,12 @@ class Engine:
                 return
             value = combined
         elif rule.rate:
+            if st is None:  # see _Bound.states
+                st = b.states[key] = SeriesState(s.device, lkey, now)
             rate = b.readings.rate(key, s, now)
             if rate is None:
-                if st is not None:  # it answered: not stale, though there is no rate yet
-                    self._step(b, key, st, now, events, SEEN, 0)
+                # it answered: not stale, though there is no rate (yet)
+                self._step(b, key, st, now, events, SEEN, 0)
                 return
             value = rate
         device = b.devices[s.device]
@@ -306,10 +311,7 @@ class Engine:
             key: SeriesKey = (device, ())
             st = b.states.get(key)
             if st is None:
-                # A rate() rule's absence fault shows the series' last rate as its value, as
-                # when the engine kept a state for every counter (before readings.py).
-                value = b.readings.last_rate(key) if b.rule.rate else None
-                st = b.states[key] = SeriesState(device, (), last, value=value)
+                st = b.states[key] = SeriesState(device, (), last)
             if not st.absent:
                 held = self._suppressor.held(device, st.last_seen, now, b.rule.stale_s)
                 self._step(b, key, st, now, events, ABSENT, b.devices[device].criticality, held)

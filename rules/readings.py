@@ -27,8 +27,7 @@ class Readings:
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
         self.crit = any(level == CRITICALITY for level, _ in rule.levels)
-        # rate(): the last counter reading, its time, and the last rate worked out
-        self.rates: dict[SeriesKey, tuple[float, float, float | None]] = {}
+        self.rates: dict[SeriesKey, tuple[float, float]] = {}  # rate(): (counter, ts)
         # Expressions: the latest value of each operand per series, and counters of rate().
         self.latest: dict[SeriesKey, dict[Operand, tuple[float, float]]] = {}
         self.counters: dict[tuple[SeriesKey, str], tuple[float, float]] = {}
@@ -48,18 +47,10 @@ class Readings:
             return None
         ts = s.ts if s.ts > 0 else now
         prev = self.rates.get(key)
+        self.rates[key] = (counter, ts)
         if prev is None or ts <= prev[1] or counter < prev[0]:
-            # first reading, or the counter wrapped / the device rebooted
-            self.rates[key] = (counter, ts, prev[2] if prev is not None else None)
-            return None
-        rate = (counter - prev[0]) / (ts - prev[1])
-        self.rates[key] = (counter, ts, rate)
-        return rate
-
-    def last_rate(self, key: SeriesKey) -> float | None:
-        """The series' last rate: the value an absence fault of a rate() rule shows."""
-        got = self.rates.get(key)
-        return None if got is None else got[2]
+            return None  # first reading, or the counter wrapped / the device rebooted
+        return (counter - prev[0]) / (ts - prev[1])
 
     def combine(
         self, expression: Expression, s: Sample, key: SeriesKey, now: float
