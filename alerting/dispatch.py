@@ -116,6 +116,9 @@ class Dispatcher:
 
     # ------------------------------------------------------------ recipients
 
+    def recipients_for(self, entry: NotifierConfig, people: Iterable[str]) -> dict[str, Any] | None:
+        return self._recipients(entry, people)
+
     def _recipients(self, entry: NotifierConfig, people: Iterable[str]) -> dict[str, Any] | None:
         """What this channel needs to reach these people (the channel's recipients rule);
         None when it cannot reach anyone (an email channel with no address at all)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from alerting import acklink, incidents
@@ -25,6 +25,7 @@ from alerting.incidents import Change, IncidentError
 from alerting.notifiers import build_notifier
 from alerting.notifiers.base import Notifier
 from alerting.outbox import Outbox
+from alerting.pipeline.dedup import dedup_key
 from alerting.store import Conflict, Incident, TicketStore, is_postgres_url, open_store, sqlite_path
 from inventory.credentials import Credentials
 from inventory.model import Inventory
@@ -107,15 +108,22 @@ class AlertService:
 
     # ------------------------------------------------------------ faults in
 
-    async def handle(self, faults: Sequence[Fault], shard: str | None = None) -> list[Change]:
+    async def handle(
+        self,
+        faults: Sequence[Fault],
+        shard: str | None = None,
+        already_told: Collection[str] = (),
+    ) -> list[Change]:
         """Record fault events and queue what they cause, atomically. Returns the changes.
-        Each incident belongs to its device's shard (or to `shard` when given)."""
+        Each incident belongs to its device's shard (or to `shard` when given). The keys in
+        `already_told` had their first message sent while the store was away (fallback.py):
+        that message is recorded as sent instead of being sent again."""
         if not faults:
             return []
         now = self.clock()
         for attempt in range(1, CONFLICT_RETRIES + 1):
             try:
-                changes = await self._record(faults, now, shard)
+                changes = await self._record(faults, now, shard, already_told)
                 break
             except Conflict:
                 # another collector recorded the same fault first (its incident won the
@@ -138,7 +146,13 @@ class AlertService:
                 )
         return changes
 
-    async def _record(self, faults: Sequence[Fault], now: float, shard: str | None) -> list[Change]:
+    async def _record(
+        self,
+        faults: Sequence[Fault],
+        now: float,
+        shard: str | None,
+        already_told: Collection[str],
+    ) -> list[Change]:
         changes: list[Change] = []
         async with self.store.transaction():
             for fault in faults:
@@ -152,8 +166,27 @@ class AlertService:
                 if change is None:
                     continue
                 await self.dispatch.after_change(change, now)
+                if change.kind in ("opened", "reopened") and fault.key in already_told:
+                    await self._told_during_outage(change.incident, now)
                 changes.append(change)
         return changes
+
+    async def _told_during_outage(self, incident: Incident, now: float) -> None:
+        prefix = dedup_key(incident.id, incident.occurrences, "tier:0", "")
+        first = [
+            item
+            for item in await self.store.outbox_items(incident.id, state="pending")
+            if item.dedup.startswith(prefix)
+        ]
+        if first:
+            await self.store.mark_sent(first, now)
+        await self.store.audit(
+            incident.id,
+            now,
+            "system",
+            "told",
+            {"what": "opened", "step": "tier:0", "via": "fallback while the store was away"},
+        )
 
     # ------------------------------------------------------------ the clock
 

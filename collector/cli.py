@@ -28,6 +28,7 @@ COMMANDS = (
     "report",
     "profiles",
     "store",
+    "cluster",
 )
 
 

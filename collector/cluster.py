@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from alerting.store import Unavailable
 from alerting.store import cluster as leases
@@ -197,3 +198,35 @@ def shard_snapshot(saved: Snapshot, devices: set[str]) -> Snapshot:
             rules[name] = rule.model_copy(update={"series": series, "seen": seen})
     known = {d: v for d, v in saved.devices.items() if d in devices}
     return saved.model_copy(update={"devices": known, "rules": rules})
+
+
+async def status(store: PostgresStore) -> dict[str, Any]:
+    """Collectors, their shards and heartbeats, and every lease (`roomwatch cluster status`,
+    /api/cluster). Ages are on the database clock."""
+    beats = await leases.collectors(store)
+    rows = await leases.leases(store)
+    now = await leases.db_now(store)
+    fresh = {b.name for b in beats if b.silent_for <= b.failover}
+    return {
+        "collectors": [
+            {
+                "name": b.name,
+                "shards": b.shards,
+                "heartbeat_age": round(b.silent_for, 1),
+                "failover": b.failover,
+                "state": "live" if b.name in fresh else "silent",
+                "started_at": b.started_at,
+            }
+            for b in beats
+        ],
+        "leases": [
+            {
+                "shard": lease.shard,
+                "holder": lease.holder,
+                "epoch": lease.epoch,
+                "expires_in": round(lease.expires_at - now, 1),
+                "held": lease.expires_at > now,
+            }
+            for lease in rows
+        ],
+    }

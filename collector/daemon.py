@@ -8,7 +8,11 @@ state so `for` timers survive a restart, and pets systemd's watchdog.
 
 SIGHUP (or `systemctl reload`), or an edit of any of the files, reloads every file; a bad
 file is logged with its errors and the running configuration stays. SIGTERM drains: in-flight
-polls finish, faults are handed over, the outbox and the sinks flush, the store closes."""
+polls finish, faults are handed over, the outbox and the sinks flush, the store closes.
+
+With a PostgreSQL store the daemon is one collector of a desk: cluster_role.py decides which
+shards it polls, outage.py records faults while the store may be away. (About 630 lines: the
+wiring of every part in one place; each part's logic lives in its own module.)"""
 
 from __future__ import annotations
 
@@ -24,17 +28,21 @@ from typing import TYPE_CHECKING, Any
 from alerting.reports.jobs import windows_in
 from alerting.reports.schedule import ReportScheduler
 from alerting.service import AlertService
-from alerting.store import Fenced, StoreError
+from alerting.store import Fenced, StoreError, Unavailable
 from alerting.store.postgres import PostgresStore
 from collector import gctune
 from collector.api.server import ApiServer
 from collector.api.view import DaemonView, Incidents, ServiceIncidents
 from collector.clock import Clock, SystemClock
+from collector.cluster import status as cluster_status
 from collector.cluster_role import ClusterRole
 from collector.commands.errors import ExitCode
 from collector.demo_site import DemoSite
+from collector.faultqueue import FaultQueue
+from collector.heartbeat import DeadMansSwitch
 from collector.latest import LatestReadings
 from collector.loading import Loaded, add_self_device, files_signature, load_all, watched_files
+from collector.outage import OutageBuffer
 from collector.polling import PollResult, build_probes
 from collector.scheduler import Scheduler
 from collector.sdnotify import Notifier
@@ -108,6 +116,8 @@ class Daemon:
         self.api: ApiServer | None = None
         self.traps: SnmpTrapReceiver | None = None
         self.cluster: ClusterRole | None = None  # with a PostgreSQL store (docs/scale.md)
+        self.outage: OutageBuffer | None = None
+        self._store_down = False
 
     @property
     def state_file(self) -> Path:
@@ -166,11 +176,19 @@ class Daemon:
             return ExitCode.NO_ANSWER
         consumer: asyncio.Task[None] | None = None
         leases: asyncio.Task[None] | None = None
+        pinger: asyncio.Task[None] | None = None
         try:
             if isinstance(self.alerts.store, PostgresStore):
                 self.cluster = ClusterRole(self, self.alerts.store)
                 self.alerts.shards = self.cluster.member.shards
+                queue = await FaultQueue.open(config.state_dir / "fault-queue.db")
+                self.outage = OutageBuffer(self.alerts, self.cluster, queue)
             await self._start_services(loaded)  # polls nothing in a cluster until leases come
+            if config.collector.heartbeat_url:
+                switch = DeadMansSwitch(
+                    config.collector.heartbeat_url, config.collector.heartbeat_interval
+                )
+                pinger = asyncio.create_task(switch.run(self._stop), name="heartbeat")
             if self.cluster is not None:
                 # the leases only once starting is done: a lease taken before a slow start
                 # would lapse unrenewed and flap to the other collector
@@ -197,9 +215,10 @@ class Daemon:
             log.error("cannot start: %s", exc)
             return ExitCode.USAGE
         finally:
-            if leases is not None:
-                self._stop.set()
-                await leases
+            self._stop.set()
+            for task in (leases, pinger):
+                if task is not None:
+                    await task
             await self._shutdown(consumer)
         return ExitCode.OK
 
@@ -282,6 +301,8 @@ class Daemon:
         self._save_state()
         if self.cluster is not None:
             await self.cluster.leave()  # the standby takes over now, not after expiry
+        if self.outage is not None:
+            await self.outage.queue.close()  # what it holds is replayed at the next start
         await self.alerts.close()
         for sink in self.sinks:
             await sink.stop()
@@ -326,10 +347,17 @@ class Daemon:
                 self.faults.put_nowait(fired)
             try:
                 await self.alerts.tick()
+                if self._store_down:
+                    log.info("ticket store reachable again")
+                self._store_down = False
             except Fenced as exc:  # lost a lease while paused or cut off: nothing was written
                 log.warning("%s", exc)
                 if self.cluster is not None:
                     await self.cluster.fenced()
+            except Unavailable as exc:  # said once per outage, not every second
+                if not self._store_down:
+                    log.error("ticket store unreachable; escalation waits for it: %s", exc)
+                self._store_down = True
             except Exception:  # a bug in one tick must not stop monitoring
                 log.exception("alerting tick failed")
             await self._run_reports(now)
@@ -349,8 +377,8 @@ class Daemon:
         built from the ticket store and `latest`, mailed through the outbox."""
         if self.reports is None or self.alerts is None or self.loaded is None:
             return
-        if self.cluster is not None and not self.cluster.holds_desk():
-            return  # one collector of the desk mails the reports
+        if self.cluster is not None and (self._store_down or not self.cluster.holds_desk()):
+            return  # one collector of the desk mails the reports, when the store is there
         loaded = self.loaded
         try:
             await self.reports.tick(
@@ -423,18 +451,15 @@ class Daemon:
     async def _consume_faults(self) -> None:
         assert self.alerts is not None
         while True:
+            if self.outage is not None and self.outage.pending:
+                await self.outage.drain(self.faults)  # in order, before anything newer
+                continue
             batch = await self.faults.get()
             try:
-                await self.alerts.handle(
-                    self.cluster.held_faults(batch) if self.cluster is not None else batch
-                )
-            except Fenced as exc:
-                # this collector lost a lease (paused, cut off): nothing was written; what the
-                # lost shard raised is its new holder's, the rest is recorded again
-                log.warning("%s", exc)
-                if self.cluster is not None:
-                    await self.cluster.fenced()
-                self.faults.put_nowait(batch)
+                if self.outage is not None:  # a shared store: fenced, and may go away
+                    await self.outage.record(batch)
+                else:
+                    await self.alerts.handle(batch)
             except Exception:
                 # The store is the record of incidents; if it fails, keep the batch and retry
                 # rather than lose an incident.
@@ -602,7 +627,13 @@ class Daemon:
             incidents=incidents,
             maintenance_file=lambda: loaded().config.maintenance_file,
             readings_stale_after=lambda: loaded().config.api.readings_stale_after,
+            cluster=self._cluster_status,
         )
+
+    async def _cluster_status(self) -> dict[str, Any]:
+        if self.cluster is None:
+            return {"collectors": [], "leases": [], "store": "sqlite"}
+        return await cluster_status(self.cluster.store)
 
     def own_stats(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.stats)
@@ -621,4 +652,11 @@ class Daemon:
         out["fault_queue_depth"] = self.faults.qsize()
         if self.traps is not None:
             out["traps"] = self.traps.stats()
+        if self.cluster is not None:
+            member = self.cluster.member
+            out["cluster"] = {
+                "collector": member.name,
+                "leases": member.fences(),
+                "store_reachable": member.reachable,
+            }
         return out

@@ -132,3 +132,10 @@ async def load_state(store: PostgresStore, shard: str) -> dict[str, Any] | None:
         cur = await conn.execute(b"SELECT snapshot FROM shard_state WHERE shard = %s", (shard,))
         row = await cur.fetchone()
     return json.loads(row["snapshot"]) if row else None
+
+
+async def db_now(store: PostgresStore) -> float:
+    async with store.raw() as conn:
+        cur = await conn.execute(f"SELECT {DB_NOW} AS now".encode())
+        row = await cur.fetchone()
+    return float(row["now"]) if row else 0.0

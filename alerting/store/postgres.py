@@ -17,6 +17,7 @@ an old holder lands after the new holder's epoch began."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +43,10 @@ from alerting.store.sql import SqlStore
 from alerting.store.urls import check_url, redact
 
 Conn = AsyncConnection[DictRow]
+
+# The pool logs every failed reconnect at WARNING: during an outage that is a line a second.
+# The collector says once that the store is away and once that it is back (cluster.py).
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 #: how long a claimed outbox row stays with its sender before another may take it
 CLAIM_SECONDS = 30.0
@@ -85,10 +90,10 @@ class PostgresStore(SqlStore):
             min_size=1,
             max_size=max_size,
             open=False,
-            timeout=connect_wait,
+            timeout=min(connect_wait, 5.0),  # a request waits this long for a connection
             kwargs={"row_factory": dict_row, "autocommit": True},
             connection_class=AsyncConnection[DictRow],
-            reconnect_timeout=0,  # keep trying in the background while the server is away
+            reconnect_timeout=60.0,
         )
         try:
             await pool.open(wait=True, timeout=connect_wait)

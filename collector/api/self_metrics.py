@@ -153,6 +153,34 @@ def trap_families(f: SelfFigures) -> Iterable[Metric]:
     yield family
 
 
+def cluster_families(f: SelfFigures) -> Iterable[Metric]:
+    """Which collector of a shared desk these figures are from, and what it holds."""
+    cluster: Mapping[str, Any] = f.own.get("cluster") or {}
+    if not cluster:
+        return
+    name = str(cluster["collector"])
+    info = GaugeMetricFamily(
+        "roomwatch_collector_info", "This collector's name.", labels=["collector"]
+    )
+    info.add_metric([name], 1.0)
+    yield info
+    held = GaugeMetricFamily(
+        "roomwatch_shard_lease_epoch",
+        "Epoch of each shard lease this collector holds.",
+        labels=["collector", "shard"],
+    )
+    for shard, epoch in sorted(cluster["leases"].items()):
+        held.add_metric([name, shard], float(epoch))
+    yield held
+    up = GaugeMetricFamily(
+        "roomwatch_store_reachable",
+        "1 while the shared ticket store answers.",
+        labels=["collector"],
+    )
+    up.add_metric([name], 1.0 if cluster["store_reachable"] else 0.0)
+    yield up
+
+
 def sink_families(f: SelfFigures) -> Iterable[Metric]:
     by_key: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
     for sink_name, stats in f.sinks:
@@ -219,6 +247,7 @@ FAMILY_BUILDERS: list[Builder] = [
     sink_families,
     alert_families,
     incident_families,
+    cluster_families,
 ]
 
 

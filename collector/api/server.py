@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from collector.api import json_api, maintenance, metrics, page
+from collector.api import cluster, json_api, maintenance, metrics, page
 from collector.api.auth import api_token, guard, parse_listen
 from collector.api.view import DaemonView
 from inventory import ConfigError
@@ -29,7 +29,7 @@ BODY_LIMIT = 64 * 1024  # bytes of a request body: a window or an acknowledgemen
 def make_app(view: DaemonView, token: Callable[[], str | None]) -> web.Application:
     """The whole API. `token` is asked at each request (None: loopback without a token)."""
     app = web.Application(middlewares=[guard(token)], client_max_size=BODY_LIMIT)
-    for part in (page, json_api, maintenance, metrics):
+    for part in (page, json_api, maintenance, metrics, cluster):
         app.router.add_routes(part.routes(view))
     return app
 

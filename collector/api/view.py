@@ -15,7 +15,7 @@ data and a real alert service, and serve the handlers in-process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -107,3 +107,5 @@ class DaemonView:
     maintenance_file: Callable[[], Path]
     # how old a reading may be and still be on /metrics/devices (api.readings_stale_after)
     readings_stale_after: Callable[[], float] = lambda: DEFAULT_STALE_AFTER
+    #: collectors, shards and leases when the store is shared (None: a single box)
+    cluster: Callable[[], Awaitable[Mapping[str, Any]]] | None = None

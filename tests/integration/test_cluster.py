@@ -4,9 +4,13 @@ its lease, exactly one message per step, and a silent collector named in an inci
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,11 +26,15 @@ from tests.fixtures.cluster import (
     write_collector,
     write_desk,
 )
+from tests.fixtures.peers import REPO, free_port
+from tests.fixtures.postgres import PostgresServer
 from tests.fixtures.website import Website
 
 pytestmark = pytest.mark.integration
 
 FAILOVER = 5.0  # collector.failover in these tests: a standby takes over within it
+OUTAGE = 20.0  # seconds the store is down in the outage test (the issue says a minute)
+ROOMWATCH = (sys.executable, "-m", "collector.cli")
 
 
 @pytest.fixture
@@ -127,7 +135,9 @@ def test_a_collector_dying_with_no_standby_is_named_in_an_incident(
         escalate_after="1h",
     )
     desk = Desk(pg_store_url)
-    a = start_collector(write_collector(tmp_path, "edge-a", shards=["hall-a"]))
+    api_port = free_port()
+    a_config = write_collector(tmp_path, "edge-a", shards=["hall-a"], api_port=api_port)
+    a = start_collector(a_config)
     eventually(lambda: desk.holder("*") == "edge-a", "edge-a holding the desk lease")
     b = start_collector(write_collector(tmp_path, "edge-b", shards=["hall-b"]))
     try:
@@ -140,6 +150,28 @@ def test_a_collector_dying_with_no_standby_is_named_in_an_incident(
         assert "edge-b" in doc["text"] and "hall-b" in doc["text"]
         rows = desk.query("SELECT key, level, device, state FROM incidents")
         assert rows == [("collector-silent|edge-b", 1, "edge-b", "open")]
+
+        # what an admin sees: the CLI, the API and /metrics of the live collector
+        shown = subprocess.run(
+            [*ROOMWATCH, "cluster", "status", "--json", "-c", str(a_config)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=30,
+        )
+        assert shown.returncode == 0, shown.stderr
+        status = json.loads(shown.stdout)
+        states = {c["name"]: c["state"] for c in status["collectors"]}
+        assert states == {"edge-a": "live", "edge-b": "silent"}
+        holders = {lease["shard"]: lease["holder"] for lease in status["leases"]}
+        assert holders["hall-a"] == "edge-a" and holders["*"] == "edge-a"
+        assert not next(lease for lease in status["leases"] if lease["shard"] == "hall-b")["held"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/api/cluster") as reply:
+            assert {c["name"] for c in json.load(reply)["collectors"]} == {"edge-a", "edge-b"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/metrics") as reply:
+            metrics = reply.read().decode()
+        assert 'roomwatch_collector_info{collector="edge-a"} 1' in metrics
+        assert 'roomwatch_shard_lease_epoch{collector="edge-a",shard="hall-a"}' in metrics
         # it comes back: the incident resolves
         b = start_collector(write_collector(tmp_path, "edge-b", shards=["hall-b"]))
         eventually(
@@ -149,3 +181,79 @@ def test_a_collector_dying_with_no_standby_is_named_in_an_incident(
     finally:
         stop_collector(a)
         stop_collector(b)
+
+
+def test_a_single_box_pings_its_dead_mans_switch_until_it_dies(
+    tmp_path: Path, website: Website, hook: WebhookReceiver
+) -> None:
+    (tmp_path / "inventory.yaml").write_text("devices: []\n", encoding="utf-8")
+    config = tmp_path / "box.yaml"
+    config.write_text(
+        "inventory: inventory.yaml\nrules: []\nstate_dir: state\napi: {enabled: false}\n"
+        "collector:\n"
+        f"  heartbeat_url: http://127.0.0.1:{hook.port}/ping/6f1c-secret\n"
+        "  heartbeat_interval: 1s\n",
+        encoding="utf-8",
+    )
+    box = start_collector(config)
+    try:
+        eventually(lambda: len(hook.pings) >= 3, "three heartbeat pings")
+        box.send_signal(signal.SIGKILL)  # the box dies: the switch hears nothing more
+        box.wait(timeout=10)
+        count = len(hook.pings)
+        time.sleep(2.5)
+        assert len(hook.pings) == count
+        gaps = [b - a for a, b in zip(hook.pings, hook.pings[1:], strict=False)]
+        assert all(0.5 <= gap <= 2.0 for gap in gaps), gaps
+    finally:
+        stop_collector(box)
+    assert "6f1c-secret" not in config.with_suffix(".log").read_text(encoding="utf-8")
+
+
+def test_a_store_outage_queues_changes_in_order_and_level_1_still_reaches_people(
+    tmp_path: Path, website: Website, hook: WebhookReceiver
+) -> None:
+    server = PostgresServer()  # its own server: this test stops it
+    proc = None
+    try:
+        url = server.url(server.create_database())
+        write_desk(tmp_path, url, website.port, hook.port, escalate_after="1h")
+        config = write_collector(tmp_path, "solo")
+        proc = start_collector(config)
+        wait_started(config)
+        desk = Desk(url)
+        eventually(lambda: desk.holder("hall-a") == "solo", "solo on its shard")
+        server.stop()
+        down_at = time.time()
+        website.healthy = False
+        # level 1 is told without the store, straight from the fault
+        eventually(lambda: hook.kinds() == ["opened"], "the level-1 fallback message")
+        [item] = hook.received[0][1]["items"]
+        assert item["fallback"] is True and item["level"] == 1
+        website.healthy = True  # mended during the outage: the recovery waits in the queue
+        time.sleep(max(0.0, down_at + OUTAGE - time.time()))
+        assert hook.kinds() == ["opened"]
+        assert (tmp_path / "state-solo" / "fault-queue.db").exists()
+        server.start()
+        eventually(lambda: "resolved" in hook.kinds(), "the recovery after the outage", 40)
+        time.sleep(3)  # a doubled opened message would have come by now
+        assert hook.kinds() == ["opened", "resolved"]
+        [(incident_id, _key, state, _shard)] = desk.incidents()
+        assert state == "resolved"
+        actions = [
+            row[0]
+            for row in desk.query(
+                "SELECT action FROM audit WHERE incident_id = %s ORDER BY id", (incident_id,)
+            )
+        ]
+        assert actions[:2] == ["opened", "told"] and "resolved" in actions
+        via = desk.query(
+            "SELECT detail FROM audit WHERE incident_id = %s AND detail LIKE %s",
+            (incident_id, "%fallback%"),
+        )
+        assert len(via) == 1
+        assert proc.poll() is None  # it polled on throughout
+    finally:
+        if proc is not None:
+            stop_collector(proc)
+        server.close()
