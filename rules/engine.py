@@ -2,14 +2,16 @@
 
 The engine orchestrates; the pieces live apart:
 
-- which rules a sample meets (rules are indexed by metric, then by the devices they select),
-  what its value is for the rule (a rate of a counter, an expression over several metrics) and
-  which level it matches: here;
+- which rules a sample meets (rules are indexed by metric, then by the devices they select)
+  and which series it belongs to: here;
+- what its value is for the rule (a rate of a counter, an expression over several metrics) and
+  which level it matches: rules/readings.py;
 - how each series (rule × device × labels) moves through inactive → pending → firing → cleared,
-  with `for`, hysteresis, hold, escalation, staleness, absence and flapping: the pure step of
-  rules/statemachine.py;
+  with `for`, hysteresis, hold, escalation, staleness, absence and flapping: rules/statemachine.py
+  (a pure `step`; the engine, which owns its states, runs the same transition in place);
 - whether a firing fault is held from alerting by a down parent or a maintenance window:
   rules/suppression.py;
+- the Fault alerting receives for a series event (summary, device fields): rules/faultevent.py;
 - what survives a restart: rules/snapshot.py (the typed, versioned snapshot) and
   rules/statefile.py (the file).
 
