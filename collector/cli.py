@@ -29,6 +29,7 @@ COMMANDS = (
     "profiles",
     "store",
     "cluster",
+    "users",
 )
 
 

@@ -8,7 +8,8 @@
     collector: {jitter: 0.1}           # concurrency: sized from the inventory unless set
     sinks: […]                         # InfluxDB v2 (see "Sending samples to InfluxDB")
     alerting: {…}                      # notifiers, duty schedule, SLA (see "Incidents …")
-    api: {listen: "127.0.0.1:8765"}
+    api: {listen: "127.0.0.1:8765"}   # the console, wall screen and JSON API (docs/console.md)
+    history: {keep: 7d}                # recent readings for the console's graphs
 
 Relative paths are relative to the directory of this file. Each section is validated by the
 model of the package that owns it (alerting, sinks, the trap receiver), and every error names
@@ -22,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alerting.config import AlertingConfig
 from alerting.store import StoreError, check_url, is_postgres_url
 from collector.demo_site import DemoSiteSettings
+from collector.history import HistorySettings
 from collector.sinks.config import SinkConfig
 from core.durations import Duration
 from core.yamlsource import ConfigError, LineDict, load_yaml, validate
@@ -62,6 +64,19 @@ class ApiSettings(BaseModel):
     credentials: str | None = None  # entry holding `token`; required when not on loopback
     # a reading older than this is left out of /metrics/devices (docs/prometheus.md)
     readings_stale_after: Duration = Field(default=600.0, gt=0)
+    users_file: Path | None = None  # the console's users (default: users.yaml beside this file)
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a login lasts this long
+    tls_cert: Path | None = None  # serve HTTPS directly: certificate chain (PEM)
+    tls_key: Path | None = None  # … and its private key (PEM)
+    # Behind a reverse proxy on this machine: trust its X-Forwarded-Proto/-For (from loopback
+    # only), so the session cookie is Secure and lock-outs count the real client address.
+    behind_proxy: bool = False
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ApiSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("api.tls_cert and api.tls_key go together: set both or neither")
+        return self
 
 
 class MainFile(BaseModel):
@@ -93,6 +108,7 @@ class MainFile(BaseModel):
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     traps: dict[str, Any] | None = None  # validated by the SNMP trap receiver's model
     demo_site: DemoSiteSettings | None = None  # the demo's own website (examples/)
+    history: HistorySettings = HistorySettings()  # recent readings for the console's graphs
 
 
 @dataclass
@@ -111,6 +127,7 @@ class Config:
     traps: SnmpTrapSettings | None = None
     demo_site: DemoSiteSettings | None = None
     store_credentials: str | None = None
+    history: HistorySettings = field(default_factory=HistorySettings)
 
 
 def _alerting_paths(alerting: AlertingConfig, resolve: Callable[[Path], Path]) -> AlertingConfig:
@@ -162,7 +179,13 @@ def load_config(path: str | Path) -> Config:
         store=store,
         maintenance_file=resolve(main.maintenance_file or state_dir / "maintenance.yaml"),
         collector=main.collector,
-        api=main.api,
+        api=main.api.model_copy(
+            update={
+                "users_file": resolve(main.api.users_file or Path("users.yaml")),
+                "tls_cert": resolve(main.api.tls_cert) if main.api.tls_cert else None,
+                "tls_key": resolve(main.api.tls_key) if main.api.tls_key else None,
+            }
+        ),
         sinks=[
             # a CA file written relative to this file, like every other path here
             s.model_copy(update={"ca_file": resolve(s.ca_file)}) if s.ca_file else s
@@ -172,4 +195,5 @@ def load_config(path: str | Path) -> Config:
         traps=traps,
         demo_site=main.demo_site,
         store_credentials=main.store_credentials,
+        history=main.history,
     )

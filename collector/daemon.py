@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from collector.commands.errors import ExitCode
 from collector.demo_site import DemoSite
 from collector.faultqueue import FaultQueue
 from collector.heartbeat import DeadMansSwitch
+from collector.history import ReadingHistory
 from collector.latest import LatestReadings
 from collector.loading import Loaded, add_self_device, files_signature, load_all, watched_files
 from collector.outage import OutageBuffer
@@ -114,6 +116,7 @@ class Daemon:
         self.demo_site: DemoSite | None = None
         self.reports: ReportScheduler | None = None
         self.api: ApiServer | None = None
+        self.history: ReadingHistory | None = None
         self.traps: SnmpTrapReceiver | None = None
         self.cluster: ClusterRole | None = None  # with a PostgreSQL store (docs/scale.md)
         self.outage: OutageBuffer | None = None
@@ -227,6 +230,11 @@ class Daemon:
         Raises StartupError for what an admin must fix (a port taken, a spool in use)."""
         config = loaded.config
         self.reports = ReportScheduler(config.state_dir / "reports")
+        if config.history.enabled:
+            try:
+                self.history = ReadingHistory(config.state_dir / "readings.db", config.history)
+            except sqlite3.Error as exc:
+                raise StartupError(f"reading history in {config.state_dir}: {exc}") from None
         self.sinks = build_sinks(
             config.sinks, loaded.credentials, config.state_dir, self._tags_for, self.clock
         )
@@ -299,6 +307,9 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer
         self._save_state()
+        if self.history is not None:
+            await self._flush_history(self.clock.now(), everything=True)
+            self.history.close()
         if self.cluster is not None:
             await self.cluster.leave()  # the standby takes over now, not after expiry
         if self.outage is not None:
@@ -316,6 +327,14 @@ class Daemon:
             await self.demo_site.stop()
         log.info("roomwatch stopped")
         self._sd.close()
+
+    async def _flush_history(self, now: float, everything: bool = False) -> None:
+        if self.history is None:
+            return
+        try:
+            await self.history.flush(now, everything)
+        except sqlite3.Error as exc:  # a full disk must not stop monitoring
+            log.error("reading history not written: %s", exc)
 
     async def _loop(self) -> None:
         assert self.engine is not None and self.alerts is not None
@@ -361,6 +380,7 @@ class Daemon:
             except Exception:  # a bug in one tick must not stop monitoring
                 log.exception("alerting tick failed")
             await self._run_reports(now)
+            await self._flush_history(now)
             mono = self.clock.monotonic()
             if mono - last_save >= STATE_SAVE_SECONDS:
                 self._save_state()
@@ -441,6 +461,8 @@ class Daemon:
 
     def _evaluate(self, samples: Sequence[Sample], now: float) -> None:
         assert self.engine is not None
+        if self.history is not None:
+            self.history.record(samples)
         started = self.clock.monotonic()
         fired = self.engine.observe(samples, now)
         self.stats["rule_evaluations"] += 1
@@ -628,6 +650,7 @@ class Daemon:
             maintenance_file=lambda: loaded().config.maintenance_file,
             readings_stale_after=lambda: loaded().config.api.readings_stale_after,
             cluster=self._cluster_status,
+            readings=lambda: self.history,
         )
 
     async def _cluster_status(self) -> dict[str, Any]:
@@ -659,4 +682,6 @@ class Daemon:
                 "leases": member.fences(),
                 "store_reachable": member.reachable,
             }
+        if self.history is not None:
+            out.update(self.history.stats())
         return out

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collector.accounts import default_users_file, load_users
 from collector.api.auth import api_token
 from collector.config import Config, load_config
 from collector.sinks.factory import SinkConfigError, check_sinks
@@ -74,7 +75,10 @@ def load_all(config_path: str | Path) -> Loaded:
         except (KeyError, ValueError) as exc:
             raise ConfigError.single(config.path, str(exc.args[0] if exc.args else exc)) from None
     if config.api.enabled:
-        api_token(config.api, credentials, str(config.path))  # off loopback needs a token
+        # off loopback needs a token or console users; a broken users file is an error now
+        users_file = config.api.users_file or default_users_file(config.path)
+        users = load_users(users_file)
+        api_token(config.api, credentials, str(config.path), bool(users))
     inventory = load_inventory(config.inventory, credentials)
     ruleset = load_rules(config.rules, inventory)
     return Loaded(config, credentials, inventory, ruleset, warnings)

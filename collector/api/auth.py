@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
-from collector.api.replies import error
 from core.hostport import split_host_port
 from inventory import ConfigError
 from inventory.credentials import Credentials
@@ -27,9 +24,6 @@ from inventory.credentials import Credentials
 if TYPE_CHECKING:
     from collector.config import ApiSettings
 
-log = logging.getLogger("roomwatch.api")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PAGE_PATHS = ("/", "/board")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ACK_LINK_PREFIX = "/ack/"  # a signed acknowledge link is its own proof (the HMAC)
@@ -52,9 +46,12 @@ def is_loopback(host: str) -> bool:
         return False  # a host name that could resolve anywhere
 
 
-def api_token(settings: ApiSettings, credentials: Credentials, config_file: str) -> str | None:
+def api_token(
+    settings: ApiSettings, credentials: Credentials, config_file: str, has_users: bool = False
+) -> str | None:
     """The API token, or None when none is configured. Raises ConfigError when the entry is
-    missing, has no `token`, or when the API listens off loopback with no token."""
+    missing, has no `token`, or when the API listens off loopback with neither a token nor
+    console users (then every request needs one or the other)."""
     try:
         host, _ = parse_listen(settings.listen)
     except ValueError as exc:
@@ -70,11 +67,12 @@ def api_token(settings: ApiSettings, credentials: Credentials, config_file: str)
                 config_file,
                 f"api.credentials: entry {settings.credentials!r} has no 'token'",
             )
-    if token is None and not is_loopback(host):
+    if token is None and not has_users and not is_loopback(host):
         raise ConfigError.single(
             config_file,
-            f"api.listen is {settings.listen!r}, not loopback, and no token is configured:"
-            " set api.credentials to an entry holding `token`, or listen on 127.0.0.1",
+            f"api.listen is {settings.listen!r}, not loopback, and no token is configured nor"
+            " any console user: set api.credentials to an entry holding `token`, add a user"
+            " (roomwatch users add NAME --role admin), or listen on 127.0.0.1",
         )
     return token
 
@@ -125,27 +123,3 @@ def browser_refusal(method: str, headers: Mapping[str, str], token_required: boo
     elif headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
         return "cross-site request refused"
     return None
-
-
-def guard(token: Callable[[], str | None]) -> Middleware:
-    """The middleware that refuses browser attacks and requests without the token. `token`
-    is asked at each request, so a token rotated by a reload counts at once."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        current = token()
-        refusal = browser_refusal(request.method, request.headers, current is not None)
-        if refusal is not None:
-            log.warning("API request refused", extra={"path": request.path, "reason": refusal})
-            return error(403, refusal)
-        if (
-            current is not None
-            and not request.path.startswith(ACK_LINK_PREFIX)
-            and not token_matches(request, current)
-        ):
-            response = error(401, "a valid token is required (Authorization: Bearer …)")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="roomwatch"'
-            return response
-        return await handler(request)
-
-    return middleware

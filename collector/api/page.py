@@ -48,6 +48,13 @@ def clock_time(ts: float) -> str:
     return datetime.fromtimestamp(ts).astimezone().strftime("%H:%M:%S")
 
 
+def when(ts: float | None) -> str:
+    """A moment as a person reads it in a list: local date and minute."""
+    if ts is None:
+        return "–"
+    return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 def level_class(level: int) -> str:
     return f"l{min(max(level, 1), 3)}"
 
@@ -64,6 +71,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(
         remaining=format_remaining,
         clock=clock_time,
+        when=when,
         level_class=level_class,
         language_tag=i18n.language_tag,
     )

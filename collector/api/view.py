@@ -11,7 +11,8 @@ data and a real alert service, and serve the handlers in-process.
     sinks        sinks(): each sink's figures for /metrics
     stats        stats(): the daemon's own figures (polls, reloads, queue depth, traps)
     readings     readings_stale_after(): when a reading leaves /metrics/devices
-    maintenance  maintenance_file(): where the windows live (the daemon re-reads it)"""
+    maintenance  maintenance_file(): where the windows live (the daemon re-reads it)
+    history      readings(): the recent history of readings for the device graphs"""
 
 from __future__ import annotations
 
@@ -20,14 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from alerting import incidents as lifecycle
 from alerting.config import SlaTargets
-from alerting.store import Incident
+from alerting.store import STATES, AuditEntry, Breach, Incident, Note
 from collector.api.reading_metrics import DEFAULT_STALE_AFTER
 from core.sample import Sample
 from inventory.model import Inventory
 
 if TYPE_CHECKING:
     from alerting.service import AlertService
+    from collector.history import ReadingHistory
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
@@ -61,6 +64,30 @@ class Incidents(Protocol):
         """Acknowledge from a signed link; IncidentError when the link is bad or expired."""
         ...
 
+    # What the console does and shows; each action is audited under `by`.
+    async def resolve(self, incident_id: int, by: str, note: str | None) -> Incident: ...
+    async def arrive(self, incident_id: int, by: str) -> Incident: ...
+    async def note(self, incident_id: int, by: str, text: str) -> Incident: ...
+    async def assign(self, incident_id: int, to: str, by: str) -> Incident: ...
+    async def history(self, limit: int, device: str | None = None) -> list[Incident]:
+        """Incidents of every state, newest first."""
+        ...
+
+    async def timeline(self, incident_id: int) -> Timeline: ...
+    async def record(self, actor: str, action: str, detail: Mapping[str, Any]) -> None:
+        """An audit entry that concerns no incident (a sign-in, a lock-out)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Everything the store knows happened to one incident."""
+
+    audit: Sequence[AuditEntry]
+    notes: Sequence[Note]
+    sent: Sequence[Mapping[str, Any]]  # delivered notifications: notifier, kind, recipients, ts
+    breaches: Sequence[Breach]
+
 
 class ServiceIncidents:
     """`Incidents` through the daemon's AlertService, so an acknowledgement from the API takes
@@ -93,6 +120,40 @@ class ServiceIncidents:
     async def ack_link(self, incident_id: int, expires: str, sig: str, by: str) -> Incident:
         return await self._service.ack_link(incident_id, expires, sig, by)
 
+    async def resolve(self, incident_id: int, by: str, note: str | None) -> Incident:
+        return await self._service.resolve(incident_id, by, note)
+
+    async def arrive(self, incident_id: int, by: str) -> Incident:
+        return await self._service.arrive(incident_id, by)
+
+    async def note(self, incident_id: int, by: str, text: str) -> Incident:
+        store = self._service.store
+        async with store.transaction():
+            await lifecycle.add_note(store, incident_id, by, text, self._service.clock())
+        return await store.get(incident_id)
+
+    async def assign(self, incident_id: int, to: str, by: str) -> Incident:
+        store = self._service.store
+        async with store.transaction():
+            return await lifecycle.assign(store, incident_id, to, by, self._service.clock())
+
+    async def history(self, limit: int, device: str | None = None) -> list[Incident]:
+        return await self._service.store.list_incidents(STATES, limit=limit, device=device)
+
+    async def timeline(self, incident_id: int) -> Timeline:
+        store = self._service.store
+        return Timeline(
+            audit=await store.audit_log(incident_id),
+            notes=await store.notes(incident_id),
+            sent=await store.sent_log(incident_id),
+            breaches=await store.breaches(incident_id),
+        )
+
+    async def record(self, actor: str, action: str, detail: Mapping[str, Any]) -> None:
+        store = self._service.store
+        async with store.transaction():
+            await store.audit(None, self._service.clock(), actor, action, detail)
+
 
 @dataclass(frozen=True)
 class DaemonView:
@@ -109,3 +170,5 @@ class DaemonView:
     readings_stale_after: Callable[[], float] = lambda: DEFAULT_STALE_AFTER
     #: collectors, shards and leases when the store is shared (None: a single box)
     cluster: Callable[[], Awaitable[Mapping[str, Any]]] | None = None
+    # the bounded recent history of readings (collector.history), None when it is off
+    readings: Callable[[], ReadingHistory | None] = lambda: None

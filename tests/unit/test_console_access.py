@@ -1,0 +1,214 @@
+"""Users, sessions, roles and CSRF, through the real aiohttp application in-process: a user
+of a real users file signs in, acts under their name (the audit log says so), a viewer cannot
+act, a form without the session's CSRF token or from another site is refused, repeated wrong
+passwords lock the name, and the API token keeps working for scripts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from collector.accounts import UserDirectory, UserEntry, hash_password, load_users, save_users
+from collector.api.access import Access
+from collector.api.server import make_app
+from collector.api.sessions import COOKIE, NAME_FAILURES
+from tests.unit.test_api_handlers import TOKEN, Daemon, bearer, daemon, open_incident
+
+__all__ = ["daemon"]  # the fixture, imported for pytest
+
+PASSWORDS = {"wang": "wang-password-1", "li": "li-password-22", "root": "root-password-333"}
+ROLES = {"wang": "operator", "li": "viewer", "root": "admin"}
+
+
+@pytest.fixture(scope="module")
+def hashes() -> dict[str, str]:
+    return {name: hash_password(pw) for name, pw in PASSWORDS.items()}  # slow: once
+
+
+class Console:
+    def __init__(self, daemon: Daemon, users_file: Path, token: str | None) -> None:
+        self.access = Access(lambda: token, UserDirectory(users_file), daemon.clock)
+        self.app = make_app(daemon.view(), lambda: token, self.access)
+        self.clients: list[TestClient[Any, Any]] = []
+
+    async def client(self) -> TestClient[Any, Any]:
+        client: TestClient[Any, Any] = TestClient(TestServer(self.app, host="127.0.0.1"))
+        await client.start_server()
+        self.clients.append(client)
+        return client
+
+
+@pytest.fixture
+async def console(daemon: Daemon, tmp_path: Path, hashes: dict[str, str]) -> AsyncIterator[Console]:
+    users_file = tmp_path / "users.yaml"
+    save_users(
+        users_file,
+        {n: UserEntry(name=n, role=ROLES[n], password=h, changed=1.0) for n, h in hashes.items()},
+    )
+    made = Console(daemon, users_file, None)
+    yield made
+    for client in made.clients:
+        await client.close()
+
+
+async def sign_in(client: TestClient[Any, Any], name: str, password: str | None = None) -> str:
+    """Signs in; returns the CSRF token of the session (read from a console page's form)."""
+    reply = await client.post(
+        "/login",
+        data={"name": name, "password": password or PASSWORDS[name], "next": "/console"},
+        allow_redirects=False,
+    )
+    assert reply.status == 303, await reply.text()
+    cookie = reply.cookies[COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert not cookie["secure"]  # plain HTTP here; Secure behind TLS (test_console_browser)
+    page = await client.get("/console")
+    found = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert found is not None
+    return found.group(1)
+
+
+async def test_the_console_sends_strangers_to_the_sign_in_page(console: Console) -> None:
+    client = await console.client()
+    for path in ("/console", "/console/history", "/console/devices/srv1", "/"):
+        reply = await client.get(path, allow_redirects=False)
+        assert reply.status == 303
+        assert reply.headers["Location"].startswith("/login?next=")
+    # with users, the JSON API needs a session or the token: no anonymous loopback access
+    assert (await client.get("/api/incidents")).status == 401
+
+
+async def test_an_operator_acts_under_their_own_name(daemon: Daemon, console: Console) -> None:
+    number = await open_incident(daemon)
+    client = await console.client()
+    csrf = await sign_in(client, "wang")
+    reply = await client.post(
+        f"/console/incidents/{number}/ack", data={"csrf": csrf}, allow_redirects=False
+    )
+    assert reply.status == 303
+    assert reply.headers["Location"] == f"/console/incidents/{number}?done=ack"
+    note = {"csrf": csrf, "text": "fan tray replaced"}
+    assert (await client.post(f"/console/incidents/{number}/note", data=note)).status == 200
+    stored = await daemon.alerts.store.get(number)
+    assert (stored.state, stored.acknowledged_by) == ("acknowledged", "wang")
+    audit = await daemon.alerts.store.audit_log(number)
+    assert [(a.actor, a.action) for a in audit if a.actor == "wang"] == [
+        ("wang", "acknowledged"),
+        ("wang", "note"),
+    ]
+    page = await (await client.get(f"/console/incidents/{number}")).text()
+    assert "fan tray replaced" in page and "wang" in page
+
+
+async def test_a_viewer_can_look_but_not_act(daemon: Daemon, console: Console) -> None:
+    number = await open_incident(daemon)
+    client = await console.client()
+    csrf = await sign_in(client, "li")
+    page = await client.get(f"/console/incidents/{number}")
+    assert page.status == 200
+    assert 'id="ack"' not in await page.text()  # no buttons for a viewer
+    refused = await client.post(f"/console/incidents/{number}/ack", data={"csrf": csrf})
+    assert refused.status == 403
+    assert (await client.post("/api/incidents/1/ack", json={"by": "li"})).status == 403
+    assert (await client.get("/console/users")).status == 403
+    assert (await daemon.alerts.store.get(number)).state == "open"
+
+
+async def test_a_form_without_the_session_csrf_token_is_refused(
+    daemon: Daemon, console: Console
+) -> None:
+    """No Origin header at all (an old browser, a privacy extension): the CSRF token alone
+    must refuse the forged form."""
+    number = await open_incident(daemon)
+    client = await console.client()
+    await sign_in(client, "wang")
+    for data in ({}, {"csrf": "guessed"}):
+        reply = await client.post(f"/console/incidents/{number}/resolve", data=data)
+        assert reply.status == 403
+    cross = await client.post(
+        f"/console/incidents/{number}/resolve",
+        data={"csrf": "whatever"},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert cross.status == 403
+    assert (await daemon.alerts.store.get(number)).state == "open"
+
+
+async def test_wrong_passwords_lock_the_name_and_are_audited(
+    daemon: Daemon, console: Console
+) -> None:
+    client = await console.client()
+    for _ in range(NAME_FAILURES):
+        wrong = await client.post("/login", data={"name": "wang", "password": "guess-guess"})
+        assert wrong.status == 401
+    locked = await client.post("/login", data={"name": "wang", "password": PASSWORDS["wang"]})
+    assert locked.status == 429  # the right password, but the name is locked
+    assert "Too many failed sign-ins" in await locked.text()
+    actions = [(a["actor"], a["action"]) async for a in daemon.alerts.store.rows("audit")]
+    assert actions.count(("wang", "login-failed")) == NAME_FAILURES
+    assert ("wang", "login-refused") in actions
+    daemon.clock.advance(15 * 60 + 1)
+    await sign_in(client, "wang")  # the lock ran out
+
+
+async def test_an_admin_lifts_a_lock_out(daemon: Daemon, console: Console) -> None:
+    client = await console.client()
+    for _ in range(NAME_FAILURES):
+        await client.post("/login", data={"name": "wang", "password": "nope-nope-nope"})
+    admin = await console.client()
+    csrf = await sign_in(admin, "root")
+    users = await (await admin.get("/console/users")).text()
+    assert "/console/users/wang/unlock" in users
+    assert (await admin.post("/console/users/wang/unlock", data={"csrf": csrf})).status == 200
+    await sign_in(client, "wang")
+
+
+async def test_a_new_password_or_removal_ends_the_session(console: Console, tmp_path: Path) -> None:
+    client = await console.client()
+    await sign_in(client, "wang")
+    users_file = tmp_path / "users.yaml"
+    users = load_users(users_file)
+    users["wang"] = users["wang"].model_copy(update={"changed": 2.0})
+    save_users(users_file, users)
+    assert (await client.get("/console", allow_redirects=False)).status == 303
+
+
+async def test_signing_out_ends_the_session(console: Console) -> None:
+    client = await console.client()
+    csrf = await sign_in(client, "wang")
+    assert (await client.post("/logout", data={"csrf": csrf})).status == 200
+    assert (await client.get("/console", allow_redirects=False)).status == 303
+
+
+async def test_the_sign_in_page_does_not_redirect_off_site(console: Console) -> None:
+    client = await console.client()
+    reply = await client.post(
+        "/login",
+        data={"name": "wang", "password": PASSWORDS["wang"], "next": "//evil.example/x"},
+        allow_redirects=False,
+    )
+    assert reply.headers["Location"] == "/console"
+
+
+async def test_the_api_token_keeps_working_beside_users(
+    daemon: Daemon, tmp_path: Path, hashes: dict[str, str]
+) -> None:
+    users_file = tmp_path / "users.yaml"
+    save_users(users_file, {"wang": UserEntry(name="wang", role="viewer", password=hashes["wang"])})
+    made = Console(daemon, users_file, TOKEN)
+    number = await open_incident(daemon)
+    client = await made.client()
+    try:
+        assert (await client.get("/api/incidents")).status == 401
+        reply = await client.post(
+            f"/api/incidents/{number}/ack", json={"by": "script"}, headers=bearer()
+        )
+        assert reply.status == 200
+        assert (await daemon.alerts.store.get(number)).acknowledged_by == "script"
+    finally:
+        await client.close()

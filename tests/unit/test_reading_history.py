@@ -1,0 +1,66 @@
+"""The daemon's recent history of readings (collector.history) on a real SQLite file, on the
+samples' own time: one point per series per minute (mean, low, high), a minute written twice
+is merged, points older than `keep` go, and the number of series is bounded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from collector.history import HistorySettings, ReadingHistory
+from core.sample import Sample
+
+T0 = 1_764_000_000.0 // 60 * 60  # on a minute boundary
+
+
+def temp(value: float, ts: float, sensor: str = "inlet") -> Sample:
+    return Sample("env1", "ambient.temperature", value, {"sensor": sensor}, "°C", ts)
+
+
+async def test_samples_become_one_point_per_minute_with_mean_low_and_high(tmp_path: Path) -> None:
+    history = ReadingHistory(tmp_path / "readings.db", HistorySettings())
+    history.record([temp(20.0, T0 + 5), temp(22.0, T0 + 25), temp(27.0, T0 + 55)])
+    history.record([temp(30.0, T0 + 65), Sample("env1", "ups.status", "OL", {}, None, T0 + 5)])
+    assert await history.flush(T0 + 61) == 1  # the second minute is not over yet
+    points = await history.points(
+        "env1", "ambient.temperature", {"sensor": "inlet"}, T0, T0 + 120, buckets=120
+    )
+    assert [(p.ts, p.mean, p.low, p.high) for p in points] == [
+        (T0, 23.0, 20.0, 27.0),
+        (T0 + 60, 30.0, 30.0, 30.0),  # still in memory, shown all the same
+    ]
+    assert [s.metric for s in history.series_of("env1")] == ["ambient.temperature"]  # no text
+    history.close()
+
+
+async def test_a_minute_written_twice_is_merged_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "readings.db"
+    first = ReadingHistory(path, HistorySettings())
+    first.record([temp(10.0, T0 + 1)])
+    await first.flush(T0 + 30, everything=True)  # stopping mid-minute
+    first.close()
+    second = ReadingHistory(path, HistorySettings())
+    second.record([temp(20.0, T0 + 40), temp(30.0, T0 + 50)])
+    await second.flush(T0 + 61)
+    (point,) = await second.points(
+        "env1", "ambient.temperature", {"sensor": "inlet"}, T0, T0 + 60, buckets=1
+    )
+    assert (point.mean, point.low, point.high) == (20.0, 10.0, 30.0)
+    second.close()
+
+
+async def test_old_points_are_pruned_and_series_are_bounded(tmp_path: Path) -> None:
+    settings = HistorySettings(keep=3600.0, max_series=2)
+    history = ReadingHistory(tmp_path / "readings.db", settings)
+    history.record([temp(1.0, T0), temp(2.0, T0, "outlet"), temp(3.0, T0, "third")])
+    assert history.dropped_series == 1
+    await history.flush(T0 + 60)
+    for minute in range(1, 120):
+        history.record([temp(float(minute), T0 + minute * 60)])
+    await history.flush(T0 + 121 * 60)  # an hour after the first prune: prunes again
+    points = await history.points(
+        "env1", "ambient.temperature", {"sensor": "inlet"}, T0, T0 + 7200, buckets=7200
+    )
+    assert points[0].ts >= T0 + 121 * 60 - 3600
+    assert len(points) <= 61
+    assert {s.labels["sensor"] for s in history.series_of("env1")} == {"inlet", "outlet"}
+    history.close()
