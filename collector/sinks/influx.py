@@ -80,6 +80,8 @@ class InfluxSink:
         self._batch_limit = config.batch_size
         self._limiter = RateLimiter(config.spool.replay_rate, burst=config.batch_size)
         self._unsettled: int | None = None  # last id of a written batch not yet deleted
+        self._sender_error = ""  # the unexpected failure being repeated, logged once
+        self._sender_failures = 0
         self._up = True  # the store's last answer
         self._down_reason = ""
         self._spool_error = ""  # why the spool cannot be written now ("" when it can)
@@ -307,9 +309,11 @@ class InfluxSink:
                         self._wake_sender.set()  # a draining sender stops waiting for it
                     if self._closing.is_set():
                         log.error(
-                            "sink %s: stopping with %d samples not spooled",
+                            "sink %s: stopping with %d samples not spooled: they are lost"
+                            " (the spool cannot be written: %s)",
                             self.name,
                             self._pending_count,
+                            self._spool_error,
                         )
                         return
                     await self._sleep(_BACKOFF_FIRST_S, self._closing)
@@ -376,14 +380,40 @@ class InfluxSink:
                     continue
             try:
                 delay = await self._send_next(spool, writer)
-            except Exception:  # SQLite trouble or a bug: the rows stay; try again later
-                log.exception("sink %s: sending failed unexpectedly", self.name)
+            except Exception as exc:  # SQLite trouble or a bug: the rows stay; try again later
+                self._sender_failed(exc)
+                if self._stopping.is_set():
+                    # No retry loop at stop: what is not settled stays spooled (and marked
+                    # when it was delivered), and the next start carries on.
+                    return
                 delay = 0.0
+            else:
+                self._sender_recovered()
             if delay is None:
                 backoff = _BACKOFF_FIRST_S
             else:
                 await self._sleep(delay if delay > 0 else backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)
+
+    def _sender_failed(self, exc: Exception) -> None:
+        """Log an unexpected sending failure once (with its traceback) while it repeats."""
+        what = f"{type(exc).__name__}: {exc}"
+        self._sender_failures += 1
+        if what != self._sender_error:
+            self._sender_error = what
+            log.exception(
+                "sink %s: sending failed unexpectedly (logged once while it lasts)", self.name
+            )
+
+    def _sender_recovered(self) -> None:
+        if self._sender_error:
+            log.info(
+                "sink %s: sending works again after %d failures (%s)",
+                self.name,
+                self._sender_failures,
+                self._sender_error,
+            )
+            self._sender_error, self._sender_failures = "", 0
 
     async def _send_next(self, spool: Spool, writer: StoreWriter) -> float | None:
         if self._unsettled is not None:

@@ -12,12 +12,18 @@ When full, the oldest rows are dropped, never the newest: after an outage longer
 spool holds, the most recent history is what is kept. Rows being sent right now are never
 dropped (they could be in the store already).
 
+Delivered rows are marked durably before they are deleted: `<file>.settled` holds the last id
+the store accepted, in a few bytes allocated when the spool opens and overwritten in place, so
+it can still be written when the disk is full and SQLite cannot delete (a delete needs room in
+its journal). A restart skips the rows the marker covers instead of writing them again.
+
 One process at a time: the spool holds an exclusive lock (`<file>.lock`, released by the
 kernel even on `kill -9`), so two daemons pointed at one state directory cannot both replay
 the same rows. Not thread-safe: the sink calls it from one worker thread at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import os
@@ -98,6 +104,15 @@ class Spool:
         self.head, self.tail, self.head_queued_at = self._read_bounds()
         # Rows up to this id are being sent: protected from drop-oldest.
         self.protected_upto = 0
+        self._settled_fd = _open_marker(self.path.with_name(self.path.name + ".settled"))
+        settled = _read_marker(self._settled_fd)
+        if not self.depth:
+            self._mark_settled(0)  # ids start again at 1 in an empty spool
+        elif settled >= self.head:
+            # delivered before the last stop, but the delete did not happen (disk full)
+            with contextlib.suppress(sqlite3.Error), self._transaction():
+                self._db.execute("DELETE FROM spool WHERE id <= ?", (settled,))
+            self._set_head(min(settled, self.tail) + 1)
 
     def _read_bounds(self) -> tuple[int, int, float | None]:
         row = self._db.execute("SELECT MIN(id), MAX(id) FROM spool").fetchone()
@@ -155,10 +170,22 @@ class Spool:
             return 0
         last_id = min(last_id, self.tail)
         removed = last_id - self.head + 1
-        with self._transaction():
-            self._db.execute("DELETE FROM spool WHERE id <= ?", (last_id,))
+        self._mark_settled(last_id)  # raises only when even that cannot be written
+        try:
+            with self._transaction():
+                self._db.execute("DELETE FROM spool WHERE id <= ?", (last_id,))
+        except sqlite3.Error:
+            # Disk full: the rows stay in the file until a later delete covers them, but the
+            # marker says they were delivered, so neither this process nor the next sends them.
+            pass
         self._set_head(last_id + 1)
         return removed
+
+    def _mark_settled(self, last_id: int) -> None:
+        if self._settled_fd is None:
+            return
+        os.pwrite(self._settled_fd, f"{last_id:020d}\n".encode(), 0)
+        os.fsync(self._settled_fd)
 
     @_serialized
     def release(self) -> None:
@@ -213,7 +240,37 @@ class Spool:
                 return
             self._closed = True
             self._db.close()
+            if self._settled_fd is not None:
+                os.close(self._settled_fd)
             os.close(self._lock_fd)  # releases the lock
+
+
+_MARKER_BYTES = 21  # twenty digits and a newline
+
+
+def _open_marker(path: Path) -> int | None:
+    """The settled marker's file, its bytes allocated now (while there is room) so that later
+    writes overwrite them in place. None when it cannot be made: deletes are then the only
+    record, as before the marker existed."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    try:
+        if os.fstat(fd).st_size < _MARKER_BYTES:
+            os.pwrite(fd, b"0".rjust(_MARKER_BYTES - 1, b"0") + b"\n", 0)
+            os.fsync(fd)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _read_marker(fd: int | None) -> int:
+    if fd is None:
+        return 0
+    text = os.pread(fd, _MARKER_BYTES, 0).decode("ascii", errors="replace").strip()
+    return int(text) if text.isdigit() else 0
 
 
 def _lock(path: Path) -> int:

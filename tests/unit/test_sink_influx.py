@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -612,3 +613,30 @@ async def test_a_reload_that_rebuilds_the_sinks_loses_no_sample(
         assert spool.depth == submitted
     finally:
         spool.close()
+
+
+async def test_stop_with_a_delivered_batch_that_cannot_be_deleted_does_not_spin(
+    tmp_path: Path, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGTERM while the disk is full and even the settled marker cannot be written: the
+    sender used to retry the delete in a loop without a sleep until the sink's timeout,
+    logging a traceback each time (800-8,000 of them). Now: one traceback, then stop."""
+    store = FakeStore()
+    sink = make_sink(tmp_path, clock, store)
+    await sink.start()
+    spool = sink._spool
+    assert spool is not None
+    attempts: list[int] = []
+
+    def full_disk(last_id: int) -> int:
+        attempts.append(last_id)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    spool.remove_upto = full_disk  # type: ignore[method-assign]
+    sink.submit(samples(0, 10))
+    await wait_for(clock, lambda: len(store.bodies) == 1 and len(attempts) >= 1)
+    await sink.stop()
+    assert len(store.bodies) == 1  # written once, never again
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) <= 1, [r.getMessage() for r in tracebacks]
+    assert len(attempts) <= 3, attempts
