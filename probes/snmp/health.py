@@ -57,6 +57,8 @@ class PollHealth:
         self.garbled = 0
         self.out_of_bounds = 0
         self._logged: set[tuple[str, str]] = set()
+        self._names: dict[Oid, str] = {}
+        self._names_key: tuple[int, ...] = ()
 
     def once(self, key: tuple[str, str], message: str, *args: object) -> None:
         if key not in self._logged:
@@ -71,7 +73,10 @@ class PollHealth:
         profiles: Sequence[Profile],
         out_of_bounds: Iterable[str] = (),
     ) -> list[Sample]:
-        names = oid_names(profiles)
+        key = tuple(id(p) for p in profiles)
+        if key != self._names_key:  # the same profiles poll after poll: named once
+            self._names, self._names_key = oid_names(profiles), key
+        names = self._names
         by_reason: dict[str, list[str]] = {}
         for oid, reason in gaps.failed.items():
             name = names.get(oid, format_oid(oid))

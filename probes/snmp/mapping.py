@@ -226,6 +226,7 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
             rows.setdefault(index, {})[column] = (column, tag, value)
     metric_columns = {m.oid for m in table.metrics}
     where = table.where_oids()
+    exclude = table.exclude_oids()
     by_name = {m.name: m for m in table.metrics}
     totals: dict[str, list[float]] = {t.of: [] for t in table.totals}
     interfaces: dict[str, dict[str, str]] | None = None
@@ -235,7 +236,7 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
         row = rows[index]
         if not metric_columns & row.keys():
             continue
-        if not _row_selected(row, where):
+        if not _row_selected(row, where) or (exclude and _row_excluded(row, exclude)):
             continue
         labels = {table.index: ".".join(map(str, index))}
         for name, label_spec in table.labels.items():
@@ -259,11 +260,12 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
             found = row.get(spec.oid)
             if found is None:
                 continue
-            builder.last_value = None
+            if totals:
+                builder.last_value = None
             per_s = builder.add_reading(spec, found[1], found[2], labels, row, label_key)
             if per_s is not None:
                 rates[spec.name] = per_s
-            if spec.name in totals and isinstance(builder.last_value, int | float):
+            if totals and spec.name in totals and isinstance(builder.last_value, int | float):
                 totals[spec.name].append(builder.last_value)
         for util in table.utilisation:
             speed_spec = by_name.get(util.speed)
@@ -296,6 +298,17 @@ def add_totals(builder: SampleBuilder, table: TableSpec, totals: dict[str, list[
         if isinstance(value, float):
             value = round(value, 6)
         builder.add(total.name, value, {}, by_name[total.of].unit)
+
+
+def _row_excluded(row: dict[Oid, Varbind], exclude: dict[Oid, set[int | str]]) -> bool:
+    for column, dropped in exclude.items():
+        found = row.get(column)
+        if (
+            found is not None
+            and (found[2] if isinstance(found[2], int) else text(found[2])) in dropped
+        ):
+            return True
+    return False
 
 
 def _row_selected(row: dict[Oid, Varbind], where: dict[Oid, set[int | str]]) -> bool:

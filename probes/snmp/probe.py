@@ -293,8 +293,10 @@ class SnmpProbe(Probe):
         found_id = scalars.get(SYS_OBJECT_ID)
         sys_object_id = found_id[2] if found_id is not None else None
         if isinstance(sys_object_id, tuple):  # vendor overrides (an agent sending tenths)
-            profiles = [profile.for_device(sys_object_id) for profile in profiles]
-            tables = [(_same_table(table, profiles), columns) for table, columns in tables]
+            adapted = [profile.for_device(sys_object_id) for profile in profiles]
+            if any(a is not p for a, p in zip(adapted, profiles, strict=True)):
+                profiles = adapted
+                tables = [(_same_table(table, profiles), columns) for table, columns in tables]
         out_of_bounds: list[str] = []
         samples = build_samples(
             self.device, profiles, scalars, tables, now, self._rates, out_of_bounds

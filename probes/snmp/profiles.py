@@ -19,6 +19,7 @@ tables:                      # column-parallel walks, one sample per row and met
   - index: ifIndex           # label carrying the row index
     labels: {ifName: 1.3.6.1.2.1.31.1.1.1.1, ifDescr: 1.3.6.1.2.1.2.2.1.2}
     where: {}                # column OID → values a row must have to be kept
+    exclude: {}              # column OID → values that drop a row (e.g. memory size 0)
     metrics:
       - {name: ifHCInOctets, oid: 1.3.6.1.2.1.31.1.1.1.6, unit: B, rate: true}
     utilisation:             # percentage of a speed column, from a rated counter
@@ -53,7 +54,7 @@ OID first and a coarse fallback after it.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -140,18 +141,35 @@ class TableSpec(_Model):
         default_factory=dict
     )
     where: dict[str, list[int | str]] = Field(default_factory=dict)
+    exclude: dict[str, list[int | str]] = Field(default_factory=dict)  # rows to drop
     metrics: list[MetricSpec]
     utilisation: list[Utilisation] = Field(default_factory=list)
     totals: list[Total] = Field(default_factory=list)
 
     def where_oids(self) -> dict[Oid, set[int | str]]:
+        return self._where
+
+    def exclude_oids(self) -> dict[Oid, set[int | str]]:
+        return self._exclude
+
+    @cached_property
+    def _where(self) -> dict[Oid, set[int | str]]:
         return {parse_oid(k): set(v) for k, v in self.where.items()}
+
+    @cached_property
+    def _exclude(self) -> dict[Oid, set[int | str]]:
+        return {parse_oid(k): set(v) for k, v in self.exclude.items()}
 
     def columns(self) -> list[Oid]:
         """Every column the walk needs, each once, in a stable order."""
+        return list(self._columns)
+
+    @cached_property
+    def _columns(self) -> tuple[Oid, ...]:  # asked every poll: worked out once per table
         wanted: list[Oid] = [m.oid for m in self.metrics]
         wanted += [spec.oid for spec in self.labels.values() if spec.oid is not None]
         wanted += list(self.where_oids())
+        wanted += list(self.exclude_oids())
         for m in self.metrics:
             if m.scale_by is not None:
                 wanted.append(m.scale_by.oid)
@@ -159,7 +177,7 @@ class TableSpec(_Model):
                 wanted.append(m.precision_from)
             if m.multiply_by is not None:
                 wanted.append(m.multiply_by)
-        return list(dict.fromkeys(wanted))
+        return tuple(dict.fromkeys(wanted))
 
 
 class StatusSource(_Model):

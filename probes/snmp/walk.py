@@ -253,13 +253,14 @@ def _take(
     column). Returns what is wrong when the agent loops or the column runs past `max_rows`."""
     prefix_len = len(column)
     last = cursor[column]
+    undecodable, end_of_mib, exceptions = ber.UNDECODABLE, ber.END_OF_MIB_VIEW, ber.EXCEPTION_TAGS
     for oid, tag, value in varbinds:
-        if tag == ber.UNDECODABLE:
+        if tag == undecodable:
             gaps.garbled += 1
             if not oid:  # no name: there is no knowing where the column goes on
                 return f"an undecodable varbind name in the walk of {ber.format_oid(column)}"
             gaps.fail(column, PROTOCOL)  # this row's value is lost; the column goes on
-        if tag == ber.END_OF_MIB_VIEW or oid[:prefix_len] != column:
+        if tag == end_of_mib or oid[:prefix_len] != column:
             del cursor[column]
             return None
         if oid <= last:
@@ -268,7 +269,7 @@ def _take(
                 f" repeated at {ber.format_oid(oid)} (a looping agent)"
             )
         last = oid
-        if tag not in ber.EXCEPTION_TAGS and tag != ber.UNDECODABLE:
+        if tag not in exceptions and tag != undecodable:
             rows.append((oid[prefix_len:], tag, value))
         if len(rows) > max_rows:
             return (
