@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from alerting.deskconfig import DeskConfig
 from alerting.notifiers import settings_models
 from alerting.notifiers.base import NotifierSettings
 from alerting.notifiers.log import LogSettings
@@ -322,6 +323,7 @@ class AlertingConfig(_Model):
     ack_link: AckLinkConfig = Field(default_factory=AckLinkConfig)
     notices: list[NoticeConfig] = []
     reports: ReportsConfig = Field(default_factory=ReportsConfig)  # alerting/reports/config.py
+    desk: DeskConfig = Field(default_factory=DeskConfig)  # alerting/deskconfig.py
 
     @model_validator(mode="after")
     def _consistent(self) -> AlertingConfig:

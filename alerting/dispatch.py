@@ -90,6 +90,7 @@ class Dispatcher:
         out: dict[str, Any] = {
             "kind": kind,
             "incident": incident.id,
+            "ticket": incident.ticket,
             "key": incident.key,
             "rule": incident.rule,
             "device": incident.device,
@@ -111,6 +112,9 @@ class Dispatcher:
         }
         if incident.resolved_at is not None:
             out["resolved_at"] = incident.resolved_at
+        if incident.from_people:
+            out["reporter"] = incident.reporter
+            out["source"] = incident.source
         out.update(extra)
         return out
 
@@ -281,6 +285,15 @@ class Dispatcher:
         if not due or await self._quiet(incident, now):
             return False
         for index, tier in due:
+            # every tier that runs is in the audit log, told or not: the reports count
+            # escalations from it, occurrence by occurrence
+            await self.store.audit(
+                incident.id,
+                now,
+                SYSTEM,
+                "tier",
+                {"tier": index, "occurrence": incident.occurrences},
+            )
             people = resolve_targets(self.config.duty, tier.notify, now)
             kind = "opened" if index == 0 else "escalated"
             if index == 0 and incident.occurrences > 1:
@@ -356,7 +369,7 @@ class Dispatcher:
     async def check_sla(self, incident: Incident, now: float) -> None:
         for clock in sla.breaches(incident, self.config.sla_for(incident.level), now):
             if not await self.store.record_breach(
-                incident.id, clock.clock, clock.level, clock.due, now
+                incident.id, clock.clock, clock.level, clock.due, now, incident.occurrences
             ):
                 continue
             await self.store.audit(
@@ -364,7 +377,12 @@ class Dispatcher:
                 now,
                 SYSTEM,
                 "sla-breach",
-                {"clock": clock.clock, "level": clock.level, "due": clock.due},
+                {
+                    "clock": clock.clock,
+                    "level": clock.level,
+                    "due": clock.due,
+                    "occurrence": incident.occurrences,
+                },
             )
             if clock.clock == "repair" and incident.active:
                 managers = resolve_targets(self.config.duty, ["role:manager"], now)

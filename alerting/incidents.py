@@ -8,13 +8,16 @@ caller can queue the notifications in that same transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from alerting.store import QUIET_SUPPRESSIONS, Incident, NotFound, TicketStore
+from alerting.tickets import ticket_number
 from rules.fault import Fault
 
 RULES_ACTOR = "rules"
+DEFAULT_PREFIX = "RW"
 
 
 class IncidentError(Exception):
@@ -34,13 +37,37 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _identity(fault: Fault) -> dict[str, Any]:
+    """What an opening audit entry names, so the audit log alone tells what opened."""
+    return {
+        "key": fault.key,
+        "rule": fault.rule,
+        "device": fault.device,
+        "site": fault.site,
+        "metric": fault.metric,
+        "summary": dict(fault.summary),
+    }
+
+
 async def apply_fault(
-    store: TicketStore, fault: Fault, now: float, reopen_window: float, shard: str = ""
+    store: TicketStore,
+    fault: Fault,
+    now: float,
+    reopen_window: float,
+    shard: str = "",
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    year: int | None = None,
+    note: str | None = None,
 ) -> Change | None:
-    """Record one fault event of a device in `shard`. Returns what changed (None: nothing
-    to record)."""
+    """Record one fault event of a device in `shard`. Returns what changed (None: nothing to
+    record). `prefix` and `year` number a new ticket; `note` says why this occurrence opened
+    (e.g. a hand-resolve whose condition still held)."""
     if fault.firing:
-        return await _firing(store, fault, now, reopen_window, shard)
+        accepted = await store.find_accepted(fault.key, now)
+        if accepted is not None and not accepted.active:
+            return None  # a person accepted this known fault until later: keep it resolved
+        return await _firing(store, fault, now, reopen_window, shard, prefix, year, note)
     active = await store.find_active(fault.key)
     if active is None:
         return None  # already resolved by hand, or never opened
@@ -60,15 +87,38 @@ async def apply_fault(
 
 
 async def _firing(
-    store: TicketStore, fault: Fault, now: float, reopen_window: float, shard: str
-) -> Change:
+    store: TicketStore,
+    fault: Fault,
+    now: float,
+    reopen_window: float,
+    shard: str,
+    prefix: str,
+    year: int | None,
+    note: str | None,
+) -> Change | None:
     suppressed = fault.suppressed.value if fault.suppressed else None
     active = await store.find_active(fault.key)
     if active is not None:
         return await _update(store, active, fault, suppressed, now)
     if reopen_window > 0:
         previous = await store.find_reopenable(fault.key, now - reopen_window)
+        if previous is not None and previous.recheck and suppressed == "maintenance":
+            return None  # resolved by hand, now in planned work: looked at when it ends
         if previous is not None:
+            if previous.recheck and note is None:  # an event said so before the recheck did
+                note = still_failing(previous)
+            n = previous.occurrences + 1
+            # the new occurrence's row first: the incident's update below lands on it, and
+            # the earlier occurrences keep their acknowledgement, escalation and resolution
+            await store.add_occurrence(
+                fault.key,
+                previous.id,
+                now,
+                n=n,
+                level=fault.level,
+                suppressed=suppressed,
+                note=note,
+            )
             await store.update_incident(
                 previous.id,
                 {
@@ -89,25 +139,24 @@ async def _firing(
                     "arrived_by": None,
                     "resolved_at": None,
                     "resolved_by": None,
-                    "occurrences": previous.occurrences + 1,
+                    "occurrences": n,
                     "tier": 0,
                     "reminders": 0,
                     "last_notified_at": None,
                     "shard": shard,
+                    "recheck": False,
+                    "accepted_until": None,
+                    "accepted_by": None,
                 },
             )
-            await store.audit(
-                previous.id,
-                now,
-                RULES_ACTOR,
-                "reopened",
-                {
-                    "level": fault.level,
-                    "occurrence": previous.occurrences + 1,
-                    "suppressed": suppressed,
-                },
-            )
-            await store.add_occurrence(fault.key, previous.id, now)
+            detail: dict[str, Any] = {
+                "level": fault.level,
+                "occurrence": n,
+                "suppressed": suppressed,
+            }
+            if note:
+                detail["note"] = note
+            await store.audit(previous.id, now, RULES_ACTOR, "reopened", detail)
             return Change("reopened", await store.get(previous.id), previous.level)
     incident_id = await store.insert_incident(
         {
@@ -134,15 +183,39 @@ async def _firing(
             "shard": shard,
         }
     )
-    await store.audit(
-        incident_id,
-        now,
-        RULES_ACTOR,
-        "opened",
-        {"level": fault.level, "value": _json_value(fault.value), "suppressed": suppressed},
+    ticket = await number_ticket(store, incident_id, prefix, year, now)
+    detail = {
+        "level": fault.level,
+        "value": _json_value(fault.value),
+        "suppressed": suppressed,
+        "ticket": ticket,
+        **_identity(fault),
+    }
+    if note:
+        detail["note"] = note
+    await store.audit(incident_id, now, RULES_ACTOR, "opened", detail)
+    await store.add_occurrence(
+        fault.key, incident_id, now, level=fault.level, suppressed=suppressed, note=note
     )
-    await store.add_occurrence(fault.key, incident_id, now)
     return Change("opened", await store.get(incident_id))
+
+
+async def number_ticket(
+    store: TicketStore, incident_id: int, prefix: str, year: int | None, now: float
+) -> str:
+    """Give a new incident its ticket number (the id makes it unique; the year reads well)."""
+    if year is None:
+        year = dt.datetime.fromtimestamp(now, dt.UTC).year
+    ticket = ticket_number(prefix, year, incident_id)
+    await store.update_incident(incident_id, {"ticket": ticket})
+    return ticket
+
+
+def still_failing(incident: Incident) -> str:
+    """Why an incident resolved by hand (or accepted) reopens."""
+    if incident.accepted_until is not None:
+        return f"still failing after the acceptance by {incident.accepted_by} ended"
+    return f"still failing after it was resolved by hand by {incident.resolved_by}"
 
 
 async def _update(
@@ -182,7 +255,7 @@ async def _update(
     return Change(kind, await store.get(active.id), active.level)
 
 
-async def _get(store: TicketStore, incident_id: int) -> Incident:
+async def get_incident(store: TicketStore, incident_id: int) -> Incident:
     try:
         return await store.get(incident_id)
     except NotFound:
@@ -192,7 +265,7 @@ async def _get(store: TicketStore, incident_id: int) -> Incident:
 async def acknowledge(
     store: TicketStore, incident_id: int, by: str, now: float, note: str | None = None
 ) -> Incident:
-    incident = await _get(store, incident_id)
+    incident = await get_incident(store, incident_id)
     if incident.state != "open":
         raise IncidentError(f"incident {incident_id} is {incident.state}, not open")
     await store.update_incident(
@@ -208,11 +281,20 @@ async def acknowledge(
 async def resolve(
     store: TicketStore, incident_id: int, by: str, now: float, note: str | None = None
 ) -> Incident:
-    incident = await _get(store, incident_id)
+    """Resolve by hand. A monitored incident is then rechecked: if its rule still finds the
+    fault at the next evaluation, it reopens as a new occurrence that says so (`recheck`)."""
+    incident = await get_incident(store, incident_id)
     if not incident.active:
         raise IncidentError(f"incident {incident_id} is already {incident.state}")
     await store.update_incident(
-        incident_id, {"state": "resolved", "resolved_at": now, "resolved_by": by, "updated_at": now}
+        incident_id,
+        {
+            "state": "resolved",
+            "resolved_at": now,
+            "resolved_by": by,
+            "updated_at": now,
+            "recheck": not incident.from_people,
+        },
     )
     await store.audit(incident_id, now, by, "resolved", {"note": note} if note else {})
     if note:
@@ -221,7 +303,7 @@ async def resolve(
 
 
 async def arrive(store: TicketStore, incident_id: int, by: str, now: float) -> Incident:
-    incident = await _get(store, incident_id)
+    incident = await get_incident(store, incident_id)
     if not incident.active:
         raise IncidentError(f"incident {incident_id} is {incident.state}")
     if incident.arrived_at is not None:
@@ -236,13 +318,13 @@ async def arrive(store: TicketStore, incident_id: int, by: str, now: float) -> I
 
 
 async def add_note(store: TicketStore, incident_id: int, by: str, text: str, now: float) -> None:
-    await _get(store, incident_id)
+    await get_incident(store, incident_id)
     await store.add_note(incident_id, now, by, text)
     await store.audit(incident_id, now, by, "note", {"text": text})
 
 
 async def assign(store: TicketStore, incident_id: int, to: str, by: str, now: float) -> Incident:
-    incident = await _get(store, incident_id)
+    incident = await get_incident(store, incident_id)
     await store.update_incident(incident_id, {"assignee": to, "updated_at": now})
     await store.audit(incident_id, now, by, "assigned", {"from": incident.assignee, "to": to})
     return await store.get(incident_id)
@@ -263,9 +345,12 @@ async def set_level(
 async def close_resolved(
     store: TicketStore, now: float, reopen_window: float, shards: list[str] | None = None
 ) -> list[int]:
-    """Close incidents resolved longer ago than the reopen window (closed is final)."""
+    """Close incidents resolved longer ago than the reopen window (closed is final). One
+    still being rechecked or accepted stays resolved until that is settled."""
     closed = []
     for incident in await store.resolved_before(now - reopen_window, shards):
+        if incident.recheck:
+            continue
         await store.update_incident(
             incident.id, {"state": "closed", "closed_at": now, "updated_at": now}
         )

@@ -135,7 +135,14 @@ def _short(item: Mapping[str, Any], language: str, tz: dt.tzinfo | None) -> str:
     if since is not None:
         hhmm = dt.datetime.fromtimestamp(since, tz).strftime("%H:%M")
         text += _w("since_short", language, hhmm=hhmm)
-    return f"{text} #{item.get('incident')}"
+    return f"{text} {_number(item)}"
+
+
+def _number(item: Mapping[str, Any]) -> str:
+    """`#12 RW-2026-000012`: the incident id (what the ack command takes) and the ticket
+    number people quote on the phone and in mail."""
+    ticket = item.get("ticket")
+    return f"#{item.get('incident', '?')} {ticket}" if ticket else f"#{item.get('incident', '?')}"
 
 
 def _group_tail(items: Sequence[Mapping[str, Any]], language: str) -> tuple[list[str], list[str]]:
@@ -167,7 +174,9 @@ def _group_tail(items: Sequence[Mapping[str, Any]], language: str) -> tuple[list
 def _detail_lines(
     item: Mapping[str, Any], language: str, tz: dt.tzinfo | None, now: float
 ) -> list[str]:
-    lines = [f"{_w('incident', language)} #{item.get('incident', '?')}  {_where(item, language)}"]
+    lines = [f"{_w('incident', language)} {_number(item)}  {_where(item, language)}"]
+    if item.get("reporter"):
+        lines.append(f"{_w('reporter', language)}: {item['reporter']}")
     line = f"{_w('value', language)}: {_value(item)}"
     if item.get("stale"):
         line += _w("stale", language)
@@ -246,7 +255,7 @@ def render(
         for item in shown:
             since = item.get("since")
             when = f", {_w('since', language)} {_clock(since, tz)}" if since is not None else ""
-            line = f"{_head(item, language)}#{item.get('incident')} {_where(item, language)} {summary_of(item, language)} ({_w('value', language)} {_value(item)}{when})"
+            line = f"{_head(item, language)}{_number(item)} {_where(item, language)} {summary_of(item, language)} ({_w('value', language)} {_value(item)}{when})"
             body.append(line)
             link = (item.get("ack") or {}).get("link") if item.get("kind") in ALERT_KINDS else None
             if link:  # on a phone, the incident number itself acknowledges

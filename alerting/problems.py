@@ -28,7 +28,9 @@ async def track(
         )
         # link the earlier incidents of this key too
         for earlier in sorted(set(recent)):
-            await store.update_incident(earlier, {"problem_id": problem_id})
+            if earlier != incident.id:
+                await store.update_incident(earlier, {"problem_id": problem_id})
+                await store.audit(earlier, now, "system", "problem-linked", {"problem": problem_id})
         problem = await store.problem(problem_id)
     else:
         changes: dict[str, object] = {"updated_at": now, "occurrences": problem.occurrences + 1}

@@ -13,11 +13,13 @@ the injected `clock`."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
+from typing import Any
 
-from alerting import acklink, incidents
+from alerting import acklink, desk, incidents
 from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
 from alerting.duty import OnDuty
@@ -34,6 +36,7 @@ from rules.fault import Fault
 log = logging.getLogger("roomwatch.alerting")
 
 CONFLICT_RETRIES = 3
+DESK_SHARD = "*"  # a ticket about no device: the desk lease's holder runs its clocks
 
 
 def build_notifiers(
@@ -162,6 +165,8 @@ class AlertService:
                     now,
                     self.config.reopen_window,
                     shard or self.inventory.shard_of(fault.device),
+                    prefix=self.config.desk.ticket_prefix,
+                    year=self._year(now),
                 )
                 if change is None:
                     continue
@@ -187,6 +192,43 @@ class AlertService:
             "told",
             {"what": "opened", "step": "tier:0", "via": "fallback while the store was away"},
         )
+
+    def _year(self, ts: float) -> int:
+        return dt.datetime.fromtimestamp(ts, self.dispatch.tz()).year
+
+    async def recheck(self, firing: Callable[[], Sequence[Fault]]) -> list[Change]:
+        """Look again at incidents resolved by hand (or accepted until now): `firing` gives
+        the faults the rules find now (called only when there is something to look at)."""
+        pending = await self.store.to_recheck()
+        held = self.shards() if self.shards else None
+        if held is not None:
+            # only the shards this collector evaluates: another's rules are not ours to ask
+            pending = [i for i in pending if i.shard in held]
+        if not pending:
+            return []
+        now = self.clock()
+        by_key = {f.key: f for f in firing() if f.firing}
+        changes = []
+        async with self.store.transaction():
+            for incident in pending:
+                change = await desk.recheck(
+                    self.store,
+                    incident,
+                    by_key.get(incident.key),
+                    now,
+                    self.config.reopen_window,
+                    incident.shard,
+                    prefix=self.config.desk.ticket_prefix,
+                    year=self._year(now),
+                )
+                if change is not None:
+                    await self.dispatch.after_change(change, now)
+                    changes.append(change)
+                    log.info(
+                        "incident %s reopened: its condition still holds after a hand-resolve",
+                        change.incident.id,
+                    )
+        return changes
 
     # ------------------------------------------------------------ the clock
 
@@ -252,6 +294,32 @@ class AlertService:
             await self.dispatch.check_sla(incident, now)
             await self.dispatch.recovered(incident, now, by)
         return incident
+
+    async def accept(self, incident_id: int, by: str, until: float, reason: str) -> Incident:
+        now = self.clock()
+        async with self.store.transaction():
+            incident = await desk.accept(self.store, incident_id, by, until, now, reason)
+            await self.dispatch.check_sla(incident, now)
+            await self.dispatch.recovered(incident, now, by)
+        return incident
+
+    async def open_ticket(self, by: str, **fields: Any) -> Incident:
+        """A ticket a person reported: numbered, escalated and reported like any incident."""
+        now = self.clock()
+        async with self.store.transaction():
+            device = fields.get("device")
+            change = await desk.open_ticket(
+                self.store,
+                by=by,
+                now=now,
+                shard=self.inventory.shard_of(device) if device else DESK_SHARD,
+                prefix=self.config.desk.ticket_prefix,
+                year=self._year(now),
+                **fields,
+            )
+            await self.dispatch.after_change(change, now)
+        log.info("ticket %s opened by %s", change.incident.ticket, by)
+        return await self.store.get(change.incident.id)
 
     async def arrive(self, incident_id: int, by: str) -> Incident:
         now = self.clock()

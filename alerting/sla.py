@@ -5,9 +5,26 @@ incident and `now`; the service records breaches and acts on them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from alerting.config import SlaTargets
 from alerting.store import Incident
+
+
+class Timed(Protocol):
+    """What the clocks read: an incident (its current occurrence) or one past occurrence."""
+
+    @property
+    def level(self) -> int: ...
+    @property
+    def active_since(self) -> float: ...
+    @property
+    def acknowledged_at(self) -> float | None: ...
+    @property
+    def arrived_at(self) -> float | None: ...
+    @property
+    def resolved_at(self) -> float | None: ...
+
 
 CLOCKS = ("respond", "arrive", "repair")
 
@@ -25,7 +42,7 @@ class Clock:
         return now >= self.due
 
 
-def clocks(incident: Incident, targets: SlaTargets) -> list[Clock]:
+def clocks(incident: Timed, targets: SlaTargets) -> list[Clock]:
     start = incident.active_since
     # resolving stops every clock: a fault that cleared by itself needs no answer or visit
     resolved = incident.resolved_at

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -369,6 +370,7 @@ class Daemon:
                 if self._store_down:
                     log.info("ticket store reachable again")
                 self._store_down = False
+                await self.alerts.recheck(functools.partial(self.engine.firing, now))
             except Fenced as exc:  # lost a lease while paused or cut off: nothing was written
                 log.warning("%s", exc)
                 if self.cluster is not None:

@@ -219,6 +219,21 @@ class Engine:
                 )
         return out
 
+    def firing(self, now: float) -> list[Fault]:
+        """Every firing fault as an event, as it stands at `now` (alerting asks after a person
+        resolved an incident by hand, to see whether its condition still holds)."""
+        out = []
+        for b in self._bound:
+            for st in b.active.values():
+                if st.phase != FIRING:
+                    continue
+                held = self._suppressor.held(st.device, st.last_seen, now, b.rule.stale_s)
+                level, sup, stale = status(st, b.rule, now, held)
+                out.append(
+                    self._fault(b, st, SeriesEvent(FaultState.FIRING, level, sup, stale), now)
+                )
+        return out
+
     def _take_queued(self) -> list[Fault]:
         events, self._queued = self._queued, []
         return events

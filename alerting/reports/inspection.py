@@ -4,7 +4,9 @@ readings alone — the rules' levels without their timers (`for`, `clear`, `hold
 writes down what the room shows now. Level 1–2 is a fault, level 3 a warning. Pure.
 
 A `rate(x)` rule is evaluated only when a `x.rate` reading is at hand (one reading has no
-rate); counters such as interface errors are shown as read."""
+rate); counters such as interface errors are shown as read. Each row also says why it is
+marked: the readings that met a rule's level (with the rule and its condition as written), and
+a device that does not answer with the probe's reason."""
 
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("humidity", ("ambient.humidity",), "max"),
     Column("ups_status", ("ups.status",), "first"),
     Column("battery", ("battery.charge",), "min"),
-    Column("load", ("ups.load", "cpu.usage"), "max"),
+    Column("ups_load", ("ups.load",), "max"),
+    Column("cpu", ("cpu.usage",), "max"),
     Column("if_errors", ("ifInErrors", "ifOutErrors"), "sum"),
     Column("disk", ("disk.used_percent",), "max"),
     Column("cert_days", ("tls.cert_expiry_days",), "min"),
@@ -50,6 +53,20 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """Why a device is marked: a reading that meets a rule's level (`rule`, `condition` as
+    written), or the device not answering (`rule` None, `condition` the probe's reason)."""
+
+    metric: str
+    labels: dict[str, str]
+    value: Value
+    rule: str | None
+    level: int | None
+    condition: str
+    status: str
+
+
+@dataclass(frozen=True)
 class DeviceRow:
     device: str
     name: str
@@ -61,6 +78,7 @@ class DeviceRow:
     status: str
     maintenance: bool
     read_at: float | None  # the newest reading's time
+    findings: tuple[Finding, ...] = ()  # why it is not normal, worst first
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,31 @@ def _watching(sample: Sample, device: Device, rules: Sequence[Rule]) -> list[Rul
         if metric == sample.metric and rule.selects(device) and rule.wants_labels(sample.labels):
             wanted.append(rule)
     return wanted
+
+
+def findings_of(sample: Sample, device: Device, rules: Sequence[Rule]) -> list[Finding]:
+    """Each rule whose level this reading meets now, with the condition it met."""
+    out = []
+    for rule in _watching(sample, device, rules):
+        matched: tuple[int, str] | None = None
+        for level, condition in rule.levels:
+            if condition.test(sample.value):
+                actual = device.criticality if level == CRITICALITY else level
+                if matched is None or actual < matched[0]:
+                    matched = (actual, condition.text)
+        if matched is not None:
+            out.append(
+                Finding(
+                    sample.metric,
+                    dict(sample.labels),
+                    sample.value,
+                    rule.name,
+                    matched[0],
+                    matched[1],
+                    status_of_level(matched[0]),
+                )
+            )
+    return out
 
 
 def grade(sample: Sample, device: Device, rules: Sequence[Rule]) -> tuple[int | None, str]:
@@ -198,6 +241,15 @@ def device_row(
             if judged != UNGRADED:
                 statuses.append(judged)
     status = (worst(statuses) if statuses else NORMAL) if samples else UNKNOWN
+    found: list[Finding] = [
+        Finding("device.up", dict(s.labels), s.value, None, None, s.note or "", FAULT)
+        for s in ups
+        if not as_number(s.value)
+    ]
+    for sample in samples:
+        if sample.metric != "device.up":
+            found.extend(findings_of(sample, device, rules))
+    found.sort(key=lambda f: (-_RANK[f.status], f.metric, sorted(f.labels.items())))
     return DeviceRow(
         device=device.id,
         name=device.name,
@@ -209,6 +261,7 @@ def device_row(
         status=status,
         maintenance=in_maintenance,
         read_at=max((s.ts for s in samples), default=None),
+        findings=tuple(found),
     )
 
 

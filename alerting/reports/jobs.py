@@ -13,7 +13,7 @@ from alerting.config import AlertingConfig
 from alerting.reports.inspection import InspectionSheet, build_inspection
 from alerting.reports.monthly import MonthlyInput, MonthlyReport, build_monthly
 from alerting.reports.period import Period, timezone
-from alerting.reports.source import read_incidents
+from alerting.reports.source import read_history, read_incidents
 from alerting.store import TicketStore
 from core.sample import Sample
 from inventory.model import Inventory
@@ -44,7 +44,10 @@ async def monthly_report(
     site: str | None = None,
 ) -> MonthlyReport:
     found, spans = await read_incidents(store)
+    occurrences, breaches = await read_history(store)
     data = MonthlyInput(
+        occurrences=occurrences,
+        breaches=breaches,
         incidents=found,
         spans=spans,
         problems=await store.problems(),

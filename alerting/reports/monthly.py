@@ -3,17 +3,23 @@ during which each was open (from its audit log), problems, maintenance windows, 
 and the SLA targets. Pure: no store, no clock.
 
 Definitions (the README's "Reports" section repeats them for readers):
-- An incident counts in the period in which it first opened (`opened_at`), at its current
-  level. Incidents suppressed (planned maintenance, a parent down) were not alerted and are
-  counted apart, not against the SLA.
+- The report counts **occurrences**: each time an incident opened or reopened is one fault,
+  counted in the period in which that occurrence opened, at the level it ended with, with its
+  own acknowledgement, arrival, escalation, breaches and resolution (a reopen never hides what
+  the earlier occurrence went through). Occurrences suppressed (planned maintenance, a parent
+  down, flapping) were not alerted and are counted apart, not against the SLA.
 - Responded in time: acknowledged — or resolved, which stops every clock — no later than the
-  respond target after it became active (`active_since`), exactly as the SLA clocks judge it.
-  Repaired in time: resolved no later than the repair target after it became active.
-- MTTA: acknowledged_at − active_since over acknowledged incidents; MTTR: resolved_at −
+  respond target after it became active (`active_since`), exactly as the SLA clocks judge it,
+  and no respond breach recorded for that occurrence. Repaired in time: likewise with the
+  repair target and repair breaches.
+- MTTA: acknowledged_at − active_since over acknowledged occurrences; MTTR: resolved_at −
   active_since over resolved ones. Median as usual (mean of the middle two); 90th percentile
   by nearest rank (the smallest value with at least 90 % of values at or below it).
-- Escalated: the chain went past its first tier. Reopened: the incident occurred more than
-  once. Resolved: resolved before the end of the period (or before the report, if earlier).
+- Escalated: the chain went past its first tier in that occurrence. Reopened: the occurrence
+  is a reopen (the second or later of its incident). Breaches: SLA breaches recorded for the
+  occurrences (respond, arrive and repair each count). Reported: occurrences of tickets that
+  people reported (phone, mail, API) rather than the monitoring. Resolved: resolved before the
+  end of the period (or before the report, if earlier).
 - Availability: 100 × (observed − unplanned downtime) / observed, where observed is the period
   minus planned maintenance of that device, and downtime the union of the spans during which a
   `device.up` (websites: `device.up` or `http.up`) incident of that device was open."""
@@ -30,7 +36,7 @@ from alerting.config import SlaTargets
 from alerting.reports import intervals
 from alerting.reports.intervals import Span
 from alerting.reports.period import Period, month_start, trailing_months
-from alerting.store import Incident, Problem
+from alerting.store import Breach, Incident, Occurrence, Problem
 from inventory.model import Device, Inventory
 from rules.maintenance import MaintenanceWindow
 
@@ -52,6 +58,65 @@ class MonthlyInput:
     inventory: Inventory
     sla: Callable[[int], SlaTargets]
     now: float  # when the report is built
+    #: every occurrence of the incidents; empty: one per incident, from its row (older callers)
+    occurrences: Sequence[Occurrence] = ()
+    breaches: Sequence[Breach] = ()
+
+
+@dataclass(frozen=True)
+class Case:
+    """One occurrence of an incident: what the SLA figures count."""
+
+    incident: Incident
+    occurrence: Occurrence
+    breaches: tuple[Breach, ...]  # recorded in this occurrence (a clock may breach at two levels)
+
+    @property
+    def breached(self) -> frozenset[str]:
+        """The clocks with a recorded breach in this occurrence."""
+        return frozenset(b.clock for b in self.breaches)
+
+    @property
+    def level(self) -> int:
+        return self.occurrence.level
+
+    @property
+    def suppressed(self) -> str | None:
+        return self.occurrence.suppressed
+
+
+def current_occurrence(incident: Incident) -> Occurrence:
+    """The incident row read as its latest occurrence."""
+    return Occurrence(
+        incident_id=incident.id,
+        n=incident.occurrences,
+        key=incident.key,
+        ts=incident.active_since if incident.occurrences > 1 else incident.opened_at,
+        level=incident.level,
+        suppressed=incident.suppressed,
+        active_since=incident.active_since,
+        acknowledged_at=incident.acknowledged_at,
+        acknowledged_by=incident.acknowledged_by,
+        arrived_at=incident.arrived_at,
+        arrived_by=incident.arrived_by,
+        resolved_at=incident.resolved_at,
+        resolved_by=incident.resolved_by,
+        tier=incident.tier,
+        note=None,
+    )
+
+
+def cases_of(data: MonthlyInput, incidents: Sequence[Incident]) -> list[Case]:
+    by_id = {i.id: i for i in incidents}
+    breached: dict[tuple[int, int], list[Breach]] = {}
+    for b in data.breaches:
+        breached.setdefault((b.incident_id, b.occurrence), []).append(b)
+    occurrences = data.occurrences or [current_occurrence(i) for i in incidents]
+    return [
+        Case(by_id[o.incident_id], o, tuple(breached.get((o.incident_id, o.n), ())))
+        for o in occurrences
+        if o.incident_id in by_id
+    ]
 
 
 @dataclass(frozen=True)
@@ -64,6 +129,8 @@ class LevelStats:
     resolved: int
     escalated: int
     reopened: int
+    breaches: int
+    reported: int
     mtta_median: float | None  # seconds
     mtta_p90: float | None
     mttr_median: float | None
@@ -182,8 +249,10 @@ def _in_site(site: str | None, inventory: Inventory, incident: Incident) -> bool
     return device is not None and device.site == site
 
 
-def _met_in_time(clock: sla.Clock) -> int:
-    return int(clock.met_at is not None and clock.met_at <= clock.due)
+def _met_in_time(clock: sla.Clock, breached: frozenset[str]) -> int:
+    return int(
+        clock.met_at is not None and clock.met_at <= clock.due and clock.clock not in breached
+    )
 
 
 def _level_key(level: int) -> int:
@@ -192,35 +261,41 @@ def _level_key(level: int) -> int:
 
 def level_stats(
     level: int | None,
-    incidents: Sequence[Incident],
+    cases: Sequence[Case],
     targets: Mapping[int, SlaTargets],
     as_of: float,
 ) -> LevelStats:
-    """The figures of `incidents` (all of `level`, or of any level when `level` is None: each
-    is then judged against its own level's targets)."""
+    """The figures of `cases` (all of `level`, or of any level when `level` is None: each is
+    then judged against its own level's targets)."""
+    occurrences = [c.occurrence for c in cases]
     ack_delays = [
-        i.acknowledged_at - i.active_since for i in incidents if i.acknowledged_at is not None
+        o.acknowledged_at - o.active_since for o in occurrences if o.acknowledged_at is not None
     ]
     repair_times = [
-        i.resolved_at - i.active_since
-        for i in incidents
-        if i.resolved_at is not None and i.resolved_at < as_of
+        o.resolved_at - o.active_since
+        for o in occurrences
+        if o.resolved_at is not None and o.resolved_at < as_of
     ]
     responded = repaired = 0
-    for incident in incidents:
-        # the SLA clocks' own judgement, so the report never disagrees with the breach records
-        by_clock = {c.clock: c for c in sla.clocks(incident, targets[_level_key(incident.level)])}
-        responded += _met_in_time(by_clock["respond"])
-        repaired += _met_in_time(by_clock["repair"])
+    for case in cases:
+        # the SLA clocks' own judgement, and never in time where a breach was recorded, so
+        # the report never disagrees with the breach records
+        by_clock = {
+            c.clock: c for c in sla.clocks(case.occurrence, targets[_level_key(case.level)])
+        }
+        responded += _met_in_time(by_clock["respond"], case.breached)
+        repaired += _met_in_time(by_clock["repair"], case.breached)
     return LevelStats(
         level=level,
-        opened=len(incidents),
+        opened=len(cases),
         acknowledged=len(ack_delays),
         responded_in_time=responded,
         repaired_in_time=repaired,
         resolved=len(repair_times),
-        escalated=sum(1 for i in incidents if i.tier >= 2),
-        reopened=sum(1 for i in incidents if i.occurrences > 1),
+        escalated=sum(1 for o in occurrences if o.tier >= 2),
+        reopened=sum(1 for o in occurrences if o.n > 1),
+        breaches=sum(len(c.breaches) for c in cases),
+        reported=sum(1 for c in cases if c.incident.from_people),
         mtta_median=median(ack_delays),
         mtta_p90=percentile(ack_delays, 90),
         mttr_median=median(repair_times),
@@ -324,17 +399,18 @@ def build_monthly(data: MonthlyInput, period: Period, site: str | None = None) -
     as_of = min(period.end, data.now)
     targets = {level: data.sla(level) for level in LEVELS}
     mine = [i for i in data.incidents if _in_site(site, data.inventory, i)]
-    opened = [i for i in mine if period.start <= i.opened_at < as_of]
-    counted = [i for i in opened if not i.suppressed]
+    cases = cases_of(data, mine)
+    opened = [c for c in cases if period.start <= c.occurrence.ts < as_of]
+    counted = [c for c in opened if not c.suppressed]
 
     levels = tuple(
-        level_stats(level, [i for i in counted if i.level == level], targets, as_of)
+        level_stats(level, [c for c in counted if c.level == level], targets, as_of)
         for level in LEVELS
     )
     suppressed: dict[str, int] = {}
-    for incident in opened:
-        if incident.suppressed:
-            suppressed[incident.suppressed] = suppressed.get(incident.suppressed, 0) + 1
+    for case in opened:
+        if case.suppressed:
+            suppressed[case.suppressed] = suppressed.get(case.suppressed, 0) + 1
 
     still_open = [_open_row(i) for i in mine if _open_at(data, i, as_of)]
 
@@ -379,22 +455,23 @@ def build_monthly(data: MonthlyInput, period: Period, site: str | None = None) -
     trend_counts: dict[str, dict[int, int]] = {
         f"{y:04d}-{m:02d}": dict.fromkeys(LEVELS, 0) for y, m in months
     }
-    for incident in mine:
-        if incident.suppressed or incident.opened_at >= as_of:
+    for case in cases:
+        if case.suppressed or case.occurrence.ts >= as_of:
             continue
-        label = _month_of(incident.opened_at, months, period)
-        if label is not None and incident.level in LEVELS:
-            trend_counts[label][incident.level] += 1
+        label = _month_of(case.occurrence.ts, months, period)
+        if label is not None and case.level in LEVELS:
+            trend_counts[label][case.level] += 1
 
     buckets = {level: [0] * (len(RESPONSE_BUCKETS) + 1) for level in LEVELS}
-    for incident in counted:
-        if incident.level not in LEVELS:
+    for case in counted:
+        occurrence = case.occurrence
+        if case.level not in LEVELS:
             continue
-        if incident.acknowledged_at is None:
-            buckets[incident.level][-1] += 1
+        if occurrence.acknowledged_at is None:
+            buckets[case.level][-1] += 1
         else:
-            delay = incident.acknowledged_at - incident.active_since
-            buckets[incident.level][_bucket(delay, targets[incident.level].respond)] += 1
+            delay = occurrence.acknowledged_at - occurrence.active_since
+            buckets[case.level][_bucket(delay, targets[case.level].respond)] += 1
 
     return MonthlyReport(
         period=period,
@@ -407,7 +484,12 @@ def build_monthly(data: MonthlyInput, period: Period, site: str | None = None) -
         problems=tuple(problems[:TOP_PROBLEMS]),
         still_open=tuple(sorted(still_open, key=lambda r: (r.level, r.id))),
         maintenance=tuple(maintenance),
-        maintenance_incidents=tuple(_open_row(i) for i in opened if i.suppressed == "maintenance"),
+        maintenance_incidents=tuple(
+            _open_row(i)
+            for i in {
+                c.incident.id: c.incident for c in opened if c.suppressed == "maintenance"
+            }.values()
+        ),
         trend=tuple(trend_counts.items()),
         response_buckets=buckets,
         sla_targets={lv: (t.respond, t.repair) for lv, t in targets.items()},

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alerting.reports.monthly import WEBSITE_METRICS
-from alerting.store import AuditEntry, Incident, TicketStore
+from alerting.store import AuditEntry, Breach, Incident, Occurrence, TicketStore
 
 OPENING = frozenset({"opened", "reopened"})
 CLOSING = frozenset({"resolved"})
@@ -45,3 +45,8 @@ async def read_incidents(
         if i.metric in WEBSITE_METRICS or i.problem_id is not None or i.occurrences > 1
     }
     return incidents, spans
+
+
+async def read_history(store: TicketStore) -> tuple[list[Occurrence], list[Breach]]:
+    """Every occurrence and every recorded SLA breach: what the SLA figures count."""
+    return await store.occurrences(), await store.breaches()

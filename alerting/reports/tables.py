@@ -108,8 +108,10 @@ SLA_ROWS: tuple[str, ...] = (
     "mttr_median",
     "mttr_p90",
     "escalated",
+    "breaches",
     "reopened",
     "reopen_rate",
+    "reported",
     "resolved",
     "resolution_rate",
 )
@@ -330,6 +332,24 @@ def _reading_text(reading: insp.Reading | None) -> str:
     return f"{shown} ({where})" if where else shown
 
 
+def finding_text(finding: insp.Finding, lang: str) -> str:
+    """One reason a device is marked, in the inspector's words."""
+    if finding.rule is None:
+        reason = finding.condition or t("report.finding.no_answer", lang)
+        return t("report.finding.unreachable", lang, reason=reason)
+    labels = ",".join(f"{k}={v}" for k, v in sorted(finding.labels.items()))
+    reading = finding.metric + (f"{{{labels}}}" if labels else "")
+    return t(
+        "report.finding.reading",
+        lang,
+        reading=reading,
+        value=value_text(finding.value),
+        condition=finding.condition,
+        rule=finding.rule,
+        level=finding.level if finding.level is not None else DASH,
+    )
+
+
 def inspection_tables(sheet: insp.InspectionSheet, lang: str) -> list[Table]:
     headers = [
         t("report.device", lang),
@@ -337,6 +357,7 @@ def inspection_tables(sheet: insp.InspectionSheet, lang: str) -> list[Table]:
         t("report.reachable", lang),
         *(t(f"report.{c.key}", lang) for c in insp.COLUMNS),
         t("report.status", lang),
+        t("report.findings", lang),
     ]
     tables = []
     for group in sheet.groups:
@@ -359,6 +380,7 @@ def inspection_tables(sheet: insp.InspectionSheet, lang: str) -> list[Table]:
                     reachable,
                     *(_reading_text(row.readings.get(c.key)) for c in insp.COLUMNS),
                     status,
+                    "; ".join(finding_text(f, lang) for f in row.findings) or DASH,
                 ]
             )
             statuses.append(
@@ -371,6 +393,7 @@ def inspection_tables(sheet: insp.InspectionSheet, lang: str) -> list[Table]:
                         for c in insp.COLUMNS
                     ),
                     row.status,
+                    row.status if row.findings else "",
                 ]
             )
         key = f"room-{group.site or '-'}-{group.room or '-'}"

@@ -21,8 +21,8 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("incidents", "id"),
     ("audit", "id"),
     ("notes", "id"),
-    ("breaches", "incident_id, clock, level"),
-    ("occurrences", "ts, incident_id, key"),
+    ("breaches", "incident_id, occurrence, clock, level"),
+    ("occurrences", "incident_id, n"),
     ("outbox", "id"),
     ("sent_log", "id"),
 )

@@ -8,7 +8,16 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-from alerting.store.model import AuditEntry, Breach, Incident, Note, OutboxItem, Problem, Row
+from alerting.store.model import (
+    AuditEntry,
+    Breach,
+    Incident,
+    Note,
+    Occurrence,
+    OutboxItem,
+    Problem,
+    Row,
+)
 
 
 class TicketStore(Protocol):
@@ -36,6 +45,9 @@ class TicketStore(Protocol):
     ) -> list[Incident]: ...
     async def insert_incident(self, values: Mapping[str, Any]) -> int: ...
     async def update_incident(self, incident_id: int, changes: Mapping[str, Any]) -> None: ...
+    async def find_ticket(self, ticket: str) -> Incident | None: ...
+    async def to_recheck(self) -> list[Incident]: ...
+    async def find_accepted(self, key: str, now: float) -> Incident | None: ...
 
     # audit, notes, breaches
     async def audit(
@@ -51,12 +63,29 @@ class TicketStore(Protocol):
     async def add_note(self, incident_id: int, ts: float, author: str, text: str) -> int: ...
     async def notes(self, incident_id: int) -> list[Note]: ...
     async def record_breach(
-        self, incident_id: int, clock: str, level: int, due: float, now: float
+        self,
+        incident_id: int,
+        clock: str,
+        level: int,
+        due: float,
+        now: float,
+        occurrence: int = 1,
     ) -> bool: ...
     async def breaches(self, incident_id: int | None = None) -> list[Breach]: ...
 
     # occurrences and problems
-    async def add_occurrence(self, key: str, incident_id: int, ts: float) -> None: ...
+    async def add_occurrence(
+        self,
+        key: str,
+        incident_id: int,
+        ts: float,
+        *,
+        n: int = 1,
+        level: int = 3,
+        suppressed: str | None = None,
+        note: str | None = None,
+    ) -> None: ...
+    async def occurrences(self, incident_id: int | None = None) -> list[Occurrence]: ...
     async def occurrences_since(self, key: str, since: float) -> list[int]: ...
     async def problem_for_key(self, key: str) -> Problem | None: ...
     async def problem(self, problem_id: int) -> Problem: ...

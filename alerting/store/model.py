@@ -80,10 +80,27 @@ class Incident:
     reminders: int
     last_notified_at: float | None
     shard: str = ""
+    ticket: str = ""  # the human ticket number, e.g. RW-2026-000123
+    source: str = "rules"  # rules | phone | mail | api | console: who opened it
+    reporter: str | None = None  # the person who reported it (people's tickets)
+    contact: str | None = None  # how to reach them: phone number or mail address
+    description: str | None = None
+    recheck: bool = False  # resolved by hand: look whether the condition still holds
+    accepted_until: float | None = None  # a known fault accepted (not reopened) until then
+    accepted_by: str | None = None
 
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def title(self) -> str:
+        """One line naming the incident: the summary in English, else any language."""
+        return self.summary.get("en") or next(iter(self.summary.values()), self.key)
+
+    @property
+    def from_people(self) -> bool:
+        return self.source != "rules"
 
     @property
     def quiet(self) -> bool:
@@ -96,6 +113,7 @@ class Incident:
 
 
 JSON_COLUMNS = frozenset({"labels", "summary", "value"})
+BOOL_COLUMNS = frozenset({"stale", "recheck"})
 INCIDENT_COLUMNS = tuple(f.name for f in fields(Incident))
 
 
@@ -105,7 +123,7 @@ def incident_from(row: Row) -> Incident:
         raw = row[name]
         if name in JSON_COLUMNS:
             values[name] = json.loads(raw) if raw is not None else None
-        elif name == "stale":
+        elif name in BOOL_COLUMNS:
             values[name] = bool(raw)
         else:
             values[name] = raw
@@ -113,15 +131,16 @@ def incident_from(row: Row) -> Incident:
         values["labels"] = {}
     if values["summary"] is None:
         values["summary"] = {}
-    if values["shard"] is None:
-        values["shard"] = ""
+    for name in ("shard", "ticket"):
+        if values[name] is None:
+            values[name] = ""
     return Incident(**values)
 
 
 def encode(name: str, value: Any) -> Any:
     if name in JSON_COLUMNS:
         return dumps(value)
-    if name == "stale":
+    if name in BOOL_COLUMNS:
         return int(bool(value))
     return value
 
@@ -171,6 +190,69 @@ class Breach:
     level: int
     due: float
     recorded_at: float
+    occurrence: int = 1
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One time an incident was open: from its opening (or reopening) to its resolution, with
+    its own level, acknowledgement, arrival, escalation and resolution. The incident row holds
+    the latest one's state; these rows keep every one of them (the reports count them)."""
+
+    incident_id: int
+    n: int  # 1 for the first opening, 2 for the first reopen, …
+    key: str
+    ts: float  # when it opened
+    level: int
+    suppressed: str | None
+    active_since: float  # SLA clocks start here (moves when a suppression ends)
+    acknowledged_at: float | None
+    acknowledged_by: str | None
+    arrived_at: float | None
+    arrived_by: str | None
+    resolved_at: float | None
+    resolved_by: str | None
+    tier: int  # escalation tiers run (2 or more: escalated past the first)
+    note: str | None  # why it opened, e.g. still failing after a hand-resolve
+
+    @property
+    def escalations(self) -> int:
+        return max(self.tier - 1, 0)
+
+
+#: incident columns that describe the current occurrence (copied to its row on every change)
+OCCURRENCE_MIRROR = (
+    "level",
+    "suppressed",
+    "active_since",
+    "acknowledged_at",
+    "acknowledged_by",
+    "arrived_at",
+    "arrived_by",
+    "resolved_at",
+    "resolved_by",
+    "tier",
+)
+
+
+def occurrence_from(row: Row) -> Occurrence:
+    return Occurrence(
+        incident_id=int(row["incident_id"]),
+        n=int(row["n"]),
+        key=row["key"],
+        ts=row["ts"],
+        level=int(row["level"]) if row["level"] is not None else 3,
+        suppressed=row["suppressed"],
+        active_since=row["active_since"] if row["active_since"] is not None else row["ts"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
+        arrived_at=row["arrived_at"],
+        arrived_by=row["arrived_by"],
+        resolved_at=row["resolved_at"],
+        resolved_by=row["resolved_by"],
+        tier=int(row["tier"] or 0),
+        note=row["note"],
+    )
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,13 @@ from typing import Any
 
 from alerting.store.model import (
     INCIDENT_COLUMNS,
+    OCCURRENCE_MIRROR,
     AuditEntry,
     Breach,
     Incident,
     Note,
     NotFound,
+    Occurrence,
     OutboxItem,
     Problem,
     Row,
@@ -30,6 +32,7 @@ from alerting.store.model import (
     dumps,
     encode,
     incident_from,
+    occurrence_from,
     outbox_from,
     problem_from,
 )
@@ -173,6 +176,31 @@ class SqlStore(ABC):
         assignments = ", ".join(f"{n} = ?" for n in changes)
         params = [encode(n, v) for n, v in changes.items()]
         await self._exec(f"UPDATE incidents SET {assignments} WHERE id = ?", [*params, incident_id])
+        mirrored = [n for n in changes if n in OCCURRENCE_MIRROR]
+        if mirrored:
+            # the incident row is its latest occurrence: keep that occurrence's row in step
+            await self._exec(
+                f"UPDATE occurrences SET {', '.join(f'{n} = ?' for n in mirrored)}"
+                " WHERE incident_id = ? AND n = (SELECT occurrences FROM incidents WHERE id = ?)",
+                [*(encode(n, changes[n]) for n in mirrored), incident_id, incident_id],
+            )
+
+    async def find_ticket(self, ticket: str) -> Incident | None:
+        row = await self._one("SELECT * FROM incidents WHERE ticket = ?", (ticket,))
+        return incident_from(row) if row else None
+
+    async def to_recheck(self) -> list[Incident]:
+        """Incidents resolved by hand whose condition the daemon has yet to look at."""
+        rows = await self._all("SELECT * FROM incidents WHERE recheck = 1 ORDER BY id")
+        return [incident_from(r) for r in rows]
+
+    async def find_accepted(self, key: str, now: float) -> Incident | None:
+        """The latest incident of `key` whose fault someone accepted until after `now`."""
+        row = await self._one(
+            "SELECT * FROM incidents WHERE key = ? AND accepted_until > ? ORDER BY id DESC LIMIT 1",
+            (key, now),
+        )
+        return incident_from(row) if row else None
 
     # ------------------------------------------------------------ audit, notes, breaches
 
@@ -210,14 +238,20 @@ class SqlStore(ABC):
         return [Note(r["id"], r["incident_id"], r["ts"], r["author"], r["text"]) for r in rows]
 
     async def record_breach(
-        self, incident_id: int, clock: str, level: int, due: float, now: float
+        self,
+        incident_id: int,
+        clock: str,
+        level: int,
+        due: float,
+        now: float,
+        occurrence: int = 1,
     ) -> bool:
-        """Record an SLA breach once; True when it is new."""
+        """Record an SLA breach of one occurrence once; True when it is new."""
         return (
             await self._exec(
-                "INSERT INTO breaches (incident_id, clock, level, due, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (incident_id, clock, level, due, now),
+                "INSERT INTO breaches (incident_id, occurrence, clock, level, due, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (incident_id, occurrence, clock, level, due, now),
             )
             > 0
         )
@@ -231,17 +265,46 @@ class SqlStore(ABC):
                 (incident_id,),
             )
         return [
-            Breach(r["incident_id"], r["clock"], r["level"], r["due"], r["recorded_at"])
+            Breach(
+                r["incident_id"],
+                r["clock"],
+                r["level"],
+                r["due"],
+                r["recorded_at"],
+                r["occurrence"],
+            )
             for r in rows
         ]
 
     # ------------------------------------------------------------ occurrences and problems
 
-    async def add_occurrence(self, key: str, incident_id: int, ts: float) -> None:
+    async def add_occurrence(
+        self,
+        key: str,
+        incident_id: int,
+        ts: float,
+        *,
+        n: int = 1,
+        level: int = 3,
+        suppressed: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Start occurrence `n` of an incident (its steps then follow the incident row)."""
         await self._exec(
-            "INSERT INTO occurrences (key, incident_id, ts) VALUES (?, ?, ?)",
-            (key, incident_id, ts),
+            "INSERT INTO occurrences (key, incident_id, ts, n, level, suppressed, active_since,"
+            " note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, incident_id, ts, n, level, suppressed, ts, note),
         )
+
+    async def occurrences(self, incident_id: int | None = None) -> list[Occurrence]:
+        """Every occurrence (of one incident, when given), oldest first."""
+        if incident_id is None:
+            rows = await self._all("SELECT * FROM occurrences ORDER BY ts, incident_id, n")
+        else:
+            rows = await self._all(
+                "SELECT * FROM occurrences WHERE incident_id = ? ORDER BY n", (incident_id,)
+            )
+        return [occurrence_from(r) for r in rows]
 
     async def occurrences_since(self, key: str, since: float) -> list[int]:
         rows = await self._all(
@@ -414,14 +477,7 @@ class SqlStore(ABC):
         names = list(row)
         values = [row[n] for n in names]
         sql = f"INSERT INTO {table} ({','.join(names)})"
-        if table == "occurrences":  # no key of its own: skip an identical row
-            sql += (
-                f" SELECT {','.join('?' * len(names))} WHERE NOT EXISTS (SELECT 1 FROM"
-                " occurrences WHERE key = ? AND incident_id = ? AND ts = ?)"
-            )
-            values += [row["key"], row["incident_id"], row["ts"]]
-        else:
-            sql += f" VALUES ({','.join('?' * len(names))}) ON CONFLICT DO NOTHING"
+        sql += f" VALUES ({','.join('?' * len(names))}) ON CONFLICT DO NOTHING"
         return await self._exec(sql, values)
 
     async def reset_ids(self, table: str) -> None:

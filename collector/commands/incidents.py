@@ -1,7 +1,10 @@
 """`roomwatch incidents …`: read and work incidents in the ticket store, daemon running or not.
 
     roomwatch incidents list [--state open] [--json]
-    roomwatch incidents show ID [--json]
+    roomwatch incidents show ID|TICKET [--json]
+    roomwatch incidents open --title TEXT --level N [--device ID] [--reporter NAME]
+                             [--contact PHONE-OR-MAIL] [--description TEXT] [--by NAME]
+    roomwatch incidents accept ID --until TIME --by NAME --reason TEXT
     roomwatch incidents ack ID --by NAME [--note TEXT]
     roomwatch incidents arrive ID --by NAME
     roomwatch incidents resolve ID [--by NAME] [--note TEXT]
@@ -19,29 +22,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from alerting import incidents as lifecycle
 from alerting import problems
 from alerting.config import AlertingConfig
-from alerting.dispatch import Dispatcher
 from alerting.messages import level_name, summary_of
 from alerting.store import (
     STATES,
     Incident,
     StoreError,
-    TicketStore,
     check_url,
     is_postgres_url,
     sqlite_path,
     store_exists,
 )
-from collector.clock import SystemClock
+from collector.commands import desk
 from collector.commands.errors import ExitCode, NoAnswer, UsageError
+from collector.commands.incident_context import Action, IncidentContext, when
+from collector.commands.incident_view import show_incident
 from collector.config import DEFAULT_CONFIG, Config, load_config
 from collector.storeconn import open_configured
 from inventory import ConfigError
@@ -64,10 +64,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--json", action="store_true", help="one JSON object per line")
     c.set_defaults(func=lambda a: _run(a, _list))
 
-    c = cmds.add_parser("show", parents=[common], help="one incident with its audit log")
-    c.add_argument("id", type=int)
+    c = cmds.add_parser(
+        "show", parents=[common], help="one incident with its occurrences and audit log"
+    )
+    c.add_argument("id", help="incident id or ticket number (RW-2026-000123)")
     c.add_argument("--json", action="store_true")
-    c.set_defaults(func=lambda a: _run(a, _show))
+    c.set_defaults(func=lambda a: _run(a, show_incident))
+
+    desk.register(cmds, common, _run)
 
     c = cmds.add_parser("ack", parents=[common], help="acknowledge (stops escalation)")
     c.add_argument("id", type=int)
@@ -109,23 +113,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--workaround", help="carried by later alerts of this problem")
     c.add_argument("--close", action="store_true")
     c.set_defaults(func=lambda a: _run(a, _problem))
-
-
-class _Context:
-    def __init__(
-        self,
-        store: TicketStore,
-        alerting: AlertingConfig,
-        inventory: Inventory,
-        credentials: Credentials,
-    ) -> None:
-        self.store = store
-        self.alerting = alerting
-        self.clock = SystemClock().now
-        self.dispatch = Dispatcher(store, alerting, inventory, credentials, self.clock)
-
-
-Action = Callable[[argparse.Namespace, _Context], Awaitable[int]]
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
@@ -191,15 +178,9 @@ async def _with_store(
 ) -> int:
     store = await open_configured(config, url)
     try:
-        return await action(args, _Context(store, alerting, inventory, credentials))
+        return await action(args, IncidentContext(store, alerting, inventory, credentials))
     finally:
         await store.close()
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _line(incident: Incident, language: str) -> str:
@@ -213,12 +194,13 @@ def _line(incident: Incident, language: str) -> str:
         flags.append("stale")
     flag_text = f" [{' '.join(flags)}]" if flags else ""
     return (
-        f"{incident.id:>5}  {level_name(incident.level, language):<4} {incident.state:<12}"
-        f" {_when(incident.active_since):<19}  {incident.device:<16} {summary}{flag_text}"
+        f"{incident.id:>5}  {incident.ticket:<15} {level_name(incident.level, language):<4}"
+        f" {incident.state:<12}"
+        f" {when(incident.active_since):<19}  {incident.device:<16} {summary}{flag_text}"
     )
 
 
-async def _list(args: argparse.Namespace, ctx: _Context) -> int:
+async def _list(args: argparse.Namespace, ctx: IncidentContext) -> int:
     states: list[str] | None = None
     if args.state == "active":
         states = ["open", "acknowledged"]
@@ -232,78 +214,15 @@ async def _list(args: argparse.Namespace, ctx: _Context) -> int:
     if not found:
         print("no incidents")
         return 0
-    print(f"{'ID':>5}  {'LVL':<4} {'STATE':<12} {'SINCE':<19}  {'DEVICE':<16} SUMMARY")
+    print(
+        f"{'ID':>5}  {'TICKET':<15} {'LVL':<4} {'STATE':<12} {'SINCE':<19}  {'DEVICE':<16} SUMMARY"
+    )
     for incident in found:
         print(_line(incident, ctx.alerting.language))
     return 0
 
 
-async def _show(args: argparse.Namespace, ctx: _Context) -> int:
-    incident = await ctx.store.get(args.id)
-    audit = await ctx.store.audit_log(args.id)
-    notes = await ctx.store.notes(args.id)
-    breaches = await ctx.store.breaches(args.id)
-    problem = await ctx.store.problem(incident.problem_id) if incident.problem_id else None
-    if args.json:
-        doc: dict[str, Any] = incident.to_json()
-        doc["audit"] = [a.__dict__ for a in audit]
-        doc["notes"] = [n.__dict__ for n in notes]
-        doc["breaches"] = [b.__dict__ for b in breaches]
-        doc["problem"] = problem.__dict__ if problem else None
-        print(json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2))
-        return 0
-    lang = ctx.alerting.language
-    print(
-        f"incident {incident.id}: {summary_of({'summary': incident.summary, 'rule': incident.rule, 'device': incident.device}, lang)}"
-    )
-    rows = [
-        ("key", incident.key),
-        ("level", f"{incident.level} ({level_name(incident.level, lang)})"),
-        (
-            "state",
-            incident.state
-            + (f" (suppressed: {incident.suppressed})" if incident.suppressed else ""),
-        ),
-        ("device", incident.device),
-        ("site", incident.site or "-"),
-        ("value", json.dumps(incident.value, ensure_ascii=False)),
-        ("fault since", _when(incident.since)),
-        ("opened", _when(incident.opened_at)),
-        (
-            "acknowledged",
-            f"{_when(incident.acknowledged_at)} {incident.acknowledged_by or ''}".strip(),
-        ),
-        ("on site", f"{_when(incident.arrived_at)} {incident.arrived_by or ''}".strip()),
-        ("resolved", f"{_when(incident.resolved_at)} {incident.resolved_by or ''}".strip()),
-        ("closed", _when(incident.closed_at)),
-        ("assignee", incident.assignee or "-"),
-        ("occurrences", str(incident.occurrences)),
-        ("runbook", incident.runbook or "-"),
-    ]
-    if problem:
-        rows.append(("problem", f"#{problem.id} ({problem.occurrences} occurrences)"))
-        if problem.workaround:
-            rows.append(("workaround", problem.workaround))
-    for name, value in rows:
-        print(f"  {name:<13} {value}")
-    if breaches:
-        print("SLA breaches:")
-        for b in breaches:
-            print(
-                f"  {b.clock} (level {b.level}) due {_when(b.due)}, recorded {_when(b.recorded_at)}"
-            )
-    if notes:
-        print("notes:")
-        for n in notes:
-            print(f"  {_when(n.ts)}  {n.author}: {n.text}")
-    print("audit log:")
-    for a in audit:
-        detail = json.dumps(a.detail, ensure_ascii=False, sort_keys=True) if a.detail else ""
-        print(f"  {_when(a.ts)}  {a.actor:<12} {a.action:<14} {detail}")
-    return 0
-
-
-async def _ack(args: argparse.Namespace, ctx: _Context) -> int:
+async def _ack(args: argparse.Namespace, ctx: IncidentContext) -> int:
     now = ctx.clock()
     async with ctx.store.transaction():
         incident = await lifecycle.acknowledge(ctx.store, args.id, args.by, now, args.note)
@@ -312,7 +231,7 @@ async def _ack(args: argparse.Namespace, ctx: _Context) -> int:
     return 0
 
 
-async def _arrive(args: argparse.Namespace, ctx: _Context) -> int:
+async def _arrive(args: argparse.Namespace, ctx: IncidentContext) -> int:
     now = ctx.clock()
     async with ctx.store.transaction():
         incident = await lifecycle.arrive(ctx.store, args.id, args.by, now)
@@ -321,7 +240,7 @@ async def _arrive(args: argparse.Namespace, ctx: _Context) -> int:
     return 0
 
 
-async def _resolve(args: argparse.Namespace, ctx: _Context) -> int:
+async def _resolve(args: argparse.Namespace, ctx: IncidentContext) -> int:
     now = ctx.clock()
     async with ctx.store.transaction():
         incident = await lifecycle.resolve(ctx.store, args.id, args.by, now, args.note)
@@ -331,21 +250,21 @@ async def _resolve(args: argparse.Namespace, ctx: _Context) -> int:
     return 0
 
 
-async def _note(args: argparse.Namespace, ctx: _Context) -> int:
+async def _note(args: argparse.Namespace, ctx: IncidentContext) -> int:
     async with ctx.store.transaction():
         await lifecycle.add_note(ctx.store, args.id, args.by, args.text, ctx.clock())
     print(f"incident {args.id}: note added")
     return 0
 
 
-async def _assign(args: argparse.Namespace, ctx: _Context) -> int:
+async def _assign(args: argparse.Namespace, ctx: IncidentContext) -> int:
     async with ctx.store.transaction():
         await lifecycle.assign(ctx.store, args.id, args.to, args.by, ctx.clock())
     print(f"incident {args.id} assigned to {args.to}")
     return 0
 
 
-async def _problems(args: argparse.Namespace, ctx: _Context) -> int:
+async def _problems(args: argparse.Namespace, ctx: IncidentContext) -> int:
     found = await ctx.store.problems()
     if args.json:
         for p in found:
@@ -363,7 +282,7 @@ async def _problems(args: argparse.Namespace, ctx: _Context) -> int:
     return 0
 
 
-async def _problem(args: argparse.Namespace, ctx: _Context) -> int:
+async def _problem(args: argparse.Namespace, ctx: IncidentContext) -> int:
     async with ctx.store.transaction():
         problem = await problems.annotate(
             ctx.store,
@@ -379,4 +298,4 @@ async def _problem(args: argparse.Namespace, ctx: _Context) -> int:
 
 
 # actions that queue notices need the alerting section and the inventory
-_NEEDS_CONFIG: tuple[Action, ...] = (_resolve,)
+_NEEDS_CONFIG: tuple[Action, ...] = (_resolve, *desk.NEEDS_CONFIG)

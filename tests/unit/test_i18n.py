@@ -49,8 +49,8 @@ def test_no_text_is_empty() -> None:
 
 
 def test_a_gap_falls_back_to_english_and_an_unknown_key_shows_itself() -> None:
-    assert t("report.opened", "zh") == "事件数"
-    assert t("report.opened", "fr") == "Incidents opened"
+    assert t("report.opened", "zh") == "故障数（按发生次数）"
+    assert t("report.opened", "fr") == "Faults opened (occurrences)"
     assert t("report.no-such-word", "zh") == "report.no-such-word"
     assert lookup("report.no-such-word", "zh") is None
     assert language_tag("zh") == "zh-CN" and language_tag("fr") == "en"

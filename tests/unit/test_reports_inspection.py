@@ -117,7 +117,7 @@ SAMPLES = [
     s("web1", "tls.cert_expiry_days", 12.0),
     s("web1", "http.up", 1),
     *(s(d, "device.up", 1) for d in ("th-hot", "th-warm", "th-ok", "ups1", "srv1", "sw1", "web1")),
-    s("dead", "device.up", 0),
+    Sample("dead", "device.up", 0, ts=NOW - 30, note="timeout"),
 ]
 
 
@@ -174,8 +174,27 @@ def test_several_series_show_the_one_that_decides(sheet: InspectionSheet) -> Non
     # a rate() rule cannot grade one counter reading
     assert errors.status == UNGRADED
     assert rows(sheet)["ups1"].readings["temperature"].value == 40.0
-    assert rows(sheet)["ups1"].readings["load"].value == 35.0
-    assert rows(sheet)["srv1"].readings["load"].value == 12.0
+    # a UPS's load and a server's CPU usage are different readings in different columns
+    assert rows(sheet)["ups1"].readings["ups_load"].value == 35.0
+    assert rows(sheet)["srv1"].readings["cpu"].value == 12.0
+    assert "cpu" not in rows(sheet)["ups1"].readings
+    assert "ups_load" not in rows(sheet)["srv1"].readings
+
+
+def test_each_marked_device_says_why(sheet: InspectionSheet) -> None:
+    hot = rows(sheet)["th-hot"].findings
+    assert [(f.rule, f.metric, f.value, f.condition, f.level) for f in hot] == [
+        ("room-temperature", "ambient.temperature", 31.5, "> 30", 2)
+    ]
+    ups = [(f.rule, f.condition, f.status) for f in rows(sheet)["ups1"].findings]
+    assert ups == [("ups-on-battery", "contains OB", FAULT)]
+    disk = rows(sheet)["srv1"].findings
+    assert [(f.labels, f.condition, f.status) for f in disk] == [
+        ({"mount": "/var"}, "> 90", WARNING)
+    ]
+    dead = rows(sheet)["dead"].findings
+    assert [(f.metric, f.rule, f.condition) for f in dead] == [("device.up", None, "timeout")]
+    assert rows(sheet)["th-ok"].findings == ()
 
 
 def test_rate_rule_grades_a_rate_reading_when_one_is_at_hand(tmp_path: Path) -> None:
@@ -214,17 +233,23 @@ HEADER = [
     "Humidity (%RH)",
     "UPS status",
     "Battery (%)",
-    "Load (%)",
+    "UPS load (%)",
+    "CPU (%)",
     "Interface errors",
     "Disk used (%)",
     "Certificate (days)",
     "Status",
+    "Why",
 ]
-TH_HOT = ["th-hot", "TH-HOT", "yes", "31.5", "40.0", "-", "-", "-", "-", "-", "-", "fault"]
+TH_HOT = [
+    *("th-hot", "TH-HOT", "yes", "31.5", "40.0", "-", "-", "-", "-", "-", "-", "-", "fault"),
+    "ambient.temperature = 31.5: > 30 (rule room-temperature, level 2)",
+]
 SRV1 = [
     "srv1",
     "SRV1",
     "yes",
+    "-",
     "-",
     "-",
     "-",
@@ -234,8 +259,13 @@ SRV1 = [
     "93.0 (/var)",
     "-",
     "warning (maintenance)",
+    "disk.used_percent{mount=/var} = 93.0: > 90 (rule disk-full, level 3)",
 ]
-UPS1 = ["ups1", "UPS1", "yes", "40.0", "-", "OB DISCHRG", "88", "35.0", "-", "-", "-", "fault"]
+UPS1 = [
+    *("ups1", "UPS1", "yes", "40.0", "-", "OB DISCHRG", "88", "35.0", "-", "-", "-", "-"),
+    "fault",
+    "ups.status = OB DISCHRG: contains OB (rule ups-on-battery, level 2)",
+]
 
 
 def test_csv_sheet_cells(sheet: InspectionSheet) -> None:

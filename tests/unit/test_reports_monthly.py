@@ -27,7 +27,7 @@ from alerting.config import AlertingConfig, ProblemsConfig
 from alerting.reports import output
 from alerting.reports.monthly import MonthlyInput, MonthlyReport, build_monthly
 from alerting.reports.period import parse_period
-from alerting.reports.source import read_incidents
+from alerting.reports.source import read_history, read_incidents
 from alerting.store import TicketStore, open_store
 from inventory.model import Device, Inventory, Selector, Site
 from rules.fault import Fault, FaultState, Suppression, fault_key
@@ -314,34 +314,44 @@ def middle(values: list[float]) -> float | None:
     return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
+def counted_occurrences(specs: list[Spec], level: int | None) -> list[tuple[Spec, Occ, int, int]]:
+    """(spec, occurrence, its level, its number) of every alerted occurrence opened in
+    November: each time an incident opened or reopened is one fault, at the level it ended
+    with (a relevel happens during the last occurrence)."""
+    out = []
+    for s in specs:
+        if s.suppressed:
+            continue
+        for index, occ in enumerate(s.occs):
+            lv = s.final_level if index == len(s.occs) - 1 else s.level
+            if NOV_START <= occ.start < NOV_END and (level is None or lv == level):
+                out.append((s, occ, lv, index + 1))
+    return out
+
+
 def expected_level(specs: list[Spec], level: int | None) -> dict[str, Any]:
-    mine = [
-        s
-        for s in specs
-        if NOV_START <= s.occs[0].start < NOV_END
-        and not s.suppressed
-        and (level is None or s.final_level == level)
-    ]
+    mine = counted_occurrences(specs, level)
     out: dict[str, Any] = {"opened": len(mine)}
-    acks = [s.last.ack - s.last.start for s in mine if s.last.ack is not None]
+    acks = [o.ack - o.start for _, o, _, _ in mine if o.ack is not None]
     fixes = [
-        s.last.resolve - s.last.start
-        for s in mine
-        if s.last.resolve is not None and s.last.resolve < NOV_END
+        o.resolve - o.start for _, o, _, _ in mine if o.resolve is not None and o.resolve < NOV_END
     ]
     responded = repaired = 0
-    for s in mine:
-        respond, repair = TARGETS[s.final_level]
-        met = s.last.ack if s.last.ack is not None else s.last.resolve
-        responded += met is not None and met - s.last.start <= respond
-        repaired += s.last.resolve is not None and s.last.resolve - s.last.start <= repair
+    for _, o, lv, _ in mine:
+        respond, repair = TARGETS[lv]
+        met = o.ack if o.ack is not None else o.resolve
+        responded += met is not None and met - o.start <= respond
+        repaired += o.resolve is not None and o.resolve - o.start <= repair
     out.update(
         acknowledged=len(acks),
         responded_in_time=responded,
         repaired_in_time=repaired,
         resolved=len(fixes),
-        escalated=sum(1 for s in mine if s.tier >= 2),
-        reopened=sum(1 for s in mine if len(s.occs) > 1),
+        # the tier is set at each opening, so every occurrence of the spec ran it
+        escalated=sum(1 for s, _, _, _ in mine if s.tier >= 2),
+        reopened=sum(1 for _, _, _, n in mine if n > 1),
+        breaches=0,
+        reported=0,
         mtta_median=middle(acks),
         mtta_p90=nearest_rank(acks, 90),
         mttr_median=middle(fixes),
@@ -407,7 +417,10 @@ async def build_month(site: str | None = None) -> Month:
     try:
         await play(store, specs)
         found, spans = await read_incidents(store)
+        occurrences, breaches = await read_history(store)
         data = MonthlyInput(
+            occurrences=occurrences,
+            breaches=breaches,
             incidents=found,
             spans=spans,
             problems=await store.problems(),
@@ -440,6 +453,8 @@ SLA_FIELDS = (
     "resolved",
     "escalated",
     "reopened",
+    "breaches",
+    "reported",
     "mtta_median",
     "mtta_p90",
     "mttr_median",
@@ -468,11 +483,17 @@ def test_generated_month_exercises_every_case(month: Month) -> None:
     assert all(s.opened > 0 for s in month.report.levels)
 
 
-def test_reopened_incident_is_counted_once_with_its_latest_clocks(month: Month) -> None:
+def test_each_occurrence_of_a_reopened_incident_keeps_its_own_clocks(month: Month) -> None:
     spec = next(s for s in month.specs if s.tag == "reopen")
     row = next(i for i in month.data.incidents if i.id == spec.id)
     assert row.occurrences == 2
-    assert row.acknowledged_at == at(3, 11, 9)  # 9 min after the reopen: late for level 1
+    assert row.acknowledged_at == at(3, 11, 9)  # the incident row: its latest occurrence
+    history = [o for o in month.data.occurrences if o.incident_id == spec.id]
+    # the reopen did not wipe the first occurrence's acknowledgement or resolution
+    assert [(o.n, o.ts, o.acknowledged_at, o.resolved_at) for o in history] == [
+        (1, at(3, 10), at(3, 10, 2), at(3, 10, 30)),
+        (2, at(3, 11), at(3, 11, 9), at(3, 12)),
+    ]
     assert month.data.spans[spec.id] == [(at(3, 10), at(3, 10, 30)), (at(3, 11), at(3, 12))]
 
 
@@ -542,17 +563,11 @@ def test_response_buckets_sort_acknowledgements_against_the_level_target(month: 
     for level in (1, 2, 3):
         respond = TARGETS[level][0]
         counts = [0] * 6
-        for s in month.specs:
-            if (
-                not (NOV_START <= s.occs[0].start < NOV_END)
-                or s.suppressed
-                or s.final_level != level
-            ):
-                continue
-            if s.last.ack is None:
+        for _, occ, _, _ in counted_occurrences(month.specs, level):
+            if occ.ack is None:
                 counts[5] += 1
                 continue
-            share = (s.last.ack - s.last.start) / respond
+            share = (occ.ack - occ.start) / respond
             counts[
                 next(i for i, b in enumerate((0.25, 0.5, 1.0, 2.0, math.inf)) if share <= b)
             ] += 1
@@ -596,7 +611,7 @@ def expected_sla_rows(specs: list[Spec]) -> list[list[str]]:
         ["Repair target (h)", *(f"{t[1] / 3600:g}" if t else "-" for t in targets)],
     ]
     for label, key in (
-        ("Incidents opened", "opened"),
+        ("Faults opened (occurrences)", "opened"),
         ("Acknowledged", "acknowledged"),
         ("Responded within target", "responded_in_time"),
     ):
@@ -619,8 +634,10 @@ def expected_sla_rows(specs: list[Spec]) -> list[list[str]]:
     ):
         rows.append([label, *(fmt_min(c[key]) for c in cols)])
     rows.append(["Escalated", *(str(c["escalated"]) for c in cols)])
+    rows.append(["SLA breaches recorded", *(str(c["breaches"]) for c in cols)])
     rows.append(["Reopened", *(str(c["reopened"]) for c in cols)])
     rows.append(["Reopen rate (%)", *(fmt_pct(c["reopened"], c["opened"]) for c in cols)])
+    rows.append(["Reported by people", *(str(c["reported"]) for c in cols)])
     rows.append(["Resolved", *(str(c["resolved"]) for c in cols)])
     rows.append(["Resolution rate (%)", *(fmt_pct(c["resolved"], c["opened"]) for c in cols)])
     return rows
