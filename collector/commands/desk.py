@@ -19,6 +19,7 @@ from typing import Any
 
 from alerting import desk
 from alerting.incidents import IncidentError
+from collector.commands.errors import UsageError
 from collector.commands.incident_context import Action, IncidentContext, find_incident
 
 
@@ -50,8 +51,9 @@ def parse_until(text: str) -> float:
     try:
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise IncidentError(
-            f"--until {text!r} is not a time: write it as 2026-12-05 18:00 or 2026-12-05T18:00+08:00"
+        raise UsageError(
+            f"error: --until {text!r} is not a time: write it as 2026-12-05 18:00"
+            " or 2026-12-05T18:00+08:00"
         ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()

@@ -224,8 +224,9 @@ def test_a_broken_website_opens_an_incident_mails_on_call_and_resolves_when_mend
             "website-down",
         )
         header, row = incidents_table(config)
-        assert header.split()[:4] == ["ID", "LVL", "STATE", "SINCE"]
-        assert row.split()[0] == str(incident["id"])
+        # issue 16: every incident carries its ticket number, the list included
+        assert header.split()[:5] == ["ID", "TICKET", "LVL", "STATE", "SINCE"]
+        assert row.split()[:2] == [str(incident["id"]), incident["ticket"]]
         assert " open " in row and " shop " in row and row.endswith("Web shop is down")
 
         eventually(lambda: len(mailbox.messages) >= 1, "alert mail")
@@ -243,7 +244,7 @@ def test_a_broken_website_opens_an_incident_mails_on_call_and_resolves_when_mend
             lambda: all(i["state"] in ("resolved", "closed") for i in incidents(config)),
             "resolution",
         )
-        assert incidents_table(config)[1].split()[2] in ("resolved", "closed")
+        assert incidents_table(config)[1].split()[3] in ("resolved", "closed")
         eventually(lambda: len(mailbox.messages) >= 2, "recovery mail")
         recovery = mailbox.messages[1]
         assert "resolved" in mailbox.subjects()[1].lower()

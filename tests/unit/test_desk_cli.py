@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from alerting.store import OutboxItem, open_store
-from collector.cli import main
 from tests.unit.alerting_helpers import Clock, fault, service
 from tests.unit.test_alerting_cli import config_file, run
 
@@ -53,8 +52,8 @@ async def _outbox(where: Path, incident_id: int) -> list[OutboxItem]:
 def test_a_ticket_needs_a_title_and_a_level(
     config_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit):
-        main(["incidents", "open", "--title", "x", "-c", str(config_file)])
+    code, _, err = run(capsys, "incidents", "open", "--title", "x", "-c", str(config_file))
+    assert code == 2 and "--level" in err
     code, _, err = run(
         capsys, "incidents", "open", "--title", "   ", "--level", "3", "-c", str(config_file)
     )
@@ -103,4 +102,4 @@ def test_accept_keeps_a_known_fault_resolved_until_a_time(
         "-c",
         str(config_file),
     )
-    assert code == 1 and "is not a time" in err
+    assert code == 2 and "is not a time" in err
