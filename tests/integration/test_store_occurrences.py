@@ -1,7 +1,7 @@
 """Occurrences are first-class, on both backends (SQLite and a real PostgreSQL 15): a reopen
 keeps the earlier occurrence's acknowledgement, escalation, breach and resolution; a breach is
 recorded once per occurrence (the same clock can breach again after a reopen); a store of
-schema 2 with reopened incidents is migrated with each occurrence's steps recovered from its
+store from before occurrences (schema 3) with reopened incidents is migrated with each occurrence's steps recovered from its
 audit log; people's tickets get a number; an incident resolved by hand while its fault still
 holds reopens as a new occurrence that says so."""
 
@@ -147,10 +147,15 @@ async def test_a_hand_resolve_while_the_fault_holds_reopens_with_a_note(
     assert await svc.store.to_recheck() == []
 
 
-def _schema_2(url: str) -> None:
-    """A store at schema 2 holding an incident that reopened: the first occurrence's
-    acknowledgement exists only in the audit log (what the old reopen left)."""
-    steps = [m.sql for m in migrations("sqlite" if url.startswith("sqlite:") else "postgresql")]
+OCCURRENCES_STEP = 4  # 0004_occurrences: the step that made occurrences first-class
+
+
+def _before_occurrences(url: str) -> None:
+    """A store at the schema before occurrences, holding an incident that reopened: the first
+    occurrence's acknowledgement exists only in the audit log (what the old reopen left)."""
+    backend = "sqlite" if url.startswith("sqlite:") else "postgresql"
+    steps = [m.sql for m in migrations(backend) if m.version < OCCURRENCES_STEP]
+    last = OCCURRENCES_STEP - 1
     ts = T0
     rows = [
         ("opened", ts, "rules", {"level": 2}),
@@ -180,7 +185,7 @@ def _schema_2(url: str) -> None:
         import sqlite3
 
         with sqlite3.connect(url[len("sqlite:///") :]) as db:
-            db.executescript(steps[0] + steps[1] + "\nPRAGMA user_version = 2;")
+            db.executescript("\n".join(steps) + f"\nPRAGMA user_version = {last};")
             for sql in statements:
                 db.execute(sql)
         return
@@ -190,17 +195,19 @@ def _schema_2(url: str) -> None:
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
             " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )
-        conn.execute(steps[0].encode())
-        conn.execute(steps[1].encode())
-        conn.execute("INSERT INTO schema_version (version, name) VALUES (1, 'a'), (2, 'b')")
+        for number, sql in enumerate(steps, 1):
+            conn.execute(sql.encode())
+            conn.execute(
+                "INSERT INTO schema_version (version, name) VALUES (%s, 'step')", (number,)
+            )
         for sql in statements:
             conn.execute(sql.encode())
 
 
-async def test_migrating_schema_2_recovers_each_occurrence_from_the_audit_log(
+async def test_migrating_an_older_store_recovers_each_occurrence_from_the_audit_log(
     store_url: str,
 ) -> None:
-    _schema_2(store_url)
+    _before_occurrences(store_url)
     store: TicketStore = await open_store(store_url, password=password(store_url), upgrade=True)
     try:
         first, second = await store.occurrences(1)
