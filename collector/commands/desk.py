@@ -20,7 +20,12 @@ from typing import Any
 from alerting import desk
 from alerting.incidents import IncidentError
 from collector.commands.errors import UsageError
-from collector.commands.incident_context import Action, IncidentContext, find_incident
+from collector.commands.incident_context import (
+    Action,
+    IncidentContext,
+    find_incident,
+    incident_ref,
+)
 
 
 def register(
@@ -40,7 +45,7 @@ def register(
     c.set_defaults(func=lambda a: run(a, open_ticket))
 
     c = cmds.add_parser("accept", parents=[common], help="accept a known fault until a time")
-    c.add_argument("id", help="incident id or ticket number")
+    c.add_argument("id", type=incident_ref, help="incident id or ticket number")
     c.add_argument("--until", required=True, help="YYYY-MM-DD HH:MM (local time) or ISO 8601")
     c.add_argument("--by", required=True)
     c.add_argument("--reason", required=True)

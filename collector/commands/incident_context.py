@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable
 
 from alerting.config import AlertingConfig
@@ -36,6 +37,18 @@ def when(ts: float | None) -> str:
     if ts is None:
         return "-"
     return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+_REF = re.compile(r"^(\d+|[A-Za-z][A-Za-z0-9]{0,9}-\d{4}-\d{6,})$")
+
+
+def incident_ref(text: str) -> str:
+    """argparse type: an incident id (12) or a ticket number (RW-2026-000012)."""
+    if not _REF.match(text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"not an incident id or ticket number: {text!r} (write 12 or RW-2026-000012)"
+        )
+    return text.strip()
 
 
 async def find_incident(store: TicketStore, ident: str | int) -> Incident:

@@ -40,7 +40,7 @@ from alerting.store import (
 )
 from collector.commands import desk
 from collector.commands.errors import ExitCode, NoAnswer, UsageError
-from collector.commands.incident_context import Action, IncidentContext, when
+from collector.commands.incident_context import Action, IncidentContext, incident_ref, when
 from collector.commands.incident_view import show_incident
 from collector.config import DEFAULT_CONFIG, Config, load_config
 from collector.storeconn import open_configured
@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = cmds.add_parser(
         "show", parents=[common], help="one incident with its occurrences and audit log"
     )
-    c.add_argument("id", help="incident id or ticket number (RW-2026-000123)")
+    c.add_argument("id", type=incident_ref, help="incident id or ticket number (RW-2026-000123)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=lambda a: _run(a, show_incident))
 

@@ -1,8 +1,8 @@
 """Occurrences are first-class, on both backends (SQLite and a real PostgreSQL 15): a reopen
 keeps the earlier occurrence's acknowledgement, escalation, breach and resolution; a breach is
-recorded once per occurrence (the same clock can breach again after a reopen); a store of
-store from before occurrences (schema 3) with reopened incidents is migrated with each occurrence's steps recovered from its
-audit log; people's tickets get a number; an incident resolved by hand while its fault still
+recorded once per occurrence (the same clock can breach again after a reopen); a store from
+before occurrences (schema 3) with reopened incidents is migrated with each occurrence's steps
+recovered from its audit log; people's tickets get a number; an incident resolved by hand while its fault still
 holds reopens as a new occurrence that says so."""
 
 from __future__ import annotations

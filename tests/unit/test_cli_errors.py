@@ -96,6 +96,6 @@ def test_usage_errors_are_one_line_naming_the_command(capsys: pytest.CaptureFixt
     assert cli.main(["incidents", "show", "abc"]) == ExitCode.USAGE
     err = capsys.readouterr().err
     assert err == (
-        "roomwatch incidents show: argument id: invalid int value: 'abc'"
-        " (see roomwatch incidents show --help)\n"
+        "roomwatch incidents show: argument id: not an incident id or ticket number: 'abc'"
+        " (write 12 or RW-2026-000012) (see roomwatch incidents show --help)\n"
     )
