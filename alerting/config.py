@@ -139,6 +139,9 @@ class Person(_Model):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    #: the person's user id on each chat platform (dingtalk, feishu, wecom): a click on a card
+    #: is taken only from someone found here (or by `phone`, where the platform reports it)
+    ids: dict[Literal["dingtalk", "feishu", "wecom"], str] = {}
 
 
 def _check_hhmm(value: str) -> str:

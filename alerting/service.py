@@ -13,13 +13,17 @@ the injected `clock`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from alerting import acklink, desk, incidents
+from alerting.chat import callbacks
+from alerting.chat.channel import CardNotifier, Reply
+from alerting.chat.replay import ReplayGuard
 from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
 from alerting.duty import OnDuty
@@ -83,6 +87,9 @@ class AlertService:
         self.faults_handled = 0
         #: the shards this collector holds when several share the store (None: all of them)
         self.shards: Callable[[], list[str]] | None = None
+        #: per card channel, the nonces of callbacks taken (alerting/chat/replay.py)
+        self.chat_guards: dict[str, ReplayGuard] = {}
+        self._listeners: dict[str, asyncio.Task[None]] = {}
 
     @classmethod
     async def open(
@@ -234,6 +241,7 @@ class AlertService:
 
     async def tick(self) -> int:
         """Run the clocks, then deliver what is due. Returns messages sent."""
+        self._start_listeners()
         now = self.clock()
         async with self.store.transaction():
             await self.dispatch.run_clocks(now, self.shards() if self.shards else None)
@@ -331,6 +339,42 @@ class AlertService:
     def on_duty(self) -> OnDuty:
         return self.dispatch.on_duty()
 
+    # ------------------------------------------------------------ chat cards
+
+    async def chat_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """A platform's callback to card channel `channel` (a button clicked): verified,
+        acted on, answered (alerting/chat/callbacks.py)."""
+        return await callbacks.handle(self, channel, headers, body)
+
+    def _start_listeners(self) -> None:
+        """Keep one task per card channel that holds its own connection (DingTalk Stream);
+        one that ended (the platform closed it, the network broke) is started again."""
+        for name, notifier in self.notifiers.items():
+            if not (isinstance(notifier, CardNotifier) and notifier.listens()):
+                continue
+            task = self._listeners.get(name)
+            if task is not None and not task.done():
+                continue
+            if task is not None and not task.cancelled() and task.exception() is not None:
+                log.warning("card channel %s: connection ended: %s", name, task.exception())
+
+            async def on_callback(
+                headers: Mapping[str, str], body: bytes, name: str = name
+            ) -> Reply:
+                return await callbacks.handle(self, name, headers, body)
+
+            self._listeners[name] = asyncio.create_task(
+                notifier.listen(on_callback), name=f"card-listener-{name}"
+            )
+
+    async def _stop_listeners(self) -> None:
+        tasks, self._listeners = list(self._listeners.values()), {}
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
     # ------------------------------------------------------------ lifecycle
 
     def reload(self, config: AlertingConfig, inventory: Inventory) -> None:
@@ -342,6 +386,9 @@ class AlertService:
         self.inventory = inventory
         self.notifiers = notifiers
         self.dispatch = Dispatcher(self.store, config, inventory, self.credentials, self.clock)
+        for task in self._listeners.values():
+            task.cancel()  # the next tick connects the new channels
+        self._listeners = {}
         stats = self.outbox.stats
         self.outbox = Outbox(self.store, notifiers, config, self.dispatch.tz)
         self.outbox.stats = stats
@@ -353,6 +400,7 @@ class AlertService:
 
     async def close(self, flush_seconds: float = 5.0) -> None:
         """Send what is due if that is quick, then close channels and the store."""
+        await self._stop_listeners()
         try:
             if self._delivery is not None and not self._delivery.done():
                 await asyncio.wait_for(self._delivery, flush_seconds)

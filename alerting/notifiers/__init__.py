@@ -26,6 +26,7 @@ NOTIFIERS: tuple[str, ...] = (
     "alerting.notifiers.wecom:WeComNotifier",
     "alerting.notifiers.feishu:FeishuNotifier",
     "alerting.notifiers.sms:SmsNotifier",
+    "alerting.notifiers.feishu_app:FeishuAppNotifier",
 )
 
 

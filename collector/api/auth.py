@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 PAGE_PATHS = ("/", "/board")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ACK_LINK_PREFIX = "/ack/"  # a signed acknowledge link is its own proof (the HMAC)
+# a chat platform's callback is proved by the platform's signature (collector/api/chat.py); it
+# can carry no token, and comes through a public name, not loopback
+CALLBACK_PREFIX = "/callback/"
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from alerting import incidents as lifecycle
+from alerting.chat.channel import Reply
 from alerting.config import SlaTargets
 from alerting.store import STATES, AuditEntry, Breach, Incident, Note
 from collector.api.reading_metrics import DEFAULT_STALE_AFTER
@@ -62,6 +63,10 @@ class Incidents(Protocol):
 
     async def ack_link(self, incident_id: int, expires: str, sig: str, by: str) -> Incident:
         """Acknowledge from a signed link; IncidentError when the link is bad or expired."""
+        ...
+
+    async def chat_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """A chat platform's callback to card channel `channel`, verified and acted on."""
         ...
 
     # What the console does and shows; each action is audited under `by`.
@@ -153,6 +158,9 @@ class ServiceIncidents:
         store = self._service.store
         async with store.transaction():
             await store.audit(None, self._service.clock(), actor, action, detail)
+
+    async def chat_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        return await self._service.chat_callback(channel, headers, body)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,46 @@
+"""One callback from a chat platform, from the raw request to the answer: which channel, is it
+genuine (the channel's signature check), is it new (the replay guard), who clicked and what
+happens (alerting.chat.act).
+
+The HTTP API routes `POST /callback/{channel}` here, and a listening channel (DingTalk Stream)
+feeds its frames through the same path, so both are checked alike."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from alerting.chat.act import act
+from alerting.chat.channel import CardNotifier, Refused, Reply
+from alerting.chat.desk import CardDesk
+from alerting.chat.replay import ReplayGuard
+
+log = logging.getLogger("roomwatch.alerting.chat")
+
+
+def _guard(service: CardDesk, channel: str, window: float) -> ReplayGuard:
+    guard = service.chat_guards.get(channel)
+    if guard is None or guard.window != window:
+        guard = service.chat_guards[channel] = ReplayGuard(window)
+    return guard
+
+
+async def handle(service: CardDesk, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    notifier = service.notifiers.get(channel)
+    if not isinstance(notifier, CardNotifier):
+        return Reply(404, {"error": f"no card channel named {channel!r}"})
+    try:
+        got = notifier.parse_callback(headers, body)
+    except Refused as exc:
+        log.warning("callback to %s refused: %s", channel, exc.reason)
+        return Reply(exc.status, {"error": exc.reason})
+    if isinstance(got, Reply):
+        return got
+    why = _guard(service, channel, notifier.replay_window).check(
+        got.timestamp, got.nonce, service.clock()
+    )
+    if why is not None:
+        log.warning("callback to %s refused: %s", channel, why)
+        return Reply(403, {"error": why})
+    outcome = await act(service, channel, got.click)
+    return notifier.answer(outcome)

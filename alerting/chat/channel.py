@@ -1,0 +1,61 @@
+"""The part every card channel adds to a Notifier: reading a platform callback, and answering.
+
+`parse_callback(headers, body)` checks the platform's signature or token and returns either a
+`Reply` to send at once (a URL verification challenge) or a `Verified` click with the
+timestamp and nonce the replay guard checks; it raises `Refused` for anything not genuine.
+`answer(outcome)` is what the platform expects back (for Feishu the new card itself). A channel
+that keeps its own connection to the platform (DingTalk Stream) also has `listen`, which the
+alert service runs as a task while the channel is configured."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from alerting.chat.cards import Click, Outcome
+from alerting.notifiers.base import Notifier
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verified:
+    click: Click
+    timestamp: float  # seconds, the platform's
+    nonce: str  # unique per callback (the platform's nonce or message id, or its signature)
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+#: what a listening channel calls with each callback it receives (headers, body) → the answer
+CallbackHandler = Callable[[Mapping[str, str], bytes], Awaitable[Reply]]
+
+
+class CardNotifier(Notifier):
+    platform: ClassVar[str]
+    #: a callback whose timestamp is further than this from our clock is refused
+    replay_window: ClassVar[float] = 300.0
+
+    def parse_callback(self, headers: Mapping[str, str], body: bytes) -> Reply | Verified:
+        raise Refused(404, f"{self.name} takes no HTTP callbacks")
+
+    def answer(self, outcome: Outcome) -> Reply:
+        return Reply(200, {})
+
+    def listens(self) -> bool:
+        """Whether this channel keeps its own connection for callbacks (see `listen`)."""
+        return False
+
+    async def listen(self, handler: CallbackHandler) -> None:
+        """Receive callbacks over the channel's own connection until cancelled."""
+        raise NotImplementedError
