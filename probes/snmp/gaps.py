@@ -38,10 +38,11 @@ class Budget:
     `attempt_s` is one attempt's wait: a request retried smaller after a failure gets one
     attempt, not the full retries, since the agent already showed it will not answer."""
 
-    def __init__(self, seconds: float | None, attempt_s: float) -> None:
-        loop_time = asyncio.get_running_loop().time
-        self._time = loop_time
-        self._deadline = math.inf if seconds is None else loop_time() + seconds
+    def __init__(
+        self, seconds: float | None, attempt_s: float, clock: Callable[[], float] | None = None
+    ) -> None:
+        self._time = clock if clock is not None else asyncio.get_running_loop().time
+        self._deadline = math.inf if seconds is None else self._time() + seconds
         self.attempt_s = attempt_s
 
     def remaining(self) -> float:

@@ -182,7 +182,9 @@ async def walk_columns(
                 call = functools.partial(session.get_bulk, request, reps)
             else:
                 call = functools.partial(session.get_next, request)
-            answer = await ask(session, call, gaps, budget, quick=misses > 0)
+            # A column that failed on an earlier poll gets one attempt, then is given up.
+            culprit = len(live) == 1 and live[0] in alone
+            answer = await ask(session, call, gaps, budget, quick=misses > 0 or culprit)
         except SnmpErrorStatus as exc:
             if exc.status == TOO_BIG:
                 if use_bulk and max_rep > 1:
@@ -210,7 +212,10 @@ async def walk_columns(
                     give_up(column, _reason(exc))
                 break
             misses += 1
-            if use_bulk and reps > 1 and misses == 1:
+            if culprit:
+                give_up(live[0], _reason(exc))
+                misses = 0
+            elif use_bulk and reps > 1 and misses == 1:
                 max_rep = max(1, reps // 2)  # an answer too big to be sent, or lost
             elif use_bulk:
                 use_bulk = False  # GETBULK ignored, or still too big: GETNEXT
