@@ -195,6 +195,7 @@ class OpenRow:
     opened_at: float
     suppressed: str | None
     summary: dict[str, str]
+    ticket: str = ""
 
 
 @dataclass(frozen=True)
@@ -377,6 +378,7 @@ def _open_row(incident: Incident) -> OpenRow:
         opened_at=incident.opened_at,
         suppressed=incident.suppressed,
         summary=dict(incident.summary),
+        ticket=incident.ticket,
     )
 
 

@@ -248,7 +248,7 @@ def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
             ],
             [
                 [
-                    f"#{r.id}",
+                    r.ticket or f"#{r.id}",
                     t(f"report.level.{r.level}", lang),
                     r.device,
                     r.rule,
@@ -291,7 +291,7 @@ def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
             ],
             [
                 [
-                    f"#{r.id}",
+                    r.ticket or f"#{r.id}",
                     t(f"report.level.{r.level}", lang),
                     r.device,
                     r.rule,

@@ -3,6 +3,8 @@
     GET  /api/health                    {"status": "ok", …}
     GET  /api/devices[?device=ID]       devices, their worst open level and latest readings
     GET  /api/incidents[?state=…]       active incidents (default) with their SLA clocks
+    POST /api/incidents                 {"title", "level", "by", "device"?, "reporter"?,
+                                         "contact"?, "description"?} → 201, the new ticket
     POST /api/incidents/{id}/ack        {"by": NAME, "note": TEXT?} → the incident
     GET  /ack/{id}?exp=…&sig=…&by=NAME  acknowledge from a signed link in a message
 
@@ -167,6 +169,37 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
             return error(409, str(exc))
         return json_response({"incident": incident_json(incident, incidents, view.now())})
 
+    async def open_ticket(request: web.Request) -> web.Response:
+        """A ticket someone reported, recorded through the API (source `api`)."""
+        body = await json_body(request)
+        by, title, level = body.get("by"), body.get("title"), body.get("level")
+        if not isinstance(by, str) or not by.strip() or len(by) > NAME_LIMIT:
+            return error(400, f"'by' must name who records it (1–{NAME_LIMIT} characters)")
+        if not isinstance(title, str) or not title.strip() or len(title) > NOTE_LIMIT:
+            return error(400, f"'title' must say what is wrong (1–{NOTE_LIMIT} characters)")
+        if isinstance(level, bool) or level not in (1, 2, 3):
+            return error(400, "'level' must be 1, 2 or 3")
+        fields: dict[str, Any] = {"title": title, "level": level, "source": "api"}
+        for name in ("device", "reporter", "contact", "description"):
+            value = body.get(name)
+            if value is not None and (not isinstance(value, str) or len(value) > NOTE_LIMIT):
+                return error(400, f"'{name}' must be text of at most {NOTE_LIMIT} characters")
+            fields[name] = value.strip() if isinstance(value, str) and value.strip() else None
+        device = fields["device"]
+        if device is not None:
+            known = view.inventory().devices.get(device)
+            if known is None:
+                return error(400, f"no device {device!r} in the inventory")
+            fields["site"] = known.site
+        incidents = view.incidents()
+        try:
+            incident = await incidents.open_ticket(by.strip(), fields)
+        except IncidentError as exc:
+            return error(400, str(exc))
+        return json_response(
+            {"incident": incident_json(incident, incidents, view.now())}, status=201
+        )
+
     async def ack_link(request: web.Request) -> web.Response:
         number = incident_id(request)
         by = request.query.get("by", "").strip()
@@ -192,6 +225,7 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
         web.get("/api/health", health),
         web.get("/api/devices", devices),
         web.get("/api/incidents", listed),
+        web.post("/api/incidents", open_ticket),
         web.post("/api/incidents/{id}/ack", ack),
         web.get("/ack/{id}", ack_link),
     ]

@@ -69,6 +69,11 @@ class Incidents(Protocol):
         """A chat platform's callback to card channel `channel`, verified and acted on."""
         ...
 
+    async def open_ticket(self, by: str, fields: Mapping[str, Any]) -> Incident:
+        """A ticket a person reported (title, level, device, reporter, contact, …);
+        IncidentError when a field is refused."""
+        ...
+
     # What the console does and shows; each action is audited under `by`.
     async def resolve(self, incident_id: int, by: str, note: str | None) -> Incident: ...
     async def arrive(self, incident_id: int, by: str) -> Incident: ...
@@ -127,6 +132,9 @@ class ServiceIncidents:
 
     async def resolve(self, incident_id: int, by: str, note: str | None) -> Incident:
         return await self._service.resolve(incident_id, by, note)
+
+    async def open_ticket(self, by: str, fields: Mapping[str, Any]) -> Incident:
+        return await self._service.open_ticket(by, **fields)
 
     async def arrive(self, incident_id: int, by: str) -> Incident:
         return await self._service.arrive(incident_id, by)

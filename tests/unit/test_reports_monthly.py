@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import math
 import random
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -781,7 +782,8 @@ def test_every_format_carries_the_same_figures_cell_by_cell(month: Month, fmt: s
     assert problem[1:5] == [fault_key("ups-on-battery", "ups1", {"n": "mains"}), "open", "4", "4"]
     assert problem[5] == "mains breaker trips when the chiller starts"
     still_open_ids = [row[0] for row in tables["still-open"][1:]]
-    assert still_open_ids == [f"#{r.id}" for r in month.report.still_open]
+    assert still_open_ids == [r.ticket for r in month.report.still_open]
+    assert all(re.fullmatch(r"RW-\d{4}-\d{6}", t) for t in still_open_ids)
 
 
 def test_html_report_is_self_contained_with_charts(month: Month) -> None:
