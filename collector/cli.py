@@ -30,6 +30,7 @@ COMMANDS = (
     "store",
     "cluster",
     "users",
+    "mibs",
 )
 
 

@@ -102,6 +102,8 @@ class MainFile(BaseModel):
         return value
 
     maintenance_file: Path | None = None
+    # directories of MIBs compiled by `roomwatch mibs compile` (trap and OID names)
+    mib_dirs: list[Path] = []
     collector: CollectorSettings = CollectorSettings()
     api: ApiSettings = ApiSettings()
     sinks: list[SinkConfig] = []
@@ -128,6 +130,7 @@ class Config:
     demo_site: DemoSiteSettings | None = None
     store_credentials: str | None = None
     history: HistorySettings = field(default_factory=HistorySettings)
+    mib_dirs: list[Path] = field(default_factory=list)
 
 
 def _alerting_paths(alerting: AlertingConfig, resolve: Callable[[Path], Path]) -> AlertingConfig:
@@ -196,4 +199,5 @@ def load_config(path: str | Path) -> Config:
         demo_site=main.demo_site,
         store_credentials=main.store_credentials,
         history=main.history,
+        mib_dirs=[resolve(p) for p in main.mib_dirs],
     )

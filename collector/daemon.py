@@ -251,10 +251,12 @@ class Daemon:
             except OSError as exc:
                 raise StartupError(f"demo site on {config.demo_site.listen}: {exc}") from None
         if config.traps is not None:
+            from probes.snmp.mib_names import MibNames
             from probes.snmp.traps import SnmpTrapReceiver  # the SNMP stack only when used
 
+            names = MibNames.load(config.mib_dirs)
             self.traps = SnmpTrapReceiver(
-                config.traps, self._ingest, self._device_for_address, self.clock.now
+                config.traps, self._ingest, self._device_for_address, self.clock.now, names
             )
             try:
                 await self.traps.start()

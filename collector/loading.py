@@ -18,6 +18,21 @@ from inventory.loader import inventory_files
 from rules.loader import load_rules, rule_files
 
 
+def mib_dir_warnings(dirs: list[Path]) -> list[str]:
+    """A mib_dirs entry that holds no compiled MIB names nothing: worth a word, not a stop
+    (the daemon then shows numbers, as without MIBs)."""
+    out = []
+    for directory in dirs:
+        if not directory.is_dir():
+            out.append(
+                f"mib_dirs: {directory} is not a directory (compile MIBs into it with "
+                "'roomwatch mibs compile FILE… --out DIR')"
+            )
+        elif not any(directory.glob("*.json")):
+            out.append(f"mib_dirs: {directory} holds no compiled MIB (*.json)")
+    return out
+
+
 @dataclass
 class Loaded:
     config: Config
@@ -65,6 +80,7 @@ def load_all(config_path: str | Path) -> Loaded:
     """Raises inventory.ConfigError listing every error of the first bad file."""
     config = load_config(config_path)
     credentials, warnings = load_credentials(config.credentials)
+    warnings += mib_dir_warnings(config.mib_dirs)
     try:
         check_sinks(config.sinks, credentials)
     except SinkConfigError as exc:

@@ -4,14 +4,20 @@ The options are the probe's inventory settings, spelled with `-` for `_` (`--exp
 200`, `--auth-protocol sha`); a flag without a value means true; list settings take
 comma-separated values. Secrets may be given here directly, as `snmpwalk` takes a community.
 Exit 0 when the device answered, 3 with a one-line reason when it did not or when its own
-up-metric (`http.up` of the http probe) says it is down, 2 on bad options."""
+up-metric (`http.up` of the http probe) says it is down, 2 on bad options.
+
+`roomwatch probe snmp TARGET … --oid NAME [--oid NAME…] [--mib-dir DIR]` reads just what a
+MIB name names instead of the profiles (`--oid IF-MIB::ifDescr`, `--oid sysName.0`, numbers
+too), by name, with the MIBs compiled into DIR (default: mib_dirs of roomwatch.yaml)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import time
 import typing
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -19,7 +25,9 @@ from pydantic import BaseModel, ValidationError
 from collector.clock import SystemClock
 from collector.commands.errors import ExitCode, UsageError
 from collector.commands.output import print_samples
+from collector.config import DEFAULT_CONFIG
 from collector.polling import PollResult, poll_once
+from probes.base import ProbeError
 from probes.registry import UnknownProbeType, known_types, probe_class
 
 
@@ -120,6 +128,9 @@ def _probe(args: argparse.Namespace) -> int:
             raise UsageError("roomwatch probe: --device needs a value")
         device = tokens[i + 1]
         del tokens[i : i + 2]
+    oids, mib_dirs = _take_values(tokens, "--oid"), _take_values(tokens, "--mib-dir")
+    if (oids or mib_dirs) and args.type != "snmp":
+        raise UsageError("roomwatch probe: --oid and --mib-dir are for the snmp probe")
     try:
         options = parse_options(tokens, model)
     except ValueError as exc:
@@ -143,6 +154,8 @@ def _probe(args: argparse.Namespace) -> int:
         raise UsageError(*lines) from None
     device = device or args.target or args.type
     probe = cls(device, settings)
+    if oids:
+        return _read_oids(probe, oids, mib_dirs, as_json)
     result = asyncio.run(_once(probe))
     print_samples(result.samples, as_json)
     if not result.up:
@@ -157,6 +170,47 @@ def _probe(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return ExitCode.NO_ANSWER
+    return ExitCode.OK
+
+
+def _take_values(tokens: list[str], option: str) -> list[str]:
+    """Every value of a repeatable option (comma-separated too), removed from `tokens`."""
+    values: list[str] = []
+    while option in tokens:
+        i = tokens.index(option)
+        if i + 1 >= len(tokens) or tokens[i + 1].startswith("--"):
+            raise UsageError(f"roomwatch probe: {option} needs a value")
+        values += [v.strip() for v in tokens[i + 1].split(",") if v.strip()]
+        del tokens[i : i + 2]
+    return values
+
+
+def _read_oids(probe: Any, oids: list[str], dirs: list[str], as_json: bool) -> int:
+    from collector.commands.mibs import mib_dirs
+    from probes.snmp.mib_names import MibNames, UnknownName
+    from probes.snmp.named_read import read_named
+
+    names = MibNames.load(mib_dirs([Path(d) for d in dirs], str(DEFAULT_CONFIG)))
+    try:
+        wanted = [names.oid_of(name) for name in oids]
+    except UnknownName as exc:
+        raise UsageError(f"roomwatch probe: --oid {exc}") from None
+
+    async def read() -> list[Any]:
+        try:
+            return await read_named(probe.session, names, wanted, probe.device, time.time())
+        finally:
+            await probe.close()
+
+    try:
+        samples = asyncio.run(read())
+    except ProbeError as exc:
+        print(f"{probe.device}: {exc.reason}: {exc}", file=sys.stderr)
+        return ExitCode.NO_ANSWER
+    print_samples(samples, as_json)
+    if not samples:
+        print(f"{probe.device}: the agent has nothing under {', '.join(oids)}", file=sys.stderr)
+        return ExitCode.FINDING
     return ExitCode.OK
 
 

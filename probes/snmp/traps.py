@@ -24,7 +24,10 @@ daemon's lookup callback, else the address itself, so nothing is dropped):
 | upsTrapOnBattery (UPS-MIB, sent as v1 or v2), APC upsOnBattery | `ups.status` = `OB` |
 | APC lowBattery | `ups.status` = `OB LB` |
 | APC powerRestored, returnFromLowBattery | `ups.status` = `OL` |
+| another one a compiled MIB names (`mib_dirs`) | `snmp.trap` = `MODULE::name` {trap: that}, and each varbind a MIB names as a sample of its object (trap_varbinds) |
 | an unknown one | `snmp.trap` = its OID {trap: unknown}; logged once per OID and counted |
+
+With MIBs, the `snmp.trap` sample's note holds the varbinds by name (`IF-MIB::ifDescr.3=eth0`).
 
 Garbage datagrams and notifications with a wrong community or v3 user/key/engine id are
 dropped by pysnmp (counted in `stats()`; a refused one is logged once per source and reason),
@@ -44,9 +47,11 @@ from typing import Any
 from core.sample import Sample
 from probes.snmp import ber
 from probes.snmp.mapping import interface_labels, text
+from probes.snmp.mib_names import MibNames
 from probes.snmp.pysnmp_engine import from_pysnmp
 from probes.snmp.trap_screen import DatagramScreen, screened
 from probes.snmp.trap_settings import SnmpTrapSettings, TrapUser, listen_address
+from probes.snmp.trap_varbinds import varbind_note, varbind_samples
 
 log = logging.getLogger("roomwatch.snmp_traps")
 
@@ -101,8 +106,12 @@ class SnmpTrapReceiver:
         on_samples: Callable[[list[Sample]], None],
         device_for: Callable[[str], str | None] | None = None,
         clock: Callable[[], float] = time.time,
+        names: MibNames | None = None,
     ) -> None:
+        """`names`: the compiled MIBs (mib_dirs); with them a notification no table here
+        knows is named, and its varbinds are shown and sampled by name (trap_varbinds)."""
         self.settings = settings
+        self.names = names if names is not None else MibNames()
         self.on_samples = on_samples
         self.device_for = device_for
         self.clock = clock
@@ -305,13 +314,18 @@ class SnmpTrapReceiver:
             # upsTrapOnBattery (upsTraps.1) sent as v1 enterprise upsTraps, specific 1,
             # arrives as upsTraps.0.1 (RFC 3584 §3.1).
             name = KNOWN_TRAPS.get(trap_oid[:-2] + trap_oid[-1:])
+        note = varbind_note(self.names, varbinds) if self.names else None
+        if name is None:
+            name = self.names.name_of(trap_oid)
         if name is None:
             oid_text = ber.format_oid(trap_oid)
             self._unknown(oid_text, source)
-            return [Sample(device, "snmp.trap", oid_text, {"trap": "unknown"}, None, now)]
-        samples = [Sample(device, "snmp.trap", name, {"trap": name}, None, now)]
+            return [Sample(device, "snmp.trap", oid_text, {"trap": "unknown"}, None, now, note)]
+        samples = [Sample(device, "snmp.trap", name, {"trap": name}, None, now, note)]
         if name in ("linkDown", "linkUp"):
             samples += _link_samples(device, name, varbinds, now, self._port_labels)
+        elif self.names:
+            samples += varbind_samples(self.names, device, name, varbinds, now)
         if name in UPS_STATUS_BY_TRAP:
             samples.append(Sample(device, "ups.status", UPS_STATUS_BY_TRAP[name], {}, None, now))
         return samples
