@@ -27,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from alerting.config import AlertingConfig
 from alerting.store import StoreError, check_url, is_postgres_url
-from collector.demo_site import DemoSiteSettings
 from collector.history import HistorySettings
 from collector.sinks.config import SinkConfig
 from core.durations import Duration
@@ -37,6 +36,16 @@ if TYPE_CHECKING:
     from probes.snmp.trap_settings import SnmpTrapSettings
 
 DEFAULT_CONFIG = Path("/etc/roomwatch/roomwatch.yaml")
+
+
+class DemoSiteSettings(BaseModel):
+    """The `demo_site:` section: a website the demo serves to itself (collector/demo_site.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str = "127.0.0.1:8089"
+    healthy_for: Duration = 180.0
+    failing_for: Duration = 120.0
 
 
 class CollectorSettings(BaseModel):

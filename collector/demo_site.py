@@ -10,18 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
 
-from core.durations import Duration
+__all__ = ["DemoSite", "DemoSiteSettings"]
+from collector.config import DemoSiteSettings
 from core.hostport import split_host_port
-
-
-class DemoSiteSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    listen: str = "127.0.0.1:8089"
-    healthy_for: Duration = 180.0
-    failing_for: Duration = 120.0
 
 
 class DemoSite:

@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from alerting.notifiers.base import DeliveryError
 
@@ -25,6 +23,10 @@ def retryable_status(status: int) -> bool:
     return status >= 500 or status in (408, 425, 429)
 
 
+if TYPE_CHECKING:
+    import aiohttp
+
+
 class HttpSender:
     def __init__(self, name: str, timeout: float) -> None:
         self.name = name
@@ -32,6 +34,8 @@ class HttpSender:
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
+        import aiohttp  # on first send: a CLI command that only reads the config skips it
+
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         return self._session
@@ -46,6 +50,8 @@ class HttpSender:
         params: Mapping[str, str] | None = None,
     ) -> tuple[int, bytes]:
         """Send; return (status, body) of a 2xx answer. Raises DeliveryError otherwise."""
+        import aiohttp
+
         where = f"{self.name}: {safe_url(url)}"
         try:
             async with self._client().request(
