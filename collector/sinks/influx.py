@@ -329,18 +329,22 @@ class InfluxSink:
                 return
 
     def _append(self, chunks: list[tuple[float, Sequence[Sample]]], committed: list[int]) -> None:
-        """Commit chunks one transaction each, noting each in `committed` once it is durable.
+        """Commit the chunks in one transaction, noting them in `committed` once durable.
         Runs in a worker thread."""
         assert self._spool is not None
         if self._clock.monotonic() - self._encoder_since > _TAG_CACHE_S:
             self._encoder.forget()
             self._encoder_since = self._clock.monotonic()
+        encoded = []
+        unencodable = 0
         for accepted_at, samples in chunks:
             lines, skipped = self._encoder.encode(samples, default_ts=accepted_at)
-            self._spool.insert(lines, accepted_at)
-            committed.append(len(lines))
-            self.counters["unencodable_total"] += skipped
-            self.counters["spooled_total"] += len(lines)
+            encoded.append((lines, accepted_at))
+            unencodable += skipped
+        self._spool.insert_chunks(encoded)  # one transaction: all chunks or none
+        committed.extend(len(lines) for lines, _ in encoded)
+        self.counters["unencodable_total"] += unencodable
+        self.counters["spooled_total"] += sum(len(lines) for lines, _ in encoded)
         try:
             dropped = self._spool.enforce_bounds()
         except Exception:  # the rows are committed; the bound is enforced again next time

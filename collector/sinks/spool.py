@@ -29,7 +29,7 @@ import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
@@ -132,21 +132,33 @@ class Spool:
         self.insert(lines, queued_at)
         return self.enforce_bounds()
 
-    @_serialized
     def insert(self, lines: Sequence[str], queued_at: float) -> None:
         """Append lines in one transaction (all or none), without enforcing the bounds."""
-        if not lines:
+        self.insert_chunks([(lines, queued_at)])
+
+    @_serialized
+    def insert_chunks(self, chunks: Sequence[tuple[Sequence[str], float]]) -> None:
+        """Append several polls' lines, each with its time, in one transaction (all or none):
+        a busy sink commits what piled up since its last commit at once, not one transaction
+        per poll (each costs a WAL commit)."""
+        chunks = [(lines, queued_at) for lines, queued_at in chunks if lines]
+        if not chunks:
             return
         was_empty = not self.depth
         start = self.tail + 1
+
+        def rows() -> Iterator[tuple[int, float, str]]:
+            next_id = start
+            for lines, queued_at in chunks:
+                for line in lines:
+                    yield next_id, queued_at, line
+                    next_id += 1
+
         with self._transaction():
-            self._db.executemany(
-                "INSERT INTO spool (id, queued_at, line) VALUES (?, ?, ?)",
-                ((start + i, queued_at, line) for i, line in enumerate(lines)),
-            )
+            self._db.executemany("INSERT INTO spool (id, queued_at, line) VALUES (?, ?, ?)", rows())
         if was_empty:
-            self.head, self.head_queued_at = start, queued_at
-        self.tail = start + len(lines) - 1
+            self.head, self.head_queued_at = start, chunks[0][1]
+        self.tail = start + sum(len(lines) for lines, _ in chunks) - 1
 
     @_serialized
     def peek(self, limit: int) -> SpoolBatch | None:

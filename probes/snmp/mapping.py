@@ -128,7 +128,11 @@ def convert(
 
 
 class SampleBuilder:
-    """Collects the samples of one poll, first-answer-wins per (metric, labels)."""
+    """Collects the samples of one poll, first-answer-wins per (metric, labels).
+
+    The labels dict given to `add` is kept, not copied: the samples of one table row (an
+    interface's twenty) share the row's dict, which nobody changes afterwards. Copies cost
+    200 bytes a sample held in the daemon's latest readings, 120 MB at 1,000 switches."""
 
     def __init__(self, device: str, now: float, rates: CounterRates, uptime: float | None) -> None:
         self.device = device
@@ -138,7 +142,11 @@ class SampleBuilder:
         self.samples: list[Sample] = []
         self.out_of_bounds: list[str] = []  # metrics whose reading was outside its bounds
         self.last_value: Value | None = None  # of the last reading added (for table totals)
-        self._keys: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        # Metric names seen per label key; the last row's set is kept at hand, as a row's
+        # samples come one after the other (no tuple hashed per sample).
+        self._seen: dict[tuple[tuple[str, str], ...], set[str]] = {}
+        self._row_key: tuple[tuple[str, str], ...] | None = None
+        self._row_names: set[str] = set()
 
     def add(
         self,
@@ -150,11 +158,15 @@ class SampleBuilder:
     ) -> bool:
         """Add a sample unless this series already has one in this poll. `label_key` is
         `labels` as sorted items, when the caller has it already (one per table row)."""
-        key = (metric, label_key if label_key is not None else tuple(sorted(labels.items())))
-        if key in self._keys:
+        if label_key is None:
+            label_key = tuple(sorted(labels.items()))
+        if label_key is not self._row_key:
+            self._row_key = label_key
+            self._row_names = self._seen.setdefault(label_key, set())
+        if metric in self._row_names:
             return False
-        self._keys.add(key)
-        self.samples.append(Sample(self.device, metric, value, dict(labels), unit, self.now))
+        self._row_names.add(metric)
+        self.samples.append(Sample(self.device, metric, value, labels, unit, self.now))
         return True
 
     def add_reading(
@@ -192,9 +204,24 @@ class SampleBuilder:
         if per_s is None:
             return None
         per_s *= spec.scale
-        unit = f"{spec.unit}/s" if spec.unit else "1/s"
-        self.add(f"{spec.name}.rate", round(per_s, 6), labels, unit, label_key)
+        name, unit = _rate_names(spec)
+        self.add(name, round(per_s, 6), labels, unit, label_key)
         return per_s
+
+
+_RATE_NAMES: dict[tuple[str, str | None], tuple[str, str]] = {}
+
+
+def _rate_names(spec: MetricSpec) -> tuple[str, str]:
+    """The rate sample's metric and unit (one string each, not one per sample and poll)."""
+    key = (spec.name, spec.unit)
+    found = _RATE_NAMES.get(key)
+    if found is None:
+        found = _RATE_NAMES[key] = (
+            f"{spec.name}.rate",
+            f"{spec.unit}/s" if spec.unit else "1/s",
+        )
+    return found
 
 
 def add_scalars(builder: SampleBuilder, profile: Profile, scalars: dict[Oid, Varbind]) -> None:

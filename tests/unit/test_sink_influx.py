@@ -440,17 +440,17 @@ async def test_memory_queue_is_bounded_when_the_spool_cannot_be_written(
     sink.max_pending = 50
     spool = sink._spool
     assert spool is not None
-    real_insert = spool.insert
+    real_insert = spool.insert_chunks
 
-    def broken(lines: Sequence[str], queued_at: float) -> None:
+    def broken(chunks: Sequence[tuple[Sequence[str], float]]) -> None:
         raise OSError("disk full")
 
-    spool.insert = broken  # type: ignore[method-assign]
+    spool.insert_chunks = broken  # type: ignore[method-assign]
     for start in range(0, 100, 10):
         sink.submit(samples(start, 10))
     await wait_for(clock, lambda: not sink.up)
     assert sink.counters["dropped_total"] >= 50
-    spool.insert = real_insert  # type: ignore[method-assign]
+    spool.insert_chunks = real_insert  # type: ignore[method-assign]
     await wait_for(
         clock, lambda: sink.counters["written_total"] == 100 - sink.counters["dropped_total"]
     )
@@ -474,11 +474,11 @@ async def test_a_broken_spool_keeps_the_sink_down_while_the_backlog_is_written(
 
     attempts: list[int] = []
 
-    def broken(lines: Sequence[str], queued_at: float) -> None:
-        attempts.append(len(lines))
+    def broken(chunks: Sequence[tuple[Sequence[str], float]]) -> None:
+        attempts.append(sum(len(lines) for lines, _ in chunks))
         raise OSError("disk full")
 
-    spool.insert = broken  # type: ignore[method-assign]
+    spool.insert_chunks = broken  # type: ignore[method-assign]
     store.failure = None
     for start in range(50, 100, 10):
         sink.submit(samples(start, 10))
@@ -511,30 +511,33 @@ def test_repr_shows_no_token(tmp_path: Path, clock: VirtualClock) -> None:
     assert SECRET not in str(vars(sink.config))
 
 
-async def test_chunk_committed_before_a_spool_failure_is_not_spooled_again(
+async def test_chunks_of_a_failed_spool_commit_are_retried_together_and_stored_once(
     tmp_path: Path,
     clock: VirtualClock,
 ) -> None:
+    """The chunks that piled up for one spooler round are committed in one transaction: a
+    failure commits none of them, the retry commits all, and nothing is stored twice."""
     store = FakeStore()
     sink = make_sink(tmp_path, clock, store)
     await sink.start()
     spool = sink._spool
     assert spool is not None
-    real_insert = spool.insert
-    calls = []
+    real_insert = spool.insert_chunks
+    calls: list[list[int]] = []
 
-    def fails_on_second_call(lines: Sequence[str], queued_at: float) -> None:
-        calls.append(len(lines))
-        if len(calls) == 2:
+    def fails_the_first_time(chunks: Sequence[tuple[Sequence[str], float]]) -> None:
+        calls.append([len(lines) for lines, _ in chunks])
+        if len(calls) == 1:
             raise OSError("disk full")
-        real_insert(lines, queued_at)
+        real_insert(chunks)
 
-    spool.insert = fails_on_second_call  # type: ignore[method-assign]
+    spool.insert_chunks = fails_the_first_time  # type: ignore[method-assign]
     sink.submit(samples(0, 10))  # both chunks wait for the same spooler round
     sink.submit(samples(10, 10))
     await wait_for(clock, lambda: sink.counters["written_total"] == 20)
     await sink.stop()
-    assert calls == [10, 10, 10]  # the second chunk retried, the first not
+    assert calls == [[10, 10], [10, 10]]  # the round retried whole, once
+    assert sink.counters["spooled_total"] == 20
     assert store.values() == list(range(20))
 
 

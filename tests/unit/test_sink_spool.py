@@ -142,3 +142,19 @@ def test_closing_while_another_thread_writes_never_crashes_and_later_use_is_refu
         assert reopened.depth >= 500
     finally:
         reopened.close()
+
+
+def test_chunks_inserted_together_keep_their_order_and_the_oldest_time(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s.sqlite", max_rows=100)
+    spool.insert_chunks([(lines(0, 3), 10.0), ([], 11.0), (lines(3, 2), 12.0)])
+    assert spool.depth == 5
+    assert spool.head_queued_at == 10.0  # the age of the backlog is its oldest sample's
+    batch = spool.peek(10)
+    assert batch is not None and batch.lines == lines(0, 5)
+    spool.remove_upto(batch.last_id)
+    spool.insert_chunks([])
+    assert spool.depth == 0 and spool.head_queued_at is None
+    spool.close()
+    reopened = Spool(tmp_path / "s.sqlite", max_rows=100)
+    assert reopened.depth == 0
+    reopened.close()
