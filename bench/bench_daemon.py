@@ -147,9 +147,13 @@ def run(args: argparse.Namespace) -> None:
                     raise SystemExit(f"the daemon exited; see {work / 'daemon.log'}")
                 if elapsed >= next_print:
                     next_print += args.print_every
+                    m = daemon_metrics(metrics_url)
                     print(f"  t+{elapsed:6.0f}s daemon RSS {now['daemon'][1]:7.1f} MiB,"
-                          f" CPU {now['daemon'][0] - first['daemon'][0]:7.1f}s;"
-                          f" load {loadavg()}", flush=True)  # fmt: skip
+                          f" CPU {now['daemon'][0] - first['daemon'][0]:7.1f}s; polls in"
+                          f" flight {m.get('roomwatch_polls_in_flight', 0):.0f}, waiting"
+                          f" {m.get('roomwatch_polls_waiting', 0):.0f} (of"
+                          f" {m.get('roomwatch_poll_concurrency', 0):.0f}); load {loadavg()}",
+                          flush=True)  # fmt: skip
             last = watch.read()
             m1 = daemon_metrics(metrics_url)
             window = time.monotonic() - t0

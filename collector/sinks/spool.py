@@ -169,7 +169,7 @@ class Spool:
         rows = self._db.execute(
             "SELECT id, line FROM spool WHERE id >= ? ORDER BY id LIMIT ?", (self.head, limit)
         ).fetchall()
-        batch = SpoolBatch(int(rows[0][0]), int(rows[-1][0]), [str(r[1]) for r in rows])
+        batch = SpoolBatch(int(rows[0][0]), int(rows[-1][0]), [r[1] for r in rows])
         self.protected_upto = batch.last_id
         return batch
 
