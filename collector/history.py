@@ -5,7 +5,7 @@ SQLite file (`<state_dir>/readings.db`), apart from the ticket store.
       enabled: true
       keep: 7d                # points older than this are deleted (hourly)
       resolution: 1m          # one point per series per minute: mean, min, max, count
-      max_series: 2000        # series beyond this are not kept (counted, logged once)
+      max_series: 1000        # series beyond this are not kept (counted, logged once)
 
 Size: a point is one row of (series, minute, mean, min, max, count) in a WITHOUT ROWID table;
 docs/console.md gives the measured bytes per point, so `max_series × keep / resolution`
@@ -74,7 +74,7 @@ class HistorySettings(BaseModel):
     enabled: bool = True
     keep: Duration = 7 * 86400.0
     resolution: Duration = 60.0
-    max_series: int = Field(default=2000, ge=1, le=1_000_000)
+    max_series: int = Field(default=1000, ge=1, le=1_000_000)
 
 
 @dataclass(frozen=True)

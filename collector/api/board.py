@@ -43,9 +43,26 @@ class Tile:
 
 
 @dataclass(frozen=True)
+class UpsLine:
+    name: str
+    status: str  # ups.status as the UPS says it (OL, OB DISCHRG, …)
+    on_battery: bool
+    charge: str
+    load: str
+    runtime: str
+
+
+@dataclass(frozen=True)
 class Room:
+    """A room of the wall screen: its devices, and the key readings read across a room (the
+    warmest sensor's temperature, the most humid one's humidity, each UPS's state)."""
+
     name: str
     tiles: tuple[Tile, ...]
+    temperature: str | None = None
+    humidity: str | None = None
+    ups: tuple[UpsLine, ...] = ()
+    worst: str = "ok"  # the worst tile state: the card's colour
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,59 @@ class Board:
     environment: tuple[Reading, ...]
     ups: tuple[Reading, ...]
     counts: dict[str, int] = field(default_factory=dict)
+    scope: str | None = None  # the one room shown ("site/room" or "room"), None: all rooms
+    devices: int = 0
+
+
+STATE_ORDER = ("l1", "l2", "l3", "suppressed", "nodata", "maintenance", "ok")
+
+
+def in_scope(device: Device, scope: str | None) -> bool:
+    """Whether a device belongs to the room a wall screen shows: `scope` is a room name, or
+    "site/room" when two sites have rooms of one name."""
+    if not scope:
+        return True
+    site, _, room = scope.rpartition("/")
+    return device.room == room and (not site or device.site == site)
+
+
+def room_readings(
+    devices: Sequence[Device], latest: Iterable[Sample]
+) -> tuple[str | None, str | None, tuple[UpsLine, ...]]:
+    """The key readings of one room: highest temperature, highest humidity, each UPS."""
+    ids = {d.id: d for d in devices}
+    temps: list[float] = []
+    hums: list[float] = []
+    ups: dict[str, dict[str, Any]] = {}
+    for sample in latest:
+        if sample.device not in ids or isinstance(sample.value, bool):
+            continue
+        value = sample.value
+        if sample.metric == "ambient.temperature" and isinstance(value, int | float):
+            if math.isfinite(value):
+                temps.append(float(value))
+        elif sample.metric == "ambient.humidity" and isinstance(value, int | float):
+            if math.isfinite(value):
+                hums.append(float(value))
+        elif sample.metric in UPS_METRICS:
+            ups.setdefault(sample.device, {})[sample.metric] = value
+    lines = []
+    for device_id, values in ups.items():
+        status = str(values.get("ups.status", "–"))
+        lines.append(
+            UpsLine(
+                name=ids[device_id].name,
+                status=status,
+                on_battery="OB" in status.split(),
+                charge=format_value("battery.charge", values.get("battery.charge")),
+                load=format_value("ups.load", values.get("ups.load")),
+                runtime=format_value("battery.runtime", values.get("battery.runtime")),
+            )
+        )
+    lines.sort(key=lambda u: u.name)
+    temperature = format_value("ambient.temperature", max(temps)) if temps else None
+    humidity = format_value("ambient.humidity", max(hums)) if hums else None
+    return temperature, humidity, tuple(lines)
 
 
 # ------------------------------------------------------------------------------- build
@@ -183,8 +253,14 @@ def build_board(
     language: str,
     now: float,
     refresh: float = 10.0,
+    scope: str | None = None,
 ) -> Board:
-    """What the wall screen shows at `now`. Pure: no I/O, no clock."""
+    """What the wall screen shows at `now`, of every room or of the room `scope`. Pure: no
+    I/O, no clock."""
+    if scope:
+        devices = {k: d for k, d in inventory.devices.items() if in_scope(d, scope)}
+        inventory = Inventory(sites=inventory.sites, devices=devices)
+        incidents = [i for i in incidents if i.device in devices]
     levels = device_levels(incidents)
     with_data = {key[0] for key in latest}
     # One device.up per probe (label `probe`): a probe that got no answer is what the tile tells.
@@ -220,12 +296,14 @@ def build_board(
         site = inventory.sites.get(site_id)
         room_names = list(site.rooms) if site else []
         room_names += sorted({d.room for d in members if d.room} - set(room_names))
-        rooms = [
-            Room(name, tuple(tile(d) for d in members if d.room == name)) for name in room_names
-        ]
-        loose = tuple(tile(d) for d in members if not d.room)
+        rooms = []
+        for name in room_names:
+            inside = [d for d in members if d.room == name]
+            rooms.append(_room(name, inside, [tile(d) for d in inside], latest.values()))
+        loose = [d for d in members if not d.room]
         if loose:
-            rooms.append(Room(t("status.no_room", language) if room_names else "", loose))
+            label = t("status.no_room", language) if room_names else ""
+            rooms.append(_room(label, loose, [tile(d) for d in loose], latest.values()))
         rooms = [r for r in rooms if r.tiles]
         if rooms:
             name = site.name if site else (site_id or t("status.no_room", language))
@@ -270,4 +348,14 @@ def build_board(
         environment=_readings(inventory.devices, latest.values(), ENVIRONMENT_METRICS),
         ups=_readings(inventory.devices, latest.values(), UPS_METRICS),
         counts=counts,
+        scope=scope or None,
+        devices=len(inventory.devices),
     )
+
+
+def _room(
+    name: str, devices: Sequence[Device], tiles: Sequence[Tile], latest: Iterable[Sample]
+) -> Room:
+    temperature, humidity, ups = room_readings(devices, latest)
+    worst = min((tile.state for tile in tiles), key=STATE_ORDER.index, default="ok")
+    return Room(name, tuple(tiles), temperature, humidity, ups, worst)

@@ -15,8 +15,8 @@ from markupsafe import Markup, escape
 
 from collector.history import Point
 
-WIDTH, HEIGHT = 640, 200
-LEFT, RIGHT, TOP, BOTTOM = 56, 10, 12, 26
+WIDTH, HEIGHT = 420, 200  # a phone shows it near 1:1, so 13 px labels stay readable
+LEFT, RIGHT, TOP, BOTTOM = 46, 8, 12, 26
 
 
 def _label(value: float) -> str:
@@ -81,14 +81,14 @@ def line_chart(
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}"'
             ' stroke="#e6eaee"/>'
-            f'<text x="{LEFT - 4}" y="{yy + 4:.1f}" text-anchor="end" font-size="11"'
+            f'<text x="{LEFT - 4}" y="{yy + 4:.1f}" text-anchor="end" font-size="13"'
             f' fill="#5f6b76">{escape(_label(value))}</text>'
         )
     for i in range(4):  # time labels
         ts = since + span * i / 3
         anchor = ("start", "middle", "middle", "end")[i]
         parts.append(
-            f'<text x="{x(ts):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" font-size="11"'
+            f'<text x="{x(ts):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" font-size="13"'
             f' fill="#5f6b76">{escape(_time(ts, span))}</text>'
         )
     step = min((b.ts - a.ts for a, b in itertools.pairwise(points)), default=60.0)

@@ -36,6 +36,11 @@ UPS_COLUMNS = (
 )
 
 
+# What fits a 1080p screen at wall-screen sizes without scrolling; the rest is counted.
+WALL_INCIDENTS = 6
+WALL_ROOMS = 6
+
+
 def format_remaining(seconds: float) -> str:
     """`12:05` (minutes:seconds) below an hour, `3h 05m` above; negative means overdue."""
     seconds = abs(int(seconds))
@@ -93,11 +98,13 @@ def render(board: Board, title: str = "roomwatch") -> str:
         .render(
             board=board,
             title=title,
-            t=lambda key: i18n.t(f"status.{key}", board.language),
+            t=lambda key, **kw: i18n.t(f"status.{key}", board.language, **kw),
             css=_static("board.css"),
             script=_static("board.js"),
             environment_columns=ENVIRONMENT_COLUMNS,
             ups_columns=UPS_COLUMNS,
+            wall_incidents=WALL_INCIDENTS,
+            wall_rooms=WALL_ROOMS,
         )
     )
 
@@ -112,7 +119,7 @@ def ack_form(incident: int, expires: str, sig: str, name_limit: int) -> str:
 
 
 def routes(view: DaemonView) -> list[web.RouteDef]:
-    async def status_page(_request: web.Request) -> web.Response:
+    async def status_page(request: web.Request) -> web.Response:
         now = view.now()
         incidents = view.incidents()
         try:
@@ -127,6 +134,7 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
             incidents.sla_for,
             incidents.language(),
             now,
+            scope=request.query.get("room", "").strip() or None,
         )
         return web.Response(
             text=render(board), content_type="text/html", headers={"Cache-Control": "no-store"}

@@ -66,7 +66,7 @@ async def sign_in(client: TestClient[Any, Any], name: str, password: str | None 
     assert reply.status == 303, await reply.text()
     cookie = reply.cookies[COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
-    assert not cookie["secure"]  # plain HTTP here; Secure behind TLS (test_console_browser)
+    assert not cookie["secure"]  # plain HTTP here; Secure over TLS: the tests at the end
     page = await client.get("/console")
     found = re.search(r'name="csrf" value="([^"]+)"', await page.text())
     assert found is not None
@@ -212,3 +212,73 @@ async def test_the_api_token_keeps_working_beside_users(
         assert (await daemon.alerts.store.get(number)).acknowledged_by == "script"
     finally:
         await client.close()
+
+
+async def test_behind_a_trusted_proxy_the_cookie_is_secure(
+    daemon: Daemon, tmp_path: Path, console: Console
+) -> None:
+    """X-Forwarded-Proto counts only with api.behind_proxy and from loopback (the proxy)."""
+    proxied = Access(lambda: None, console.access.directory, daemon.clock, behind_proxy=True)
+    app = make_app(daemon.view(), lambda: None, proxied)
+    for access_app, secure in ((app, True), (console.app, False)):
+        client: TestClient[Any, Any] = TestClient(TestServer(access_app, host="127.0.0.1"))
+        await client.start_server()
+        try:
+            reply = await client.post(
+                "/login",
+                data={"name": "wang", "password": PASSWORDS["wang"]},
+                headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.7"},
+                allow_redirects=False,
+            )
+            assert reply.status == 303
+            assert bool(reply.cookies[COOKIE]["secure"]) is secure
+        finally:
+            await client.close()
+    entries = [r async for r in daemon.alerts.store.rows("audit") if r["action"] == "login"]
+    assert '"192.0.2.7"' in entries[0]["detail"]  # the client's address, from the proxy
+    assert '"127.0.0.1"' in entries[1]["detail"]  # not trusted: the peer's own address
+
+
+async def test_served_over_tls_directly_the_cookie_is_secure(
+    daemon: Daemon, tmp_path: Path, console: Console
+) -> None:
+    import ssl
+
+    from aiohttp import ClientSession, TCPConnector, web
+
+    from collector.api.server import tls_context
+    from collector.config import ApiSettings
+    from tests.fixtures.tls import make_server_cert
+
+    files = make_server_cert(tmp_path, days_valid=30)
+    context = tls_context(ApiSettings(tls_cert=files.cert, tls_key=files.key), "roomwatch.yaml")
+    assert context is not None
+    runner = web.AppRunner(console.app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
+    port = runner.addresses[0][1]
+    trust = ssl.create_default_context(cafile=str(files.ca))
+    try:
+        async with ClientSession(connector=TCPConnector(ssl=trust)) as session:
+            reply = await session.post(
+                f"https://127.0.0.1:{port}/login",
+                data={"name": "wang", "password": PASSWORDS["wang"]},
+                allow_redirects=False,
+            )
+            assert reply.status == 303
+            assert reply.cookies[COOKIE]["secure"]
+    finally:
+        await runner.cleanup()
+
+
+def test_unreadable_tls_files_are_a_configuration_error(tmp_path: Path) -> None:
+    from collector.api.server import tls_context
+    from collector.config import ApiSettings
+    from core.yamlsource import ConfigError
+
+    (tmp_path / "cert.pem").write_text("not a certificate\n", "utf-8")
+    settings = ApiSettings(tls_cert=tmp_path / "cert.pem", tls_key=tmp_path / "key.pem")
+    with pytest.raises(ConfigError, match="cannot load"):
+        tls_context(settings, "roomwatch.yaml")
+    with pytest.raises(ValueError, match="go together"):
+        ApiSettings(tls_cert=tmp_path / "cert.pem")
