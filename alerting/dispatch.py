@@ -22,7 +22,7 @@ from alerting.notifiers import notifier_class
 from alerting.pipeline.dedup import dedup_key, notice_key
 from alerting.pipeline.group import group_key
 from alerting.pipeline.inhibit import candidate_rules, inhibited_by
-from alerting.pipeline.route import route
+from alerting.pipeline.route import route, takes
 from alerting.pipeline.silence import silenced_by
 from alerting.store import Incident, TicketStore
 from inventory.credentials import Credentials
@@ -226,6 +226,8 @@ class Dispatcher:
         payload = await self.payload(incident, kind, now, people=names, **extra)
         queued = False
         for name in route(incident, self.config, channels):
+            if not takes(self.config.notifier(name).type, kind):
+                continue
             recipients = self._recipients(self.config.notifier(name), people)
             if recipients is None:
                 continue
@@ -248,9 +250,11 @@ class Dispatcher:
         queued = False
         for name, recipients in told.items():
             try:
-                self.config.notifier(name)
+                entry = self.config.notifier(name)
             except KeyError:
                 continue  # the channel was removed from the config
+            if not takes(entry.type, kind):
+                continue  # a phone call rings for the alert, not for its recovery
             queued = await self._enqueue(incident, name, step, recipients, payload, now) or queued
         return queued
 

@@ -11,9 +11,10 @@ import logging
 from collections.abc import Mapping
 
 from alerting.chat.act import act
-from alerting.chat.channel import CardNotifier, Refused, Reply
+from alerting.chat.channel import CardNotifier, Recorded, Refused, Reply
 from alerting.chat.desk import CardDesk
 from alerting.chat.replay import ReplayGuard
+from alerting.store import NotFound
 
 log = logging.getLogger("roomwatch.alerting.chat")
 
@@ -36,6 +37,17 @@ async def handle(service: CardDesk, channel: str, headers: Mapping[str, str], bo
         return Reply(exc.status, {"error": exc.reason})
     if isinstance(got, Reply):
         return got
+    if isinstance(got, Recorded):
+        now = service.clock()
+        async with service.store.transaction():
+            for incident, action, detail in got.entries:
+                try:
+                    await service.store.get(incident)
+                except NotFound:
+                    continue
+                await service.store.audit(incident, now, channel, action, detail)
+        log.info("%s: %d report(s) recorded", channel, len(got.entries))
+        return Reply(200, {"code": 0, "msg": "ok"})
     why = _guard(service, channel, notifier.replay_window).check(
         got.timestamp, got.nonce, service.clock()
     )

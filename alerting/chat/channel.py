@@ -30,6 +30,13 @@ class Verified:
     nonce: str  # unique per callback (the platform's nonce or message id, or its signature)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A report to write in incidents' audit logs (a call's result): (incident, action, detail)."""
+
+    entries: tuple[tuple[int, str, dict[str, Any]], ...]
+
+
 class Refused(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -42,11 +49,15 @@ CallbackHandler = Callable[[Mapping[str, str], bytes], Awaitable[Reply]]
 
 
 class CardNotifier(Notifier):
+    """A channel that takes callbacks from its platform (a card's buttons, a call report)."""
+
     platform: ClassVar[str]
     #: a callback whose timestamp is further than this from our clock is refused
     replay_window: ClassVar[float] = 300.0
 
-    def parse_callback(self, headers: Mapping[str, str], body: bytes) -> Reply | Verified:
+    def parse_callback(
+        self, headers: Mapping[str, str], body: bytes
+    ) -> Reply | Verified | Recorded:
         raise Refused(404, f"{self.name} takes no HTTP callbacks")
 
     def answer(self, outcome: Outcome) -> Reply:

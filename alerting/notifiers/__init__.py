@@ -27,6 +27,7 @@ NOTIFIERS: tuple[str, ...] = (
     "alerting.notifiers.feishu:FeishuNotifier",
     "alerting.notifiers.sms:SmsNotifier",
     "alerting.notifiers.feishu_app:FeishuAppNotifier",
+    "alerting.notifiers.voice:VoiceNotifier",
 )
 
 

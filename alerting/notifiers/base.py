@@ -76,6 +76,11 @@ class Notifier(ABC):
     type: ClassVar[str]
     #: keys of the credentials entry this channel needs (checked when it is built)
     required_secrets: ClassVar[tuple[str, ...]] = ()
+    #: a channel that reaches people only when an escalation tier names it (a phone call), not
+    #: as one of the routed channels of every incident
+    only_when_named: ClassVar[bool] = False
+    #: the kinds of message the channel takes (None: all); others are never queued for it
+    kinds: ClassVar[frozenset[str] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
