@@ -117,16 +117,26 @@ SLA_ROWS: tuple[str, ...] = (
 )
 
 
-def sla_cell(stats: LevelStats, key: str) -> str:
+def repair_in_minutes(columns: list[LevelStats]) -> bool:
+    """Repair targets are shown in hours, unless one is under an hour (a 30-minute target
+    would read "0.5"): then the whole row is in minutes."""
+    return any(s.repair_target is not None and s.repair_target < 3600 for s in columns)
+
+
+def sla_cell(stats: LevelStats, key: str, repair_minutes: bool = False) -> str:
     if key == "respond_target":
         return minutes(stats.respond_target)
     if key == "repair_target":
-        return hours(stats.repair_target)
+        return minutes(stats.repair_target) if repair_minutes else hours(stats.repair_target)
     if key in ("mtta_median", "mtta_p90", "mttr_median", "mttr_p90"):
         return minutes(getattr(stats, key))
     if key.endswith("_rate"):
         return percent(getattr(stats, key))
     return str(getattr(stats, key))
+
+
+def _sla_label(key: str, repair_minutes: bool) -> str:
+    return "repair_target_minutes" if key == "repair_target" and repair_minutes else key
 
 
 def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
@@ -135,12 +145,19 @@ def monthly_tables(report: MonthlyReport, lang: str) -> list[Table]:
     level_names = [t(f"report.level.{s.level}", lang) for s in report.levels] + [
         t("report.level.all", lang)
     ]
+    in_minutes = repair_in_minutes(columns)
     tables = [
         Table(
             "sla",
             t("report.sla", lang),
             [t("report.measure", lang), *level_names],
-            [[t(f"report.{key}", lang), *(sla_cell(s, key) for s in columns)] for key in SLA_ROWS],
+            [
+                [
+                    t(f"report.{_sla_label(key, in_minutes)}", lang),
+                    *(sla_cell(s, key, in_minutes) for s in columns),
+                ]
+                for key in SLA_ROWS
+            ],
             note=t("report.definitions", lang),
         ),
         Table(

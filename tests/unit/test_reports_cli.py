@@ -5,6 +5,7 @@ test_reports_monthly; the figures must be the recomputed ones in every format.""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from alerting.store import open_store
 from collector.cli import main
+from collector.commands.report import last_whole_month
 from tests.unit.test_reports_monthly import (
     DEVICES,
     REPORT_TIME,
@@ -115,6 +117,8 @@ def test_language_option_overrides_the_config(
                 "csv",
                 "--lang",
                 "zh",
+                "-o",
+                "-",  # standard output (without -o the report goes to a file)
                 "-c",
                 str(site),
             ]
@@ -137,6 +141,8 @@ def test_quarter_and_site(site: Path, capsys: pytest.CaptureFixture[str]) -> Non
                 "dc2",
                 "--format",
                 "md",
+                "-o",
+                "-",
                 "-c",
                 str(site),
             ]
@@ -185,3 +191,25 @@ def test_an_output_file_that_cannot_be_written_is_a_one_line_error(
     )
     err = capsys.readouterr().err
     assert err.strip() == f"error: cannot write {target}: No such file or directory"
+
+
+def test_without_o_the_report_is_a_file_named_for_its_period(
+    site: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["report", "monthly", "--month", "2026-11", "--lang", "en", "-c", str(site)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out == "wrote monthly-2026-11.en.html\n"  # not the HTML on the terminal
+    assert "<html" in (tmp_path / "monthly-2026-11.en.html").read_text(encoding="utf-8")
+
+
+def test_the_default_period_is_the_last_whole_month() -> None:
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    # 2026-12-01 00:30 in Shanghai is still November in UTC: the report's zone decides
+    now = dt.datetime(2026, 12, 1, 0, 30, tzinfo=shanghai).timestamp()
+    assert last_whole_month(now, shanghai) == "2026-11"
+    assert last_whole_month(now, dt.UTC) == "2026-10"
+    assert (
+        last_whole_month(dt.datetime(2027, 1, 15, tzinfo=dt.UTC).timestamp(), dt.UTC) == "2026-12"
+    )

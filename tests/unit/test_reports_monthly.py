@@ -832,3 +832,18 @@ def test_an_incident_resolved_in_the_month_and_reopened_after_it_was_not_open_at
     )
     report = build_monthly(data, parse_period("2026-11", TZ))
     assert [r.id for r in report.still_open] == [9002]
+
+
+def test_a_repair_target_under_an_hour_is_shown_in_minutes() -> None:
+    from alerting.reports.monthly import LevelStats
+    from alerting.reports.tables import repair_in_minutes, sla_cell
+
+    def stats(level: int | None, repair: float | None) -> LevelStats:
+        return LevelStats(level, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, None, None, None, 300.0, repair)
+
+    usual = [stats(1, 4 * 3600.0), stats(2, 8 * 3600.0), stats(None, None)]
+    assert not repair_in_minutes(usual)
+    assert [sla_cell(s, "repair_target") for s in usual] == ["4", "8", "-"]
+    fast = [stats(1, 1800.0), stats(2, 4 * 3600.0), stats(None, None)]
+    assert repair_in_minutes(fast)  # "0.5" h would be read as a typo
+    assert [sla_cell(s, "repair_target", True) for s in fast] == ["30.0", "240.0", "-"]
