@@ -22,7 +22,7 @@ from typing import Any
 
 from alerting import acklink, desk, incidents
 from alerting.chat import callbacks
-from alerting.chat.channel import CardNotifier, Reply
+from alerting.chat.channel import CardNotifier, Reply, Verified
 from alerting.chat.replay import ReplayGuard
 from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
@@ -358,10 +358,8 @@ class AlertService:
             if task is not None and not task.cancelled() and task.exception() is not None:
                 log.warning("card channel %s: connection ended: %s", name, task.exception())
 
-            async def on_callback(
-                headers: Mapping[str, str], body: bytes, name: str = name
-            ) -> Reply:
-                return await callbacks.handle(self, name, headers, body)
+            async def on_callback(verified: Verified, name: str = name) -> Reply:
+                return await callbacks.handle_verified(self, name, verified)
 
             self._listeners[name] = asyncio.create_task(
                 notifier.listen(on_callback), name=f"card-listener-{name}"

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 
 from alerting.chat.act import act
-from alerting.chat.channel import CardNotifier, Recorded, Refused, Reply
+from alerting.chat.channel import CardNotifier, Recorded, Refused, Reply, Verified
 from alerting.chat.desk import CardDesk
 from alerting.chat.replay import ReplayGuard
 from alerting.store import NotFound
@@ -48,6 +48,15 @@ async def handle(service: CardDesk, channel: str, headers: Mapping[str, str], bo
                 await service.store.audit(incident, now, channel, action, detail)
         log.info("%s: %d report(s) recorded", channel, len(got.entries))
         return Reply(200, {"code": 0, "msg": "ok"})
+    return await handle_verified(service, channel, got)
+
+
+async def handle_verified(service: CardDesk, channel: str, got: Verified) -> Reply:
+    """A click whose sender is proved (by its signature, or by the channel's own connection):
+    checked against replays, acted on, answered."""
+    notifier = service.notifiers.get(channel)
+    if not isinstance(notifier, CardNotifier):
+        return Reply(404, {"error": f"no card channel named {channel!r}"})
     why = _guard(service, channel, notifier.replay_window).check(
         got.timestamp, got.nonce, service.clock()
     )

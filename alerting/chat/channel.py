@@ -44,8 +44,9 @@ class Refused(Exception):
         self.reason = reason
 
 
-#: what a listening channel calls with each callback it receives (headers, body) → the answer
-CallbackHandler = Callable[[Mapping[str, str], bytes], Awaitable[Reply]]
+#: what a listening channel calls with each click it received over its own connection (where
+#: the connection itself proves the sender) → the answer to send back on it
+CallbackHandler = Callable[[Verified], Awaitable[Reply]]
 
 
 class CardNotifier(Notifier):

@@ -27,6 +27,7 @@ NOTIFIERS: tuple[str, ...] = (
     "alerting.notifiers.feishu:FeishuNotifier",
     "alerting.notifiers.sms:SmsNotifier",
     "alerting.notifiers.feishu_app:FeishuAppNotifier",
+    "alerting.notifiers.dingtalk_app:DingTalkAppNotifier",
     "alerting.notifiers.voice:VoiceNotifier",
 )
 
