@@ -6,15 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from typing import Any
 
-from alerting.store import StoreError
+from alerting.store import is_postgres_url
 from alerting.store.postgres import PostgresStore
 from collector.cluster import status
+from collector.commands.errors import ExitCode, UsageError
 from collector.config import DEFAULT_CONFIG, load_config
 from collector.storeconn import open_configured
-from inventory import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,33 +26,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for item in exc.errors:
-            print(item, file=sys.stderr)
-        return 2
+    config = load_config(args.config)  # a bad file: ConfigError, exit 2
+    if not is_postgres_url(config.store):
+        raise UsageError(
+            "error: this desk's store is SQLite: one collector, no leases (docs/scale.md says"
+            " how to move to PostgreSQL)"
+        )
 
     async def read() -> dict[str, Any]:
         store = await open_configured(config)
         try:
-            if not isinstance(store, PostgresStore):
-                raise StoreError(
-                    "this desk's store is SQLite: one collector, no leases (docs/scale.md"
-                    " says how to move to PostgreSQL)"
-                )
+            assert isinstance(store, PostgresStore)
             return await status(store)
         finally:
             await store.close()
 
-    try:
-        found = asyncio.run(read())
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    found = asyncio.run(read())  # a store that does not answer: StoreError, exit 3
     if args.json:
         print(json.dumps(found, ensure_ascii=False, sort_keys=True))
-        return 0
+        return ExitCode.OK
     print(f"{'collector':<20} {'state':<7} {'heartbeat':>10}  shards")
     for c in found["collectors"]:
         age = f"{c['heartbeat_age']:.0f}s ago"
@@ -63,4 +54,4 @@ def _status(args: argparse.Namespace) -> int:
     for lease in found["leases"]:
         left = f"{lease['expires_in']:.0f}s left" if lease["held"] else "expired"
         print(f"{lease['shard']:<20} {lease['holder']:<20} {lease['epoch']:>6}  {left}")
-    return 0
+    return ExitCode.OK

@@ -4,6 +4,7 @@ directory), so what a request changes is checked where it lands. No daemon proce
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -342,3 +343,21 @@ async def test_a_maintenance_window_added_through_the_api_is_in_the_file_and_can
     assert load_windows(daemon.maintenance_file)[0].ended == daemon.clock.now
     assert (await client.post(f"/api/maintenance/{window['id']}/end")).status == 409
     assert (await client.post("/api/maintenance/nope/end")).status == 404
+
+
+async def test_the_page_shows_one_room_of_the_desk_with_room_in_the_query(
+    daemon: Daemon, serve: ClientFactory
+) -> None:
+    inv = daemon.alerts.inventory
+    inv.devices["srv1"] = dataclasses.replace(inv.devices["srv1"], room="hall-a")
+    inv.devices["ups1"] = dataclasses.replace(inv.devices["ups1"], room="hall-b")
+    await open_incident(daemon, "ups1", level=1)
+    client = await serve(daemon)
+    hall_a = await (await client.get("/?room=hall-a")).text()
+    assert 'data-device="srv1"' in hall_a and 'data-device="ups1"' not in hall_a
+    assert "data-incident=" not in hall_a  # the UPS's incident is the other room's
+    hall_b = await (await client.get("/?room=dc1/hall-b")).text()
+    assert 'data-device="ups1"' in hall_b and 'data-device="srv1"' not in hall_b
+    assert "data-incident=" in hall_b
+    desk = await (await client.get("/")).text()
+    assert 'data-device="srv1"' in desk and 'data-device="ups1"' in desk
