@@ -90,6 +90,7 @@ class AlertService:
         #: per card channel, the nonces of callbacks taken (alerting/chat/replay.py)
         self.chat_guards: dict[str, ReplayGuard] = {}
         self._listeners: dict[str, asyncio.Task[None]] = {}
+        self._acks_seen: set[tuple[int, float]] | None = None  # (id, acknowledged_at)
 
     @classmethod
     async def open(
@@ -267,8 +268,29 @@ class AlertService:
     async def _refresh_counts(self) -> None:
         self._counts = await self.store.outbox_counts()
         active = await self.store.active()
+        self._log_outside_acks(active)
         self._counts["incidents_open"] = sum(1 for i in active if i.state == "open")
         self._counts["incidents_acknowledged"] = sum(1 for i in active if i.state == "acknowledged")
+
+    def _log_outside_acks(self, active: Sequence[Incident]) -> None:
+        """Acknowledgements made outside this daemon (the CLI writes the store directly, or a
+        peer collector's API) are logged when the daemon first sees them, so the journal tells
+        the whole story of an incident. The first look only learns what is already there."""
+        acked = {
+            (i.id, i.acknowledged_at): i
+            for i in active
+            if i.state == "acknowledged" and i.acknowledged_at is not None
+        }
+        if self._acks_seen is not None:
+            for key, incident in acked.items():
+                if key not in self._acks_seen:
+                    log.info(
+                        "incident %s acknowledged by %s (outside this daemon: the CLI, or"
+                        " another collector)",
+                        incident.id,
+                        incident.acknowledged_by,
+                    )
+        self._acks_seen = set(acked)
 
     # ------------------------------------------------------------ people
 
@@ -278,6 +300,8 @@ class AlertService:
             incident = await incidents.acknowledge(self.store, incident_id, by, now, note)
             await self.dispatch.check_sla(incident, now)
         log.info("incident %s acknowledged by %s", incident_id, by)
+        if self._acks_seen is not None and incident.acknowledged_at is not None:
+            self._acks_seen.add((incident.id, incident.acknowledged_at))  # logged just now
         return incident
 
     async def ack_link(

@@ -40,10 +40,17 @@ from alerting.store import (
 )
 from collector.commands import desk
 from collector.commands.errors import ExitCode, NoAnswer, UsageError
-from collector.commands.incident_context import Action, IncidentContext, incident_ref, when
+from collector.commands.incident_context import (
+    Action,
+    IncidentContext,
+    find_incident,
+    incident_ref,
+    when,
+)
 from collector.commands.incident_view import show_incident
 from collector.config import DEFAULT_CONFIG, Config, load_config
 from collector.storeconn import open_configured
+from core.wording import did_you_mean
 from inventory import ConfigError
 from inventory.credentials import Credentials, load_credentials
 from inventory.loader import load_inventory
@@ -222,10 +229,36 @@ async def _list(args: argparse.Namespace, ctx: IncidentContext) -> int:
     return 0
 
 
+def _check_on_roster(ctx: IncidentContext, *names: str) -> None:
+    """A name given with --by or --to that is not on the duty roster is recorded as written,
+    with a note: a typo would otherwise put the ack under a person nobody knows."""
+    people = ctx.alerting.duty.people
+    if not people:
+        return  # no roster: any name goes
+    known = {key: person.name or key for key, person in people.items()}
+    for name in names:
+        if name in known or name in known.values():
+            continue
+        print(
+            f"note: {name!r} is not on the duty roster{did_you_mean(name, [*known, *known.values()])};"
+            f" recorded as written (people: {', '.join(sorted(known))})",
+            file=sys.stderr,
+        )
+
+
 async def _ack(args: argparse.Namespace, ctx: IncidentContext) -> int:
     now = ctx.clock()
+    _check_on_roster(ctx, args.by)
     async with ctx.store.transaction():
-        incident = await lifecycle.acknowledge(ctx.store, args.id, args.by, now, args.note)
+        current = await find_incident(ctx.store, args.id)
+        if current.state == "acknowledged":
+            # asked twice (two people on one alert, a retried script): nothing to do, not a failure
+            print(
+                f"incident {current.id} was already acknowledged by {current.acknowledged_by}"
+                f" at {when(current.acknowledged_at)}; nothing changed"
+            )
+            return 0
+        incident = await lifecycle.acknowledge(ctx.store, current.id, args.by, now, args.note)
         await ctx.dispatch.check_sla(incident, now)
     print(f"incident {incident.id} acknowledged by {args.by}")
     return 0
@@ -233,6 +266,7 @@ async def _ack(args: argparse.Namespace, ctx: IncidentContext) -> int:
 
 async def _arrive(args: argparse.Namespace, ctx: IncidentContext) -> int:
     now = ctx.clock()
+    _check_on_roster(ctx, args.by)
     async with ctx.store.transaction():
         incident = await lifecycle.arrive(ctx.store, args.id, args.by, now)
         await ctx.dispatch.check_sla(incident, now)
@@ -251,6 +285,7 @@ async def _resolve(args: argparse.Namespace, ctx: IncidentContext) -> int:
 
 
 async def _note(args: argparse.Namespace, ctx: IncidentContext) -> int:
+    _check_on_roster(ctx, args.by)
     async with ctx.store.transaction():
         await lifecycle.add_note(ctx.store, args.id, args.by, args.text, ctx.clock())
     print(f"incident {args.id}: note added")
@@ -258,6 +293,7 @@ async def _note(args: argparse.Namespace, ctx: IncidentContext) -> int:
 
 
 async def _assign(args: argparse.Namespace, ctx: IncidentContext) -> int:
+    _check_on_roster(ctx, args.to, args.by)
     async with ctx.store.transaction():
         await lifecycle.assign(ctx.store, args.id, args.to, args.by, ctx.clock())
     print(f"incident {args.id} assigned to {args.to}")

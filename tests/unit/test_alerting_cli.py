@@ -92,8 +92,23 @@ def test_ack_then_show_tells_who_acknowledged(
     assert doc["state"] == "acknowledged" and doc["acknowledged_by"] == "zhang"
     assert [n["text"] for n in doc["notes"]] == ["on my way"]
     assert ("zhang", "acknowledged") in [(a["actor"], a["action"]) for a in doc["audit"]]
-    code, _, err = run(capsys, "incidents", "ack", "1", "--by", "li", "-c", str(config_file))
-    assert code == 1 and "acknowledged, not open" in err
+    # a second ack is not a failure (two people on one alert): exit 0, saying who was first
+    code, out, err = run(capsys, "incidents", "ack", "1", "--by", "wang", "-c", str(config_file))
+    assert code == 0
+    assert out.startswith("incident 1 was already acknowledged by zhang at ")
+    assert "nothing changed" in out and err == ""
+
+
+def test_a_name_not_on_the_duty_roster_is_flagged_with_a_did_you_mean(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "incidents", "ack", "1", "--by", "zhnag", "-c", str(config_file))
+    assert code == 0 and "acknowledged by zhnag" in out  # recorded as written
+    assert "note: 'zhnag' is not on the duty roster (did you mean 'zhang'?)" in err
+    code, _, err = run(
+        capsys, "incidents", "note", "1", "--by", "Zhang San", "-c", str(config_file), "fan ok"
+    )
+    assert code == 0 and err == ""  # a roster name (key or display name) is fine
 
 
 def test_resolve_by_hand_queues_the_recovery_notice(

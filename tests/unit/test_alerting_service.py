@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from rules.fault import Suppression
 from tests.unit.alerting_helpers import Clock, config, fault, sent, service
@@ -150,3 +153,26 @@ async def test_audit_log_names_who_did_what(tmp_path: Path) -> None:
         assert notes == ["looking", "restarted the job"]
     finally:
         await svc.close()
+
+
+async def test_an_ack_made_outside_the_daemon_is_logged_when_the_daemon_sees_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from alerting import incidents
+
+    caplog.set_level(logging.INFO, logger="roomwatch")
+    clock = Clock()
+    svc = await service(tmp_path, clock)
+    await svc.handle([fault("srv1", level=1), fault("srv2", level=2)])
+    await svc.tick()  # the daemon's first look: nothing acknowledged yet
+    async with svc.store.transaction():  # as `roomwatch incidents ack 1 --by zhang` does
+        await incidents.acknowledge(svc.store, 1, "zhang", clock(), None)
+    await svc.ack(2, "li")  # through the daemon (the API): logged by it already
+    await svc.tick()
+    await svc.tick()
+    await svc.close()
+    outside = [r.getMessage() for r in caplog.records if "outside this daemon" in r.getMessage()]
+    assert outside == [
+        "incident 1 acknowledged by zhang (outside this daemon: the CLI, or another collector)"
+    ]
+    assert sum("incident 2 acknowledged by li" in r.getMessage() for r in caplog.records) == 1
