@@ -60,6 +60,13 @@ class ClusterMember:
         store.collector = self.name
         store.fences = self.fences
 
+    def reconfigure(self, settings: CollectorSettings) -> None:
+        """A reload: the shards to watch and the timings change at the next round; the
+        name is the one leases are held under, kept until a restart."""
+        if settings.name != self.name:
+            log.warning("collector.name changes only at a restart (keeping %s)", self.name)
+        self.settings = settings.model_copy(update={"name": self.name})
+
     @property
     def ttl(self) -> float:
         return self.settings.failover * LEASE_SHARE

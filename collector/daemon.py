@@ -554,6 +554,8 @@ class Daemon:
         self.loaded = loaded
         self.engine.replace(loaded.ruleset, loaded.inventory)
         self.alerts.reload(loaded.config.alerting, loaded.inventory)
+        if self.cluster is not None:  # shards, failover, silent level (the name stays)
+            self.cluster.member.reconfigure(loaded.config.collector)
         if previous is None or _sink_setup(previous) != _sink_setup(loaded):
             await self._replace_sinks(loaded)
         if self.api is not None:
