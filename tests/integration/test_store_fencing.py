@@ -39,13 +39,13 @@ async def test_a_write_under_a_lost_lease_is_refused_and_leaves_nothing(
     a, b = two
     held_a: dict[str, int] = {}
     a.fences = lambda: held_a
-    assert await leases.claim(a, "hall-a", "a", None, ttl=0.5) == 1
+    assert await leases.claim(a, "hall-a", "a", None, ttl=2.0) == 1
     held_a["hall-a"] = 1
-    assert await leases.claim(b, "hall-a", "b", None, ttl=0.5) is None  # a holds it
+    assert await leases.claim(b, "hall-a", "b", None, ttl=2.0) is None  # a holds it
     async with a.transaction():
         await a.audit(None, 1.0, "a", "while-holding")
 
-    await asyncio.sleep(0.7)  # a "pauses" past its lease; b takes the shard over
+    await asyncio.sleep(2.3)  # a "pauses" past its lease; b takes the shard over
     assert await leases.claim(b, "hall-a", "b", None, ttl=5.0) == 2
     with pytest.raises(Fenced, match="hall-a"):
         async with a.transaction():
@@ -71,17 +71,17 @@ async def test_a_takeover_waits_for_the_old_holders_write_under_way(
         async with a.transaction():  # locks the lease row FOR SHARE
             await a.audit(None, 1.0, "a", "under-way")
             inside.set()
-            await asyncio.sleep(0.6)  # the lease expires meanwhile
+            await asyncio.sleep(1.5)  # the lease expires meanwhile
 
     async def take_over() -> float:
         await inside.wait()
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.5)
         started = asyncio.get_running_loop().time()
         assert await leases.claim(b, "hall-a", "b", None, ttl=5.0) == 2
         return asyncio.get_running_loop().time() - started
 
     _, waited = await asyncio.gather(slow_write(), take_over())
-    assert waited >= 0.1  # it waited for the write to commit rather than overtake it
+    assert waited >= 0.3  # it waited for the write to commit rather than overtake it
     assert await audit_actors(a) == ["a"]
 
 
@@ -102,7 +102,7 @@ async def test_a_claimed_row_goes_to_one_sender_until_its_claim_lapses(
                 now=1.0,
                 due=1.0,
             )
-    monkeypatch.setattr(pg, "CLAIM_SECONDS", 0.5)
+    monkeypatch.setattr(pg, "CLAIM_SECONDS", 2.0)
     got_a, got_b = await asyncio.gather(a.due_outbox(10.0, 2), b.due_outbox(10.0, 10))
     ids_a, ids_b = {i.id for i in got_a}, {i.id for i in got_b}
     assert len(ids_a) == 2 and len(ids_b) == 2 and not ids_a & ids_b
@@ -110,7 +110,7 @@ async def test_a_claimed_row_goes_to_one_sender_until_its_claim_lapses(
     assert {i.id for i in await b.due_outbox(10.0, 10)} == ids_b
     async with a.transaction():
         await a.mark_sent(got_a, 11.0)
-    await asyncio.sleep(0.6)  # b "died" holding its claims: they lapse
+    await asyncio.sleep(2.3)  # b "died" holding its claims: they lapse
     again = await a.due_outbox(12.0, 10)
     assert {i.id for i in again} == ids_b
     sent_by = {r["sent_by"] async for r in a.rows("outbox") if r["state"] == "sent"}
