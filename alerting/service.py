@@ -16,13 +16,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 from alerting import acklink, desk, incidents
 from alerting.chat import callbacks
-from alerting.chat.channel import CardNotifier, Reply, Verified
+from alerting.chat.channel import CardNotifier, Inbound, Reply, Verified
 from alerting.chat.replay import ReplayGuard
 from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
@@ -365,10 +365,10 @@ class AlertService:
 
     # ------------------------------------------------------------ chat cards
 
-    async def chat_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    async def chat_callback(self, channel: str, inbound: Inbound) -> Reply:
         """A platform's callback to card channel `channel` (a button clicked): verified,
         acted on, answered (alerting/chat/callbacks.py)."""
-        return await callbacks.handle(self, channel, headers, body)
+        return await callbacks.handle(self, channel, inbound)
 
     def _start_listeners(self) -> None:
         """Keep one task per card channel that holds its own connection (DingTalk Stream);

@@ -8,10 +8,9 @@ feeds its frames through the same path, so both are checked alike."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 from alerting.chat.act import act
-from alerting.chat.channel import CardNotifier, Recorded, Refused, Reply, Verified
+from alerting.chat.channel import CardNotifier, Inbound, Recorded, Refused, Reply, Verified
 from alerting.chat.desk import CardDesk
 from alerting.chat.replay import ReplayGuard
 from alerting.store import NotFound
@@ -26,12 +25,12 @@ def _guard(service: CardDesk, channel: str, window: float) -> ReplayGuard:
     return guard
 
 
-async def handle(service: CardDesk, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
+async def handle(service: CardDesk, channel: str, inbound: Inbound) -> Reply:
     notifier = service.notifiers.get(channel)
     if not isinstance(notifier, CardNotifier):
         return Reply(404, {"error": f"no card channel named {channel!r}"})
     try:
-        got = notifier.parse_callback(headers, body)
+        got = notifier.parse_callback(inbound)
     except Refused as exc:
         log.warning("callback to %s refused: %s", channel, exc.reason)
         return Reply(exc.status, {"error": exc.reason})
@@ -64,4 +63,4 @@ async def handle_verified(service: CardDesk, channel: str, got: Verified) -> Rep
         log.warning("callback to %s refused: %s", channel, why)
         return Reply(403, {"error": why})
     outcome = await act(service, channel, got.click)
-    return notifier.answer(outcome)
+    return await notifier.answer(outcome, got)

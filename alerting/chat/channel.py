@@ -1,6 +1,6 @@
 """The part every card channel adds to a Notifier: reading a platform callback, and answering.
 
-`parse_callback(headers, body)` checks the platform's signature or token and returns either a
+`parse_callback(inbound)` checks the platform's signature or token and returns either a
 `Reply` to send at once (a URL verification challenge) or a `Verified` click with the
 timestamp and nonce the replay guard checks; it raises `Refused` for anything not genuine.
 `answer(outcome)` is what the platform expects back (for Feishu the new card itself). A channel
@@ -18,9 +18,20 @@ from alerting.notifiers.base import Notifier
 
 
 @dataclass(frozen=True)
+class Inbound:
+    """A platform's HTTP request as it came."""
+
+    method: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
 class Reply:
     status: int
     document: dict[str, Any] = field(default_factory=dict)
+    text: str | None = None  # answered as plain text instead of the JSON document
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,7 @@ class Verified:
     click: Click
     timestamp: float  # seconds, the platform's
     nonce: str  # unique per callback (the platform's nonce or message id, or its signature)
+    context: Mapping[str, str] = field(default_factory=dict)  # what the answer needs of it
 
 
 @dataclass(frozen=True)
@@ -56,12 +68,10 @@ class CardNotifier(Notifier):
     #: a callback whose timestamp is further than this from our clock is refused
     replay_window: ClassVar[float] = 300.0
 
-    def parse_callback(
-        self, headers: Mapping[str, str], body: bytes
-    ) -> Reply | Verified | Recorded:
+    def parse_callback(self, inbound: Inbound) -> Reply | Verified | Recorded:
         raise Refused(404, f"{self.name} takes no HTTP callbacks")
 
-    def answer(self, outcome: Outcome) -> Reply:
+    async def answer(self, outcome: Outcome, verified: Verified) -> Reply:
         return Reply(200, {})
 
     def listens(self) -> bool:

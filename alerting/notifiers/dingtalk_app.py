@@ -190,7 +190,7 @@ class DingTalkAppNotifier(CardNotifier):
             self.name,
         )
 
-    def answer(self, outcome: Outcome) -> Reply:
+    async def answer(self, outcome: Outcome, verified: Verified) -> Reply:
         if outcome.card is None:
             return Reply(200, {})
         return Reply(

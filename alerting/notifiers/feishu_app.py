@@ -26,12 +26,12 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from alerting.chat.cards import Card, Click, Outcome, button_label, card_of
-from alerting.chat.channel import CardNotifier, Refused, Reply, Verified
+from alerting.chat.channel import CardNotifier, Inbound, Refused, Reply, Verified
 from alerting.messages import Message, truncate
 from alerting.notifiers.base import Contact, DeliveryError, NotifierSettings
 from alerting.notifiers.http import HttpSender, chat_error
@@ -159,7 +159,8 @@ class FeishuAppNotifier(CardNotifier):
 
     # ------------------------------------------------------------ callbacks
 
-    def parse_callback(self, headers: Mapping[str, str], body: bytes) -> Reply | Verified:
+    def parse_callback(self, inbound: Inbound) -> Reply | Verified:
+        headers, body = inbound.headers, inbound.body
         token = self._secrets["verification_token"]
         try:
             document = json.loads(body)
@@ -196,7 +197,7 @@ class FeishuAppNotifier(CardNotifier):
         )
         return Verified(click, sent_at, nonce)
 
-    def answer(self, outcome: Outcome) -> Reply:
+    async def answer(self, outcome: Outcome, verified: Verified) -> Reply:
         # the body of the answer replaces the card; an empty object leaves it as it was
         return Reply(200, feishu_card(outcome.card) if outcome.card is not None else {})
 

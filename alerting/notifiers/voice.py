@@ -29,14 +29,14 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode, urlsplit
 
 from pydantic import Field
 
-from alerting.chat.channel import CardNotifier, Recorded, Refused, Reply
+from alerting.chat.channel import CardNotifier, Inbound, Recorded, Refused, Reply
 from alerting.messages import ALERT_KINDS, Message, summary_of
 from alerting.notifiers.base import Contact, DeliveryError, NotifierSettings, phones
 from alerting.notifiers.cloudsign import aliyun_signature, tencent_authorization
@@ -232,13 +232,13 @@ class VoiceNotifier(CardNotifier):
 
     # ------------------------------------------------------------ call reports
 
-    def parse_callback(self, headers: Mapping[str, str], body: bytes) -> Reply | Recorded:
+    def parse_callback(self, inbound: Inbound) -> Reply | Recorded:
         """A call report pushed by the service: Aliyun's VoiceReport (a JSON list of
         `{call_id, out_id, status_code, status_msg, start_time, end_time, duration}`) or
         Tencent's `{"voiceprompt_callback": {callid, result, accept_time, …, session_context}}`.
         Neither is signed; a report is taken only for a call whose id roomwatch made (HMAC)."""
         try:
-            document = json.loads(body)
+            document = json.loads(inbound.body)
         except ValueError:
             raise Refused(400, "the call report is not JSON") from None
         reports: list[dict[str, Any]] = []

@@ -134,7 +134,7 @@ def _to_login(request: web.Request) -> web.Response:
 def guard(access: Access) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "POST" and request.path.startswith(CALLBACK_PREFIX):
+        if request.method in ("POST", "GET") and request.path.startswith(CALLBACK_PREFIX):
             # a chat platform's callback: proved by the platform's signature (collector/api/
             # chat.py), with no token, session or loopback Host to offer
             return await handler(request)

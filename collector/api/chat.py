@@ -1,6 +1,7 @@
 """Callbacks from chat platforms: a button clicked on an alert card.
 
     POST /callback/{channel}     the platform's request, as it sent it
+    GET  /callback/{channel}     a platform checking the URL (WeCom's echostr)
 
 These routes carry no API token: a platform cannot send one. Each request is authenticated by
 the platform's own signature or token scheme instead, checked by the card channel named in the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from alerting.chat.channel import Inbound
 from collector.api.auth import CALLBACK_PREFIX
 from collector.api.replies import json_response
 from collector.api.view import DaemonView
@@ -23,9 +25,13 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
         if request.content_length is not None and request.content_length > BODY_LIMIT:
             return json_response({"error": "callback body too large"}, 413)
         body = await request.read()
-        reply = await view.incidents().chat_callback(
-            request.match_info["channel"], request.headers, body
-        )
+        inbound = Inbound(request.method, request.query, request.headers, body)
+        reply = await view.incidents().chat_callback(request.match_info["channel"], inbound)
+        if reply.text is not None:
+            return web.Response(text=reply.text, status=reply.status, content_type="text/plain")
         return json_response(reply.document, reply.status)
 
-    return [web.post(CALLBACK_PREFIX + "{channel}", callback)]
+    return [
+        web.post(CALLBACK_PREFIX + "{channel}", callback),
+        web.get(CALLBACK_PREFIX + "{channel}", callback),
+    ]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from alerting import incidents as lifecycle
-from alerting.chat.channel import Reply
+from alerting.chat.channel import Inbound, Reply
 from alerting.config import SlaTargets
 from alerting.store import STATES, AuditEntry, Breach, Incident, Note
 from collector.api.reading_metrics import DEFAULT_STALE_AFTER
@@ -65,7 +65,7 @@ class Incidents(Protocol):
         """Acknowledge from a signed link; IncidentError when the link is bad or expired."""
         ...
 
-    async def chat_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    async def chat_callback(self, channel: str, inbound: Inbound) -> Reply:
         """A chat platform's callback to card channel `channel`, verified and acted on."""
         ...
 
@@ -167,8 +167,8 @@ class ServiceIncidents:
         async with store.transaction():
             await store.audit(None, self._service.clock(), actor, action, detail)
 
-    async def chat_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
-        return await self._service.chat_callback(channel, headers, body)
+    async def chat_callback(self, channel: str, inbound: Inbound) -> Reply:
+        return await self._service.chat_callback(channel, inbound)
 
 
 @dataclass(frozen=True)

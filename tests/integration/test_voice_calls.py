@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from alerting.chat.channel import Inbound
 from alerting.config import AlertingConfig
 from alerting.service import AlertService
 from inventory.credentials import Credentials
@@ -102,6 +103,10 @@ async def open_service(
     return alerts
 
 
+def report(body: bytes) -> Inbound:
+    return Inbound("POST", {}, {"Content-Type": "application/json"}, body)
+
+
 def number(call_number: str) -> str:
     return call_number.removeprefix("+86")
 
@@ -171,7 +176,9 @@ async def test_the_call_report_is_recorded_and_a_forged_one_is_not(
         await run_until(alerts, clock, 3 * 60, service)
         [call] = service.calls
         [incident] = await alerts.store.active()
-        reply = await alerts.chat_callback("phone", {}, type(service).report(call, answered=False))
+        reply = await alerts.chat_callback(
+            "phone", report(type(service).report(call, answered=False))
+        )
         assert reply.status == 200
         [entry] = [
             e for e in await alerts.store.audit_log(incident.id) if e.action == "call-report"
@@ -182,7 +189,7 @@ async def test_the_call_report_is_recorded_and_a_forged_one_is_not(
         )
         # a report for a call roomwatch did not place (a made-up id) is refused
         call.ident = f"rw{incident.id}.0000000000000000"
-        forged = await alerts.chat_callback("phone", {}, type(service).report(call))
+        forged = await alerts.chat_callback("phone", report(type(service).report(call)))
         assert forged.status == 403
     finally:
         await alerts.close()
