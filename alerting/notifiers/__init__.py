@@ -28,6 +28,7 @@ NOTIFIERS: tuple[str, ...] = (
     "alerting.notifiers.sms:SmsNotifier",
     "alerting.notifiers.feishu_app:FeishuAppNotifier",
     "alerting.notifiers.dingtalk_app:DingTalkAppNotifier",
+    "alerting.notifiers.wecom_app:WeComAppNotifier",
     "alerting.notifiers.voice:VoiceNotifier",
 )
 

@@ -21,7 +21,13 @@ from tests.fixtures.notifier_peers import PEERS, SECRETS, ChannelPeer
 pytestmark = pytest.mark.integration
 
 REGISTERED = list(notifier_classes())
-ZHANG = Person(name="Zhang", email="zhang@example.org", phone="13800000001")
+# Zhang can be reached on every channel: mail, phone, and an id on each chat platform
+ZHANG = Person(
+    name="Zhang",
+    email="zhang@example.org",
+    phone="13800000001",
+    ids={"wecom": "ZhangSan", "feishu": "ou_zhang", "dingtalk": "0123456789"},
+)
 
 
 def failure_cases() -> list[Any]:
