@@ -26,13 +26,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lib.add_argument("librenms_dir", help="a LibreNMS checkout (with includes/definitions/)")
     lib.add_argument("--out", required=True, help="directory for the profiles (profile_dirs)")
     lib.add_argument("--os", action="append", default=[], help="only this OS (repeatable)")
+    lib.add_argument(
+        "--mibs", help="MIB folder for names the definitions use (default: LIBRENMS_DIR/mibs)"
+    )
     lib.set_defaults(func=_import_librenms)
 
 
 def _import_librenms(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
-        conversions = import_definitions(Path(args.librenms_dir), args.os)
+        mibs = Path(args.mibs) if args.mibs else None
+        conversions = import_definitions(Path(args.librenms_dir), args.os, mibs)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)

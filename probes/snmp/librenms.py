@@ -18,12 +18,15 @@ other templates, ops on other columns) is skipped, and `Conversion.skipped` says
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from probes.snmp.librenms_mibs import MibNames
+from probes.snmp.profiles import SKIP_OPS
 
 # LibreNMS's unit of each sensor class (its graphs' units); `runtime` is in minutes.
 CLASS_UNITS: dict[str, str | None] = {
@@ -138,10 +141,23 @@ def _php_regex(pattern: str) -> str:
     return f"(?{inline}){body}" if inline else body
 
 
+@dataclass
+class Names:
+    """MIB names of one definition → dotted OIDs (`resolve`), and why one did not (`why`)."""
+
+    resolve: Callable[[str], str | None] = lambda name: None
+    why: Callable[[], str] = lambda: "no MIBs given"
+
+
 def convert_os(
-    os_def: dict[str, Any], discovery: dict[str, Any] | None, os_name: str
+    os_def: dict[str, Any],
+    discovery: dict[str, Any] | None,
+    os_name: str,
+    names: Names | None = None,
 ) -> Conversion:
-    """The profile for one LibreNMS OS (pure: parsed YAML in, profile dict out)."""
+    """The profile for one LibreNMS OS (parsed YAML in, profile dict out; `names` resolves the
+    MIB names the definition uses, e.g. through `librenms_mibs.MibNames`)."""
+    names = names if names is not None else Names()
     result = Conversion(os_name)
     rules = _detect(os_def, f"{os_name}.yaml", result.skipped)
     if not rules:
@@ -161,7 +177,7 @@ def convert_os(
         options = block.get("options") or {}
         for n, entry in enumerate(block.get("data") or []):
             where = f"sensors.{sensor_class}.data[{n}] ({entry.get('oid', '?')})"
-            table = _sensor_table(sensor_class, entry, options, where, result.skipped)
+            table = _sensor_table(sensor_class, entry, options, where, result.skipped, names)
             if table is None:
                 continue
             tables.append(table)
@@ -196,15 +212,20 @@ def _sensor_table(
     options: dict[str, Any],
     where: str,
     skipped: list[str],
+    names: Names,
 ) -> dict[str, Any] | None:
     num_oid = entry.get("num_oid")
-    if not num_oid:
-        skipped.append(f"{where}: no num_oid (needs the MIB to resolve {entry.get('oid')})")
-        return None
-    column = _column(str(num_oid))
-    if column is None:
-        skipped.append(f"{where}: num_oid {num_oid} is not a column followed by the index")
-        return None
+    value_name = str(entry.get("value") or entry.get("oid") or "")
+    if num_oid:
+        column = _column(str(num_oid))
+        if column is None:
+            skipped.append(f"{where}: num_oid {num_oid} is not a column followed by the index")
+            return None
+    else:
+        column = names.resolve(value_name)
+        if column is None:
+            skipped.append(f"{where}: no num_oid, and {value_name} has no OID: {names.why()}")
+            return None
     settings = {**options, **entry}
     divisor = float(settings.get("divisor") or 1)
     multiplier = float(settings.get("multiplier") or 1)
@@ -232,7 +253,6 @@ def _sensor_table(
         metric["parse"] = "number"
     table: dict[str, Any] = {"index": "index", "metrics": [metric], "labels": {}}
     descr = str(entry.get("descr", "")).strip()
-    value_name = str(entry.get("value") or entry.get("oid") or "")
     index_text = str(entry.get("index", INDEX))
     if _TEMPLATE.sub("", index_text) != index_text.replace(INDEX, "") or "$" in index_text.replace(
         INDEX, ""
@@ -245,17 +265,21 @@ def _sensor_table(
     if _NUMERIC.match(descr):
         table["labels"]["sensor"] = descr.lstrip(".")  # a column by number
     elif _NAME.match(descr) and descr[:1].islower() and " " not in descr:
-        skipped.append(
-            f"{where}: descr column {descr} is a MIB name (no OID without the MIB);"
-            " the sensor is labelled by index"
-        )
-        table["labels"]["sensor"] = {"template": f"{sensor_class} {{index}}"}
+        described_by = names.resolve(descr)
+        if described_by is not None:
+            table["labels"]["sensor"] = described_by  # the description column
+        else:
+            skipped.append(
+                f"{where}: descr column {descr} has no OID ({names.why()});"
+                " the sensor is labelled by index"
+            )
+            table["labels"]["sensor"] = {"template": f"{sensor_class} {{index}}"}
     elif "{{" in _template(descr):
         skipped.append(f"{where}: descr template {descr} (only {INDEX} is expanded)")
         table["labels"]["sensor"] = {"template": _TEMPLATE.sub("", _template(descr)).strip()}
     else:
         table["labels"]["sensor"] = {"template": _template(descr)}
-    _skip_values(settings.get("skip_values"), value_name, metric, table, where, skipped)
+    _skip_values(settings.get("skip_values"), value_name, metric, table, where, skipped, names)
     return table
 
 
@@ -266,7 +290,11 @@ def _skip_values(
     table: dict[str, Any],
     where: str,
     skipped: list[str],
+    names: Names,
 ) -> None:
+    """LibreNMS skips a sensor where `oid op value` holds: `==` on the value itself becomes a
+    sentinel, the rest a table `skip` rule on the column named (`in_array`, `exists` and other
+    operators roomwatch has not are reported)."""
     if rules is None:
         return
     if not isinstance(rules, list):
@@ -276,13 +304,26 @@ def _skip_values(
             metric.setdefault("sentinels", []).append(float(rule))  # a plain value to skip
             continue
         oid, op, value = rule.get("oid"), str(rule.get("op", "==")), rule.get("value")
-        on_value = oid in (None, value_name)
-        if on_value and op == "==" and isinstance(value, int | float):
-            metric.setdefault("sentinels", []).append(float(value))
-        elif on_value and op == "!=" and isinstance(value, int | float):
-            table.setdefault("where", {})[metric["oid"]] = [int(value)]
-        else:
+        if not isinstance(value, int | float | str) or isinstance(value, bool):
             skipped.append(f"{where}: skip_values {oid} {op} {value} (not converted)")
+            continue
+        if oid in (None, value_name):
+            column: str | None = metric["oid"]
+        else:
+            column = names.resolve(str(oid))
+            if column is None:
+                skipped.append(
+                    f"{where}: skip_values {oid} {op} {value} ({oid} has no OID: {names.why()})"
+                )
+                continue
+        assert column is not None
+        op = {"=": "==", "===": "==", "!==": "!="}.get(op, op)
+        if op == "==" and column == metric["oid"] and isinstance(value, int | float):
+            metric.setdefault("sentinels", []).append(float(value))
+        elif op in SKIP_OPS:
+            table.setdefault("skip", []).append({"oid": column, "op": op, "value": value})
+        else:
+            skipped.append(f"{where}: skip_values {oid} {op} {value} (operator {op} not converted)")
 
 
 def _shared_name(kind: str, sensor_class: str, descr: str) -> str | None:
@@ -326,9 +367,13 @@ def _read(path: Path) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def import_definitions(librenms_dir: Path, only: Iterable[str] = ()) -> list[Conversion]:
-    """Convert every OS definition of a LibreNMS checkout (or only the OS names given).
+def import_definitions(
+    librenms_dir: Path, only: Iterable[str] = (), mibs: Path | None = None
+) -> list[Conversion]:
+    """Convert every OS definition of a LibreNMS checkout (or only the OS names given),
+    resolving MIB names with the MIBs in `mibs` (default: the checkout's `mibs/`).
     Raises FileNotFoundError when the directory is no LibreNMS checkout."""
+    mib_names = MibNames(mibs if mibs is not None else librenms_dir / "mibs")
     definitions = librenms_dir / "includes" / "definitions"
     if not definitions.is_dir():
         raise FileNotFoundError(
@@ -342,7 +387,12 @@ def import_definitions(librenms_dir: Path, only: Iterable[str] = ()) -> list[Con
         discovery_path = definitions / "discovery" / path.name
         discovery = _read(discovery_path) if discovery_path.is_file() else None
         try:
-            out.append(convert_os(_read(path), discovery, path.stem))
+            os_def = _read(path)
+            modules = [m for m in str((discovery or {}).get("mib") or "").split(":") if m]
+            mib_dir = os_def.get("mib_dir")
+            mib_dir = str(mib_dir[0] if isinstance(mib_dir, list) and mib_dir else mib_dir or "")
+            names = _names_for(mib_names, modules, mib_dir or None)
+            out.append(convert_os(os_def, discovery, path.stem, names))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             failed = Conversion(path.stem)
             failed.skipped.append(f"{path.name}: could not be read ({exc})")
@@ -351,3 +401,13 @@ def import_definitions(librenms_dir: Path, only: Iterable[str] = ()) -> list[Con
     for name in sorted(missing):
         out.append(Conversion(name, skipped=[f"{name}: no includes/definitions/{name}.yaml"]))
     return out
+
+
+def _names_for(mib_names: MibNames, modules: list[str], mib_dir: str | None) -> Names:
+    def resolve(name: str) -> str | None:
+        return mib_names.resolve(name, modules, mib_dir)
+
+    def why() -> str:
+        return mib_names.why_not(modules)
+
+    return Names(resolve, why)

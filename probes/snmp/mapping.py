@@ -265,6 +265,8 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
             continue
         if not _row_selected(row, where) or (exclude and _row_excluded(row, exclude)):
             continue
+        if table.skip and _row_skipped(row, table):
+            continue
         labels = {table.index: ".".join(map(str, index))}
         for name, label_spec in table.labels.items():
             if label_spec.template is not None:
@@ -334,6 +336,17 @@ def _row_excluded(row: dict[Oid, Varbind], exclude: dict[Oid, set[int | str]]) -
             found is not None
             and (found[2] if isinstance(found[2], int) else text(found[2])) in dropped
         ):
+            return True
+    return False
+
+
+def _row_skipped(row: dict[Oid, Varbind], table: TableSpec) -> bool:
+    for rule in table.skip:
+        found = row.get(rule.oid)
+        if found is None:
+            continue
+        value = found[2] if isinstance(found[2], int) else text(found[2])
+        if rule.holds(value):
             return True
     return False
 

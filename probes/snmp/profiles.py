@@ -20,6 +20,8 @@ tables:                      # column-parallel walks, one sample per row and met
     labels: {ifName: 1.3.6.1.2.1.31.1.1.1.1, ifDescr: 1.3.6.1.2.1.2.2.1.2}
     where: {}                # column OID → values a row must have to be kept
     exclude: {}              # column OID → values that drop a row (e.g. memory size 0)
+    skip: []                 # [{oid, op, value}]: drop a row where it holds; op ==, !=, <,
+                             #   <=, >, >=, contains, starts, ends, regex (and not_ of those)
     metrics:
       - {name: ifHCInOctets, oid: 1.3.6.1.2.1.31.1.1.1.6, unit: B, rate: true}
     utilisation:             # percentage of a speed column, from a rated counter
@@ -135,6 +137,41 @@ class Total(_Model):
     op: Literal["sum", "max", "first"]
 
 
+SKIP_OPS = (
+    "==", "!=", "<", "<=", ">", ">=", "contains", "not_contains", "starts", "not_starts",
+    "ends", "not_ends", "regex", "not_regex",
+)  # fmt: skip
+
+
+class SkipRule(_Model):
+    """Drop a row when its column `oid` compares so with `value` (LibreNMS's skip_values)."""
+
+    oid: OidField
+    op: str = Field(pattern="^(" + "|".join(re.escape(op) for op in SKIP_OPS) + ")$")
+    value: int | float | str
+
+    def holds(self, found: int | float | str) -> bool:
+        op, value = self.op, self.value
+        if op in ("==", "!="):
+            same = found == value or str(found) == str(value)
+            return same if op == "==" else not same
+        if op in ("<", "<=", ">", ">="):
+            try:
+                a, b = float(found), float(value)
+            except ValueError:
+                return False
+            return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+        text, want = str(found), str(value)
+        positive = op.removeprefix("not_")
+        result = {
+            "contains": want in text,
+            "starts": text.startswith(want),
+            "ends": text.endswith(want),
+            "regex": re.search(want, text) is not None,
+        }[positive]
+        return not result if op.startswith("not_") else result
+
+
 class TableSpec(_Model):
     index: str
     labels: dict[str, Annotated[LabelSpec, BeforeValidator(_label_spec)]] = Field(
@@ -142,6 +179,7 @@ class TableSpec(_Model):
     )
     where: dict[str, list[int | str]] = Field(default_factory=dict)
     exclude: dict[str, list[int | str]] = Field(default_factory=dict)  # rows to drop
+    skip: list[SkipRule] = Field(default_factory=list)  # rows to drop, by comparison
     metrics: list[MetricSpec]
     utilisation: list[Utilisation] = Field(default_factory=list)
     totals: list[Total] = Field(default_factory=list)
@@ -170,6 +208,7 @@ class TableSpec(_Model):
         wanted += [spec.oid for spec in self.labels.values() if spec.oid is not None]
         wanted += list(self.where_oids())
         wanted += list(self.exclude_oids())
+        wanted += [rule.oid for rule in self.skip]
         for m in self.metrics:
             if m.scale_by is not None:
                 wanted.append(m.scale_by.oid)

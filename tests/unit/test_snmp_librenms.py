@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from collector.cli import main
+from core.sample import Sample
 from probes.snmp import SnmpProbe, SnmpSettings
 from probes.snmp.librenms import import_definitions
 from probes.snmp.profiles import load_profiles
@@ -21,15 +22,33 @@ def test_each_definition_is_whole_partly_or_not_with_the_reasons() -> None:
     by_os = {c.os: c for c in import_definitions(LIBRENMS)}
     assert by_os["cyberpower"].verdict == "whole"
     assert by_os["cyberpower"].sensors == 16
+    # With the checkout's MIBs, columns named by MIB name resolve: akcp's humidity and switch
+    # descriptions and their "online" skip rules; what the test MIBs lack is reported.
     akcp = by_os["akcp"]
     assert akcp.verdict == "partly"
+    assert akcp.sensors == 6
+    assert not any("sensorProbeHumidityDescription" in r for r in akcp.skipped)
     assert any(
-        "descr column sensorProbeHumidityDescription is a MIB name" in r for r in akcp.skipped
+        "descr column current4to20mASensorDescription has no OID (not in MIB SPAGENT-MIB)" in r
+        for r in akcp.skipped
     )
-    assert any("skip_values sensorProbeHumidityOnline != 2" in r for r in akcp.skipped)
     wut = by_os["wut"]
     assert wut.verdict == "partly"
-    assert any("descr column wtWebGraphThermHygroPortName" in r for r in wut.skipped)
+    assert not any("wtWebGraphThermoBaroPortName" in r for r in wut.skipped)
+    assert any(
+        "wtWebGraphThermHygroPortName has no OID (its MIB did not compile"
+        " (WebGraph-Thermo-Hygrometer-MIB: missing" in r
+        for r in wut.skipped
+    )
+
+
+def test_without_mibs_a_column_named_by_mib_name_is_reported_not_guessed(tmp_path: Path) -> None:
+    by_os = {c.os: c for c in import_definitions(LIBRENMS, ["akcp"], mibs=tmp_path / "none")}
+    assert any(
+        "descr column sensorProbeHumidityDescription has no OID (no mibs/ folder in the"
+        " checkout (give --mibs DIR)); the sensor is labelled by index" in r
+        for r in by_os["akcp"].skipped
+    )
 
 
 def test_the_command_writes_profiles_that_auto_picks(
@@ -40,7 +59,7 @@ def test_the_command_writes_profiles_that_auto_picks(
     printed = capsys.readouterr().out
     assert "cyberpower: whole (16 sensor entries)" in printed
     assert "3 OS definitions: 1 whole, 2 partly, 0 not converted; 3 profiles in" in printed
-    assert "  skipped sensors.humidity.data[0] (sensorProbeHumidityTable): descr column" in printed
+    assert "  skipped sensors.current.data[0] (current4to20mASensorTable): descr column" in printed
     profiles = load_profiles((str(out),))
     assert {"librenms-akcp", "librenms-cyberpower", "librenms-wut"} <= profiles.keys()
 
@@ -49,17 +68,22 @@ def test_a_directory_that_is_no_librenms_checkout_is_a_usage_error(tmp_path: Pat
     assert main(["profiles", "import", "librenms", str(tmp_path), "--out", str(tmp_path)]) == 2
 
 
-async def test_the_imported_cyberpower_profile_reads_librenms_values(tmp_path: Path) -> None:
+async def imported_poll(tmp_path: Path, recording: str) -> list[Sample]:
     out = tmp_path / "profiles"
-    assert main(["profiles", "import", "librenms", str(LIBRENMS), "--out", str(out)]) == 0
-    session = FakeAgentSession.from_recording(shared_fixture("snmp", "cyberpower.snmprec"))
+    if not out.exists():
+        assert main(["profiles", "import", "librenms", str(LIBRENMS), "--out", str(out)]) == 0
+    session = FakeAgentSession.from_recording(shared_fixture("snmp", f"{recording}.snmprec"))
     config = SnmpSettings(type="snmp", address="192.0.2.1", profile_dirs=[str(out)])  # type: ignore[call-arg]
-    probe = SnmpProbe("ups", config, session=session)
+    probe = SnmpProbe("dev", config, session=session)
     samples = list(await probe.poll(1000.0))
-    assert "librenms-cyberpower" in {p.name for p in probe._auto or []}
+    assert f"librenms-{recording.split('_')[0]}" in {p.name for p in probe._auto or []}
+    return samples
+
+
+async def test_the_imported_cyberpower_profile_reads_librenms_values(tmp_path: Path) -> None:
+    samples = await imported_poll(tmp_path, "cyberpower")
     result = compare("cyberpower", samples)
-    assert result.total == 17
-    assert len(result.matched) == 12, result.missed
+    assert (len(result.matched), result.total) == (12, 17), result.missed
     # The five others differ because the definition kept here is older than LibreNMS's test
     # data (its JSON has divisor 10 for the output current and frequency, 1 for humidity, and
     # the contact table the newer definition added): the import follows the file it is given.
@@ -70,6 +94,32 @@ async def test_the_imported_cyberpower_profile_reads_librenms_values(tmp_path: P
         "state envirContactStatus.1 'Door Alarm'",
         "state envirContactStatus.2 'Flood Alarm'",
     ]
+    assert result.extra == []
     # The shared names of a UPS, where one sensor fits.
     by_metric = {s.metric: s.value for s in samples if not s.labels}
     assert by_metric["battery.charge"] == 100
+
+
+async def test_the_imported_akcp_profile_reads_librenms_values(tmp_path: Path) -> None:
+    result = compare("akcp_serverprobe8", await imported_poll(tmp_path, "akcp_serverprobe8"))
+    # Humidity and every switch and probe state as LibreNMS reads them (the "online" skip rule
+    # resolved through the MIB keeps the same switches); its temperatures come from a newer
+    # definition than the one kept here, which has no temperature section.
+    assert (len(result.matched), result.total) == (44, 47), result.missed
+    assert sorted(m.split(":")[0] for m in result.missed) == [
+        "temperature 0 'Temp.Sensor Carrier'",
+        "temperature 6 'Temp.Sensor 2'",
+        "temperature 7 'Temp.Sensor 1'",
+    ]
+    # The switch states the excerpt leaves out (index 6 and 38-61), and nothing else.
+    expected_extra = {f"sensor.state hhmsSensorArraySwitchStatus.{k}" for k in (6, *range(38, 62))}
+    assert set(result.extra) == expected_extra
+
+
+async def test_the_imported_wut_profile_reads_librenms_values(tmp_path: Path) -> None:
+    samples = await imported_poll(tmp_path, "wut_57613")
+    result = compare("wut_57613", samples)
+    assert (len(result.matched), result.total) == (1, 1), result.missed
+    # The skip rule (port name containing "druck") keeps only the pressure port; the entries
+    # for the other W&T models, whose MIBs the fixtures lack, are read unfiltered (reported).
+    assert not [e for e in result.extra if e.startswith("sensor.pressure")]
