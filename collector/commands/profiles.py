@@ -13,8 +13,6 @@ from pathlib import Path
 import yaml
 
 from collector.commands.errors import ExitCode, Finding, UsageError
-from probes.snmp.librenms import import_definitions
-from probes.snmp.profiles import Profile, ProfileError, load_profile_file
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +31,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _import_librenms(args: argparse.Namespace) -> int:
+    # Imported here: the SNMP package is not needed to start every other command.
+    from probes.snmp.librenms import import_definitions
+    from probes.snmp.profiles import Profile, ProfileError, load_profile_file
+
     out = Path(args.out)
     try:
         mibs = Path(args.mibs) if args.mibs else None

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from probes.snmp.librenms_mibs import MibNames
+from probes.snmp.librenms_mibs import DefinitionMibs
 from probes.snmp.profiles import SKIP_OPS
 
 # LibreNMS's unit of each sensor class (its graphs' units); `runtime` is in minutes.
@@ -373,13 +373,21 @@ def import_definitions(
     """Convert every OS definition of a LibreNMS checkout (or only the OS names given),
     resolving MIB names with the MIBs in `mibs` (default: the checkout's `mibs/`).
     Raises FileNotFoundError when the directory is no LibreNMS checkout."""
-    mib_names = MibNames(mibs if mibs is not None else librenms_dir / "mibs")
     definitions = librenms_dir / "includes" / "definitions"
     if not definitions.is_dir():
         raise FileNotFoundError(
             f"{librenms_dir}: no includes/definitions/ (not a LibreNMS checkout?)"
         )
-    wanted = set(only)
+    mib_names = DefinitionMibs(mibs if mibs is not None else librenms_dir / "mibs")
+    try:
+        return _convert_all(definitions, set(only), mib_names)
+    finally:
+        mib_names.close()
+
+
+def _convert_all(
+    definitions: Path, wanted: set[str], mib_names: DefinitionMibs
+) -> list[Conversion]:
     out = []
     for path in sorted(definitions.glob("*.yaml")):
         if wanted and path.stem not in wanted:
@@ -403,7 +411,7 @@ def import_definitions(
     return out
 
 
-def _names_for(mib_names: MibNames, modules: list[str], mib_dir: str | None) -> Names:
+def _names_for(mib_names: DefinitionMibs, modules: list[str], mib_dir: str | None) -> Names:
     def resolve(name: str) -> str | None:
         return mib_names.resolve(name, modules, mib_dir)
 
