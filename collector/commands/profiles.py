@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _import_librenms(args: argparse.Namespace) -> int:
     # Imported here: the SNMP package is not needed to start every other command.
-    from probes.snmp.librenms import import_definitions
+    from probes.snmp.librenms_files import import_definitions
     from probes.snmp.profiles import Profile, ProfileError, load_profile_file
 
     out = Path(args.out)

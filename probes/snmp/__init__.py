@@ -8,9 +8,13 @@ One job per module, from the wire up:
 - `transport`: the UDP socket shared per event loop, resolution, SNMPv3 discovery.
 - `lean`: the lean engine's sessions (v1/v2c, v3); `pysnmp_engine`: the pysnmp one;
   `engines`: which engine serves a target.
-- `walk`: GET batches, column-parallel walks, the `profile: auto` subtree check.
+- `walk`: GET batches, column-parallel walks, the `profile: auto` subtree check; `gaps`: what a
+  poll could not read and its time budget (requests retried smaller); `health`: the poll's own
+  samples (`snmp.incomplete`, `snmp.garbled`, `snmp.out_of_bounds`).
 - `profiles` (and the data files in `shipped_profiles/`): which OIDs a device has and what
   metric each becomes; `mapping`: answers → Samples; `rates`: counter rates.
+- `librenms` (one OS definition → a profile), `librenms_files` (a LibreNMS checkout) and
+  `librenms_mibs` (the MIB names its definitions use): `roomwatch profiles import librenms`.
 - `probe`: `SnmpProbe` and `SnmpSettings`; `traps` and `trap_settings`: the trap receiver.
 
 The shared sockets and pysnmp engines are closed by the probe registry's shutdown hooks.

@@ -18,14 +18,10 @@ other templates, ops on other columns) is skipped, and `Conversion.skipped` says
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from probes.snmp.librenms_mibs import DefinitionMibs
 from probes.snmp.profiles import SKIP_OPS
 
 # LibreNMS's unit of each sensor class (its graphs' units); `runtime` is in minutes.
@@ -346,76 +342,3 @@ def _shared_name(kind: str, sensor_class: str, descr: str) -> str | None:
                 return None
             return f"{part}.{sensor_class}"
     return None
-
-
-class _Yaml12Loader(yaml.SafeLoader):
-    """YAML as LibreNMS (Symfony, YAML 1.2) reads it: `No`, `Off`, `yes` are strings, not
-    booleans (a state named "No" must stay "No")."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
-    return loaded if isinstance(loaded, dict) else {}
-
-
-def import_definitions(
-    librenms_dir: Path, only: Iterable[str] = (), mibs: Path | None = None
-) -> list[Conversion]:
-    """Convert every OS definition of a LibreNMS checkout (or only the OS names given),
-    resolving MIB names with the MIBs in `mibs` (default: the checkout's `mibs/`).
-    Raises FileNotFoundError when the directory is no LibreNMS checkout."""
-    definitions = librenms_dir / "includes" / "definitions"
-    if not definitions.is_dir():
-        raise FileNotFoundError(
-            f"{librenms_dir}: no includes/definitions/ (not a LibreNMS checkout?)"
-        )
-    mib_names = DefinitionMibs(mibs if mibs is not None else librenms_dir / "mibs")
-    try:
-        return _convert_all(definitions, set(only), mib_names)
-    finally:
-        mib_names.close()
-
-
-def _convert_all(
-    definitions: Path, wanted: set[str], mib_names: DefinitionMibs
-) -> list[Conversion]:
-    out = []
-    for path in sorted(definitions.glob("*.yaml")):
-        if wanted and path.stem not in wanted:
-            continue
-        discovery_path = definitions / "discovery" / path.name
-        discovery = _read(discovery_path) if discovery_path.is_file() else None
-        try:
-            os_def = _read(path)
-            modules = [m for m in str((discovery or {}).get("mib") or "").split(":") if m]
-            mib_dir = os_def.get("mib_dir")
-            mib_dir = str(mib_dir[0] if isinstance(mib_dir, list) and mib_dir else mib_dir or "")
-            names = _names_for(mib_names, modules, mib_dir or None)
-            out.append(convert_os(os_def, discovery, path.stem, names))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            failed = Conversion(path.stem)
-            failed.skipped.append(f"{path.name}: could not be read ({exc})")
-            out.append(failed)
-    missing = wanted - {c.os for c in out}
-    for name in sorted(missing):
-        out.append(Conversion(name, skipped=[f"{name}: no includes/definitions/{name}.yaml"]))
-    return out
-
-
-def _names_for(mib_names: DefinitionMibs, modules: list[str], mib_dir: str | None) -> Names:
-    def resolve(name: str) -> str | None:
-        return mib_names.resolve(name, modules, mib_dir)
-
-    def why() -> str:
-        return mib_names.why_not(modules)
-
-    return Names(resolve, why)
