@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from alerting.config import AlertingConfig
 from alerting.store import StoreError, check_url, is_postgres_url
 from collector.history import HistorySettings
+from collector.renamed_keys import apply_renames
 from collector.sinks.config import SinkConfig
 from core.durations import Duration
 from core.yamlsource import ConfigError, LineDict, load_yaml, validate
@@ -140,6 +141,7 @@ class Config:
     store_credentials: str | None = None
     history: HistorySettings = field(default_factory=HistorySettings)
     mib_dirs: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # old key names read (renamed_keys)
 
 
 def _alerting_paths(alerting: AlertingConfig, resolve: Callable[[Path], Path]) -> AlertingConfig:
@@ -164,6 +166,7 @@ def load_config(path: str | Path) -> Config:
         data.positions, data.start = {}, (1, 1)
     if not isinstance(data, LineDict):
         raise ConfigError.single(path, "expected a mapping at the top level", 1, 1)
+    renamed = apply_renames(data, path)
     main = validate(MainFile, data, path)
     base = path.parent
 
@@ -209,4 +212,5 @@ def load_config(path: str | Path) -> Config:
         store_credentials=main.store_credentials,
         history=main.history,
         mib_dirs=[resolve(p) for p in main.mib_dirs],
+        warnings=renamed,
     )

@@ -80,7 +80,7 @@ def load_all(config_path: str | Path) -> Loaded:
     """Raises inventory.ConfigError listing every error of the first bad file."""
     config = load_config(config_path)
     credentials, warnings = load_credentials(config.credentials)
-    warnings += mib_dir_warnings(config.mib_dirs)
+    warnings = [*config.warnings, *warnings, *mib_dir_warnings(config.mib_dirs)]
     try:
         check_sinks(config.sinks, credentials)
     except SinkConfigError as exc:
