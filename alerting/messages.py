@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.i18n import LANGUAGES, has_key, lookup, t
+from core.timefmt import iso_time
 
 ALERT_KINDS = ("opened", "reopened", "level", "escalated", "reminder")
 GROUPABLE = (*ALERT_KINDS, "resolved")
@@ -53,7 +54,7 @@ def summary_of(item: Mapping[str, Any], language: str) -> str:
 def _when(ts: float | None, tz: dt.tzinfo | None) -> str:
     if ts is None:
         return "?"
-    return dt.datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S")
+    return iso_time(ts, tz)
 
 
 def _span(seconds: float, language: str) -> str:

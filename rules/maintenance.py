@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from core.atomic import write_atomic
+from core.timefmt import iso_time
 from core.yamlsource import ConfigError, ErrorItem, LineDict, LineList, load_yaml
 from inventory.model import KINDS, Device, Selector
 
@@ -102,7 +103,7 @@ def parse_time(text: Any) -> float:
 
 
 def format_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+    return iso_time(ts)
 
 
 def selector_from(raw: Any) -> Selector:

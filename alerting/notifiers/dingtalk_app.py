@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from alerting.chat import dingtalk_stream
 from alerting.chat.cards import ACTIONS, Card, Click, Outcome, card_of
 from alerting.chat.channel import CallbackHandler, CardNotifier, Refused, Reply, Verified
 from alerting.messages import Message, truncate
@@ -181,6 +180,8 @@ class DingTalkAppNotifier(CardNotifier):
                 return exc.status, {"error": exc.reason}
             reply = await handler(verified)
             return reply.status, reply.document
+
+        from alerting.chat import dingtalk_stream  # aiohttp: only for a stream listener
 
         await dingtalk_stream.run(
             self.config.api,

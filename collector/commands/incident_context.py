@@ -4,7 +4,6 @@ dispatcher for the notices it queues, and the clock; plus the time format they p
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
 
@@ -12,6 +11,7 @@ from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
 from alerting.store import Incident, NotFound, TicketStore
 from collector.clock import SystemClock
+from core.timefmt import iso_time
 from inventory.credentials import Credentials
 from inventory.model import Inventory
 
@@ -36,7 +36,7 @@ Action = Callable[[argparse.Namespace, IncidentContext], Awaitable[int]]
 def when(ts: float | None) -> str:
     if ts is None:
         return "-"
-    return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return iso_time(ts)
 
 
 _REF = re.compile(r"^(\d+|[A-Za-z][A-Za-z0-9]{0,9}-\d{4}-\d{6,})$")

@@ -203,7 +203,7 @@ def _line(incident: Incident, language: str) -> str:
     return (
         f"{incident.id:>5}  {incident.ticket:<15} {level_name(incident.level, language):<4}"
         f" {incident.state:<12}"
-        f" {when(incident.active_since):<19}  {incident.device:<16} {summary}{flag_text}"
+        f" {when(incident.active_since):<25}  {incident.device:<16} {summary}{flag_text}"
     )
 
 
@@ -222,7 +222,7 @@ async def _list(args: argparse.Namespace, ctx: IncidentContext) -> int:
         print("no incidents")
         return 0
     print(
-        f"{'ID':>5}  {'TICKET':<15} {'LVL':<4} {'STATE':<12} {'SINCE':<19}  {'DEVICE':<16} SUMMARY"
+        f"{'ID':>5}  {'TICKET':<15} {'LVL':<4} {'STATE':<12} {'SINCE':<25}  {'DEVICE':<16} SUMMARY"
     )
     for incident in found:
         print(_line(incident, ctx.alerting.language))

@@ -11,6 +11,7 @@ from alerting.duty import local_time, on_duty, person, resolve_targets
 from collector.clock import SystemClock
 from collector.commands.errors import UsageError
 from collector.config import DEFAULT_CONFIG, load_config
+from core.timefmt import iso_time
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,7 +70,8 @@ def _now(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    when = local_time(duty, ts).strftime("%Y-%m-%d %H:%M %Z")
+    moment = local_time(duty, ts)
+    when = iso_time(ts, moment.tzinfo)
     if current.shift is None:
         print(f"{when}: no shift covers this time")
     else:

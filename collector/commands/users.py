@@ -29,6 +29,7 @@ from collector.accounts import (
     save_users,
 )
 from collector.config import DEFAULT_CONFIG, load_config
+from core.timefmt import iso_time
 from core.yamlsource import ConfigError
 
 
@@ -140,6 +141,6 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     width = max(len(u.name) for u in rows)
     for u in rows:
-        changed = time.strftime("%Y-%m-%d %H:%M", time.localtime(u.changed))
+        changed = iso_time(u.changed)
         print(f"{u.name.ljust(width)}  {u.role.ljust(8)}  password set {changed}")
     return 0

@@ -168,7 +168,7 @@ CASES: list[tuple[str, int, str | None]] = [
     # 2: bad usage or config
     ("", 2, "the following arguments are required: COMMAND"),
     ("no-such-command", 2, "invalid choice: 'no-such-command'"),
-    ("incidents show abc", 2, "argument id: invalid int value: 'abc'"),
+    ("incidents show abc", 2, "argument id: not an incident id or ticket number: 'abc'"),
     ("poll -c {dir}/missing.yaml", 2, "missing.yaml: config file not found"),
     ("oncall now -c {dir}/bad-yaml.yaml", 2, "bad-yaml.yaml:2:1: invalid YAML"),
     ("incidents list -c {dir}/bad-yaml.yaml", 2, "bad-yaml.yaml:2:1: invalid YAML"),
