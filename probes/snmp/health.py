@@ -43,8 +43,9 @@ def oid_names(profiles: Iterable[Profile]) -> dict[Oid, str]:
             for metric in table.metrics:
                 names.setdefault(metric.oid, metric.name)
             for label, label_spec in table.labels.items():
-                if label_spec.oid is not None:
-                    names.setdefault(label_spec.oid, f"label {label}")
+                for oid in (label_spec.oid, label_spec.scalar):
+                    if oid is not None:
+                        names.setdefault(oid, f"label {label}")
         for subtree in profile.detect.answers:
             names.setdefault(subtree, f"detection of {profile.name}")
     return names

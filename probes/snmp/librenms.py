@@ -117,7 +117,7 @@ def _detect(os_def: dict[str, Any], where: str, skipped: list[str]) -> list[dict
                 continue
             values = values if isinstance(values, list) else [values]
             if key == "sysObjectID":
-                rule[ours] = [str(v).strip().lstrip(".") for v in values]
+                rule[ours] = [str(v).strip().strip(".") for v in values]  # ".1.3.6.1.4.1.20916.1."
             elif key == "sysDescr_regex":
                 rule[ours] = [_php_regex(str(v)) for v in values]
             else:
@@ -182,13 +182,15 @@ def convert_os(
             if name is not None:
                 shared.setdefault(name, []).append(table)
     for name, fitting in shared.items():
-        if len(fitting) == 1:  # unambiguous: exactly one sensor of the definition fits
-            table = fitting[0]
-            metric = dict(table["metrics"][0], name=name)
-            if name == "battery.runtime":
-                metric["scale"] = metric.get("scale", 1.0) * 60  # minutes → s
-                metric["unit"] = "s"
-            table["metrics"].append(metric)
+        # Environment readings keep their sensor label, so each is its own ambient series; a
+        # UPS name (input.voltage, unlabelled in NUT) only when one sensor alone fits it.
+        if name.startswith("ambient.") or len(fitting) == 1:
+            for table in fitting:
+                metric = dict(table["metrics"][0], name=name)
+                if name == "battery.runtime":
+                    metric["scale"] = metric.get("scale", 1.0) * 60  # minutes → s
+                    metric["unit"] = "s"
+                table["metrics"].append(metric)
     if not tables:
         return result
     result.profile = {
@@ -259,7 +261,8 @@ def _sensor_table(
     if not descr:
         descr = sensor_class
     if _NUMERIC.match(descr):
-        table["labels"]["sensor"] = descr.lstrip(".")  # a column by number
+        # A fixed OID that LibreNMS GETs for the description: read once per poll.
+        table["labels"]["sensor"] = {"scalar": descr.strip(".")}
     elif _NAME.match(descr) and descr[:1].islower() and " " not in descr:
         described_by = names.resolve(descr)
         if described_by is not None:

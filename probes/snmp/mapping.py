@@ -245,7 +245,12 @@ def add_scalars(builder: SampleBuilder, profile: Profile, scalars: dict[Oid, Var
             builder.add(status.metric, " ".join(dict.fromkeys(flags)), {}, None)
 
 
-def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Column]) -> None:
+def add_table(
+    builder: SampleBuilder,
+    table: TableSpec,
+    columns: dict[Oid, Column],
+    scalars: dict[Oid, Varbind] | None = None,
+) -> None:
     # Row index → column OID → varbind (the OID in the varbind is the column's).
     rows: dict[Oid, dict[Oid, Varbind]] = {}
     for column in table.columns():
@@ -272,7 +277,10 @@ def add_table(builder: SampleBuilder, table: TableSpec, columns: dict[Oid, Colum
             if label_spec.template is not None:
                 labels[name] = label_spec.template.replace("{index}", labels[table.index])
                 continue
-            found = row.get(label_spec.oid) if label_spec.oid is not None else None
+            if label_spec.scalar is not None:
+                found = (scalars or {}).get(label_spec.scalar)
+            else:
+                found = row.get(label_spec.oid) if label_spec.oid is not None else None
             if found is None:
                 continue
             if label_spec.map is not None and isinstance(found[2], int):
@@ -387,7 +395,7 @@ def build_samples(
         add_scalars(builder, profile, scalars)
         for table, columns in table_data:
             if any(table is t for t in profile.tables):
-                add_table(builder, table, columns)
+                add_table(builder, table, columns, scalars)
     rates.forget_unseen()
     if out_of_bounds is not None:
         out_of_bounds += builder.out_of_bounds

@@ -18,6 +18,8 @@ scalars:                     # GET of single instances
 tables:                      # column-parallel walks, one sample per row and metric
   - index: ifIndex           # label carrying the row index
     labels: {ifName: 1.3.6.1.2.1.31.1.1.1.1, ifDescr: 1.3.6.1.2.1.2.2.1.2}
+                             # a label is a column, or {scalar: OID} (one GET, every row),
+                             #   or {template: "Probe {index}"}, or {oid: …, map: {1: up}}
     where: {}                # column OID → values a row must have to be kept
     exclude: {}              # column OID → values that drop a row (e.g. memory size 0)
     skip: []                 # [{oid, op, value}]: drop a row where it holds; op ==, !=, <,
@@ -105,10 +107,12 @@ class MetricSpec(_Model):
 
 
 class LabelSpec(_Model):
-    """A label from a column (`oid`, optionally through `map`), or a `template` in which
-    `{index}` stands for the row index (a label such as "Probe {index}")."""
+    """A label from a column (`oid`, optionally through `map`), from one scalar the probe GETs
+    (`scalar`: the same label on every row, e.g. a sensor's name kept apart from its value),
+    or a `template` in which `{index}` stands for the row index ("Probe {index}")."""
 
     oid: OidField | None = None
+    scalar: OidField | None = None
     map: dict[int, str] | None = None
     template: str | None = None
 
@@ -249,13 +253,30 @@ class Override(_Model):
     metrics: dict[str, MetricOverride]
 
 
+def _oid_prefixes(value: Any) -> Any:
+    for text in value if isinstance(value, list) else []:
+        parse_oid(str(text))  # a ValueError names the bad prefix, with the file's line
+    return value
+
+
+def _regexes(value: Any) -> Any:
+    for text in value if isinstance(value, list) else []:
+        try:
+            re.compile(str(text))
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {text!r} ({exc})") from None
+    return value
+
+
 class DetectRule(_Model):
     """Every key given must match (sysObjectID by prefix, sysDescr by substring or by regular
     expression); within a key, any entry will do. The shape of LibreNMS's OS detection."""
 
-    sys_object_id: list[str] = Field(default_factory=list)
+    sys_object_id: Annotated[list[str], BeforeValidator(_oid_prefixes)] = Field(
+        default_factory=list
+    )
     sys_descr: list[str] = Field(default_factory=list)
-    sys_descr_regex: list[str] = Field(default_factory=list)
+    sys_descr_regex: Annotated[list[str], BeforeValidator(_regexes)] = Field(default_factory=list)
 
     def matches(self, sys_object_id: Oid | None, sys_descr: str | None) -> bool:
         if self.sys_object_id and not (
@@ -308,6 +329,8 @@ class Profile(_Model):
         oids = [m.oid for m in self.scalars]
         for st in self.status:
             oids += [src.oid for src in st.sources]
+        for table in self.tables:
+            oids += [spec.scalar for spec in table.labels.values() if spec.scalar is not None]
         return oids
 
     def matches_sys_object_id(self, sys_object_id: Oid | None) -> bool:

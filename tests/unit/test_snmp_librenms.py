@@ -42,6 +42,25 @@ def test_each_definition_is_whole_partly_or_not_with_the_reasons() -> None:
     )
 
 
+def test_what_the_importer_cannot_map_is_named_with_the_reason() -> None:
+    by_os = {c.os: c for c in import_definitions(LIBRENMS, ["avtech", "netagent2"])}
+    avtech = by_os["avtech"]
+    assert (avtech.verdict, avtech.sensors) == ("partly", 26)
+    # LibreNMS's {{ $id }} (a value of its pre-cached data) has no counterpart here.
+    assert sorted(r.split(": ", 1)[1] for r in avtech.skipped) == [
+        "descr template Analog {{ $id }} (only {{ $index }} is expanded)",
+        "descr template Relay {{ $id }} (only {{ $index }} is expanded)",
+        "descr template Sensor {{ $id }} (only {{ $index }} is expanded)",
+        "descr template Switch {{ $id }} (only {{ $index }} is expanded)",
+        "descr template WiSH {{ $id }} Internal (only {{ $index }} is expanded)",
+    ]
+    # Its description OIDs are fixed instances: read as a scalar label.
+    table = avtech.profile["tables"][0] if avtech.profile else {}
+    assert table["labels"]["sensor"] == {"scalar": "1.3.6.1.4.1.20916.1.9.1.1.1.3.0"}
+    # NET Agent II: detected by LibreNMS's PHP, not by YAML: converted, but not for `auto`.
+    assert by_os["netagent2"].skipped == ["netagent2.yaml: no detection roomwatch can use"]
+
+
 def test_without_mibs_a_column_named_by_mib_name_is_reported_not_guessed(tmp_path: Path) -> None:
     by_os = {c.os: c for c in import_definitions(LIBRENMS, ["akcp"], mibs=tmp_path / "none")}
     assert any(
@@ -58,10 +77,12 @@ def test_the_command_writes_profiles_that_auto_picks(
     assert main(["profiles", "import", "librenms", str(LIBRENMS), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "cyberpower: whole (16 sensor entries)" in printed
-    assert "3 OS definitions: 1 whole, 2 partly, 0 not converted; 3 profiles in" in printed
+    assert "5 OS definitions: 1 whole, 4 partly, 0 not converted; 5 profiles in" in printed
     assert "  skipped sensors.current.data[0] (current4to20mASensorTable): descr column" in printed
     profiles = load_profiles((str(out),))
-    assert {"librenms-akcp", "librenms-cyberpower", "librenms-wut"} <= profiles.keys()
+    assert {"librenms-akcp", "librenms-avtech", "librenms-cyberpower", "librenms-netagent2"} | {
+        "librenms-wut"
+    } <= profiles.keys()
 
 
 def test_a_directory_that_is_no_librenms_checkout_is_a_usage_error(tmp_path: Path) -> None:
