@@ -20,6 +20,7 @@ from collector.commands.errors import UsageError, outcome
 # a test keeps equal to the help each module gives itself.
 COMMANDS = {
     "run": "run the monitoring daemon",
+    "demo": "a simulated machine room on loopback, with faults",
     "check": "validate configuration, inventory, credentials and rules",
     "poll": "poll the inventory once and print what each device says",
     "probe": "poll one device once without an inventory (like snmpwalk or upsc)",

@@ -123,6 +123,10 @@ class Daemon:
         self.outage: OutageBuffer | None = None
         self._store_down = False
 
+    def request_stop(self) -> None:
+        """Stop as SIGTERM would (for a caller running the daemon in its own process)."""
+        self._stop.set()
+
     @property
     def state_file(self) -> Path:
         assert self.loaded is not None

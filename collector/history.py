@@ -6,6 +6,7 @@ SQLite file (`<state_dir>/readings.db`), apart from the ticket store.
       keep: 7d                # points older than this are deleted (hourly)
       resolution: 1m          # one point per series per minute: mean, min, max, count
       max_series: 1000        # series beyond this are not kept (counted, logged once)
+      max_series_per_device: 200   # so one switch's port counters leave room for the rest
 
 Size: a point is one row of (series, minute, mean, min, max, count) in a WITHOUT ROWID table;
 docs/console.md gives the measured bytes per point, so `max_series × keep / resolution`
@@ -75,6 +76,8 @@ class HistorySettings(BaseModel):
     keep: Duration = 7 * 86400.0
     resolution: Duration = 60.0
     max_series: int = Field(default=1000, ge=1, le=1_000_000)
+    # one switch's hundreds of port counters must not take every place of the room's sensors
+    max_series_per_device: int = Field(default=200, ge=1, le=1_000_000)
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ class ReadingHistory:
         self.points_written = 0
         self._last_prune = 0.0
         self._told_full = False
+        self._per_device: dict[str, int] = {}
+        for series in self._series.values():
+            self._per_device[series.device] = self._per_device.get(series.device, 0) + 1
 
     def record(self, samples: Iterable[Sample]) -> None:
         """Keep the numeric readings of a poll (in memory until the next flush)."""
@@ -132,16 +138,21 @@ class ReadingHistory:
                 continue
             key = (sample.device, sample.metric, json.dumps(sample.labels, sort_keys=True))
             known = key in self._series or key in self._pending
-            if not known and len(self._series) + len(self._pending) >= self.settings.max_series:
-                self.dropped_series += 1
-                if not self._told_full:
-                    self._told_full = True
-                    log.warning(
-                        "reading history full (%d series, history.max_series): new series"
-                        " are not kept",
-                        self.settings.max_series,
-                    )
-                continue
+            if not known:
+                if self._per_device.get(sample.device, 0) >= self.settings.max_series_per_device:
+                    self.dropped_series += 1
+                    continue
+                if len(self._series) + len(self._pending) >= self.settings.max_series:
+                    self.dropped_series += 1
+                    if not self._told_full:
+                        self._told_full = True
+                        log.warning(
+                            "reading history full (%d series, history.max_series): new series"
+                            " are not kept",
+                            self.settings.max_series,
+                        )
+                    continue
+                self._per_device[sample.device] = self._per_device.get(sample.device, 0) + 1
             slot = int(sample.ts) // step * step
             acc = self._pending.setdefault(key, {}).get(slot)
             if acc is None:

@@ -64,3 +64,19 @@ async def test_old_points_are_pruned_and_series_are_bounded(tmp_path: Path) -> N
     assert len(points) <= 61
     assert {s.labels["sensor"] for s in history.series_of("env1")} == {"inlet", "outlet"}
     history.close()
+
+
+async def test_one_device_cannot_take_every_place(tmp_path: Path) -> None:
+    """A switch's hundreds of port counters come first; the room's sensor still gets in."""
+    settings = HistorySettings(max_series=10, max_series_per_device=4)
+    history = ReadingHistory(tmp_path / "readings.db", settings)
+    ports = [
+        Sample("sw1", "ifInOctets", float(i), {"ifIndex": str(i)}, None, T0) for i in range(50)
+    ]
+    history.record(ports)
+    history.record([temp(21.0, T0)])
+    await history.flush(T0 + 60)
+    assert len(history.series_of("sw1")) == 4
+    assert [s.metric for s in history.series_of("env1")] == ["ambient.temperature"]
+    assert history.dropped_series == 46
+    history.close()
