@@ -44,7 +44,14 @@ from collector.faultqueue import FaultQueue
 from collector.heartbeat import DeadMansSwitch
 from collector.history import ReadingHistory
 from collector.latest import LatestReadings
-from collector.loading import Loaded, add_self_device, files_signature, load_all, watched_files
+from collector.loading import (
+    SELF_DEVICE,
+    Loaded,
+    add_self_device,
+    files_signature,
+    load_all,
+    watched_files,
+)
 from collector.outage import OutageBuffer
 from collector.polling import PollResult, build_probes
 from collector.scheduler import Scheduler
@@ -632,10 +639,14 @@ class Daemon:
     # -- status ---------------------------------------------------------------------------
 
     def status_line(self) -> str:
-        # Devices that are polled (the implicit `roomwatch` device has no probes).
-        devices = len({job.key[0] for job in self.scheduler.jobs}) if self.scheduler else 0
+        # Every declared device counts (the implicit `roomwatch` device is not one); those
+        # without probes are said apart, so the count matches the inventory.
+        polled = len({job.key[0] for job in self.scheduler.jobs}) if self.scheduler else 0
+        inventory = self.loaded.inventory.devices if self.loaded is not None else {}
+        declared = sum(1 for d in inventory.values() if d.id != SELF_DEVICE or d.probes)
         failing = len({device for device, _ in self.failing})
-        return f"{devices} devices, {failing} not answering"
+        devices = f"{declared} devices" + (f" ({polled} polled)" if declared != polled else "")
+        return f"{devices}, {failing} not answering"
 
     def api_view(self) -> DaemonView:
         """What the HTTP API reads of the running daemon (it starts after the store opened)."""

@@ -28,6 +28,7 @@ from collector.api import page
 from collector.api.board import device_levels, summary_text
 from collector.api.replies import error, json_body, json_response
 from collector.api.view import DaemonView, Incidents
+from collector.loading import SELF_DEVICE
 from core.sample import Sample
 from inventory import ConfigError
 from rules import maintenance
@@ -80,12 +81,20 @@ def incident_id(request: web.Request) -> int:
 
 def routes(view: DaemonView) -> list[web.RouteDef]:
     async def health(_request: web.Request) -> web.Response:
+        # Every device the admin declared is counted, polled or not (a switch known only by
+        # its traps, a parent placeholder); the daemon's own `roomwatch` device is not one.
+        declared = [d for d in view.inventory().devices.values() if d.id != SELF_DEVICE or d.probes]
+        failing = sorted(view.not_answering())
+        polled = [d.id for d in declared if d.probes]
         return json_response(
             {
                 "status": "ok",
                 "summary": view.status_line(),
-                "devices": len(view.inventory().devices),
-                "not_answering": sorted(view.not_answering()),
+                "devices": len(declared),
+                "polled": len(polled),
+                "answering": len(polled) - len([d for d in failing if d in set(polled)]),
+                "not_answering": failing,
+                "not_polled": sorted(d.id for d in declared if not d.probes),
                 "polls": view.stats().get("polls", 0),
             }
         )

@@ -361,3 +361,30 @@ async def test_the_page_shows_one_room_of_the_desk_with_room_in_the_query(
     assert "data-incident=" in hall_b
     desk = await (await client.get("/")).text()
     assert 'data-device="srv1"' in desk and 'data-device="ups1"' in desk
+
+
+async def test_health_counts_every_declared_device_polled_or_not(
+    daemon: Daemon, serve: ClientFactory
+) -> None:
+    from inventory.model import Device
+    from probes.http import HttpSettings
+
+    inv = daemon.alerts.inventory
+    site = HttpSettings(type="http", url="http://127.0.0.1:9/")
+    inv.devices["web1"] = Device(
+        id="web1", name="web1", kind="website", criticality=2, probes=(site,)
+    )
+    inv.devices["trapsw"] = Device(
+        id="trapsw", name="trapsw", kind="switch", criticality=2
+    )  # traps only
+    inv.devices["roomwatch"] = Device(
+        id="roomwatch", name="roomwatch", kind="other", criticality=2
+    )  # implicit
+    daemon.failing.add("web1")
+    client = await serve(daemon)
+    health = await (await client.get("/api/health")).json()
+    declared = len(inv.devices) - 1  # all but the daemon's own device
+    assert health["devices"] == declared
+    assert (health["polled"], health["answering"]) == (1, 0)
+    assert health["not_answering"] == ["web1"]
+    assert "trapsw" in health["not_polled"] and "roomwatch" not in health["not_polled"]
