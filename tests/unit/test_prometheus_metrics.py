@@ -171,8 +171,10 @@ def test_two_readings_landing_on_one_series_keep_the_newer_and_bad_values_are_sk
         Sample("ups1", "odd", [1, 2], {}, None, NOW),  # type: ignore[arg-type]  # a probe bug
         Sample("ups1", "nan", float("nan"), {}, "%", NOW),
     ]
-    values, _ = scraped(reading_families(latest, INVENTORY, NOW, 600))
-    assert values[("roomwatch_a_b", ups())] == 2
+    families = reading_families(latest, INVENTORY, NOW, 600)
+    (a_b,) = [f for f in families if f.name == "roomwatch_a_b"]
+    assert [s.value for s in a_b.samples] == [2]  # one series, not two of the same name
+    values, _ = scraped(families)
     assert ("roomwatch_odd", ups()) not in values
     assert ("roomwatch_nan_percent", ups()) in values  # NaN is a Prometheus value
 
