@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alerting import messages
+from alerting.mailbox.reply import REPLY_KIND, render_reply
 from alerting.messages import Message
 from alerting.notices import render_notice
 from alerting.reports.mailing import REPORT_KIND, render_report
@@ -38,6 +39,8 @@ def compose(
         return render_notice(items[0], language, tz=tz, recipients=recipients)
     if kind == REPORT_KIND:
         return render_report(items[0], recipients=recipients)
+    if kind == REPLY_KIND:
+        return render_reply(items[0], recipients=recipients)
     return messages.render(
         items, language, now=now, tz=tz, max_items=max_items, recipients=recipients
     )

@@ -339,6 +339,8 @@ class AlertingConfig(_Model):
         named += [n for tiers in self.escalation.values() for t in tiers for n in t.notifiers]
         named += [n for notice in self.notices for n in notice.audience]
         named += self.reports.notifier_names()
+        if self.desk.mailbox is not None and self.desk.mailbox.reply_via:
+            named.append(self.desk.mailbox.reply_via)
         unknown = sorted({n for n in named if n not in known})
         if unknown:
             raise ValueError(f"unknown notifier(s) {unknown}; known: {sorted(known)}")

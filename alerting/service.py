@@ -85,6 +85,8 @@ class AlertService:
         #: seconds a tick waits for the outbox delivery it started (None: until it is done)
         self.delivery_budget: float | None = 2.0
         self.faults_handled = 0
+        #: the desk mailbox's figures for /metrics, when one is polled (collector/deskmail.py)
+        self.mail_stats: Callable[[], dict[str, float]] | None = None
         #: the shards this collector holds when several share the store (None: all of them)
         self.shards: Callable[[], list[str]] | None = None
         #: per card channel, the nonces of callbacks taken (alerting/chat/replay.py)
@@ -450,4 +452,5 @@ class AlertService:
             "incidents_open": float(counts.get("incidents_open", 0)),
             "incidents_acknowledged": float(counts.get("incidents_acknowledged", 0)),
             "faults_handled": float(self.faults_handled),
+            **(self.mail_stats() if self.mail_stats else {}),
         }

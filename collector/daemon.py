@@ -32,7 +32,7 @@ from alerting.reports.schedule import ReportScheduler
 from alerting.service import AlertService
 from alerting.store import Fenced, StoreError, Unavailable
 from alerting.store.postgres import PostgresStore
-from collector import gctune
+from collector import deskmail, gctune
 from collector.api.server import ApiServer
 from collector.api.view import DaemonView, Incidents, ServiceIncidents
 from collector.clock import Clock, SystemClock
@@ -192,6 +192,7 @@ class Daemon:
         consumer: asyncio.Task[None] | None = None
         leases: asyncio.Task[None] | None = None
         pinger: asyncio.Task[None] | None = None
+        mailbox: asyncio.Task[None] | None = None
         try:
             if isinstance(self.alerts.store, PostgresStore):
                 self.cluster = ClusterRole(self, self.alerts.store)
@@ -204,6 +205,10 @@ class Daemon:
                     config.collector.heartbeat_url, config.collector.heartbeat_interval
                 )
                 pinger = asyncio.create_task(switch.run(self._stop), name="heartbeat")
+            try:
+                mailbox = deskmail.start(self.alerts, loaded.credentials, self._stop)
+            except ValueError as exc:
+                raise StartupError(str(exc)) from None
             if self.cluster is not None:
                 # the leases only once starting is done: a lease taken before a slow start
                 # would lapse unrenewed and flap to the other collector
@@ -231,7 +236,7 @@ class Daemon:
             return ExitCode.USAGE
         finally:
             self._stop.set()
-            for task in (leases, pinger):
+            for task in (leases, pinger, mailbox):
                 if task is not None:
                     await task
             await self._shutdown(consumer)

@@ -79,7 +79,14 @@ class EmailNotifier(Notifier):
         mail["To"] = ", ".join(self.recipients(message))
         ts = next((i.get("ts") for i in message.items if i.get("ts")), None)
         mail["Date"] = formatdate(ts, localtime=False) if ts else formatdate()
-        mail["Message-ID"] = make_msgid(domain=self.config.sender.rpartition("@")[2] or None)
+        own = next((i.get("message_id") for i in message.items if i.get("message_id")), None)
+        mail["Message-ID"] = own or make_msgid(domain=self.config.sender.rpartition("@")[2] or None)
+        answering = next(
+            (i.get("in_reply_to") for i in message.items if i.get("in_reply_to")), None
+        )
+        if answering:  # the desk's reply to a reporter: their mail program threads it
+            mail["In-Reply-To"] = answering
+            mail["References"] = answering
         ids = [str(i.get("incident")) for i in message.items if i.get("incident")]
         if ids:
             mail["X-Roomwatch-Incidents"] = ",".join(ids)
@@ -89,6 +96,8 @@ class EmailNotifier(Notifier):
 
     def recipients(self, message: Message) -> list[str]:
         emails = message.recipients.get("emails") or []
+        if message.recipients.get("only"):  # a reply to a reporter goes to them alone
+            return list(dict.fromkeys(emails))
         return list(dict.fromkeys([*self.config.to, *emails]))
 
     async def send(self, message: Message) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alerting.store.desk_sql import MailRecord, Survey
 from alerting.store.interface import TicketStore
 from alerting.store.model import (
     ACTIVE_STATES,
@@ -45,6 +46,7 @@ __all__ = [
     "Conflict",
     "Fenced",
     "Incident",
+    "MailRecord",
     "NotFound",
     "Note",
     "Occurrence",
@@ -52,6 +54,7 @@ __all__ = [
     "Problem",
     "SchemaTooOld",
     "StoreError",
+    "Survey",
     "TicketStore",
     "Unavailable",
     "check_url",

@@ -25,6 +25,8 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("occurrences", "incident_id, n"),
     ("outbox", "id"),
     ("sent_log", "id"),
+    ("desk_mail", "message_id"),
+    ("surveys", "incident_id, occurrence"),
 )
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from alerting.store.desk_sql import MailRecord, Survey
 from alerting.store.model import (
     AuditEntry,
     Breach,
@@ -93,6 +94,32 @@ class TicketStore(Protocol):
     async def insert_problem(self, key: str, now: float, occurrences: int) -> int: ...
     async def update_problem(self, problem_id: int, changes: Mapping[str, Any]) -> None: ...
     async def incidents_of_problem(self, problem_id: int) -> list[Incident]: ...
+
+    # the people's side of the desk (alerting/store/desk_sql.py)
+    async def record_mail(
+        self,
+        message_id: str,
+        incident_id: int | None,
+        direction: str,
+        action: str,
+        sender: str | None,
+        ts: float,
+    ) -> bool: ...
+    async def settle_mail(self, message_id: str, incident_id: int | None, action: str) -> None: ...
+    async def mail(self, message_id: str) -> MailRecord | None: ...
+    async def mail_thread(self, message_ids: Sequence[str]) -> int | None: ...
+    async def mails_of(self, incident_id: int) -> list[MailRecord]: ...
+    async def ask_survey(self, incident_id: int, occurrence: int, now: float) -> bool: ...
+    async def answer_survey(
+        self,
+        incident_id: int,
+        occurrence: int,
+        score: int,
+        comment: str | None,
+        via: str,
+        now: float,
+    ) -> bool: ...
+    async def surveys(self, incident_id: int | None = None) -> list[Survey]: ...
 
     # outbox
     async def enqueue(

@@ -282,7 +282,7 @@ class PostgresStore(SqlStore):
             raise Unavailable(f"the ticket store is unreachable: {exc}") from exc
 
     async def reset_ids(self, table: str) -> None:
-        if table in ("breaches", "occurrences"):
+        if table in ("breaches", "occurrences", "desk_mail", "surveys"):
             return  # no generated id
         await self._exec(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"

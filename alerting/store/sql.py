@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from alerting.store.desk_sql import DeskQueries
 from alerting.store.model import (
     INCIDENT_COLUMNS,
     OCCURRENCE_MIRROR,
@@ -40,7 +41,7 @@ from alerting.store.model import (
 _ACTIVE = "state IN ('open', 'acknowledged')"
 
 
-class SqlStore(ABC):
+class SqlStore(DeskQueries, ABC):
     backend: str
     url: str
     #: the collector that acts through this store, written to the audit log and outbox

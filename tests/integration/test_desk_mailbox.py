@@ -1,0 +1,311 @@
+"""The desk's mailbox against a real Dovecot (IMAPS on loopback, its certificate verified)
+and the confirmations through a real SMTP sink (aiosmtpd): a new mail opens a ticket and the
+reporter is answered with its number and follow link; a reply (In-Reply-To, or the number in
+the subject) is a note; garbage, a huge mail, an attachment, GBK text; a crash between storing
+and marking takes nothing twice; the IMAP server going away and coming back loses nothing."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.header import Header
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from alerting import follow
+from alerting.config import AlertingConfig
+from alerting.mailbox.imap import DONE, ImapSession
+from alerting.mailbox.intake import MailIntake
+from alerting.service import AlertService
+from inventory.credentials import Credentials
+from tests.fixtures.dovecot import PASSWORD, USER, DovecotServer
+from tests.fixtures.peers import free_port
+from tests.unit.alerting_helpers import Clock, inventory
+
+pytestmark = pytest.mark.integration
+
+FOLLOW_SECRET = "follow-secret-for-tests"  # test only
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[DovecotServer]:
+    server = DovecotServer()
+    server.start()
+    yield server
+    server.close()
+
+
+@dataclass
+class Sink:
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Sink, int]]:
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+@dataclass
+class Desk:
+    service: AlertService
+    intake: MailIntake
+    clock: Clock
+    sink: Sink
+
+
+def _config(tmp_path: Path, dovecot: DovecotServer, smtp_port: int) -> AlertingConfig:
+    return AlertingConfig.model_validate(
+        {
+            "language": "en",
+            "group": {"wait": "0s"},
+            "notifiers": [
+                {"type": "file", "path": str(tmp_path / "alerts.jsonl")},
+                {
+                    "type": "email",
+                    "name": "mail",
+                    "host": "127.0.0.1",
+                    "port": smtp_port,
+                    "security": "none",
+                    "sender": "desk@example.org",
+                    "levels": [],
+                },
+            ],
+            "desk": {
+                "follow": {"base_url": "https://desk.example.org", "credentials": "links"},
+                "mailbox": {
+                    "host": "127.0.0.1",
+                    "port": dovecot.imaps_port,
+                    "security": "tls",
+                    "credentials": "mailbox",
+                    "cafile": str(dovecot.cert),
+                    "reply_via": "mail",
+                    "levels": [{"subject": "(?i)urgent|紧急", "level": 1}],
+                    "max_bytes": "200KB",
+                },
+            },
+        }
+    )
+
+
+@pytest.fixture
+async def desk(
+    tmp_path: Path, dovecot: DovecotServer, smtp: tuple[Sink, int]
+) -> AsyncIterator[Desk]:
+    sink, port = smtp
+    clock = Clock()
+    credentials = Credentials(
+        {"mailbox": {"username": USER, "password": PASSWORD}, "links": {"secret": FOLLOW_SECRET}}
+    )
+    config = _config(tmp_path, dovecot, port)
+    service = await AlertService.open(
+        config,
+        f"sqlite:///{tmp_path / 'tickets.db'}",
+        inventory(),
+        credentials,
+        clock,
+        state_dir=tmp_path,
+    )
+    service.delivery_budget = None
+    assert config.desk.mailbox is not None
+    intake = MailIntake(service, config.desk.mailbox, USER, PASSWORD)
+    try:
+        yield Desk(service, intake, clock, sink)
+    finally:
+        await intake.close()
+        await service.close()
+    # leave the shared mailbox empty for the next test
+    with dovecot.client() as imap:
+        _, count = imap.select("INBOX")
+        if count and count[0] not in (b"0", None):
+            imap.store("1:*", "+FLAGS", r"(\Deleted)")
+            imap.expunge()
+
+
+def mail(
+    subject: str,
+    body: str = "The printer in room 3 is offline since 9:00.",
+    sender: str = "Zhou Min <zhou@example.org>",
+    **headers: str,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "desk@example.org"
+    message["Subject"] = subject
+    message["Message-ID"] = email.utils.make_msgid(domain="example.org")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+async def test_a_new_mail_opens_a_ticket_and_the_reporter_gets_its_number(
+    desk: Desk, dovecot: DovecotServer
+) -> None:
+    original = mail("URGENT: finance printer offline")
+    dovecot.deliver(original.as_bytes())
+    assert await desk.intake.poll() == 1
+    [ticket] = await desk.service.store.list_incidents()
+    assert (ticket.title, ticket.level, ticket.source) == (
+        "URGENT: finance printer offline",
+        1,
+        "mail",
+    )
+    assert (ticket.reporter, ticket.contact) == ("Zhou Min", "zhou@example.org")
+    assert "offline since 9:00" in (ticket.description or "")
+    assert all(DONE in f and "\\Seen" in f for f in dovecot.flags())
+    await desk.service.tick()  # the outbox: the confirmation goes out
+    [reply] = desk.sink.messages
+    assert reply["To"] == "zhou@example.org"  # the reporter alone, not the channel's list
+    assert ticket.ticket in reply["Subject"]
+    assert reply["In-Reply-To"] == original["Message-ID"]
+    text = reply.get_content()
+    link = follow.make_link("https://desk.example.org", FOLLOW_SECRET, ticket.ticket)
+    assert link in text and "within 5 minutes" in text
+    # polled again: nothing new, nothing twice
+    assert await desk.intake.poll() == 0
+    assert len(await desk.service.store.list_incidents()) == 1
+
+
+async def test_a_reply_becomes_a_note_by_thread_or_by_ticket_number(
+    desk: Desk, dovecot: DovecotServer
+) -> None:
+    dovecot.deliver(mail("Portal slow").as_bytes())
+    await desk.intake.poll()
+    await desk.service.tick()
+    [ticket] = await desk.service.store.list_incidents()
+    [confirmation] = desk.sink.messages
+    answer = mail(
+        "Re: " + str(confirmation["Subject"]),
+        body="It is slow for everyone on floor 2 as well.",
+        In_Reply_To=str(confirmation["Message-ID"]),
+        References=str(confirmation["Message-ID"]),
+    )
+    dovecot.deliver(answer.as_bytes())
+    by_number = mail(f"About {ticket.ticket}", body="Now it times out.", sender="li@example.org")
+    dovecot.deliver(by_number.as_bytes())
+    assert await desk.intake.poll() == 2, desk.intake.stats
+    assert [i.id for i in await desk.service.store.list_incidents()] == [ticket.id]
+    notes = [(n.author, n.text) for n in await desk.service.store.notes(ticket.id)]
+    assert ("Zhou Min", "It is slow for everyone on floor 2 as well.") in notes
+    assert ("li@example.org", "Now it times out.") in notes
+
+
+async def test_garbage_huge_attached_and_gbk_mail(desk: Desk, dovecot: DovecotServer) -> None:
+    dovecot.deliver(b"\x00\xff\xfe garbage that is no mail at all \r\n\r\n\x80\x81")
+    huge = mail("Logs attached inline", body="x" * 400_000)
+    dovecot.deliver(huge.as_bytes())
+    attached = mail("Screenshot of the error")
+    attached.add_attachment(
+        b"\x89PNG fake image", maintype="image", subtype="png", filename="error.png"
+    )
+    dovecot.deliver(attached.as_bytes())
+    # as an older Chinese mail program sends it: GB2312 headers, a raw 8-bit GBK body
+    gbk = (
+        f"From: {Header('王工', 'gb2312').encode()} <wang@example.cn>\r\n"
+        f"Subject: {Header('机房空调告警', 'gb2312').encode()}\r\n"
+        "Message-ID: <gbk-1@example.cn>\r\n"
+        "Content-Type: text/plain; charset=gbk\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+    ).encode("ascii") + "二号机房空调不制冷。\r\n".encode("gbk")
+    dovecot.deliver(gbk)
+    assert await desk.intake.poll() == 4
+    tickets = {i.title: i for i in await desk.service.store.list_incidents()}
+    # the garbage had no sender: recorded and marked, never a ticket nobody can be told about
+    assert set(tickets) == {"Logs attached inline", "Screenshot of the error", "机房空调告警"}
+    assert "larger than the desk reads" in (tickets["Logs attached inline"].description or "")
+    assert "error.png (image/png" in (tickets["Screenshot of the error"].description or "")
+    cn = tickets["机房空调告警"]
+    assert cn.reporter == "王工" and "二号机房空调不制冷。" in (cn.description or "")
+    assert all(DONE in f for f in dovecot.flags())
+
+
+class CrashOnce(ImapSession):
+    """The process dies right after the ticket was stored, before the mail is marked."""
+
+    crashed = False
+
+    def mark_done(self, uid: str) -> None:
+        if not CrashOnce.crashed:
+            CrashOnce.crashed = True
+            raise KeyboardInterrupt("killed before marking")
+        super().mark_done(uid)
+
+
+async def test_a_crash_between_storing_and_marking_opens_nothing_twice(
+    desk: Desk, dovecot: DovecotServer
+) -> None:
+    config = desk.intake.config
+    crashing = MailIntake(
+        desk.service,
+        config,
+        USER,
+        PASSWORD,
+        session_factory=lambda: CrashOnce(
+            config.host,
+            config.effective_port,
+            config.security,
+            USER,
+            PASSWORD,
+            cafile=config.cafile,
+        ),
+    )
+    dovecot.deliver(mail("UPS alarm beeping").as_bytes())
+    with pytest.raises(KeyboardInterrupt):
+        await crashing.poll()
+    await crashing.close()
+    assert not any(DONE in f for f in dovecot.flags())  # not marked: it is taken again
+    assert await desk.intake.poll() == 1  # the restarted desk
+    assert len(await desk.service.store.list_incidents()) == 1
+    assert desk.intake.stats.duplicates == 1
+    assert all(DONE in f for f in dovecot.flags())
+
+
+async def test_the_imap_server_going_away_and_back_loses_nothing(
+    desk: Desk, dovecot: DovecotServer
+) -> None:
+    dovecot.deliver(mail("Before the outage").as_bytes())
+    assert await desk.intake.poll() == 1
+    dovecot.stop()
+    try:
+        assert await desk.intake.poll() == 0
+        assert desk.intake.stats.failing is not None
+        assert desk.service.stats()["alert_outbox_pending"] >= 0
+    finally:
+        dovecot.start()
+    dovecot.deliver(mail("After the outage").as_bytes())
+    assert await desk.intake.poll() == 1
+    assert desk.intake.stats.failing is None
+    titles = sorted(i.title for i in await desk.service.store.list_incidents())
+    assert titles == ["After the outage", "Before the outage"]
+
+
+async def test_a_wrong_password_or_an_untrusted_certificate_is_said_not_hidden(
+    desk: Desk, dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    config = desk.intake.config
+    wrong = MailIntake(desk.service, config, USER, "not-the-password")
+    assert await wrong.poll() == 0
+    assert "login refused" in (wrong.stats.failing or "")
+    assert "not-the-password" not in (wrong.stats.failing or "") + repr(wrong)
+    untrusting = MailIntake(
+        desk.service, config.model_copy(update={"cafile": None}), USER, PASSWORD
+    )
+    assert await untrusting.poll() == 0
+    assert "not trusted" in (untrusting.stats.failing or "")
