@@ -143,6 +143,10 @@ class Daemon:
 
     async def run(self) -> int:
         gctune.tune()
+        # `roomwatch` dies quietly on a closed pipe, as a Unix tool piped into `head` should
+        # (collector/cli.py); the daemon must not: a peer that goes away mid-write (an IMAP
+        # or SMTP server, a sink) is an error to handle, not a signal that kills it
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         try:
             loaded = load_all(self.config_path)
             add_self_device(loaded.inventory)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.header import Header
@@ -31,6 +32,15 @@ from tests.unit.alerting_helpers import Clock, inventory
 pytestmark = pytest.mark.integration
 
 FOLLOW_SECRET = "follow-secret-for-tests"  # test only
+
+
+@pytest.fixture(autouse=True)
+def daemon_sigpipe() -> Iterator[None]:
+    """As in the daemon (`Daemon.run`): a write to a server that went away is an error, not
+    SIGPIPE (the CLI's tests in this process set it to kill, as `roomwatch list | head` wants)."""
+    before = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGPIPE, before)
 
 
 @pytest.fixture(scope="module")
@@ -236,6 +246,10 @@ async def test_garbage_huge_attached_and_gbk_mail(desk: Desk, dovecot: DovecotSe
     assert all(DONE in f for f in dovecot.flags())
 
 
+class Killed(Exception):
+    """Stands for the process dying (a real KeyboardInterrupt would stop the test run)."""
+
+
 class CrashOnce(ImapSession):
     """The process dies right after the ticket was stored, before the mail is marked."""
 
@@ -244,7 +258,7 @@ class CrashOnce(ImapSession):
     def mark_done(self, uid: str) -> None:
         if not CrashOnce.crashed:
             CrashOnce.crashed = True
-            raise KeyboardInterrupt("killed before marking")
+            raise Killed("killed before marking")
         super().mark_done(uid)
 
 
@@ -267,7 +281,7 @@ async def test_a_crash_between_storing_and_marking_opens_nothing_twice(
         ),
     )
     dovecot.deliver(mail("UPS alarm beeping").as_bytes())
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Killed):
         await crashing.poll()
     await crashing.close()
     assert not any(DONE in f for f in dovecot.flags())  # not marked: it is taken again
