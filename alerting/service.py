@@ -30,9 +30,11 @@ from alerting.duty import OnDuty
 from alerting.incidents import Change, IncidentError
 from alerting.notifiers import build_notifier
 from alerting.notifiers.base import Notifier
+from alerting.notifiers.sms import SmsNotifier
 from alerting.outbox import Outbox
 from alerting.pipeline.dedup import dedup_key
 from alerting.store import Conflict, Incident, TicketStore, is_postgres_url, open_store, sqlite_path
+from core.i18n import t
 from inventory.credentials import Credentials
 from inventory.model import Inventory
 from rules.fault import Fault
@@ -371,6 +373,18 @@ class AlertService:
         """A platform's callback to card channel `channel` (a button clicked): verified,
         acted on, answered (alerting/chat/callbacks.py)."""
         return await callbacks.handle(self, channel, inbound)
+
+    async def ack_code(self, code: str, by: str) -> Incident:
+        """Acknowledge with the short code of an SMS (typed in on the console). Raises
+        IncidentError when no SMS channel made that code."""
+        for notifier in self.notifiers.values():
+            if isinstance(notifier, SmsNotifier):
+                number = notifier.incident_of_code(code)
+                if number is not None:
+                    return await self.ack(
+                        number, by, t("message.card.note", self.config.language, platform="SMS")
+                    )
+        raise IncidentError(f"{code.strip()[:20]!r} is not a valid acknowledge code")
 
     def _start_listeners(self) -> None:
         """Keep one task per card channel that holds its own connection (DingTalk Stream);

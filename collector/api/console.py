@@ -93,6 +93,7 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
             "open",
             groups=sorted(groups.items()),
             counts=[c for c in counts if c[1]],
+            problem=request.query.get("problem"),
         )
 
     async def incident_page(request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from collector.accounts import UserDirectory, default_users_file
 from collector.api import (
+    ack_code,
     chat,
     cluster,
     console,
@@ -47,7 +48,17 @@ def make_app(
     if access is None:
         access = Access(token, None, view.now)
     app = web.Application(middlewares=[guard(access)], client_max_size=BODY_LIMIT)
-    for part in (page, json_api, maintenance, metrics, cluster, console, devices_page, chat):
+    for part in (
+        page,
+        json_api,
+        maintenance,
+        metrics,
+        cluster,
+        console,
+        devices_page,
+        chat,
+        ack_code,
+    ):
         app.router.add_routes(part.routes(view))
     app.router.add_routes(login.routes(view, access))
     return app

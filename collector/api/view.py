@@ -65,6 +65,10 @@ class Incidents(Protocol):
         """Acknowledge from a signed link; IncidentError when the link is bad or expired."""
         ...
 
+    async def ack_code(self, code: str, by: str) -> Incident:
+        """Acknowledge with an SMS's short code; IncidentError when it is not a valid one."""
+        ...
+
     async def chat_callback(self, channel: str, inbound: Inbound) -> Reply:
         """A chat platform's callback to card channel `channel`, verified and acted on."""
         ...
@@ -169,6 +173,9 @@ class ServiceIncidents:
 
     async def chat_callback(self, channel: str, inbound: Inbound) -> Reply:
         return await self._service.chat_callback(channel, inbound)
+
+    async def ack_code(self, code: str, by: str) -> Incident:
+        return await self._service.ack_code(code, by)
 
 
 @dataclass(frozen=True)
