@@ -268,6 +268,7 @@ DASHBOARDS = [
             Panel("Response time", "http.response_seconds", "s"),
             Panel("Status code", "http.status"),
             Panel("Expected text found", "http.content_match"),
+            Panel("TLS certificate expires in", "tls.cert_expiry_days", "d", show_unit="d"),
         ],
     ),
     Dashboard(
