@@ -43,6 +43,7 @@ from collector.demo_site import DemoSite
 from collector.faultqueue import FaultQueue
 from collector.heartbeat import DeadMansSwitch
 from collector.history import ReadingHistory
+from collector.history_remote import RemoteHistory
 from collector.latest import LatestReadings
 from collector.loading import (
     SELF_DEVICE,
@@ -125,6 +126,7 @@ class Daemon:
         self.reports: ReportScheduler | None = None
         self.api: ApiServer | None = None
         self.history: ReadingHistory | None = None
+        self.graphs: RemoteHistory | None = None  # history.source: graphs from the sink's store
         self.traps: SnmpTrapReceiver | None = None
         self.cluster: ClusterRole | None = None  # with a PostgreSQL store (docs/scale.md)
         self.outage: OutageBuffer | None = None
@@ -251,6 +253,8 @@ class Daemon:
         Raises StartupError for what an admin must fix (a port taken, a spool in use)."""
         config = loaded.config
         self.reports = ReportScheduler(config.state_dir / "reports")
+        if config.history.source is not None:
+            self.graphs = RemoteHistory(config.history.source, self.latest.values)
         if config.history.enabled:
             try:
                 self.history = ReadingHistory(config.state_dir / "readings.db", config.history)
@@ -333,6 +337,8 @@ class Daemon:
         if self.history is not None:
             await self._flush_history(self.clock.now(), everything=True)
             self.history.close()
+        if self.graphs is not None:
+            await self.graphs.close()
         if self.cluster is not None:
             await self.cluster.leave()  # the standby takes over now, not after expiry
         if self.outage is not None:
@@ -680,7 +686,7 @@ class Daemon:
             maintenance_file=lambda: loaded().config.maintenance_file,
             readings_stale_after=lambda: loaded().config.api.readings_stale_after,
             cluster=self._cluster_status,
-            readings=lambda: self.history,
+            readings=lambda: self.graphs or self.history,
         )
 
     async def _cluster_status(self) -> dict[str, Any]:

@@ -29,6 +29,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,6 +70,16 @@ ON CONFLICT (series, slot) DO UPDATE SET
 """
 
 
+class RemoteSource(BaseModel):
+    """Where the graphs read instead (collector.history_remote): a store answering the
+    Prometheus query API over what the InfluxDB sink wrote (VictoriaMetrics)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://")
+    timeout: float = Field(default=5.0, gt=0, le=60)
+
+
 class HistorySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,6 +89,7 @@ class HistorySettings(BaseModel):
     max_series: int = Field(default=1000, ge=1, le=1_000_000)
     # one switch's hundreds of port counters must not take every place of the room's sensors
     max_series_per_device: int = Field(default=200, ge=1, le=1_000_000)
+    source: RemoteSource | None = None  # graphs from the sink's store instead
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,22 @@ class Point:
     mean: float
     low: float
     high: float
+
+
+class GraphSource(Protocol):
+    """What the device pages ask of a history (this module's, or history_remote's)."""
+
+    def series_of(self, device: str) -> list[Series]: ...
+
+    async def points(
+        self,
+        device: str,
+        metric: str,
+        labels: dict[str, str],
+        since: float,
+        until: float,
+        buckets: int = 240,
+    ) -> list[Point]: ...
 
 
 def numeric(value: object) -> float | None:

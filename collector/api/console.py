@@ -55,6 +55,9 @@ def matches(item: Item, incident: Incident, query: str) -> bool:
         str(x or "")
         for x in (
             f"#{item.id}",
+            item.ticket,
+            item.reporter,
+            item.description,
             item.summary,
             item.device,
             item.device_name,
@@ -103,6 +106,7 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
             incident = await incidents.get(number)
         except IncidentNotFound:
             raise web.HTTPNotFound(text=f"no incident {number}") from None
+        story = await incidents.timeline(number)
         done = request.query.get("done")
         flash = None
         if done in ACTIONS:
@@ -113,7 +117,8 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
             "console_incident.html",
             "open" if incident.active else "history",
             item=item_of(incident, view, view.inventory(), view.now()),
-            timeline=build_timeline(await incidents.timeline(number), language()),
+            timeline=build_timeline(story, language()),
+            occurrences=story.occurrences,
             flash=flash,
             problem=request.query.get("problem"),
             note_limit=NOTE_LIMIT,

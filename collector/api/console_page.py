@@ -39,6 +39,10 @@ class Item:
     resolved_by: str | None
     runbook: str | None
     clocks: tuple[SlaClock, ...]
+    ticket: str = ""  # the human number (RW-2026-000123), when the store gives one
+    reporter: str | None = None  # who reported a people's ticket
+    description: str | None = None
+    occurrences: int = 1
 
 
 def item_of(incident: Incident, view: DaemonView, inventory: Inventory, now: float) -> Item:
@@ -65,6 +69,10 @@ def item_of(incident: Incident, view: DaemonView, inventory: Inventory, now: flo
             SlaClock(c.clock, c.due, c.met_at, c.breached(now))
             for c in clocks(incident, incidents.sla_for(incident.level))
         ),
+        ticket=incident.ticket,
+        reporter=incident.reporter,
+        description=incident.description,
+        occurrences=incident.occurrences,
     )
 
 

@@ -11,7 +11,6 @@ The Jinja2 environment is the API's own: the reports' templates (alerting/) have
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -24,7 +23,6 @@ from collector.api.board import Board, build_board
 from collector.api.view import DaemonView
 from core import i18n
 from inventory import ConfigError
-from inventory.model import Inventory
 from rules import maintenance
 
 ENVIRONMENT_COLUMNS = (("ambient.temperature", "temperature"), ("ambient.humidity", "humidity"))
@@ -120,16 +118,6 @@ def ack_form(incident: int, expires: str, sig: str, name_limit: int) -> str:
     )
 
 
-def one_room(inventory: Inventory, room: str) -> Inventory:
-    """The devices of one room (by its name, or `site/room`), for `/?room=`."""
-    devices = {
-        d: dev
-        for d, dev in inventory.devices.items()
-        if dev.room is not None and room in (dev.room, f"{dev.site}/{dev.room}")
-    }
-    return dataclasses.replace(inventory, devices=devices)
-
-
 def routes(view: DaemonView) -> list[web.RouteDef]:
     async def status_page(request: web.Request) -> web.Response:
         now = view.now()
@@ -138,20 +126,15 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
             windows = maintenance.load_windows(view.maintenance_file())
         except ConfigError:
             windows = []  # the daemon logs a bad maintenance file; the board still shows
-        inventory = view.inventory()
-        active = await incidents.active()
-        room = request.query.get("room")
-        if room:  # one room of the desk: `?room=hall-a` or `?room=dc1/hall-a`
-            inventory = one_room(inventory, room)
-            active = [i for i in active if i.device in inventory.devices]
         board = build_board(
-            inventory,
-            active,
+            view.inventory(),
+            await incidents.active(),
             dict(view.latest()),
             windows,
             incidents.sla_for,
             incidents.language(),
             now,
+            # one room of the desk: `?room=hall-a` or `?room=dc1/hall-a` (board.in_scope)
             scope=request.query.get("room", "").strip() or None,
         )
         return web.Response(

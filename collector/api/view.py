@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from alerting import incidents as lifecycle
 from alerting.chat.channel import Inbound, Reply
 from alerting.config import SlaTargets
-from alerting.store import STATES, AuditEntry, Breach, Incident, Note
+from alerting.store import STATES, AuditEntry, Breach, Incident, Note, Occurrence
 from collector.api.reading_metrics import DEFAULT_STALE_AFTER
 from core.sample import Sample
 from inventory.model import Inventory
 
 if TYPE_CHECKING:
     from alerting.service import AlertService
-    from collector.history import ReadingHistory
+    from collector.history import GraphSource
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
@@ -101,6 +101,7 @@ class Timeline:
     notes: Sequence[Note]
     sent: Sequence[Mapping[str, Any]]  # delivered notifications: notifier, kind, recipients, ts
     breaches: Sequence[Breach]
+    occurrences: Sequence[Occurrence] = ()  # each time it was open, first to latest
 
 
 class ServiceIncidents:
@@ -164,6 +165,7 @@ class ServiceIncidents:
             notes=await store.notes(incident_id),
             sent=await store.sent_log(incident_id),
             breaches=await store.breaches(incident_id),
+            occurrences=await store.occurrences(incident_id),
         )
 
     async def record(self, actor: str, action: str, detail: Mapping[str, Any]) -> None:
@@ -194,4 +196,4 @@ class DaemonView:
     #: collectors, shards and leases when the store is shared (None: a single box)
     cluster: Callable[[], Awaitable[Mapping[str, Any]]] | None = None
     # the bounded recent history of readings (collector.history), None when it is off
-    readings: Callable[[], ReadingHistory | None] = lambda: None
+    readings: Callable[[], GraphSource | None] = lambda: None
