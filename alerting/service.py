@@ -8,12 +8,15 @@
 
 `handle` records every fault event in the ticket store and queues the notifications it causes
 in the same transaction; `tick` delivers the outbox and runs the clocks. Time comes only from
-the injected `clock`."""
+the injected `clock`.
+
+Longer than our ~400 lines because it is the one front door of alerting for the daemon, the
+CLI, the API and the chat platforms' callbacks; each method hands its work to the module that
+does it (incidents, dispatch, outbox, alerting/chat)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Sequence
@@ -22,7 +25,8 @@ from typing import Any
 
 from alerting import acklink, desk, incidents
 from alerting.chat import callbacks
-from alerting.chat.channel import CardNotifier, Inbound, Reply, Verified
+from alerting.chat.channel import Inbound, Reply
+from alerting.chat.listeners import Listeners
 from alerting.chat.replay import ReplayGuard
 from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
@@ -93,7 +97,7 @@ class AlertService:
         self.shards: Callable[[], list[str]] | None = None
         #: per card channel, the nonces of callbacks taken (alerting/chat/replay.py)
         self.chat_guards: dict[str, ReplayGuard] = {}
-        self._listeners: dict[str, asyncio.Task[None]] = {}
+        self._listeners = Listeners(self)
         self._acks_seen: set[tuple[int, float]] | None = None  # (id, acknowledged_at)
 
     @classmethod
@@ -246,7 +250,7 @@ class AlertService:
 
     async def tick(self) -> int:
         """Run the clocks, then deliver what is due. Returns messages sent."""
-        self._start_listeners()
+        self._listeners.keep_running()
         now = self.clock()
         async with self.store.transaction():
             await self.dispatch.run_clocks(now, self.shards() if self.shards else None)
@@ -386,33 +390,6 @@ class AlertService:
                     )
         raise IncidentError(f"{code.strip()[:20]!r} is not a valid acknowledge code")
 
-    def _start_listeners(self) -> None:
-        """Keep one task per card channel that holds its own connection (DingTalk Stream);
-        one that ended (the platform closed it, the network broke) is started again."""
-        for name, notifier in self.notifiers.items():
-            if not (isinstance(notifier, CardNotifier) and notifier.listens()):
-                continue
-            task = self._listeners.get(name)
-            if task is not None and not task.done():
-                continue
-            if task is not None and not task.cancelled() and task.exception() is not None:
-                log.warning("card channel %s: connection ended: %s", name, task.exception())
-
-            async def on_callback(verified: Verified, name: str = name) -> Reply:
-                return await callbacks.handle_verified(self, name, verified)
-
-            self._listeners[name] = asyncio.create_task(
-                notifier.listen(on_callback), name=f"card-listener-{name}"
-            )
-
-    async def _stop_listeners(self) -> None:
-        tasks, self._listeners = list(self._listeners.values()), {}
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
-
     # ------------------------------------------------------------ lifecycle
 
     def reload(self, config: AlertingConfig, inventory: Inventory) -> None:
@@ -424,9 +401,7 @@ class AlertService:
         self.inventory = inventory
         self.notifiers = notifiers
         self.dispatch = Dispatcher(self.store, config, inventory, self.credentials, self.clock)
-        for task in self._listeners.values():
-            task.cancel()  # the next tick connects the new channels
-        self._listeners = {}
+        self._listeners.drop()  # the next tick connects the new channels
         stats = self.outbox.stats
         self.outbox = Outbox(self.store, notifiers, config, self.dispatch.tz)
         self.outbox.stats = stats
@@ -438,7 +413,7 @@ class AlertService:
 
     async def close(self, flush_seconds: float = 5.0) -> None:
         """Send what is due if that is quick, then close channels and the store."""
-        await self._stop_listeners()
+        await self._listeners.stop()
         try:
             if self._delivery is not None and not self._delivery.done():
                 await asyncio.wait_for(self._delivery, flush_seconds)
