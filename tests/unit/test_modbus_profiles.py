@@ -11,19 +11,17 @@ from pydantic import ValidationError
 
 from probes.base import ProbeProtocolError
 from probes.device_profiles import shipped
-from probes.modbus import (
-    ModbusRtuSettings,
-    ModbusTcpSettings,
+from probes.modbus import ModbusRtuSettings, ModbusTcpSettings, split_address
+from probes.modbus_link import frame_gap_s
+from probes.modbus_profile import (
     ReadRequest,
     RegisterField,
     decode_raw,
     field_samples,
     load_modbus_profile,
     plan_reads,
-    split_address,
     to_samples,
 )
-from probes.modbus_link import frame_gap_s
 from tests.fixtures.peers import shared_fixture
 
 
