@@ -63,6 +63,13 @@ def identity_of(request: web.Request) -> Identity | None:
     return request.get(IDENTITY)
 
 
+def signed_in_name(request: web.Request) -> str | None:
+    """The console user behind a request, when it came in a session: what the audit log
+    must name, whatever a `by` field in the body claims. None for a token or loopback."""
+    who = identity_of(request)
+    return who.name if who is not None and who.session is not None else None
+
+
 class Access:
     """The token, the users, their sessions and the lock-out, for one running API."""
 

@@ -25,6 +25,7 @@ from alerting.sla import clocks
 from alerting.store import ACTIVE_STATES, STATES, Incident
 from alerting.store import NotFound as IncidentNotFound
 from collector.api import page
+from collector.api.access import signed_in_name
 from collector.api.board import device_levels, summary_text
 from collector.api.replies import error, json_body, json_response
 from collector.api.view import DaemonView, Incidents
@@ -163,7 +164,8 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
         incidents = view.incidents()
         number = incident_id(request)
         body = await json_body(request)
-        by, note = body.get("by"), body.get("note")
+        # in a session the signed-in user acknowledges, whatever the body says
+        by, note = signed_in_name(request) or body.get("by"), body.get("note")
         if not isinstance(by, str) or not by.strip() or len(by) > NAME_LIMIT:
             return error(400, f"'by' must name who acknowledges (1–{NAME_LIMIT} characters)")
         if note is not None and (not isinstance(note, str) or len(note) > NOTE_LIMIT):

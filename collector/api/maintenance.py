@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from collector.api.access import signed_in_name
 from collector.api.replies import error, json_body, json_response
 from collector.api.view import DaemonView
 from core.durations import parse_duration
@@ -101,6 +102,9 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
         unknown = set(body) - BODY_KEYS
         if unknown:
             return error(400, f"unknown field(s): {', '.join(sorted(unknown))}")
+        signed_in = signed_in_name(request)
+        if signed_in is not None:
+            body["by"] = signed_in  # a console user sets windows under their own name
         try:
             asked = window_request(body)
         except ValueError as exc:

@@ -238,6 +238,25 @@ def incident_families(f: SelfFigures) -> Iterable[Metric]:
     yield family
 
 
+def history_families(f: SelfFigures) -> Iterable[Metric]:
+    """The console's embedded readings history (collector.history), when it is on."""
+    if "history_series" not in f.own:
+        return
+    yield _gauge(
+        "roomwatch_history_series", "Series kept in the readings history.", f.own["history_series"]
+    )
+    yield _counter(
+        "roomwatch_history_series_dropped",
+        "Samples of new series not kept (history.max_series or max_series_per_device reached).",
+        float(f.own.get("history_series_dropped", 0)),
+    )
+    yield _counter(
+        "roomwatch_history_points_written",
+        "One-minute points written to the readings history.",
+        float(f.own.get("history_points_written", 0)),
+    )
+
+
 FAMILY_BUILDERS: list[Builder] = [
     polling_families,
     scheduler_families,
@@ -248,6 +267,7 @@ FAMILY_BUILDERS: list[Builder] = [
     alert_families,
     incident_families,
     cluster_families,
+    history_families,
 ]
 
 

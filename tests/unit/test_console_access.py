@@ -17,6 +17,7 @@ from collector.accounts import UserDirectory, UserEntry, hash_password, load_use
 from collector.api.access import Access
 from collector.api.server import make_app
 from collector.api.sessions import COOKIE, NAME_FAILURES
+from rules.maintenance import load_windows
 from tests.unit.test_api_handlers import TOKEN, Daemon, bearer, daemon, open_incident
 
 __all__ = ["daemon"]  # the fixture, imported for pytest
@@ -282,3 +283,22 @@ def test_unreadable_tls_files_are_a_configuration_error(tmp_path: Path) -> None:
         tls_context(settings, "roomwatch.yaml")
     with pytest.raises(ValueError, match="go together"):
         ApiSettings(tls_cert=tmp_path / "cert.pem")
+
+
+async def test_in_a_session_the_json_api_acts_under_the_user_not_the_body(
+    daemon: Daemon, console: Console
+) -> None:
+    number = await open_incident(daemon)
+    client = await console.client()
+    csrf = await sign_in(client, "wang")
+    headers = {"X-CSRF-Token": csrf}
+    reply = await client.post(
+        f"/api/incidents/{number}/ack", json={"by": "somebody-else"}, headers=headers
+    )
+    assert reply.status == 200, await reply.text()
+    assert (await daemon.alerts.store.get(number)).acknowledged_by == "wang"
+    window = {"select": {"id": "srv1"}, "duration": "1h", "reason": "fan", "by": "nobody"}
+    assert (await client.post("/api/maintenance", json=window, headers=headers)).status == 201
+    assert [w.created_by for w in load_windows(daemon.maintenance_file)] == ["wang"]
+    # without the session's CSRF header the same JSON request is refused
+    assert (await client.post("/api/maintenance", json=window)).status == 403

@@ -228,3 +228,13 @@ def test_a_healthy_scheduler_shows_no_per_device_skips() -> None:
     )
     assert not [key for key in values if key[0] == "roomwatch_device_poll_skipped_total"]
     assert values[("roomwatch_poll_lag_seconds_count", ())] == 0
+
+
+def test_the_readings_history_has_its_figures_when_it_is_on() -> None:
+    off, _ = scraped(daemon_families(SelfFigures(own={})))
+    assert not [name for name, _ in off if name.startswith("roomwatch_history")]
+    own = {"history_series": 12.0, "history_series_dropped": 3.0, "history_points_written": 900.0}
+    on, _ = scraped(daemon_families(SelfFigures(own=own)))
+    assert on[("roomwatch_history_series", ())] == 12.0
+    assert on[("roomwatch_history_series_dropped_total", ())] == 3.0
+    assert on[("roomwatch_history_points_written_total", ())] == 900.0
