@@ -8,6 +8,7 @@ feeds its frames through the same path, so both are checked alike."""
 from __future__ import annotations
 
 import logging
+import time
 
 from alerting.chat.act import act
 from alerting.chat.channel import CardNotifier, Inbound, Recorded, Refused, Reply, Verified
@@ -16,6 +17,34 @@ from alerting.chat.replay import ReplayGuard
 from alerting.store import NotFound
 
 log = logging.getLogger("roomwatch.alerting.chat")
+
+REFUSAL_LOG_EVERY = 60.0  # seconds: forged or replayed callbacks must not flood the log
+
+
+class _RefusalLog:
+    """The first refusal on a channel is logged; then one line a minute with the count."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def note(self, channel: str, reason: str) -> None:
+        now = time.monotonic()
+        last = self._last.get(channel)
+        if last is not None and now - last < REFUSAL_LOG_EVERY:
+            self._quiet[channel] = self._quiet.get(channel, 0) + 1
+            return
+        more = self._quiet.pop(channel, 0)
+        self._last[channel] = now
+        log.warning(
+            "callback to %s refused: %s%s",
+            channel,
+            reason,
+            f" (and {more} more refused in the last minute)" if more else "",
+        )
+
+
+_refusals = _RefusalLog()
 
 
 def _guard(service: CardDesk, channel: str, window: float) -> ReplayGuard:
@@ -32,7 +61,7 @@ async def handle(service: CardDesk, channel: str, inbound: Inbound) -> Reply:
     try:
         got = notifier.parse_callback(inbound)
     except Refused as exc:
-        log.warning("callback to %s refused: %s", channel, exc.reason)
+        _refusals.note(channel, exc.reason)
         return Reply(exc.status, {"error": exc.reason})
     if isinstance(got, Reply):
         return got
@@ -60,7 +89,7 @@ async def handle_verified(service: CardDesk, channel: str, got: Verified) -> Rep
         got.timestamp, got.nonce, service.clock()
     )
     if why is not None:
-        log.warning("callback to %s refused: %s", channel, why)
+        _refusals.note(channel, why)
         return Reply(403, {"error": why})
     outcome = await act(service, channel, got.click)
     return await notifier.answer(outcome, got)
