@@ -14,14 +14,17 @@ from probes.snmp import SnmpProbe, SnmpSettings
 from probes.snmp.engines import close_shared
 from tests.fixtures.librenms_oracle import LIBRENMS, compare
 from tests.fixtures.peers import stop_process
-from tests.fixtures.snmp_peers import Agent, start_snmpsim
+from tests.fixtures.snmp_peers import Agent, sorted_recording, start_snmpsim
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
-    agent = start_snmpsim(tmp_path_factory.mktemp("snmpsim-librenms"))
+    work = tmp_path_factory.mktemp("snmpsim-librenms")
+    netagent = work / "netagent2.snmprec"  # LibreNMS's recording, out of OID order
+    sorted_recording(LIBRENMS / "tests" / "snmpsim" / "netagent2.snmprec", netagent)
+    agent = start_snmpsim(work, extra={"netagent2": netagent})
     yield agent
     stop_process(agent.proc)
 
@@ -56,3 +59,20 @@ async def test_imported_profiles_read_the_sensors_librenms_reads(
         await close_shared()
     result = compare(recording, samples)
     assert (len(result.matched), result.total) == EXPECTED[recording], result.missed
+
+
+@pytest.mark.parametrize("engine", ["lean", "pysnmp"])
+async def test_a_netagent_ups_card_reads_as_nut_names(snmpsim: Agent, engine: str) -> None:
+    # What the importer cannot give (LibreNMS has only state sensors for these cards): our
+    # own xppc profile, picked by auto.
+    config = SnmpSettings.model_validate(
+        {"type": "snmp", "address": snmpsim.address, "community": "netagent2", "engine": engine}
+    )
+    probe = SnmpProbe("ups", config)
+    try:
+        samples = {s.metric: s.value for s in await probe.poll(1000.0) if not s.labels}
+    finally:
+        await probe.close()
+        await close_shared()
+    assert (samples["input.voltage"], samples["output.voltage"]) == (254.5, 228.5)
+    assert (samples["ups.load"], samples["battery.charge"]) == (44, 100)

@@ -76,3 +76,23 @@ def test_the_huawei_profile_skips_cards_without_cpu_or_sensor() -> None:
     samples = poll(parse_snmprec(shared_fixture("snmp", "vrp_5720.snmprec")), "huawei-entity")  # type: ignore[arg-type]
     assert readings(samples, "cpu.usage") == {"MPU Board 0": 44}
     assert readings(samples, "hardware.temperature") == {"MPU Board 0": 42}
+
+
+def test_a_netagent_card_reads_as_nut_names_from_its_recording() -> None:
+    from tests.fixtures.librenms_oracle import LIBRENMS
+    from tests.fixtures.snmp_fake import parse_snmprec
+
+    mib = parse_snmprec(LIBRENMS / "tests" / "snmpsim" / "netagent2.snmprec")
+    config = SnmpSettings(type="snmp", address="192.0.2.1")  # type: ignore[call-arg]
+    probe = SnmpProbe("ups", config, session=FakeAgentSession(mib))
+    import asyncio
+
+    samples = {s.metric: s.value for s in asyncio.run(probe.poll(1000.0)) if not s.labels}
+    assert "xppc" in {p.name for p in probe._auto or []}
+    # Read by hand from the recording: 2545 and 2285 tenths of a volt, 500 tenths of a hertz.
+    assert samples["input.voltage"] == 254.5
+    assert samples["output.voltage"] == 228.5
+    assert samples["input.frequency"] == samples["output.frequency"] == 50.0
+    assert samples["battery.charge"] == 100
+    assert samples["ups.load"] == 44
+    assert samples["ups.temperature"] == 25.0
