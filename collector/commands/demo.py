@@ -76,7 +76,7 @@ async def _run(args: argparse.Namespace) -> int:
     say(f"  console     {url}/console   sign in as:")
     for name, (role, password) in DEMO_USERS.items():
         say(f"                {name} / {password}   ({role})")
-    say(f"  wall screen {url}/board")
+    say(f"  wall screen {url}/board   (sign in as manager, a viewer; or ?room=hall-a)")
     say("  the faults start in 15 s; every step is printed as 'demo: …'. Ctrl-C stops.")
     sys.stdout.flush()
 
