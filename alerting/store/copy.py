@@ -29,6 +29,9 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("surveys", "incident_id, occurrence"),
 )
 
+#: the running collectors' state, not the desk's: not copied
+RUNTIME_TABLES = ("leases", "collectors", "shard_state")
+
 
 class CopyError(StoreError):
     pass

@@ -76,3 +76,22 @@ def test_cluster_status_on_a_sqlite_desk_says_there_is_no_cluster(
     config.write_text("rules: []\nstore: sqlite:tickets.db\n", encoding="utf-8")
     assert main(["cluster", "status", "-c", str(config)]) == 2
     assert "store is SQLite" in capsys.readouterr().err
+
+
+async def test_store_copy_knows_every_table_of_the_schema(tmp_path: Path) -> None:
+    # a table added by a later migration but not to copy.TABLES would be left behind by
+    # `roomwatch store copy` without a word
+    import sqlite3
+
+    from alerting.store import open_store
+    from alerting.store.copy import RUNTIME_TABLES, TABLES
+
+    store = await open_store(f"sqlite:///{tmp_path / 't.db'}")
+    await store.close()
+    with sqlite3.connect(tmp_path / "t.db") as db:
+        tables = {
+            r[0]
+            for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not r[0].startswith("sqlite_")
+        }
+    assert tables == {t for t, _ in TABLES} | set(RUNTIME_TABLES)
