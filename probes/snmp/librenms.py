@@ -58,6 +58,17 @@ CLASS_UNITS: dict[str, str | None] = {
     "waterflow": "l/m",
 }
 
+# The keys of a sensor entry the importer reads, or leaves out on purpose: limits are
+# thresholds (roomwatch rules grade faults), the rest is LibreNMS bookkeeping.
+_KNOWN_KEYS = frozenset(
+    (
+        "oid", "value", "num_oid", "descr", "index", "divisor", "multiplier", "skip_values",
+        "skip_value_lt", "skip_value_gt", "states", "state_name", "user_func", "group",
+        "low_limit", "low_warn_limit", "warn_limit", "high_limit", "entPhysicalIndex",
+        "entPhysicalIndex_measured", "rrd_type", "snmp_flags",
+    )
+)  # fmt: skip
+
 INDEX = "{{ $index }}"
 _TEMPLATE = re.compile(r"\{\{\s*\$?[^}]*\}\}")
 _NUMERIC = re.compile(r"^\.?\d+(\.\d+)+\.?$")
@@ -225,6 +236,9 @@ def _sensor_table(
             skipped.append(f"{where}: no num_oid, and {value_name} has no OID: {names.why()}")
             return None
     settings = {**options, **entry}
+    unknown = sorted(str(k) for k in settings if k not in _KNOWN_KEYS)
+    if unknown:
+        skipped.append(f"{where}: {', '.join(unknown)} (not converted)")
     divisor = float(settings.get("divisor") or 1)
     multiplier = float(settings.get("multiplier") or 1)
     metric: dict[str, Any] = {"name": f"sensor.{sensor_class}", "oid": column}
@@ -279,6 +293,12 @@ def _sensor_table(
     else:
         table["labels"]["sensor"] = {"template": _template(descr)}
     _skip_values(settings.get("skip_values"), value_name, metric, table, where, skipped, names)
+    for key, op in (("skip_value_lt", "<"), ("skip_value_gt", ">")):
+        bound = settings.get(key)
+        if isinstance(bound, int | float) and not isinstance(bound, bool):
+            table.setdefault("skip", []).append({"oid": column, "op": op, "value": bound})
+        elif bound is not None:
+            skipped.append(f"{where}: {key} {bound} (not a number)")
     return table
 
 

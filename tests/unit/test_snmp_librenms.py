@@ -144,3 +144,38 @@ async def test_the_imported_wut_profile_reads_librenms_values(tmp_path: Path) ->
     # The skip rule (port name containing "druck") keeps only the pressure port; the entries
     # for the other W&T models, whose MIBs the fixtures lack, are read unfiltered (reported).
     assert not [e for e in result.extra if e.startswith("sensor.pressure")]
+
+
+def test_skip_value_bounds_become_skip_rules_and_unknown_keys_are_reported() -> None:
+    from probes.snmp.librenms import convert_os
+
+    discovery = {
+        "modules": {
+            "sensors": {
+                "temperature": {
+                    "data": [
+                        {
+                            "oid": "tempTable",
+                            "num_oid": ".1.3.6.1.4.1.99.1.1.{{ $index }}",
+                            "descr": "Inlet {{ $index }}",
+                            "skip_value_lt": -50,
+                            "high_limit": 45,  # a threshold: rules' business, not reported
+                            "aggregator": "sum",  # something the importer does not know
+                        }
+                    ]
+                }
+            }
+        }
+    }
+    os_def = {
+        "os": "acme",
+        "type": "environment",
+        "discovery": [{"sysObjectID": ".1.3.6.1.4.1.99"}],
+    }
+    result = convert_os(os_def, discovery, "acme")
+    assert result.skipped == ["sensors.temperature.data[0] (tempTable): aggregator (not converted)"]
+    assert result.profile is not None
+    table = result.profile["tables"][0]
+    assert table["skip"] == [{"oid": "1.3.6.1.4.1.99.1.1", "op": "<", "value": -50}]
+    assert table["labels"]["sensor"] == {"template": "Inlet {index}"}
+    assert [m["name"] for m in table["metrics"]] == ["sensor.temperature", "ambient.temperature"]
