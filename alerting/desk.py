@@ -160,5 +160,5 @@ async def open_ticket(
     )
     await store.add_occurrence(key, incident_id, now, level=level)
     if description:
-        await store.add_note(incident_id, now, reporter or by, description)
+        await store.add_note(incident_id, now, reporter or by, description, public=True)
     return Change("opened", await store.get(incident_id))

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from alerting import acklink, escalation, incidents, notices, problems, sla
+from alerting import acklink, escalation, incidents, notices, problems, sla, survey
 from alerting.config import AlertingConfig, NotifierConfig
 from alerting.duty import OnDuty, local_time, on_duty, person, resolve_targets
 from alerting.incidents import Change
@@ -281,6 +281,8 @@ class Dispatcher:
         if by and by != incidents.RULES_ACTOR:
             extra["by"] = by
         await self.tell_told(incident, "resolved", "resolved", now, **extra)
+        # a ticket someone reported: ask them how satisfied they were (once per occurrence)
+        await survey.ask(self.store, self.config, self.credentials, incident, now)
 
     async def escalate(self, incident: Incident, now: float) -> bool:
         """Run the escalation tiers of `incident` that are due. True when any ran."""

@@ -317,10 +317,13 @@ async def arrive(store: TicketStore, incident_id: int, by: str, now: float) -> I
     return await store.get(incident_id)
 
 
-async def add_note(store: TicketStore, incident_id: int, by: str, text: str, now: float) -> None:
+async def add_note(
+    store: TicketStore, incident_id: int, by: str, text: str, now: float, public: bool = False
+) -> None:
+    """A note; `public` ones the reporter sees on the follow page (internal by default)."""
     await get_incident(store, incident_id)
-    await store.add_note(incident_id, now, by, text)
-    await store.audit(incident_id, now, by, "note", {"text": text})
+    await store.add_note(incident_id, now, by, text, public)
+    await store.audit(incident_id, now, by, "note", {"text": text, "public": public})
 
 
 async def assign(store: TicketStore, incident_id: int, to: str, by: str, now: float) -> Incident:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from alerting import incidents
+from alerting import incidents, survey
 from alerting.deskconfig import MailboxConfig
 from alerting.mailbox.imap import ImapSession, MailboxError
 from alerting.mailbox.parse import IncomingMail, parse_mail
@@ -37,6 +37,7 @@ class IntakeStats:
     opened: int = 0
     noted: int = 0
     ignored: int = 0
+    answered: int = 0  # satisfaction answers by mail
     duplicates: int = 0  # taken again after a crash or a lost flag: stored once, only marked
     polls: int = 0
     failures: int = 0
@@ -47,6 +48,7 @@ class IntakeStats:
             "mail_tickets_opened": float(self.opened),
             "mail_notes_added": float(self.noted),
             "mail_ignored": float(self.ignored),
+            "mail_survey_answers": float(self.answered),
             "mail_polls": float(self.polls),
             "mailbox_failures": float(self.failures),
             "mailbox_up": 0.0 if self.failing else 1.0,
@@ -160,9 +162,13 @@ class MailIntake:
                 found = await store.find_ticket(number) if number else None
                 target = found.id if found else None
             link_secrets = self._follow_secrets()
+            if target is not None and await self._survey_answer(mail, target, now):
+                await store.settle_mail(mail.message_id, target, "survey")
+                self.stats.answered += 1
+                return
             if target is not None:
                 author = mail.sender_name or mail.sender
-                await incidents.add_note(store, target, author, description(mail), now)
+                await incidents.add_note(store, target, author, description(mail), now, public=True)
                 await store.settle_mail(mail.message_id, target, "note")
                 incident = await store.get(target)
                 self.stats.noted += 1
@@ -193,6 +199,17 @@ class MailIntake:
                 noted=noted,
                 now=now,
             )
+
+    async def _survey_answer(self, mail: IncomingMail, target: int, now: float) -> bool:
+        """A reply to the satisfaction question: 1–5 on its first line."""
+        store = self.service.store
+        if not any(s.answered_at is None for s in await store.surveys(target)):
+            return False
+        parsed = survey.parse_answer(mail.body)
+        if parsed is None:
+            return False
+        score, comment = parsed
+        return await survey.answer(store, await store.get(target), score, comment, "mail", now)
 
     def _follow_secrets(self) -> dict[str, str] | None:
         follow = self.service.config.desk.follow

@@ -13,7 +13,7 @@ from alerting.config import AlertingConfig
 from alerting.reports.inspection import InspectionSheet, build_inspection
 from alerting.reports.monthly import MonthlyInput, MonthlyReport, build_monthly
 from alerting.reports.period import Period, timezone
-from alerting.reports.source import read_history, read_incidents
+from alerting.reports.source import read_history, read_incidents, read_surveys
 from alerting.store import TicketStore
 from core.sample import Sample
 from inventory.model import Inventory
@@ -48,6 +48,7 @@ async def monthly_report(
     data = MonthlyInput(
         occurrences=occurrences,
         breaches=breaches,
+        surveys=await read_surveys(store),
         incidents=found,
         spans=spans,
         problems=await store.problems(),

@@ -20,6 +20,9 @@ Definitions (the README's "Reports" section repeats them for readers):
   occurrences (respond, arrive and repair each count). Reported: occurrences of tickets that
   people reported (phone, mail, API) rather than the monitoring. Resolved: resolved before the
   end of the period (or before the report, if earlier).
+- Satisfaction: the reporters' answers (1–5) to the question asked when their ticket was
+  resolved, for the occurrences counted, answered before the end of the period; the survey
+  response rate is answers ÷ questions asked.
 - Availability: 100 × (observed − unplanned downtime) / observed, where observed is the period
   minus planned maintenance of that device, and downtime the union of the spans during which a
   `device.up` (websites: `device.up` or `http.up`) incident of that device was open."""
@@ -36,7 +39,7 @@ from alerting.config import SlaTargets
 from alerting.reports import intervals
 from alerting.reports.intervals import Span
 from alerting.reports.period import Period, month_start, trailing_months
-from alerting.store import Breach, Incident, Occurrence, Problem
+from alerting.store import Breach, Incident, Occurrence, Problem, Survey
 from inventory.model import Device, Inventory
 from rules.maintenance import MaintenanceWindow
 
@@ -61,6 +64,7 @@ class MonthlyInput:
     #: every occurrence of the incidents; empty: one per incident, from its row (older callers)
     occurrences: Sequence[Occurrence] = ()
     breaches: Sequence[Breach] = ()
+    surveys: Sequence[Survey] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class Case:
     incident: Incident
     occurrence: Occurrence
     breaches: tuple[Breach, ...]  # recorded in this occurrence (a clock may breach at two levels)
+    survey: Survey | None = None  # the satisfaction question of this occurrence, if asked
 
     @property
     def breached(self) -> frozenset[str]:
@@ -111,9 +116,15 @@ def cases_of(data: MonthlyInput, incidents: Sequence[Incident]) -> list[Case]:
     breached: dict[tuple[int, int], list[Breach]] = {}
     for b in data.breaches:
         breached.setdefault((b.incident_id, b.occurrence), []).append(b)
+    asked = {(q.incident_id, q.occurrence): q for q in data.surveys}
     occurrences = data.occurrences or [current_occurrence(i) for i in incidents]
     return [
-        Case(by_id[o.incident_id], o, tuple(breached.get((o.incident_id, o.n), ())))
+        Case(
+            by_id[o.incident_id],
+            o,
+            tuple(breached.get((o.incident_id, o.n), ())),
+            asked.get((o.incident_id, o.n)),
+        )
         for o in occurrences
         if o.incident_id in by_id
     ]
@@ -131,6 +142,9 @@ class LevelStats:
     reopened: int
     breaches: int
     reported: int
+    surveys_asked: int
+    surveys_answered: int
+    satisfaction: float | None  # mean score of the answers, 1–5
     mtta_median: float | None  # seconds
     mtta_p90: float | None
     mttr_median: float | None
@@ -153,6 +167,10 @@ class LevelStats:
     @property
     def reopen_rate(self) -> float | None:
         return ratio(self.reopened, self.opened)
+
+    @property
+    def survey_rate(self) -> float | None:
+        return ratio(self.surveys_answered, self.surveys_asked)
 
 
 @dataclass(frozen=True)
@@ -277,6 +295,14 @@ def level_stats(
         for o in occurrences
         if o.resolved_at is not None and o.resolved_at < as_of
     ]
+    scores = [
+        c.survey.score
+        for c in cases
+        if c.survey is not None
+        and c.survey.score is not None
+        and c.survey.answered_at is not None
+        and c.survey.answered_at < as_of
+    ]
     responded = repaired = 0
     for case in cases:
         # the SLA clocks' own judgement, and never in time where a breach was recorded, so
@@ -297,6 +323,9 @@ def level_stats(
         reopened=sum(1 for o in occurrences if o.n > 1),
         breaches=sum(len(c.breaches) for c in cases),
         reported=sum(1 for c in cases if c.incident.from_people),
+        surveys_asked=sum(1 for c in cases if c.survey is not None and c.survey.asked_at < as_of),
+        surveys_answered=len(scores),
+        satisfaction=statistics.fmean(scores) if scores else None,
         mtta_median=median(ack_delays),
         mtta_p90=percentile(ack_delays, 90),
         mttr_median=median(repair_times),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alerting.reports.monthly import WEBSITE_METRICS
-from alerting.store import AuditEntry, Breach, Incident, Occurrence, TicketStore
+from alerting.store import AuditEntry, Breach, Incident, Occurrence, Survey, TicketStore
 
 OPENING = frozenset({"opened", "reopened"})
 CLOSING = frozenset({"resolved"})
@@ -50,3 +50,7 @@ async def read_incidents(
 async def read_history(store: TicketStore) -> tuple[list[Occurrence], list[Breach]]:
     """Every occurrence and every recorded SLA breach: what the SLA figures count."""
     return await store.occurrences(), await store.breaches()
+
+
+async def read_surveys(store: TicketStore) -> list[Survey]:
+    return await store.surveys()

@@ -112,6 +112,9 @@ SLA_ROWS: tuple[str, ...] = (
     "reopened",
     "reopen_rate",
     "reported",
+    "surveys_asked",
+    "survey_rate",
+    "satisfaction",
     "resolved",
     "resolution_rate",
 )
@@ -132,6 +135,8 @@ def sla_cell(stats: LevelStats, key: str, repair_minutes: bool = False) -> str:
         return minutes(getattr(stats, key))
     if key.endswith("_rate"):
         return percent(getattr(stats, key))
+    if key == "satisfaction":
+        return DASH if stats.satisfaction is None else f"{stats.satisfaction:.2f}"
     return str(getattr(stats, key))
 
 

@@ -27,6 +27,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("sent_log", "id"),
     ("desk_mail", "message_id"),
     ("surveys", "incident_id, occurrence"),
+    ("kb_entries", "id"),
 )
 
 #: the running collectors' state, not the desk's: not copied

@@ -181,6 +181,7 @@ class Note:
     ts: float
     author: str
     text: str
+    public: bool = False  # shown to the reporter (their own words, or written for them)
 
 
 @dataclass(frozen=True)

@@ -226,17 +226,22 @@ class SqlStore(DeskQueries, ABC):
         )
         return [audit_from(r) for r in rows]
 
-    async def add_note(self, incident_id: int, ts: float, author: str, text: str) -> int:
+    async def add_note(
+        self, incident_id: int, ts: float, author: str, text: str, public: bool = False
+    ) -> int:
         return await self._insert(
-            "INSERT INTO notes (incident_id, ts, author, text) VALUES (?, ?, ?, ?)",
-            (incident_id, ts, author, text),
+            "INSERT INTO notes (incident_id, ts, author, text, public) VALUES (?, ?, ?, ?, ?)",
+            (incident_id, ts, author, text, int(public)),
         )
 
     async def notes(self, incident_id: int) -> list[Note]:
         rows = await self._all(
             "SELECT * FROM notes WHERE incident_id = ? ORDER BY id", (incident_id,)
         )
-        return [Note(r["id"], r["incident_id"], r["ts"], r["author"], r["text"]) for r in rows]
+        return [
+            Note(r["id"], r["incident_id"], r["ts"], r["author"], r["text"], bool(r["public"]))
+            for r in rows
+        ]
 
     async def record_breach(
         self,

@@ -38,7 +38,8 @@ from collector.api.sessions import COOKIE, LockOut, Session, Sessions
 log = logging.getLogger("roomwatch.api")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PUBLIC_PREFIXES = ("/login", "/static/", ACK_LINK_PREFIX)
+# a reporter's follow link is its own proof too (its HMAC): no login, no token
+PUBLIC_PREFIXES = ("/login", "/static/", ACK_LINK_PREFIX, "/follow/")
 IDENTITY: web.RequestKey[Identity | None]  # set below, once Identity exists
 CONSOLE_PREFIX = "/console"
 ADMIN_PREFIX = "/console/users"

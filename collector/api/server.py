@@ -20,6 +20,7 @@ from collector.api import (
     cluster,
     console,
     devices_page,
+    follow_page,
     json_api,
     login,
     maintenance,
@@ -58,6 +59,7 @@ def make_app(
         devices_page,
         chat,
         ack_code,
+        follow_page,
     ):
         app.router.add_routes(part.routes(view))
     app.router.add_routes(login.routes(view, access))

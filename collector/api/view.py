@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from alerting import follow, survey
 from alerting import incidents as lifecycle
 from alerting.chat.channel import Inbound, Reply
 from alerting.config import SlaTargets
+from alerting.followview import ReporterView, reporter_view
 from alerting.store import STATES, AuditEntry, Breach, Incident, Note, Occurrence
 from collector.api.reading_metrics import DEFAULT_STALE_AFTER
 from core.sample import Sample
@@ -76,6 +78,17 @@ class Incidents(Protocol):
     async def open_ticket(self, by: str, fields: Mapping[str, Any]) -> Incident:
         """A ticket a person reported (title, level, device, reporter, contact, …);
         IncidentError when a field is refused."""
+        ...
+
+    async def reporter_view(self, ticket: str, sig: str) -> ReporterView | None:
+        """The follow page's ticket; None for an unknown ticket or a wrong signature."""
+        ...
+
+    async def reporter_answer(
+        self, ticket: str, sig: str, score: int, comment: str | None
+    ) -> bool | None:
+        """The survey answered on the page: None for a bad link, False when no question is
+        open, True when recorded."""
         ...
 
     # What the console does and shows; each action is audited under `by`.
@@ -140,6 +153,42 @@ class ServiceIncidents:
 
     async def open_ticket(self, by: str, fields: Mapping[str, Any]) -> Incident:
         return await self._service.open_ticket(by, **fields)
+
+    async def _followed(self, ticket: str, sig: str) -> Incident | None:
+        link = self._service.config.desk.follow
+        if link is None:
+            return None
+        try:
+            secret = self._service.credentials.entry(link.credentials).get("secret")
+        except KeyError:
+            return None
+        if not secret or not follow.verify(secret, ticket, sig):
+            return None
+        return await self._service.store.find_ticket(ticket)
+
+    async def reporter_view(self, ticket: str, sig: str) -> ReporterView | None:
+        incident = await self._followed(ticket, sig)
+        if incident is None:
+            return None
+        store = self._service.store
+        return reporter_view(
+            incident,
+            await store.occurrences(incident.id),
+            await store.notes(incident.id),
+            await store.surveys(incident.id),
+        )
+
+    async def reporter_answer(
+        self, ticket: str, sig: str, score: int, comment: str | None
+    ) -> bool | None:
+        incident = await self._followed(ticket, sig)
+        if incident is None:
+            return None
+        store = self._service.store
+        async with store.transaction():
+            return await survey.answer(
+                store, incident, score, comment, "page", self._service.clock()
+            )
 
     async def arrive(self, incident_id: int, by: str) -> Incident:
         return await self._service.arrive(incident_id, by)

@@ -100,6 +100,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = cmds.add_parser("note", parents=[common], help="add a note")
     c.add_argument("id", type=int)
     c.add_argument("--by", required=True)
+    c.add_argument("--public", action="store_true", help="the reporter sees it (follow page)")
     c.add_argument("text")
     c.set_defaults(func=lambda a: _run(a, _note))
 
@@ -287,7 +288,7 @@ async def _resolve(args: argparse.Namespace, ctx: IncidentContext) -> int:
 async def _note(args: argparse.Namespace, ctx: IncidentContext) -> int:
     _check_on_roster(ctx, args.by)
     async with ctx.store.transaction():
-        await lifecycle.add_note(ctx.store, args.id, args.by, args.text, ctx.clock())
+        await lifecycle.add_note(ctx.store, args.id, args.by, args.text, ctx.clock(), args.public)
     print(f"incident {args.id}: note added")
     return 0
 

@@ -323,3 +323,28 @@ async def test_a_wrong_password_or_an_untrusted_certificate_is_said_not_hidden(
     )
     assert await untrusting.poll() == 0
     assert "not trusted" in (untrusting.stats.failing or "")
+
+
+async def test_the_satisfaction_question_is_answered_by_mail(
+    desk: Desk, dovecot: DovecotServer
+) -> None:
+    dovecot.deliver(mail("Scanner offline").as_bytes())
+    await desk.intake.poll()
+    [ticket] = await desk.service.store.list_incidents()
+    await desk.service.resolve(ticket.id, "li")
+    await desk.service.tick()
+    question = next(m for m in desk.sink.messages if "how satisfied" in str(m["Subject"]))
+    assert question["To"] == "zhou@example.org"
+    assert "#survey" in question.get_content()
+    answer = mail(
+        "Re: " + str(question["Subject"]),
+        body="4 - fixed within the hour\n\n> How satisfied are you ...",
+        In_Reply_To=str(question["Message-ID"]),
+    )
+    dovecot.deliver(answer.as_bytes())
+    assert await desk.intake.poll() == 1
+    [survey] = await desk.service.store.surveys(ticket.id)
+    assert (survey.score, survey.comment, survey.via) == (4, "fixed within the hour", "mail")
+    assert await desk.service.store.notes(ticket.id) == [
+        n for n in await desk.service.store.notes(ticket.id) if "fixed within" not in n.text
+    ]

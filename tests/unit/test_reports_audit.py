@@ -20,14 +20,24 @@ from typing import Any
 
 import pytest
 
+from alerting import survey
 from alerting.config import AlertingConfig
+from alerting.reports import output
 from alerting.reports.jobs import monthly_report
 from alerting.reports.monthly import MonthlyInput, MonthlyReport, build_monthly
 from alerting.reports.period import parse_period
 from alerting.reports.source import open_spans
 from alerting.reports.tables import monthly_tables
 from alerting.service import AlertService
-from alerting.store import AuditEntry, Breach, Incident, Occurrence, Problem, TicketStore
+from alerting.store import (
+    AuditEntry,
+    Breach,
+    Incident,
+    Occurrence,
+    Problem,
+    Survey,
+    TicketStore,
+)
 from alerting.store.model import audit_from
 from inventory.credentials import Credentials
 from inventory.model import Device, Inventory, Site
@@ -171,7 +181,12 @@ def plan(rng: random.Random) -> list[Step]:
         if rng.random() < 0.8:
             steps.append(Step(t + rng.choice([2, 9, 25]) * MIN, 1, "ack-ticket", None, n))
         if rng.random() < 0.9:
-            steps.append(Step(t + rng.choice([30, 200, 900]) * MIN, 3, "resolve-ticket", None, n))
+            fixed = t + rng.choice([30, 200, 900]) * MIN
+            steps.append(Step(fixed, 3, "resolve-ticket", None, n))
+            if n % 3 != 2:  # most reporters answer the satisfaction question, not all
+                steps.append(
+                    Step(fixed + HOUR, 4, "answer-survey", None, (n, rng.choice([3, 4, 5, 5, 2])))
+                )
     return sorted(steps)
 
 
@@ -250,6 +265,11 @@ async def play(tmp_path: Path) -> tuple[AlertService, Clock, dict[str, int]]:
                 ticket = await svc.store.get(tickets[step.arg])
                 if ticket.active:
                     await svc.resolve(ticket.id, "li")
+            elif step.what == "answer-survey":
+                n, score = step.arg
+                ticket = await svc.store.get(tickets[n])
+                async with svc.store.transaction():
+                    await survey.answer(svc.store, ticket, score, "ok", "page", moment)
         await svc.tick()
     return svc, clock, counts
 
@@ -269,6 +289,7 @@ def replay(entries: Sequence[AuditEntry]) -> MonthlyInput:
     breaches: list[Breach] = []
     problems: dict[int, dict[str, Any]] = {}
     problem_of_key: dict[str, int] = {}
+    surveys: dict[tuple[int, int], dict[str, Any]] = {}
     by_incident: dict[int, list[AuditEntry]] = {}
     for e in sorted(entries, key=lambda e: e.id):
         if e.incident_id is not None:
@@ -367,6 +388,20 @@ def replay(entries: Sequence[AuditEntry]) -> MonthlyInput:
             )
         elif e.action == "problem-linked":
             inc["problem_id"] = d["problem"]
+        elif e.action == "survey-asked":
+            surveys[(e.incident_id, d["occurrence"])] = {
+                "incident_id": e.incident_id,
+                "occurrence": d["occurrence"],
+                "asked_at": e.ts,
+                "answered_at": None,
+                "score": None,
+                "comment": None,
+                "via": None,
+            }
+        elif e.action == "survey-answered":
+            surveys[(e.incident_id, d["occurrence"])].update(
+                answered_at=e.ts, score=d["score"], comment=d["comment"], via=d["via"]
+            )
     found, occurrences = [], []
     for incident_id, rec in sorted(incidents.items()):
         last = rec.occurrences[-1]
@@ -423,6 +458,7 @@ def replay(entries: Sequence[AuditEntry]) -> MonthlyInput:
         now=REPORT_TIME,
         occurrences=sorted(occurrences, key=lambda o: (o.ts, o.incident_id, o.n)),
         breaches=breaches,
+        surveys=[Survey(**q) for q in surveys.values()],
     )
 
 
@@ -463,6 +499,8 @@ def test_the_month_is_full_of_reopens_breaches_escalations_and_hand_resolves(mon
     assert total.breaches >= 5 and total.escalated >= 5
     assert 0 < total.acknowledged < total.opened
     assert total.reported == 8
+    assert 0 < total.surveys_answered < total.surveys_asked
+    assert total.satisfaction is not None
     assert month.counts["hand-resolves"] >= 3
     assert month.counts["reopened-by-recheck"] >= 3
     notes = [o.note for o in month.occurrences if o.note]
@@ -546,3 +584,22 @@ def test_replay_would_notice_a_lost_acknowledgement(month: Month) -> None:
     period = parse_period("2026-11", TZ)
     altered = build_monthly(replay(dropped), period)
     assert replace(altered.total) != replace(month.from_store.total)
+
+
+DESK_SAMPLES = {
+    ("md", "en"): "monthly-desk-2026-11.en.md",
+    ("md", "zh"): "monthly-desk-2026-11.zh.md",
+    ("html", "en"): "monthly-desk-2026-11.en.html",
+    ("csv", "en"): "monthly-desk-2026-11.en.csv",
+}
+
+
+@pytest.mark.parametrize(("fmt", "lang"), sorted(DESK_SAMPLES))
+def test_the_desk_sample_is_this_month_as_the_code_writes_it(
+    month: Month, fmt: str, lang: str
+) -> None:
+    """docs/samples/monthly-desk-2026-11.*: this generated month (reopens, hand tickets,
+    surveys), byte for byte; regenerate them in the commit that changes the report."""
+    sample = Path(__file__).resolve().parents[2] / "docs" / "samples" / DESK_SAMPLES[(fmt, lang)]
+    written = output.monthly(month.from_store, fmt, lang, REPORT_TIME)
+    assert written == sample.read_text(encoding="utf-8-sig")

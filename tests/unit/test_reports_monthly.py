@@ -353,6 +353,9 @@ def expected_level(specs: list[Spec], level: int | None) -> dict[str, Any]:
         reopened=sum(1 for _, _, _, n in mine if n > 1),
         breaches=0,
         reported=0,
+        surveys_asked=0,
+        surveys_answered=0,
+        satisfaction=None,
         mtta_median=middle(acks),
         mtta_p90=nearest_rank(acks, 90),
         mttr_median=middle(fixes),
@@ -456,6 +459,9 @@ SLA_FIELDS = (
     "reopened",
     "breaches",
     "reported",
+    "surveys_asked",
+    "surveys_answered",
+    "satisfaction",
     "mtta_median",
     "mtta_p90",
     "mttr_median",
@@ -639,6 +645,14 @@ def expected_sla_rows(specs: list[Spec]) -> list[list[str]]:
     rows.append(["Reopened", *(str(c["reopened"]) for c in cols)])
     rows.append(["Reopen rate (%)", *(fmt_pct(c["reopened"], c["opened"]) for c in cols)])
     rows.append(["Reported by people", *(str(c["reported"]) for c in cols)])
+    rows.append(["Satisfaction surveys asked", *(str(c["surveys_asked"]) for c in cols)])
+    rows.append(
+        [
+            "Survey response rate (%)",
+            *(fmt_pct(c["surveys_answered"], c["surveys_asked"]) for c in cols),
+        ]
+    )
+    rows.append(["Satisfaction (mean of 1–5)", *("-" for c in cols)])
     rows.append(["Resolved", *(str(c["resolved"]) for c in cols)])
     rows.append(["Resolution rate (%)", *(fmt_pct(c["resolved"], c["opened"]) for c in cols)])
     return rows
@@ -839,7 +853,9 @@ def test_a_repair_target_under_an_hour_is_shown_in_minutes() -> None:
     from alerting.reports.tables import repair_in_minutes, sla_cell
 
     def stats(level: int | None, repair: float | None) -> LevelStats:
-        return LevelStats(level, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, None, None, None, 300.0, repair)
+        return LevelStats(
+            level, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, None, None, None, None, 300.0, repair
+        )
 
     usual = [stats(1, 4 * 3600.0), stats(2, 8 * 3600.0), stats(None, None)]
     assert not repair_in_minutes(usual)
