@@ -18,23 +18,31 @@ hex SHA-1 of timestamp + nonce + verification token + raw body. The answer, with
 three seconds, is the card redrawn (who acknowledged, when; the buttons still open), which
 Feishu puts in place of the old one. When the URL is saved, Feishu first sends
 `{"type": "url_verification", "challenge", "token"}`, answered with the challenge once the
-token matches."""
+token matches.
+
+With `callbacks: long-connection` the clicks come instead over the connection roomwatch opens
+to Feishu (alerting/chat/feishu_ws.py: no public URL) as `card.action.trigger` events, answered
+with a toast and the card redrawn."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from alerting.chat import feishu_ws
 from alerting.chat.cards import Card, Click, Outcome, button_label, card_of
-from alerting.chat.channel import CardNotifier, Inbound, Refused, Reply, Verified
+from alerting.chat.channel import CallbackHandler, CardNotifier, Inbound, Refused, Reply, Verified
 from alerting.messages import Message, truncate
 from alerting.notifiers.base import Contact, DeliveryError, NotifierSettings
 from alerting.notifiers.http import HttpSender, chat_error
+
+log = logging.getLogger("roomwatch.alerting.chat")
 
 TOKEN_INVALID = (99991661, 99991663, 99991668)  # missing, invalid, expired tenant token
 HEADER_COLOURS = {1: "red", 2: "orange", 3: "yellow"}
@@ -48,6 +56,9 @@ class FeishuAppSettings(NotifierSettings):
     type: Literal["feishu-app"]
     chat_id: str
     url: str = "https://open.feishu.cn"  # Lark: https://open.larksuite.com
+    # http: clicks come to POST /callback/NAME (a public URL); long-connection: over the
+    # connection roomwatch opens to Feishu (alerting/chat/feishu_ws.py), no public URL
+    callbacks: Literal["http", "long-connection"] = "http"
 
 
 def feishu_callback_signature(token: str, timestamp: str, nonce: str, body: bytes) -> str:
@@ -197,7 +208,67 @@ class FeishuAppNotifier(CardNotifier):
         )
         return Verified(click, sent_at, nonce)
 
+    # ------------------------------------------------------------ the long connection
+
+    def listens(self) -> bool:
+        return self.config.callbacks == "long-connection"
+
+    def parse_event(self, event: dict[str, Any]) -> Verified:
+        """A `card.action.trigger` event (schema 2.0) from the long connection."""
+        header = event.get("header") or {}
+        if not hmac.compare_digest(
+            str(header.get("token", "")), self._secrets["verification_token"]
+        ):
+            raise Refused(401, "an event with a wrong verification token")
+        body = event.get("event") or {}
+        value = (body.get("action") or {}).get("value")
+        if not isinstance(value, dict) or "roomwatch" not in value:
+            raise Refused(400, "not a roomwatch button")
+        operator = body.get("operator") or {}
+        users = tuple(str(operator.get(k) or "") for k in ("user_id", "open_id", "union_id"))
+        click = Click(
+            platform=self.platform,
+            user_ids=tuple(u for u in users if u),
+            action=str(value["roomwatch"]),
+            incidents=parse_incidents(value.get("incidents", "")),
+        )
+        try:
+            sent_at = float(header.get("create_time", 0)) / 1000.0  # milliseconds
+        except (TypeError, ValueError):
+            raise Refused(400, "an event without create_time") from None
+        nonce = str(header.get("event_id") or "")
+        if not nonce:
+            raise Refused(400, "an event without event_id")
+        return Verified(click, sent_at, nonce, {"format": "2.0"})
+
+    async def listen(self, handler: CallbackHandler) -> None:
+        async def on_event(event: dict[str, Any]) -> dict[str, Any]:
+            try:
+                verified = self.parse_event(event)
+            except Refused as exc:
+                log.warning("%s: event refused: %s", self.name, exc.reason)
+                return {"toast": {"type": "error", "content": exc.reason}}
+            reply = await handler(verified)
+            if reply.status != 200:  # a replay or a late event: said to the person, not drawn
+                why = str(reply.document.get("error", "refused"))
+                return {"toast": {"type": "error", "content": why}}
+            return reply.document
+
+        await feishu_ws.run(
+            self.config.url,
+            self._secrets["app_id"],
+            self._secrets["app_secret"],
+            on_event,
+            self.name,
+        )
+
     async def answer(self, outcome: Outcome, verified: Verified) -> Reply:
+        if verified.context.get("format") == "2.0":  # a long-connection event's answer
+            toast = {"type": "success" if outcome.accepted else "error", "content": outcome.toast}
+            answer: dict[str, Any] = {"toast": toast}
+            if outcome.card is not None:
+                answer["card"] = {"type": "raw", "data": feishu_card(outcome.card)}
+            return Reply(200, answer)
         # the body of the answer replaces the card; an empty object leaves it as it was
         return Reply(200, feishu_card(outcome.card) if outcome.card is not None else {})
 
