@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from alerting.chat import callbacks
 from alerting.chat.channel import CardNotifier, Reply, Verified
@@ -15,11 +16,14 @@ from alerting.chat.desk import CardDesk
 
 log = logging.getLogger("roomwatch.alerting.chat")
 
+RESTART_AFTER_CRASH = 30.0  # seconds
+
 
 class Listeners:
     def __init__(self, desk: CardDesk) -> None:
         self._desk = desk
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._not_before: dict[str, float] = {}  # a crashed connection waits before again
 
     def keep_running(self) -> None:
         """Start the task of each listening channel that has none (or whose task ended)."""
@@ -30,7 +34,12 @@ class Listeners:
             if task is not None and not task.done():
                 continue
             if task is not None and not task.cancelled() and task.exception() is not None:
-                log.warning("card channel %s: connection ended: %s", name, task.exception())
+                # a bug or an answer nobody foresaw: say so once, and not again every tick
+                log.warning("card channel %s: connection ended: %r", name, task.exception())
+                self._not_before[name] = time.monotonic() + RESTART_AFTER_CRASH
+                del self._tasks[name]
+            if time.monotonic() < self._not_before.get(name, 0.0):
+                continue
 
             async def on_callback(verified: Verified, name: str = name) -> Reply:
                 return await callbacks.handle_verified(self._desk, name, verified)

@@ -116,6 +116,10 @@ def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
     return out
 
 
+def _int32(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 def decode(data: bytes) -> Frame:
     frame = Frame()
     for number, value in _fields(data):
@@ -125,9 +129,9 @@ def decode(data: bytes) -> Frame:
             elif number == 2:
                 frame.log_id = value
             elif number == 3:
-                frame.service = value
+                frame.service = _int32(value)
             elif number == 4:
-                frame.method = value
+                frame.method = _int32(value)
             continue
         if number == 5:
             pair = dict((n, v) for n, v in _fields(value) if isinstance(v, bytes))
