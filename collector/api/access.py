@@ -39,7 +39,7 @@ log = logging.getLogger("roomwatch.api")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # a reporter's follow link is its own proof too (its HMAC): no login, no token
-PUBLIC_PREFIXES = ("/login", "/static/", ACK_LINK_PREFIX, "/follow/")
+PUBLIC_PREFIXES = ("/login", ACK_LINK_PREFIX, "/follow/")
 IDENTITY: web.RequestKey[Identity | None]  # set below, once Identity exists
 CONSOLE_PREFIX = "/console"
 ADMIN_PREFIX = "/console/users"

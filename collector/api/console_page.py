@@ -45,6 +45,19 @@ class Item:
     occurrences: int = 1
 
 
+# Every console page: not cached (it shows who is signed in), never framed, and allowed
+# nothing but its own inline style and script, its forms posting back here only.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline';"
+        " img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+}
+
+
 def item_of(incident: Incident, view: DaemonView, inventory: Inventory, now: float) -> Item:
     incidents = view.incidents()
     device = inventory.devices.get(incident.device)
@@ -106,8 +119,4 @@ def render(
             **context,
         )
     )
-    return web.Response(
-        text=html,
-        content_type="text/html",
-        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"},
-    )
+    return web.Response(text=html, content_type="text/html", headers=PAGE_HEADERS)

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from collector.accounts import verify
 from collector.api.access import Access, identity_of
-from collector.api.console_page import render, who_is
+from collector.api.console_page import PAGE_HEADERS, render, who_is
 from collector.api.page import _static, clock_time, environment
 from collector.api.sessions import COOKIE
 from collector.api.view import DaemonView
@@ -62,7 +62,7 @@ def routes(view: DaemonView, access: Access) -> list[web.RouteDef]:
             text=html,
             status=status,
             content_type="text/html",
-            headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"},
+            headers=PAGE_HEADERS,
         )
 
     async def login_form(request: web.Request) -> web.Response:

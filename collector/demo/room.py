@@ -189,6 +189,9 @@ class Room:
         self.serial_ups.state.battery_low = low
         self.serial_ups.state.cell_voltage = 1.9 if low else (2.1 if on_battery else 2.27)
 
+    def website(self, name: str, broken: bool) -> None:
+        self.sites[name].broken = broken
+
     def temperature(self, unit: int, celsius: float) -> None:
         _, humidity = self.sensors.get(unit)
         self.sensors.set(unit, celsius, humidity)
@@ -225,7 +228,7 @@ SCRIPT: list[Step] = sorted(
         Step(
             20,
             "website 'shop' starts failing (HTTP 503)",
-            lambda r: r.sites["shop"].__setattr__("broken", True),
+            lambda r: r.website("shop", broken=True),
         ),
         *_climb(25.0, 37.0, 25, 5, 1.0),
         Step(35, "UPS A loses mains: on battery", lambda r: r.ups_a(True, 96.0, 1500)),
@@ -233,7 +236,7 @@ SCRIPT: list[Step] = sorted(
         Step(55, "UPS B (serial) loses mains: on battery", lambda r: r.ups_b(True)),
         Step(65, "UPS B battery low", lambda r: r.ups_b(True, low=True)),
         Step(70, "core-sw uplink Gi1/0/49 is back", lambda r: r.uplink(True)),
-        Step(75, "website 'shop' is back", lambda r: r.sites["shop"].__setattr__("broken", False)),
+        Step(75, "website 'shop' is back", lambda r: r.website("shop", broken=False)),
         Step(80, "UPS A mains back: on line", lambda r: r.ups_a(False, 74.0, 1150)),
         Step(95, "UPS B mains back", lambda r: r.ups_b(False)),
         Step(100, "hall-a cooling back: 24.0 °C", lambda r: r.temperature(1, 24.0)),

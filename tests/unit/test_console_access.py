@@ -6,6 +6,7 @@ passwords lock the name, and the API token keeps working for scripts."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,11 @@ async def test_an_operator_acts_under_their_own_name(daemon: Daemon, console: Co
         ("wang", "acknowledged"),
         ("wang", "note"),
     ]
-    page = await (await client.get(f"/console/incidents/{number}")).text()
+    reply = await client.get(f"/console/incidents/{number}")
+    page = await reply.text()
     assert "fan tray replaced" in page and "wang" in page
+    policy = reply.headers["Content-Security-Policy"]
+    assert "form-action 'self'" in policy and "frame-ancestors 'none'" in policy
 
 
 async def test_a_viewer_can_look_but_not_act(daemon: Daemon, console: Console) -> None:
@@ -302,3 +306,29 @@ async def test_in_a_session_the_json_api_acts_under_the_user_not_the_body(
     assert [w.created_by for w in load_windows(daemon.maintenance_file)] == ["wang"]
     # without the session's CSRF header the same JSON request is refused
     assert (await client.post("/api/maintenance", json=window)).status == 403
+
+
+async def test_the_history_filters_by_level_state_month_device_and_words(
+    daemon: Daemon, console: Console
+) -> None:
+    first = await open_incident(daemon, "srv1", level=1)
+    second = await open_incident(daemon, "srv2", level=3)
+    await daemon.alerts.resolve(first, "wang")
+    client = await console.client()
+    await sign_in(client, "li")
+
+    async def shown(query: str) -> set[int]:
+        page = await (await client.get(f"/console/history?{query}")).text()
+        return {int(n) for n in re.findall(r'data-incident="(\d+)"', page)}
+
+    month = time.strftime("%Y-%m", time.localtime(daemon.clock()))
+    assert await shown("") == {first, second}
+    assert await shown("level=1") == {first}
+    assert await shown("state=open") == {second}
+    assert await shown("device=srv2") == {second}
+    assert await shown(f"month={month}") == {first, second}
+    assert await shown("month=1999-01") == set()
+    assert await shown("q=SRV2+cpu") == {second}  # every word, any case
+    assert await shown("q=%3Cscript%3E") == set()
+    page = await (await client.get("/console/history?q=%3Cscript%3Ealert(1)")).text()
+    assert "<script>alert(1)" not in page  # the search box shows what was typed, escaped
