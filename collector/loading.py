@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alerting.store import StoreError
 from collector.accounts import default_users_file, load_users
 from collector.api.auth import api_token
 from collector.config import Config, load_config
 from collector.sinks.factory import SinkConfigError, check_sinks
+from collector.storeconn import store_password
 from inventory import ConfigError, Credentials, Device, Inventory, load_credentials, load_inventory
 from inventory.loader import inventory_files
 from rules.loader import load_rules, rule_files
@@ -80,6 +82,10 @@ def load_all(config_path: str | Path) -> Loaded:
     """Raises inventory.ConfigError listing every error of the first bad file."""
     config = load_config(config_path)
     credentials, warnings = load_credentials(config.credentials)
+    try:
+        store_password(config, credentials)  # the entry named by store_credentials is there
+    except StoreError as exc:
+        raise ConfigError.single(config.path, str(exc)) from None
     warnings = [*config.warnings, *warnings, *mib_dir_warnings(config.mib_dirs)]
     try:
         check_sinks(config.sinks, credentials)

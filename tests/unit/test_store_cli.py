@@ -63,3 +63,20 @@ def test_a_password_in_the_store_url_is_a_config_error(
     err = capsys.readouterr().err
     assert "roomwatch.yaml:2" in err and "does not belong in the store URL" in err
     assert "hunter2" not in err
+
+
+def test_check_names_a_missing_store_credentials_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "inventory.yaml").write_text("devices: []\n", encoding="utf-8")
+    (tmp_path / "credentials.yaml").write_text("other:\n  password: x\n", encoding="utf-8")
+    (tmp_path / "credentials.yaml").chmod(0o600)
+    path = tmp_path / "roomwatch.yaml"
+    path.write_text(
+        "inventory: inventory.yaml\nrules: []\ncredentials: credentials.yaml\n"
+        "store: postgresql://rw@db.example.net/rw\nstore_credentials: ticket-db\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "-c", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "store_credentials" in err and "ticket-db" in err
