@@ -151,9 +151,12 @@ def run(args: argparse.Namespace) -> None:
                     print(f"  t+{elapsed:6.0f}s daemon RSS {now['daemon'][1]:7.1f} MiB,"
                           f" CPU {now['daemon'][0] - first['daemon'][0]:7.1f}s; polls in"
                           f" flight {m.get('roomwatch_polls_in_flight', 0):.0f}, waiting"
-                          f" {m.get('roomwatch_polls_waiting', 0):.0f} (of"
-                          f" {m.get('roomwatch_poll_concurrency', 0):.0f}); load {loadavg()}",
-                          flush=True)  # fmt: skip
+                          f" {m.get('roomwatch_polls_waiting', 0):.0f}, allowed"
+                          f" {m.get('roomwatch_poll_concurrency', 0):.0f} of"
+                          f" {m.get('roomwatch_poll_concurrency_ceiling', 0):.0f}; loop lag"
+                          f" {m.get('roomwatch_event_loop_lag_seconds', 0):.2f}s;"
+                          f" failed polls {m.get('roomwatch_poll_failures_total', 0):.0f};"
+                          f" load {loadavg()}", flush=True)  # fmt: skip
             last = watch.read()
             m1 = daemon_metrics(metrics_url)
             window = time.monotonic() - t0
@@ -217,6 +220,7 @@ def report(
     print(f"  daemon: {cpu:.1f}s CPU ({cpu / window * 100:.0f}% of a core), {polls:.0f} polls"
           f" completed of {due:.0f} due; {per_poll * 1000:.2f} ms CPU per device poll,"
           f" {daemon_k * 1000:.2f} ms per 1,000 varbinds")  # fmt: skip
+    print(f"  polls that failed (no answer in time): {delta('roomwatch_poll_failures_total'):.0f}")
     skipped = {k: v for k, v in m1.items() if "poll_skipped_total" in k}
     for key, value in sorted(skipped.items()):
         print(f"  {key}: {value - m0.get(key, 0.0):.0f} in the window, {value:.0f} since start")

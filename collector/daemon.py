@@ -700,6 +700,8 @@ class Daemon:
             out["polls_in_flight"] = self.scheduler.in_flight
             out["polls_waiting"] = self.scheduler.waiting_for_slot
             out["poll_concurrency"] = self.scheduler.concurrency
+            out["poll_concurrency_ceiling"] = self.scheduler.concurrency_ceiling
+            out["event_loop_lag_seconds"] = self.scheduler.loop_lag
             out["poll_skipped"] = sum(j.stats.skipped for j in self.scheduler.jobs)
             # Per device and reason, only devices that skipped (a healthy room has none).
             out["poll_skipped_by"] = {

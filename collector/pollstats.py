@@ -62,7 +62,8 @@ class SkipLog:
     """One warning per minute at most, however many devices skip: counts by reason and an
     example of each since the last warning."""
 
-    def __init__(self, concurrency: Callable[[], int]) -> None:
+    def __init__(self, concurrency: Callable[[], tuple[int, int, float]]) -> None:
+        """`concurrency`: (polls allowed in flight now, the ceiling, the event loop's lag)."""
         self._concurrency = concurrency
         self._pending: dict[str, int] = collections.Counter()
         self._example: dict[str, str] = {}
@@ -79,11 +80,7 @@ class SkipLog:
         parts = []
         for why in (WAITING_FOR_SLOT, DEVICE_SLOW):
             if self._pending.get(why):
-                hint = (
-                    f" (collector.concurrency {self._concurrency()} in use)"
-                    if why == WAITING_FOR_SLOT
-                    else ""
-                )
+                hint = self._slot_hint() if why == WAITING_FOR_SLOT else ""
                 parts.append(
                     f"{self._pending[why]} slot(s) of {len(self._devices[why])} device(s)"
                     f" {why.replace('_', ' ')}{hint}, e.g. {self._example[why]}"
@@ -92,6 +89,15 @@ class SkipLog:
         self._pending.clear()
         self._example.clear()
         self._devices.clear()
+
+    def _slot_hint(self) -> str:
+        limit, ceiling, lag = self._concurrency()
+        if limit < ceiling:
+            return (
+                f" ({limit} polls allowed in flight, cut from {ceiling}: the event loop ran"
+                f" {lag:.1f}s late, the machine is short of CPU)"
+            )
+        return f" (collector.concurrency {limit} in use)"
 
 
 class PollSlots:
@@ -137,6 +143,41 @@ class PollSlots:
             if not future.done():
                 self.used += 1
                 future.set_result(None)
+
+
+# The event loop's lag (how late a 1 s timer fires) above which polls in flight are cut: the
+# process is short of CPU, and more polls at once only make every answer wait longer in the
+# socket (past the request timeout: retries, then timeouts, then more polls in flight).
+LOOP_LAG_HIGH = 0.25
+LOOP_LAG_LOW = 0.05  # below it, and with polls waiting, the limit grows back
+GOVERN_SECONDS = 1.0
+
+
+class AdaptiveLimit:
+    """Polls allowed in flight: the ceiling (configured, or sized from the inventory) while
+    the event loop keeps up; cut by a quarter each second it lags, grown back by a tenth
+    each second it keeps up with polls waiting (never below `floor`). Under overload the
+    daemon then sheds by polls waiting for a slot and skipping whole slots, counted, instead
+    of timing out every device at once."""
+
+    def __init__(self, ceiling: int, floor: int = 16) -> None:
+        self.ceiling = ceiling
+        self.floor = floor
+        self.limit = ceiling
+
+    def set_ceiling(self, ceiling: int) -> int:
+        """A new ceiling (a reload): kept at it when not cut, else never above it."""
+        self.limit = ceiling if self.limit >= self.ceiling else min(self.limit, ceiling)
+        self.ceiling = ceiling
+        return self.limit
+
+    def update(self, loop_lag: float, waiting: int) -> int:
+        low = min(self.floor, self.ceiling)
+        if loop_lag > LOOP_LAG_HIGH:
+            self.limit = max(low, self.limit * 3 // 4)
+        elif loop_lag < LOOP_LAG_LOW and waiting:
+            self.limit = min(self.ceiling, self.limit + max(1, self.limit // 10))
+        return self.limit
 
 
 def sized_concurrency(timeouts_and_intervals: Iterable[tuple[float, float]]) -> int:

@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 
 from collector.clock import Clock
 from collector.polling import PollResult, poll_once
-from collector.pollstats import LagHistogram, PollSlots, SkipLog, sized_concurrency, skip_reason
+from collector.pollstats import (
+    GOVERN_SECONDS,
+    AdaptiveLimit,
+    LagHistogram,
+    PollSlots,
+    SkipLog,
+    sized_concurrency,
+    skip_reason,
+)
 from probes.base import Probe
 
 log = logging.getLogger("roomwatch.scheduler")
@@ -74,8 +82,11 @@ class Scheduler:
         self.jitter = jitter
         self.configured_concurrency = concurrency
         self._slots = PollSlots(concurrency or 64)
+        self._limit = AdaptiveLimit(concurrency or 64)
+        self._governor: asyncio.Task[None] | None = None
+        self.loop_lag = 0.0  # seconds, as last measured
         self.lag = LagHistogram()
-        self._skip_log = SkipLog(lambda: self._slots.limit)
+        self._skip_log = SkipLog(lambda: (self._slots.limit, self._limit.ceiling, self.loop_lag))
         self._device_locks: dict[str, asyncio.Lock] = {}
         self._resource_locks: dict[str, asyncio.Lock] = {}
         self._jobs: dict[tuple[str, int], Job] = {}
@@ -91,11 +102,16 @@ class Scheduler:
         """A reload's `collector.concurrency` (None: sized at the next set_probes)."""
         self.configured_concurrency = concurrency
         if concurrency is not None:
-            self._slots.resize(concurrency)
+            self._slots.resize(self._limit.set_ceiling(concurrency))
 
     @property
     def concurrency(self) -> int:
+        """Polls allowed in flight now (at most concurrency_ceiling)."""
         return self._slots.limit
+
+    @property
+    def concurrency_ceiling(self) -> int:
+        return self._limit.ceiling
 
     @property
     def waiting_for_slot(self) -> int:
@@ -121,13 +137,21 @@ class Scheduler:
             self._jobs[key] = job
             job.task = asyncio.create_task(self._run(job), name=f"poll {key[0]}#{key[1]}")
         if self.configured_concurrency is None:
-            self._slots.resize(
-                sized_concurrency(
-                    (j.probe.settings.timeout, j.probe.settings.interval)
-                    for j in self._jobs.values()
-                )
+            sized = sized_concurrency(
+                (j.probe.settings.timeout, j.probe.settings.interval) for j in self._jobs.values()
             )
+            self._slots.resize(self._limit.set_ceiling(sized))
+        if self._governor is None and self._jobs:
+            self._governor = asyncio.create_task(self._govern(), name="poll governor")
         return retired
+
+    async def _govern(self) -> None:
+        """Once a second: how late the event loop is, and the polls allowed in flight."""
+        while not self._stopping:
+            started = self.clock.monotonic()
+            await self.clock.sleep(GOVERN_SECONDS)
+            self.loop_lag = max(0.0, self.clock.monotonic() - started - GOVERN_SECONDS)
+            self._slots.resize(self._limit.update(self.loop_lag, self._slots.waiting))
 
     def _cancel(self, job: Job) -> None:
         if job.task is not None and not job.task.done():
@@ -202,6 +226,9 @@ class Scheduler:
     async def drain(self, grace: float) -> None:
         """Let in-flight polls finish (up to `grace` seconds), then stop every job."""
         self._stopping = True
+        if self._governor is not None:
+            self._governor.cancel()
+            await asyncio.gather(self._governor, return_exceptions=True)
         idle = [j.task for j in self._jobs.values() if j.task is not None and not j.busy]
         for task in idle:
             task.cancel()

@@ -87,8 +87,20 @@ def scheduler_families(f: SelfFigures) -> Iterable[Metric]:
     if "poll_concurrency" in own:
         yield _gauge(
             "roomwatch_poll_concurrency",
-            "Polls allowed in flight at once (collector.concurrency, or sized from the inventory).",
+            "Polls allowed in flight now: the ceiling, less while the event loop lags.",
             float(own["poll_concurrency"]),
+        )
+    if "poll_concurrency_ceiling" in own:
+        yield _gauge(
+            "roomwatch_poll_concurrency_ceiling",
+            "Most polls in flight (collector.concurrency, or sized from the inventory).",
+            float(own["poll_concurrency_ceiling"]),
+        )
+    if "event_loop_lag_seconds" in own:
+        yield _gauge(
+            "roomwatch_event_loop_lag_seconds",
+            "How late a one-second timer fired, last measured (CPU shortage shows here).",
+            float(own["event_loop_lag_seconds"]),
         )
     skipped = CounterMetricFamily(
         "roomwatch_device_poll_skipped",

@@ -204,7 +204,9 @@ def test_poll_lag_is_a_histogram_and_skips_name_device_and_reason() -> None:
             "poll_skipped": 3,
             "poll_skipped_by": {("sw1", "waiting_for_slot"): 2, ("ups1", "device_slow"): 1},
             "polls_waiting": 4,
-            "poll_concurrency": 225,
+            "poll_concurrency": 168,
+            "poll_concurrency_ceiling": 225,
+            "event_loop_lag_seconds": 0.4,
         }
     )
     values, types = scraped(daemon_families(figures))
@@ -219,7 +221,9 @@ def test_poll_lag_is_a_histogram_and_skips_name_device_and_reason() -> None:
     assert values[(by_device, (("device", "sw1"), ("reason", "waiting_for_slot")))] == 2
     assert values[(by_device, (("device", "ups1"), ("reason", "device_slow")))] == 1
     assert values[("roomwatch_polls_waiting", ())] == 4
-    assert values[("roomwatch_poll_concurrency", ())] == 225
+    assert values[("roomwatch_poll_concurrency", ())] == 168
+    assert values[("roomwatch_poll_concurrency_ceiling", ())] == 225
+    assert values[("roomwatch_event_loop_lag_seconds", ())] == 0.4
 
 
 def test_a_healthy_scheduler_shows_no_per_device_skips() -> None:

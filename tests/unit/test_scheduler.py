@@ -14,7 +14,13 @@ from typing import ClassVar
 import pytest
 
 from collector.polling import PollResult, poll_once
-from collector.pollstats import DEVICE_SLOW, WAITING_FOR_SLOT, PollSlots, sized_concurrency
+from collector.pollstats import (
+    DEVICE_SLOW,
+    WAITING_FOR_SLOT,
+    AdaptiveLimit,
+    PollSlots,
+    sized_concurrency,
+)
 from collector.scheduler import Scheduler, next_slot
 from core.sample import Sample
 from probes.base import Probe, ProbeAuthError, ProbeSettings
@@ -315,3 +321,56 @@ async def test_poll_slots_grow_while_polls_wait_and_a_cancelled_waiter_frees_not
     slots.release()
     await asyncio.sleep(0)
     assert waiters[2].done() and slots.used == 2 and slots.waiting == 0
+
+
+def test_adaptive_limit_cuts_while_the_loop_lags_and_grows_back_while_polls_wait() -> None:
+    limit = AdaptiveLimit(ceiling=100, floor=16)
+    assert limit.update(loop_lag=0.0, waiting=0) == 100
+    assert limit.update(loop_lag=1.0, waiting=50) == 75  # a quarter less
+    for _ in range(20):
+        limit.update(loop_lag=2.0, waiting=50)
+    assert limit.limit == 16  # never below the floor
+    assert limit.update(loop_lag=0.0, waiting=0) == 16  # nothing waiting: no need to grow
+    assert limit.update(loop_lag=0.1, waiting=5) == 16  # not lagging, but not idle either
+    assert limit.update(loop_lag=0.0, waiting=5) == 17  # a tenth more, at least one
+    for _ in range(100):
+        limit.update(loop_lag=0.0, waiting=5)
+    assert limit.limit == 100  # never above the ceiling
+
+
+def test_a_new_ceiling_moves_an_uncut_limit_and_caps_a_cut_one() -> None:
+    limit = AdaptiveLimit(ceiling=100)
+    assert limit.set_ceiling(200) == 200  # not cut: follows the inventory
+    limit.update(loop_lag=1.0, waiting=1)
+    assert limit.limit == 150
+    assert limit.set_ceiling(300) == 150  # cut: stays where the lag put it
+    assert limit.set_ceiling(64) == 64
+    assert AdaptiveLimit(ceiling=5).update(loop_lag=9.0, waiting=1) == 5  # floor ≤ ceiling
+
+
+class LaggingClock(VirtualClock):
+    """A busy machine: every timer fires `lag` seconds late."""
+
+    lag = 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds + self.lag)
+
+
+async def test_the_scheduler_cuts_polls_in_flight_while_its_loop_lags_and_says_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = LaggingClock()
+    sched = Scheduler(clock, lambda r: None, concurrency=80, jitter=0.0)
+    probes = [((f"d{i}", 0), FakeProbe(f"d{i}", 10, clock, busy=9)) for i in range(100)]
+    sched.set_probes(probes)
+    clock.lag = 0.5
+    await clock.advance(30)
+    assert sched.loop_lag == pytest.approx(0.5)
+    assert sched.concurrency < 80 and sched.concurrency_ceiling == 80
+    assert FakeProbe.peak_total == 80  # before the first cut
+    assert "cut from 80" in caplog.text and "short of CPU" in caplog.text
+    clock.lag = 0.0
+    await clock.advance(120)
+    assert sched.concurrency == 80  # back at the ceiling once the loop keeps up
+    await sched.drain(0)
