@@ -156,7 +156,8 @@ GOVERN_SECONDS = 1.0
 class AdaptiveLimit:
     """Polls allowed in flight: the ceiling (configured, or sized from the inventory) while
     the event loop keeps up; cut by a quarter each second it lags, grown back by a tenth
-    each second it keeps up with polls waiting (never below `floor`). Under overload the
+    each second it keeps up with polls waiting (never below `floor` or a quarter of the
+    ceiling). Under overload the
     daemon then sheds by polls waiting for a slot and skipping whole slots, counted, instead
     of timing out every device at once."""
 
@@ -172,7 +173,9 @@ class AdaptiveLimit:
         return self.limit
 
     def update(self, loop_lag: float, waiting: int) -> int:
-        low = min(self.floor, self.ceiling)
+        # Never below a quarter of the ceiling: dead devices hold their slots for their
+        # whole timeout, and a few dozen of them must not stop every other poll.
+        low = min(self.ceiling, max(self.floor, self.ceiling // 4))
         if loop_lag > LOOP_LAG_HIGH:
             self.limit = max(low, self.limit * 3 // 4)
         elif loop_lag < LOOP_LAG_LOW and waiting:

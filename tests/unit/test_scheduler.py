@@ -329,10 +329,14 @@ def test_adaptive_limit_cuts_while_the_loop_lags_and_grows_back_while_polls_wait
     assert limit.update(loop_lag=1.0, waiting=50) == 75  # a quarter less
     for _ in range(20):
         limit.update(loop_lag=2.0, waiting=50)
-    assert limit.limit == 16  # never below the floor
-    assert limit.update(loop_lag=0.0, waiting=0) == 16  # nothing waiting: no need to grow
-    assert limit.update(loop_lag=0.1, waiting=5) == 16  # not lagging, but not idle either
-    assert limit.update(loop_lag=0.0, waiting=5) == 17  # a tenth more, at least one
+    assert limit.limit == 25  # never below a quarter of the ceiling (dead devices hold slots)
+    assert limit.update(loop_lag=0.0, waiting=0) == 25  # nothing waiting: no need to grow
+    assert limit.update(loop_lag=0.1, waiting=5) == 25  # not lagging, but not idle either
+    assert limit.update(loop_lag=0.0, waiting=5) == 27  # a tenth more, at least one
+    small = AdaptiveLimit(ceiling=40, floor=16)
+    for _ in range(20):
+        small.update(loop_lag=2.0, waiting=1)
+    assert small.limit == 16  # the floor, where a quarter would be less
     for _ in range(100):
         limit.update(loop_lag=0.0, waiting=5)
     assert limit.limit == 100  # never above the ceiling
