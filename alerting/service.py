@@ -27,6 +27,7 @@ from alerting import acklink, desk, incidents
 from alerting.chat import callbacks
 from alerting.chat.channel import Inbound, Reply
 from alerting.chat.listeners import Listeners
+from alerting.chat.redraw import Redrawer
 from alerting.chat.replay import ReplayGuard
 from alerting.config import AlertingConfig
 from alerting.dispatch import Dispatcher
@@ -98,6 +99,7 @@ class AlertService:
         #: per card channel, the nonces of callbacks taken (alerting/chat/replay.py)
         self.chat_guards: dict[str, ReplayGuard] = {}
         self._listeners = Listeners(self)
+        self.redrawer = Redrawer(self)  # cards showing an incident acted on elsewhere
         self._acks_seen: set[tuple[int, float]] | None = None  # (id, acknowledged_at)
 
     @classmethod
@@ -298,6 +300,7 @@ class AlertService:
                         incident.id,
                         incident.acknowledged_by,
                     )
+                    self.redrawer.after_action(incident.id)
         self._acks_seen = set(acked)
 
     # ------------------------------------------------------------ people
@@ -310,6 +313,7 @@ class AlertService:
         log.info("incident %s acknowledged by %s", incident_id, by)
         if self._acks_seen is not None and incident.acknowledged_at is not None:
             self._acks_seen.add((incident.id, incident.acknowledged_at))  # logged just now
+        self.redrawer.after_action(incident.id)
         return incident
 
     async def ack_link(
@@ -333,6 +337,7 @@ class AlertService:
             incident = await incidents.resolve(self.store, incident_id, by, now, note)
             await self.dispatch.check_sla(incident, now)
             await self.dispatch.recovered(incident, now, by)
+        self.redrawer.after_action(incident.id)
         return incident
 
     async def accept(self, incident_id: int, by: str, until: float, reason: str) -> Incident:
@@ -366,6 +371,7 @@ class AlertService:
         async with self.store.transaction():
             incident = await incidents.arrive(self.store, incident_id, by, now)
             await self.dispatch.check_sla(incident, now)
+        self.redrawer.after_action(incident.id)
         return incident
 
     def on_duty(self) -> OnDuty:
@@ -414,6 +420,7 @@ class AlertService:
     async def close(self, flush_seconds: float = 5.0) -> None:
         """Send what is due if that is quick, then close channels and the store."""
         await self._listeners.stop()
+        await self.redrawer.wait()
         try:
             if self._delivery is not None and not self._delivery.done():
                 await asyncio.wait_for(self._delivery, flush_seconds)

@@ -9,11 +9,13 @@ alert service runs as a task while the channel is configured."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
-from alerting.chat.cards import Click, Outcome
+from alerting.chat.cards import Card, Click, Outcome
 from alerting.notifiers.base import Notifier
 
 
@@ -61,12 +63,19 @@ class Refused(Exception):
 CallbackHandler = Callable[[Verified], Awaitable[Reply]]
 
 
+SHOWN_LIMIT = 2000
+
+
 class CardNotifier(Notifier):
     """A channel that takes callbacks from its platform (a card's buttons, a call report)."""
 
     platform: ClassVar[str]
     #: a callback whose timestamp is further than this from our clock is refused
     replay_window: ClassVar[float] = 300.0
+
+    def __init__(self, config: Any, secrets: dict[str, str], state_dir: Path) -> None:
+        super().__init__(config, secrets, state_dir)
+        self._shown: OrderedDict[str, tuple[int, ...]] = OrderedDict()
 
     def parse_callback(self, inbound: Inbound) -> Reply | Verified | Recorded:
         raise Refused(404, f"{self.name} takes no HTTP callbacks")
@@ -81,3 +90,18 @@ class CardNotifier(Notifier):
     async def listen(self, handler: CallbackHandler) -> None:
         """Receive callbacks over the channel's own connection until cancelled."""
         raise NotImplementedError
+
+    # Cards this channel can redraw later, when an incident is acted on elsewhere (the
+    # console, an SMS code): the platform's id of each card and the incidents it shows. Kept in
+    # memory, the newest SHOWN_LIMIT: after a restart an old card is redrawn by its next click.
+
+    def remember(self, ref: str, incidents: tuple[int, ...]) -> None:
+        self._shown[ref] = incidents
+        while len(self._shown) > SHOWN_LIMIT:
+            self._shown.popitem(last=False)
+
+    def showing(self, incident_id: int) -> list[tuple[str, tuple[int, ...]]]:
+        return [(ref, ids) for ref, ids in self._shown.items() if incident_id in ids]
+
+    async def redraw(self, ref: str, card: Card) -> None:
+        """Draw `card` in place of the card `ref` (raises DeliveryError)."""

@@ -131,9 +131,11 @@ class DingTalkAppNotifier(CardNotifier):
 
     async def send(self, message: Message) -> None:
         token = await self._access_token()
+        card = card_of(message)
+        document = self.document(card)
         _, body = await self._http.post_json(
             self._api("/v1.0/card/instances/createAndDeliver"),
-            self.document(card_of(message)),
+            document,
             headers={"x-acs-dingtalk-access-token": token},
         )
         answer = _json(self.name, body)
@@ -142,6 +144,28 @@ class DingTalkAppNotifier(CardNotifier):
                 f"{self.name}: card refused: {str(answer.get('message', ''))[:160]}",
                 retryable=False,
             )
+        if card.incidents:
+            self.remember(document["outTrackId"], card.incidents)
+
+    async def redraw(self, ref: str, card: Card) -> None:
+        """`PUT {api}/v1.0/card/instances`: the card's variables again, by key."""
+        token = await self._access_token()
+        await self._http.request(
+            "PUT",
+            self._api("/v1.0/card/instances"),
+            body=json.dumps(
+                {
+                    "outTrackId": ref,
+                    "cardData": {"cardParamMap": card_params(card)},
+                    "cardUpdateOptions": {"updateCardDataByKey": True},
+                },
+                ensure_ascii=False,
+            ).encode(),
+            headers={
+                "x-acs-dingtalk-access-token": token,
+                "Content-Type": "application/json; charset=utf-8",
+            },
+        )
 
     # ------------------------------------------------------------ clicks over Stream
 

@@ -144,7 +144,8 @@ class FeishuAppNotifier(CardNotifier):
         return token
 
     async def send(self, message: Message) -> None:
-        content = json.dumps(feishu_card(card_of(message)), ensure_ascii=False)
+        card = card_of(message)
+        content = json.dumps(feishu_card(card), ensure_ascii=False)
         document = {
             "receive_id": self.config.chat_id,
             "msg_type": "interactive",
@@ -166,7 +167,25 @@ class FeishuAppNotifier(CardNotifier):
                 self._token = None  # revoked or expired early: fetch a new one, once
                 continue
             chat_error(self.name, body, "code", "msg")
+            message_id = ((json.loads(body).get("data") or {}).get("message_id")) or ""
+            if message_id and card.incidents:
+                self.remember(str(message_id), card.incidents)
             return
+
+    async def redraw(self, ref: str, card: Card) -> None:
+        """`PATCH {url}/open-apis/im/v1/messages/{message_id}` with the card (update_multi)."""
+        content = json.dumps(feishu_card(card), ensure_ascii=False)
+        token = await self._tenant_token()
+        _, body = await self._http.request(
+            "PATCH",
+            self._api(f"im/v1/messages/{ref}"),
+            body=json.dumps({"content": content}, ensure_ascii=False).encode(),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json; charset=utf-8",
+            },
+        )
+        chat_error(self.name, body, "code", "msg")
 
     # ------------------------------------------------------------ callbacks
 

@@ -159,3 +159,13 @@ async def test_pings_are_answered_and_a_disconnect_is_followed_by_a_new_connecti
     assert setup.platform.connections[-1] is not first
     card = await alert(setup)
     assert (await setup.platform.click(card, "ack", ZHANG_STAFF_ID))["code"] == 200
+
+
+async def test_resolved_elsewhere_the_card_is_redrawn(setup: Setup) -> None:
+    card = await alert(setup)
+    [incident] = await setup.service.store.active()
+    await setup.service.resolve(incident.id, "张工")  # the console's path, not a click
+    await setup.service.redrawer.wait()
+    assert setup.platform.updated == [card.out_track_id]
+    assert f"#{incident.id} 已由张工于" in card.params["status"]
+    assert DingTalkPlatform.buttons(card) == []

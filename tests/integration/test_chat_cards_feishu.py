@@ -218,3 +218,13 @@ async def test_the_url_check_is_answered_only_with_the_right_token(setup: Setup)
     assert status == 200 and answer == {"challenge": challenge}
     status, _ = await setup.server.acall(setup.platform.verify_url(setup.callback, token="wrong"))
     assert status == 401
+
+
+async def test_acknowledged_on_the_console_the_card_in_the_group_is_redrawn(setup: Setup) -> None:
+    sent = await alert(setup)
+    [incident] = await setup.service.store.active()
+    await setup.service.ack(incident.id, "李工")  # the console's path, not a click
+    await setup.service.redrawer.wait()
+    assert setup.platform.patched == [sent.message_id]
+    assert f"#{incident.id} 已由李工于" in FeishuPlatform.text(sent.card)
+    assert list(FeishuPlatform.buttons(sent.card)) == ["我在路上", "已解决"]
