@@ -69,6 +69,14 @@ _KNOWN_KEYS = frozenset(
     )
 )  # fmt: skip
 
+# LibreNMS's detection keys → ours (any other key, e.g. an SNMP GET, makes a rule unusable).
+_DETECTION_KEYS = {
+    "sysObjectID": "sys_object_id",
+    "sysObjectID_except": "sys_object_id_except",
+    "sysDescr": "sys_descr",
+    "sysDescr_regex": "sys_descr_regex",
+}
+
 INDEX = "{{ $index }}"
 _TEMPLATE = re.compile(r"\{\{\s*\$?[^}]*\}\}")
 _NUMERIC = re.compile(r"^\.?\d+(\.\d+)+\.?$")
@@ -114,20 +122,16 @@ def _detect(os_def: dict[str, Any], where: str, skipped: list[str]) -> list[dict
         if not isinstance(item, dict):
             continue
         rule: dict[str, list[str]] = {}
-        unsupported = [k for k in item if k not in ("sysObjectID", "sysDescr", "sysDescr_regex")]
+        unsupported = [k for k in item if k not in _DETECTION_KEYS]
         if unsupported:
             skipped.append(f"{where}: a detection rule using {', '.join(unsupported)} (not read)")
             continue
-        for key, ours in (
-            ("sysObjectID", "sys_object_id"),
-            ("sysDescr", "sys_descr"),
-            ("sysDescr_regex", "sys_descr_regex"),
-        ):
+        for key, ours in _DETECTION_KEYS.items():
             values = item.get(key)
             if values is None:
                 continue
             values = values if isinstance(values, list) else [values]
-            if key == "sysObjectID":
+            if key in ("sysObjectID", "sysObjectID_except"):
                 rule[ours] = [str(v).strip().strip(".") for v in values]  # ".1.3.6.1.4.1.20916.1."
             elif key == "sysDescr_regex":
                 rule[ours] = [_php_regex(str(v)) for v in values]
@@ -174,6 +178,8 @@ def convert_os(
     if not discovery:
         result.skipped.append(f"{os_name}: no YAML sensor discovery (PHP-only or none)")
     kind = str(os_def.get("type", ""))
+    if kind == "power" and not _is_ups(os_def, sensors):
+        kind = "power-other"  # a PDU, ATS or DC plant: NUT's UPS names would mislead
     shared: dict[str, list[dict[str, Any]]] = {}
     for sensor_class, block in sensors.items():
         if sensor_class == "pre-cache" or not isinstance(block, dict):
@@ -198,6 +204,8 @@ def convert_os(
         if name.startswith("ambient.") or len(fitting) == 1:
             for table in fitting:
                 metric = dict(table["metrics"][0], name=name)
+                if not name.startswith("ambient."):
+                    metric["bare"] = True  # NUT's names are the unit's, unlabelled
                 if name == "battery.runtime":
                     metric["scale"] = metric.get("scale", 1.0) * 60  # minutes → s
                     metric["unit"] = "s"
@@ -343,6 +351,17 @@ def _skip_values(
             table.setdefault("skip", []).append({"oid": column, "op": op, "value": value})
         else:
             skipped.append(f"{where}: skip_values {oid} {op} {value} (operator {op} not converted)")
+
+
+def _is_ups(os_def: dict[str, Any], sensors: dict[str, Any]) -> bool:
+    """A UPS: LibreNMS's group says so, its name does, or it has a battery charge or runtime."""
+    named = f"{os_def.get('os', '')} {os_def.get('text', '')}".lower()
+    return (
+        os_def.get("group") == "ups"
+        or re.search(r"\bups\b", named) is not None
+        or "charge" in sensors
+        or "runtime" in sensors
+    )
 
 
 def _shared_name(kind: str, sensor_class: str, descr: str) -> str | None:

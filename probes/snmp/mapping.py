@@ -189,6 +189,8 @@ class SampleBuilder:
         ):
             self.out_of_bounds.append(spec.name)  # not a reading: counted and logged once
             return None
+        if spec.bare:
+            labels, label_key = {}, ()
         if spec.labels:
             labels = {**spec.labels, **labels}
             label_key = None

@@ -101,6 +101,7 @@ class MetricSpec(_Model):
     sentinels: list[float] = Field(default_factory=list)
     bounds: tuple[float, float] | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    bare: bool = False  # without the table row's labels (a unit-wide name such as NUT's)
     scale_by: ScaleBy | None = None
     multiply_by: OidField | None = None
     precision_from: OidField | None = None
@@ -270,9 +271,13 @@ def _regexes(value: Any) -> Any:
 
 class DetectRule(_Model):
     """Every key given must match (sysObjectID by prefix, sysDescr by substring or by regular
-    expression); within a key, any entry will do. The shape of LibreNMS's OS detection."""
+    expression; no sysObjectID_except prefix); within a key, any entry will do. The shape of
+    LibreNMS's OS detection."""
 
     sys_object_id: Annotated[list[str], BeforeValidator(_oid_prefixes)] = Field(
+        default_factory=list
+    )
+    sys_object_id_except: Annotated[list[str], BeforeValidator(_oid_prefixes)] = Field(
         default_factory=list
     )
     sys_descr: list[str] = Field(default_factory=list)
@@ -282,6 +287,10 @@ class DetectRule(_Model):
         if self.sys_object_id and not (
             sys_object_id is not None
             and any(sys_object_id[: len(p)] == p for p in map(parse_oid, self.sys_object_id))
+        ):
+            return False
+        if sys_object_id is not None and any(
+            sys_object_id[: len(p)] == p for p in map(parse_oid, self.sys_object_id_except)
         ):
             return False
         descr = sys_descr or ""

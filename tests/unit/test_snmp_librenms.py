@@ -77,7 +77,7 @@ def test_the_command_writes_profiles_that_auto_picks(
     assert main(["profiles", "import", "librenms", str(LIBRENMS), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "cyberpower: whole (16 sensor entries)" in printed
-    assert "5 OS definitions: 1 whole, 4 partly, 0 not converted; 5 profiles in" in printed
+    assert "8 OS definitions: 4 whole, 4 partly, 0 not converted; 8 profiles in" in printed
     assert "  skipped sensors.current.data[0] (current4to20mASensorTable): descr column" in printed
     profiles = load_profiles((str(out),))
     assert {"librenms-akcp", "librenms-avtech", "librenms-cyberpower", "librenms-netagent2"} | {
@@ -179,3 +179,45 @@ def test_skip_value_bounds_become_skip_rules_and_unknown_keys_are_reported() -> 
     assert table["skip"] == [{"oid": "1.3.6.1.4.1.99.1.1", "op": "<", "value": -50}]
     assert table["labels"]["sensor"] == {"template": "Inlet {index}"}
     assert [m["name"] for m in table["metrics"]] == ["sensor.temperature", "ambient.temperature"]
+
+
+def test_nut_names_only_for_ups_units_and_without_the_sensor_labels() -> None:
+    by_os = {c.os: c for c in import_definitions(LIBRENMS, ["cyberpower", "ats", "cetpower"])}
+
+    def shared(os_name: str) -> dict[str, bool]:
+        profile = by_os[os_name].profile
+        assert profile is not None
+        metrics = [m for t in profile["tables"] for m in t["metrics"]]
+        return {
+            m["name"]: m.get("bare", False) for m in metrics if not m["name"].startswith("sensor.")
+        }
+
+    # A UPS (it has a battery charge): its one input voltage is NUT's input.voltage, unlabelled.
+    assert shared("cyberpower")["input.voltage"] is True
+    assert shared("cyberpower")["battery.runtime"] is True
+    # A transfer switch and a DC plant controller are "power" devices too, but no UPS.
+    assert shared("ats") == {}
+    assert shared("cetpower") == {}
+    # ALGCOM's detection excludes a sysObjectID subtree, which the rule keeps.
+    algcom = {c.os: c for c in import_definitions(LIBRENMS, ["algcom-dc-ups"])}["algcom-dc-ups"]
+    assert algcom.verdict == "whole"
+    assert algcom.profile is not None
+    assert algcom.profile["detect"]["rules"] == [
+        {"sys_object_id": ["1.3.6.1.4.1.49136"], "sys_object_id_except": ["1.3.6.1.4.1.49136.100"]}
+    ]
+
+
+def test_a_detection_rule_needs_every_key_and_honours_the_exception() -> None:
+    from probes.snmp.profiles import DetectRule
+
+    rule = DetectRule(
+        sys_object_id=["1.3.6.1.4.1.49136"],
+        sys_object_id_except=["1.3.6.1.4.1.49136.100"],
+        sys_descr_regex=["(?i)^algcom"],
+    )
+    assert rule.matches((1, 3, 6, 1, 4, 1, 49136, 1), "ALGCOM DC UPS")
+    assert not rule.matches((1, 3, 6, 1, 4, 1, 49136, 100, 2), "ALGCOM DC UPS")
+    assert not rule.matches((1, 3, 6, 1, 4, 1, 49136, 1), "something else")
+    assert not rule.matches(None, "ALGCOM DC UPS")
+    with pytest.raises(ValueError, match="not a valid OID|not a numeric OID"):
+        DetectRule(sys_object_id=["1.3.6.1.4.1.20916."])
