@@ -219,5 +219,5 @@ def test_a_detection_rule_needs_every_key_and_honours_the_exception() -> None:
     assert not rule.matches((1, 3, 6, 1, 4, 1, 49136, 100, 2), "ALGCOM DC UPS")
     assert not rule.matches((1, 3, 6, 1, 4, 1, 49136, 1), "something else")
     assert not rule.matches(None, "ALGCOM DC UPS")
-    with pytest.raises(ValueError, match="not a valid OID|not a numeric OID"):
+    with pytest.raises(ValueError, match=r"not a valid OID|not a numeric OID"):
         DetectRule(sys_object_id=["1.3.6.1.4.1.20916."])
