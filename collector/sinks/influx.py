@@ -10,7 +10,11 @@ spooler's next commit (milliseconds under load); that short window is what a `ki
 The one case that can write a batch twice is a write whose answer never came (timeout, or the
 daemon killed mid-request): the batch is sent again. InfluxDB stores a point with the same
 measurement, tags, field and timestamp once (the second write overwrites the first), so the
-stored data stays exact there; see README "Sending samples to InfluxDB"."""
+stored data stays exact there; see README "Sending samples to InfluxDB".
+
+(Over 400 lines on purpose: the sink is one state machine — memory queue, spool, store — whose
+two tasks share its counters, events and the spool lock; split into modules they would share
+private state across them. The pure parts live apart: lineproto.py, spool.py, store.py.)"""
 
 from __future__ import annotations
 
