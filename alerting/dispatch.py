@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from alerting import acklink, escalation, incidents, notices, problems, sla, survey
+from alerting import acklink, escalation, incidents, knowledge, notices, problems, sla, survey
 from alerting.config import AlertingConfig, NotifierConfig
 from alerting.duty import OnDuty, local_time, on_duty, person, resolve_targets
 from alerting.incidents import Change
@@ -87,6 +87,7 @@ class Dispatcher:
         workaround = None
         if incident.problem_id is not None:
             workaround = (await self.store.problem(incident.problem_id)).workaround
+        known = await knowledge.best_match(self.store, incident, self.inventory)
         out: dict[str, Any] = {
             "kind": kind,
             "incident": incident.id,
@@ -108,6 +109,11 @@ class Dispatcher:
             # held open while it opens and clears again and again: no recovery until it settles
             "flapping": incident.suppressed == "flapping",
             "workaround": workaround,
+            "knowledge": (
+                {"id": known.number, "title": known.title, "workaround": known.workaround}
+                if known
+                else None
+            ),
             "ack": self._ack(incident, now),
         }
         if incident.resolved_at is not None:

@@ -197,6 +197,11 @@ def _detail_lines(
         lines.append(f"{_w('runbook', language)}: {item['runbook']}")
     if item.get("workaround"):
         lines.append(f"{_w('workaround', language)}: {item['workaround']}")
+    known = item.get("knowledge")
+    if isinstance(known, dict) and known.get("workaround"):
+        lines.append(
+            f"{_w('knowledge', language)} {known.get('id')}: {known.get('title')} — {known['workaround']}"
+        )
     if item.get("people"):
         lines.append(f"{_w('told', language)}: {', '.join(item['people'])}")
     if item.get("kind") not in ("resolved", "acknowledged"):

@@ -25,6 +25,7 @@ COMMANDS = {
     "poll": "poll the inventory once and print what each device says",
     "probe": "poll one device once without an inventory (like snmpwalk or upsc)",
     "incidents": "list, show, acknowledge and resolve incidents",
+    "kb": "the knowledge base of known errors and workarounds",
     "oncall": "the duty schedule",
     "rules": "check rule files and run rule unit tests",
     "maintenance": "add, list and end maintenance windows",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from alerting.store.desk_sql import MailRecord, Survey
 from alerting.store.interface import TicketStore
+from alerting.store.kb_sql import KbEntry
 from alerting.store.model import (
     ACTIVE_STATES,
     INCIDENT_COLUMNS,
@@ -46,6 +47,7 @@ __all__ = [
     "Conflict",
     "Fenced",
     "Incident",
+    "KbEntry",
     "MailRecord",
     "NotFound",
     "Note",

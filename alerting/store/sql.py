@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from alerting.store.desk_sql import DeskQueries
+from alerting.store.kb_sql import KbQueries
 from alerting.store.model import (
     INCIDENT_COLUMNS,
     OCCURRENCE_MIRROR,
@@ -41,7 +42,7 @@ from alerting.store.model import (
 _ACTIVE = "state IN ('open', 'acknowledged')"
 
 
-class SqlStore(DeskQueries, ABC):
+class SqlStore(DeskQueries, KbQueries, ABC):
     backend: str
     url: str
     #: the collector that acts through this store, written to the audit log and outbox

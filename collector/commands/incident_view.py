@@ -8,6 +8,7 @@ import argparse
 import json
 from typing import Any
 
+from alerting import knowledge
 from alerting.messages import level_name, summary_of
 from alerting.store import Breach, Occurrence
 from collector.commands.incident_context import IncidentContext, find_incident, when
@@ -96,6 +97,9 @@ async def show_incident(args: argparse.Namespace, ctx: IncidentContext) -> int:
         )
     if incident.recheck:
         rows.append(("recheck", "resolved by hand: reopens if its condition still holds"))
+    known = await knowledge.best_match(ctx.store, incident, ctx.dispatch.inventory)
+    if known is not None:
+        rows.append(("known error", f"{known.number} {known.title}: {known.workaround}"))
     if problem:
         rows.append(("problem", f"#{problem.id} ({problem.occurrences} occurrences)"))
         if problem.workaround:

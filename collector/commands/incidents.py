@@ -26,7 +26,7 @@ import json
 import sys
 
 from alerting import incidents as lifecycle
-from alerting import problems
+from alerting import knowledge, problems
 from alerting.config import AlertingConfig
 from alerting.messages import level_name, summary_of
 from alerting.store import (
@@ -129,7 +129,8 @@ def _run(args: argparse.Namespace, action: Action) -> int:
     credentials = Credentials({})
     store_url = args.store
     config = None
-    if store_url is None or action in _NEEDS_CONFIG:
+    needs_config = action in _NEEDS_CONFIG or getattr(action, "needs_config", False)
+    if store_url is None or needs_config:
         try:
             config = load_config(args.config)
         except ConfigError:
@@ -139,7 +140,7 @@ def _run(args: argparse.Namespace, action: Action) -> int:
     if config is not None:
         store_url = store_url or config.store
         alerting = config.alerting or alerting
-        if action in _NEEDS_CONFIG:
+        if needs_config:
             # device names and ack links in the notices this action queues; optional
             try:
                 credentials, _ = load_credentials(config.credentials)
@@ -173,6 +174,11 @@ def _run(args: argparse.Namespace, action: Action) -> int:
     return asyncio.run(
         _with_store(config, store_url, alerting, inventory, credentials, args, action)
     )
+
+
+def run_action(args: argparse.Namespace, action: Action) -> int:
+    """Run `action` against the store of `-c` / `--store` (for `roomwatch kb` too)."""
+    return _run(args, action)
 
 
 async def _with_store(
@@ -330,9 +336,13 @@ async def _problem(args: argparse.Namespace, ctx: IncidentContext) -> int:
             workaround=args.workaround,
             state="closed" if args.close else None,
         )
+        # a problem's workaround is a known error: keep it in the knowledge base
+        await knowledge.from_problem(
+            ctx.store, problem, ctx.dispatch.inventory, args.by, ctx.clock()
+        )
     print(f"problem {problem.id} updated")
     return 0
 
 
 # actions that queue notices need the alerting section and the inventory
-_NEEDS_CONFIG: tuple[Action, ...] = (_resolve, *desk.NEEDS_CONFIG)
+_NEEDS_CONFIG: tuple[Action, ...] = (_resolve, _problem, show_incident, *desk.NEEDS_CONFIG)
