@@ -149,6 +149,11 @@ def _ports_down(f: Flavour) -> str:
     return f"count(({oper}{{{DEVICE}}} != 1) and ({admin}{{{DEVICE}}} == 1)) or vector(0)"
 
 
+def _poll_lag(_f: Flavour) -> str:
+    rate = 'rate(roomwatch_poll_lag_seconds_bucket{job=~"$job"}[$__rate_interval])'
+    return f"histogram_quantile(0.95, sum by (le) ({rate}))"
+
+
 def _self(name: str, *, rate: bool = False, by: str = "") -> Callable[[Flavour], str]:
     def expr(_f: Flavour) -> str:
         series = f'{name}{{job=~"$job"}}'
@@ -280,6 +285,12 @@ DASHBOARDS = [
             Panel("Devices not answering", kind="stat", promql=_count_down, influxql=UPTIME_INFLUX),
             Panel("Garbled SNMP answers", "snmp.garbled"),
             Panel("Modbus timeouts", "modbus.timeouts"),
+            Panel(
+                "Poll lag (95th percentile)",
+                promql=_poll_lag,
+                show_unit="s",
+                flavours=(PROMETHEUS,),
+            ),
             *(
                 Panel(title, promql=expr, flavours=(PROMETHEUS,))
                 for title, expr in [
@@ -297,6 +308,7 @@ DASHBOARDS = [
                         _self("roomwatch_rule_evaluation_seconds_sum", rate=True),
                     ),
                     ("Messages waiting to be sent", _self("roomwatch_alert_outbox_pending")),
+                    ("Event loop lag", _self("roomwatch_event_loop_lag_seconds")),
                 ]
             ),
         ],
