@@ -93,6 +93,7 @@ class BoardIncident:
     suppressed: str | None
     stale: bool
     clocks: tuple[SlaClock, ...]
+    ticket: str = ""  # the human number (RW-2026-000123) the desk gives, when it does
 
 
 @dataclass(frozen=True)
@@ -332,6 +333,7 @@ def build_board(
                     SlaClock(c.clock, c.due, c.met_at, c.breached(now))
                     for c in clocks(incident, sla_for(incident.level))
                 ),
+                ticket=incident.ticket,
             )
         )
 

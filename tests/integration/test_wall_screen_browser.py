@@ -72,10 +72,11 @@ def readings(now: float) -> list[Sample]:
     return out
 
 
-@pytest.fixture
-async def wall(tmp_path: Path) -> AsyncIterator[ConsoleSite]:
+@pytest.fixture(params=["en", "zh"])
+async def wall(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[ConsoleSite]:
     clock = Clock(time.time())
-    alerts: AlertService = await service(tmp_path, clock, config(tmp_path), inv=room_inventory())
+    cfg = config(tmp_path, language=request.param)
+    alerts: AlertService = await service(tmp_path, clock, cfg, inv=room_inventory())
     troubles = [
         ("core-sw", 1, "port-down", "Core switch: uplink port Gi1/0/48 is down"),
         ("ups-a", 2, "ups-on-battery", "UPS A is on battery (71 %, 21 min left)"),
@@ -166,16 +167,20 @@ async def test_the_wall_screen_reads_across_a_room_at_1080p(page: Any, wall: Con
     last = box(await room_cards.last.bounding_box())
     assert last["y"] + last["height"] >= 0.9 * SCREEN["height"]  # the rooms fill the column
 
+    zh = wall.view.incidents().language() == "zh"
     hall_a = room_cards.filter(has_text="hall-a")
-    for words in ("31.4 °C", "44 %RH", "ON BATTERY", "71 %", "38 %"):
+    for words in ("31.4 °C", "44 %RH", "电池供电" if zh else "ON BATTERY", "71 %", "38 %"):
         await playwright_api.expect(hall_a).to_contain_text(words)
     office = room_cards.filter(has_text="office")
-    await playwright_api.expect(office).to_contain_text("no temperature sensor")
+    await playwright_api.expect(office).to_contain_text(
+        "此机房没有温度传感器" if zh else "no temperature sensor"
+    )
     await playwright_api.expect(page.locator(".incident.l1")).to_contain_text(
-        "acknowledged by wang"
+        "已确认： wang" if zh else "acknowledged by wang"
     )
     if (out := os.environ.get("ROOMWATCH_SCREENSHOTS")) is not None:
-        await page.screenshot(path=str(Path(out) / "wall-screen.png"))
+        name = "wall-screen-zh.png" if zh else "wall-screen.png"
+        await page.screenshot(path=str(Path(out) / name))
 
 
 async def test_one_room_per_screen(page: Any, wall: ConsoleSite) -> None:
