@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from alerting.messages import ALERT_KINDS, Message
-from alerting.store import Incident
 from core.i18n import t
+
+if TYPE_CHECKING:
+    from alerting.store import Incident
 
 #: the buttons, in the order they are shown; the value a click carries back
 ACTIONS = ("ack", "arrive", "resolve")

@@ -35,7 +35,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from alerting.chat import feishu_ws
 from alerting.chat.cards import Card, Click, Outcome, button_label, card_of
 from alerting.chat.channel import CallbackHandler, CardNotifier, Inbound, Refused, Reply, Verified
 from alerting.messages import Message, truncate
@@ -272,6 +271,8 @@ class FeishuAppNotifier(CardNotifier):
                 why = str(reply.document.get("error", "refused"))
                 return {"toast": {"type": "error", "content": why}}
             return reply.document
+
+        from alerting.chat import feishu_ws  # aiohttp: only a running daemon needs it
 
         await feishu_ws.run(
             self.config.url,

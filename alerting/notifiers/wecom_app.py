@@ -34,7 +34,6 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from alerting.chat import wecom_crypto
 from alerting.chat.cards import Card, Click, Outcome, button_label, card_of
 from alerting.chat.channel import CardNotifier, Inbound, Refused, Reply, Verified
 from alerting.messages import Message, truncate
@@ -185,6 +184,8 @@ class WeComAppNotifier(CardNotifier):
     # ------------------------------------------------------------ callbacks
 
     def _verified_plain(self, inbound: Inbound, encrypted: str) -> bytes:
+        from alerting.chat import wecom_crypto  # cryptography: only for a callback
+
         query = inbound.query
         stamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         given = query.get("msg_signature", "")
