@@ -38,7 +38,15 @@ from alerting.notifiers.base import Notifier
 from alerting.notifiers.sms import SmsNotifier
 from alerting.outbox import Outbox
 from alerting.pipeline.dedup import dedup_key
-from alerting.store import Conflict, Incident, TicketStore, is_postgres_url, open_store, sqlite_path
+from alerting.store import (
+    Conflict,
+    Incident,
+    StoreError,
+    TicketStore,
+    is_postgres_url,
+    open_store,
+    sqlite_path,
+)
 from core.i18n import t
 from inventory.credentials import Credentials
 from inventory.model import Inventory
@@ -257,6 +265,8 @@ class AlertService:
         async with self.store.transaction():
             await self.dispatch.run_clocks(now, self.shards() if self.shards else None)
         sent = 0
+        if self._delivery is not None and self._delivery.done():
+            self._finished_delivery(self._delivery)
         if self._delivery is None or self._delivery.done():
             # a channel that hangs (a blackholed SMTP server) must not hold up the daemon's
             # tick: delivery runs as its own task, and a tick waits for it only so long
@@ -274,6 +284,18 @@ class AlertService:
                 await self._close_retired()
         await self._refresh_counts()
         return sent
+
+    @staticmethod
+    def _finished_delivery(task: asyncio.Task[int]) -> None:
+        """A delivery that ended after its tick stopped waiting: say how it failed, if it did
+        (its rows stay pending and go out with the next round)."""
+        if task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, StoreError):
+            log.warning("alert delivery stopped: %s", error)
+        elif error is not None:
+            log.error("alert delivery failed", exc_info=error)
 
     async def _refresh_counts(self) -> None:
         self._counts = await self.store.outbox_counts()
