@@ -289,4 +289,6 @@ if __name__ == "__main__":
             raise SystemExit("needs root and unshare: the devices live in a network namespace")
         env = dict(os.environ, RW_BENCH_IN_NETNS="1")
         sys.exit(subprocess.call(["unshare", "-n", sys.executable, *sys.argv], env=env))
+    # SIGTERM (or Ctrl-C) ends the run through its clean-up: every peer it started stops.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run(ns)

@@ -147,9 +147,12 @@ class PollSlots:
 
 # The event loop's lag (how late a 1 s timer fires) above which polls in flight are cut: the
 # process is short of CPU, and more polls at once only make every answer wait longer in the
-# socket (past the request timeout: retries, then timeouts, then more polls in flight).
-LOOP_LAG_HIGH = 0.25
-LOOP_LAG_LOW = 0.05  # below it, and with polls waiting, the limit grows back
+# socket, up to the request timeout (2 s by default: retries, then timeouts, then more polls
+# in flight). A busy but healthy loop is late by the samples it builds per turn (a few
+# hundred ms at 1,000 devices on a loaded box: measured with bench/bench_daemon.py), so the
+# bound is half the default request timeout.
+LOOP_LAG_HIGH = 1.0
+LOOP_LAG_LOW = 0.25  # below it, and with polls waiting, the limit grows back
 GOVERN_SECONDS = 1.0
 
 
