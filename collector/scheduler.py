@@ -33,6 +33,8 @@ from probes.base import Probe
 
 log = logging.getLogger("roomwatch.scheduler")
 
+FIRST_POLLS_PER_SECOND = 50.0
+
 
 def next_slot(
     previous: float, interval: float, jitter: float, rnd: float, now: float
@@ -160,8 +162,13 @@ class Scheduler:
     async def _run(self, job: Job) -> None:
         interval = job.probe.settings.interval
         # First poll soon, spread over a fraction of the interval (at most 5 s) so a restart
-        # does not hit every device in the same instant.
-        due = self.clock.monotonic() + self._rng.random() * min(interval * self.jitter, 5.0)
+        # does not hit every device in the same instant; a large inventory is spread at
+        # FIRST_POLLS_PER_SECOND at most (1,000 switches first polled within 5 s timed 300
+        # of them out on a loaded box: bench/bench_daemon.py), never over more than the interval.
+        spread = min(interval * self.jitter, 5.0)
+        if len(self._jobs) > FIRST_POLLS_PER_SECOND * 5.0:
+            spread = len(self._jobs) / FIRST_POLLS_PER_SECOND
+        due = self.clock.monotonic() + self._rng.random() * min(interval, spread)
         while not self._stopping:
             delay = due - self.clock.monotonic()
             if delay > 0:

@@ -80,3 +80,21 @@ async def test_one_device_cannot_take_every_place(tmp_path: Path) -> None:
     assert [s.metric for s in history.series_of("env1")] == ["ambient.temperature"]
     assert history.dropped_series == 46
     history.close()
+
+
+async def test_a_rows_shared_labels_and_equal_copies_are_one_series(tmp_path: Path) -> None:
+    """A table row's samples share one labels dict; a later poll brings an equal new one:
+    each metric stays one series, and two rows stay two."""
+    history = ReadingHistory(tmp_path / "readings.db", HistorySettings())
+    row1, row2 = {"ifName": "Gi1/0/1", "ifIndex": "1"}, {"ifName": "Gi1/0/2", "ifIndex": "2"}
+    history.record(
+        [Sample("sw1", m, 1.0, row, None, T0 + 5) for row in (row1, row2) for m in ("a", "b")]
+    )
+    history.record([Sample("sw1", "a", 3.0, {"ifIndex": "1", "ifName": "Gi1/0/1"}, None, T0 + 9)])
+    await history.flush(T0 + 61)
+    assert sorted((s.metric, s.labels["ifName"]) for s in history.series_of("sw1")) == [
+        ("a", "Gi1/0/1"), ("a", "Gi1/0/2"), ("b", "Gi1/0/1"), ("b", "Gi1/0/2"),
+    ]  # fmt: skip
+    (point,) = await history.points("sw1", "a", row1, T0, T0 + 60, buckets=1)
+    assert (point.mean, point.low, point.high) == (2.0, 1.0, 3.0)
+    history.close()

@@ -379,3 +379,22 @@ async def test_the_scheduler_cuts_polls_in_flight_while_its_loop_lags_and_says_w
     await clock.advance(120)
     assert sched.concurrency == 80  # back at the ceiling once the loop keeps up
     await sched.drain(0)
+
+
+async def test_a_large_inventory_starts_spread_out_and_a_small_one_at_once() -> None:
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, jitter=0.1, rng=random.Random(7))
+    many = [((f"d{i}", 0), FakeProbe(f"d{i}", 60, clock)) for i in range(1000)]
+    sched.set_probes(many)
+    await clock.advance(30)
+    firsts = [p.polled_at[0] for _, p in many]
+    assert 15 < max(firsts) <= 1000 / 50  # 50 first polls a second at most, not all in 5 s
+    assert sum(1 for t in firsts if t < 5) < 400
+    await sched.drain(0)
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, jitter=0.1, rng=random.Random(7))
+    few = [((f"d{i}", 0), FakeProbe(f"d{i}", 60, clock)) for i in range(20)]
+    sched.set_probes(few)
+    await clock.advance(6)
+    assert all(p.polled_at and p.polled_at[0] <= 5 for _, p in few)  # as before: within 5 s
+    await sched.drain(0)
