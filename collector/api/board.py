@@ -117,6 +117,9 @@ class Board:
     devices: int = 0
 
 
+# Kinds of device nobody goes on site for: the wall screen shows them no "on site" clock.
+REMOTE = frozenset({"website"})
+
 STATE_ORDER = ("l1", "l2", "l3", "suppressed", "nodata", "maintenance", "ok")
 
 
@@ -332,6 +335,8 @@ def build_board(
                 clocks=tuple(
                     SlaClock(c.clock, c.due, c.met_at, c.breached(now))
                     for c in clocks(incident, sla_for(incident.level))
+                    # nobody walks to a website: its incidents have no "on site" clock
+                    if not (c.clock == "arrive" and device is not None and device.kind in REMOTE)
                 ),
                 ticket=incident.ticket,
             )

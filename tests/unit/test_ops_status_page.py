@@ -210,3 +210,10 @@ def test_the_page_speaks_chinese_when_alerting_does() -> None:
     assert '<html lang="zh-CN">' in page
     assert "未结束的故障" in page
     assert "sw1 故障" in page
+
+
+def test_a_website_incident_has_no_on_site_clock() -> None:
+    b = board([incident(1, "web", 2), incident(2, "sw1", 2)])
+    by_device = {i.device: [c.name for c in i.clocks] for i in b.incidents}
+    assert by_device["web"] == ["respond", "repair"]
+    assert by_device["sw1"] == ["respond", "arrive", "repair"]
