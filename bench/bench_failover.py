@@ -13,6 +13,7 @@ renewed every 0.2 × failover, so the bound is 0.8 × failover plus one round.""
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import statistics
 import sys
@@ -82,6 +83,7 @@ def main(kills: int, failover: str, idle: float) -> None:
         site.close()
         hook.close()
         server.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     bound = parse_duration(failover) * 0.8
     print(f"failover={failover} (bound 0.8 x failover = {bound:.1f} s + one round), kills={kills}")
     print("takeover after kill -9: " + ", ".join(f"{t:.2f}" for t in times) + " s")
