@@ -11,15 +11,20 @@ from inventory.model import Inventory
 from rules.model import RuleSet
 
 
-def lint_rules(ruleset: RuleSet, inventory: Inventory) -> list[ErrorItem]:
-    """Findings that are not errors but deserve a look: rules that select no device, and rules
-    on a metric that no probe of the devices they select can produce (a rule on `http.upp`
-    would never fire, and nobody would know)."""
+def lint_rules(
+    ruleset: RuleSet, inventory: Inventory, *, unselected: bool = True
+) -> list[ErrorItem]:
+    """Findings that are not errors but deserve a look: rules that select no device (unless
+    `unselected` is False: a starter rule set for kinds the room has not got yet is no
+    mistake), and rules on a metric that no probe of the devices they select can produce (a
+    rule on `http.upp` would never fire, and nobody would know)."""
     findings = []
     produced: dict[str, MetricNames] = {}
     for rule in ruleset:
         devices = inventory.select(rule.selector)
         if not devices:
+            if not unselected:
+                continue
             findings.append(
                 ErrorItem(
                     rule.file, rule.line, rule.col, f"{rule.group}, {rule.name}: selects no device"

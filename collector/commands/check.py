@@ -29,7 +29,7 @@ def _check(args: argparse.Namespace) -> int:
         raise Finding(*config_lines(exc)) from None
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    for finding in lint_rules(loaded.ruleset, loaded.inventory):
+    for finding in lint_rules(loaded.ruleset, loaded.inventory, unselected=False):
         print(f"warning: {finding}", file=sys.stderr)
     if not loaded.inventory.devices:
         print(

@@ -109,3 +109,13 @@ def test_the_shipped_example_rules_raise_no_metric_warning(tmp_path: Path) -> No
         str(f) for f in lint_rules(ruleset, inventory) if "produces metric" in str(f)
     ]
     assert metric_findings == []
+
+
+def test_check_leaves_out_rules_that_select_no_device_yet(tmp_path: Path) -> None:
+    # a starter rule set has rules for kinds the room has not got yet: `rules check` says so,
+    # `roomwatch check` (which only warns about metrics nothing produces) does not
+    rules = "groups:\n  - name: g\n    rules:\n" + rule("r", "{kind: pdu}", "outlet.current")
+    assert len(findings(tmp_path, rules)) == 1
+    inventory = load_inventory(tmp_path / "inventory.yaml")
+    ruleset = load_rules([tmp_path / "rules.yaml"], inventory)
+    assert lint_rules(ruleset, inventory, unselected=False) == []
