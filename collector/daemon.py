@@ -11,8 +11,9 @@ file is logged with its errors and the running configuration stays. SIGTERM drai
 polls finish, faults are handed over, the outbox and the sinks flush, the store closes.
 
 With a PostgreSQL store the daemon is one collector of a desk: cluster_role.py decides which
-shards it polls, outage.py records faults while the store may be away. (About 630 lines: the
-wiring of every part in one place; each part's logic lives in its own module.)"""
+shards it polls, outage.py records faults while the store may be away. (Over 700 lines: the
+wiring of every part in one place — start, tick, reload, stop — each part's logic in its own
+module; splitting the wiring itself would scatter the order things start and stop in.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """SNMP profiles: which OIDs to read and which metrics they become, as data (YAML).
 
+(Over 400 lines on purpose: this is the profile format — its documentation below, every model
+with its validators, and the loader — kept in one module so the format reads in one place.)
+
 The shipped profiles live in `probes/snmp/shipped_profiles/*.yaml`; a site adds its own with the
 probe's `profile_dirs` setting (a same-named file there replaces a shipped one). A profile:
 
