@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.header import Header
@@ -26,7 +30,8 @@ from alerting.mailbox.intake import MailIntake
 from alerting.service import AlertService
 from inventory.credentials import Credentials
 from tests.fixtures.dovecot import PASSWORD, USER, DovecotServer
-from tests.fixtures.peers import free_port
+from tests.fixtures.ops_daemon import start_daemon, stop_daemon, write_config
+from tests.fixtures.peers import REPO, free_port
 from tests.unit.alerting_helpers import Clock, inventory
 
 pytestmark = pytest.mark.integration
@@ -348,3 +353,66 @@ async def test_the_satisfaction_question_is_answered_by_mail(
     assert await desk.service.store.notes(ticket.id) == [
         n for n in await desk.service.store.notes(ticket.id) if "fixed within" not in n.text
     ]
+
+
+def _tickets(config: Path) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "collector.cli", "incidents", "list", "--json", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def _wait(check: Any, what: str, timeout: float = 40.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_daemon_takes_mail_in_and_outlives_the_imap_server_going_away(
+    tmp_path: Path, dovecot: DovecotServer, smtp: tuple[Sink, int]
+) -> None:
+    """`roomwatch run` with a desk mailbox: mail in → ticket and confirmation; the IMAP server
+    killed under it and started again: the daemon keeps running (no SIGPIPE) and takes the
+    mail that came meanwhile."""
+    sink, smtp_port = smtp
+    files = write_config(
+        tmp_path,
+        "devices: []\n",
+        "{enabled: false}",
+        credentials={"mailbox": {"username": USER, "password": PASSWORD}},
+        extra=(
+            f"    - {{type: email, name: mail, host: 127.0.0.1, port: {smtp_port},"
+            " security: none, sender: desk@example.org, levels: []}\n"
+            "  desk:\n"
+            f"    mailbox: {{host: 127.0.0.1, port: {dovecot.imaps_port}, security: tls,"
+            f" credentials: mailbox, cafile: {dovecot.cert}, reply_via: mail, poll: 1s}}\n"
+        ),
+    )
+    proc = start_daemon(files)
+    try:
+        dovecot.deliver(mail("Meeting room projector dead").as_bytes())
+        _wait(lambda: len(_tickets(files.config)) == 1, "the mailed ticket")
+        [ticket] = _tickets(files.config)
+        assert (ticket["source"], ticket["reporter"]) == ("mail", "Zhou Min")
+        _wait(lambda: any(ticket["ticket"] in str(m["Subject"]) for m in sink.messages), "reply")
+        dovecot.stop()
+        time.sleep(3)  # a few polls against a server that is gone
+        assert proc.poll() is None, "the daemon died when the IMAP server went away"
+        dovecot.start()
+        dovecot.deliver(mail("Second floor printer jammed").as_bytes())
+        _wait(lambda: len(_tickets(files.config)) == 2, "the mail after the outage")
+        assert proc.poll() is None
+    finally:
+        code = stop_daemon(proc)
+    assert code == 0
+    log = files.log.read_text(encoding="utf-8")
+    assert log.count("desk mailbox unreadable") == 1  # said once per outage, not every poll
+    assert "desk mailbox readable again" in log
+    assert PASSWORD not in log
