@@ -15,23 +15,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from alerting.service import AlertService
 from core.sample import Sample
+from tests.fixtures.chromium import browser
 from tests.fixtures.console_site import ConsoleSite
-from tests.fixtures.peers import require_binary
 from tests.unit.alerting_helpers import Clock, config, fault, service
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 playwright_api = pytest.importorskip("playwright.async_api")
+
+__all__ = ["browser"]  # one Chromium for the module (tests/fixtures/chromium.py)
 
 PHONE = {"width": 375, "height": 812}
 USERS = {"wang": ("operator", "wang-password-1"), "li": ("viewer", "li-password-22")}
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def site(tmp_path: Path) -> AsyncIterator[ConsoleSite]:
     clock = Clock(time.time())
     alerts: AlertService = await service(tmp_path, clock, config(tmp_path))
@@ -62,19 +65,6 @@ async def site(tmp_path: Path) -> AsyncIterator[ConsoleSite]:
     finally:
         await made.stop()
         await alerts.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    chromium = require_binary("chromium")
-    async with playwright_api.async_playwright() as p:
-        launched = await p.chromium.launch(
-            executable_path=chromium, args=["--disable-dev-shm-usage", "--disable-gpu"]
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 def shots() -> Path | None:

@@ -19,17 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from alerting.service import AlertService
 from core.sample import Sample
 from inventory.model import Device, Inventory, Site
+from tests.fixtures.chromium import browser
 from tests.fixtures.console_site import ConsoleSite
-from tests.fixtures.peers import require_binary
 from tests.unit.alerting_helpers import Clock, config, fault, service
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 playwright_api = pytest.importorskip("playwright.async_api")
+
+__all__ = ["browser"]  # one Chromium for the module (tests/fixtures/chromium.py)
 
 SCREEN = {"width": 1920, "height": 1080}
 
@@ -72,7 +75,7 @@ def readings(now: float) -> list[Sample]:
     return out
 
 
-@pytest.fixture(params=["en", "zh"])
+@pytest_asyncio.fixture(params=["en", "zh"], loop_scope="module")
 async def wall(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[ConsoleSite]:
     clock = Clock(time.time())
     cfg = config(tmp_path, language=request.param)
@@ -100,18 +103,13 @@ async def wall(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
         await alerts.close()
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=require_binary("chromium"),
-            args=["--disable-dev-shm-usage", "--disable-gpu"],
-        )
-        try:
-            context = await browser.new_context(viewport=SCREEN, color_scheme="dark")
-            yield await context.new_page()
-        finally:
-            await browser.close()
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: Any) -> AsyncIterator[Any]:
+    context = await browser.new_context(viewport=SCREEN, color_scheme="dark")
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
 
 
 SIZES = """(selector) => Array.from(document.querySelectorAll(selector))
