@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
-from probes.snmp.librenms import Conversion, Names, convert_os
+from probes.snmp.librenms import Conversion, convert_os
 from probes.snmp.librenms_mibs import DefinitionMibs
+from probes.snmp.librenms_sensors import Names
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -29,9 +30,30 @@ _Yaml12Loader.add_implicit_resolver(
 )
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_definition(path: Path) -> dict[str, Any]:
     loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
     return loaded if isinstance(loaded, dict) else {}
+
+
+# Where a checkout keeps the OS detection and the sensor discovery files: LibreNMS moved them
+# in includes/definitions/ (and its discovery/) in older checkouts, in resources/definitions/
+# os_detection/ and os_discovery/ in newer ones; a checkout of either age is read.
+LAYOUTS = (
+    (Path("resources/definitions/os_detection"), Path("resources/definitions/os_discovery")),
+    (Path("includes/definitions"), Path("includes/definitions/discovery")),
+)
+
+
+def definition_dirs(librenms_dir: Path) -> tuple[Path, Path]:
+    """The (detection, discovery) folders of a checkout, newest layout first. Raises
+    FileNotFoundError when the directory has neither."""
+    for detection, discovery in LAYOUTS:
+        if (librenms_dir / detection).is_dir():
+            return librenms_dir / detection, librenms_dir / discovery
+    raise FileNotFoundError(
+        f"{librenms_dir}: neither resources/definitions/os_detection/ nor"
+        " includes/definitions/ (not a LibreNMS checkout?)"
+    )
 
 
 def import_definitions(
@@ -40,29 +62,25 @@ def import_definitions(
     """Convert every OS definition of a LibreNMS checkout (or only the OS names given),
     resolving MIB names with the MIBs in `mibs` (default: the checkout's `mibs/`).
     Raises FileNotFoundError when the directory is no LibreNMS checkout."""
-    definitions = librenms_dir / "includes" / "definitions"
-    if not definitions.is_dir():
-        raise FileNotFoundError(
-            f"{librenms_dir}: no includes/definitions/ (not a LibreNMS checkout?)"
-        )
+    detection, discovery = definition_dirs(librenms_dir)
     mib_names = DefinitionMibs(mibs if mibs is not None else librenms_dir / "mibs")
     try:
-        return _convert_all(definitions, set(only), mib_names)
+        return _convert_all(detection, discovery, set(only), mib_names)
     finally:
         mib_names.close()
 
 
 def _convert_all(
-    definitions: Path, wanted: set[str], mib_names: DefinitionMibs
+    definitions: Path, discovery_dir: Path, wanted: set[str], mib_names: DefinitionMibs
 ) -> list[Conversion]:
     out = []
     for path in sorted(definitions.glob("*.yaml")):
         if wanted and path.stem not in wanted:
             continue
-        discovery_path = definitions / "discovery" / path.name
-        discovery = _read(discovery_path) if discovery_path.is_file() else None
+        discovery_path = discovery_dir / path.name
+        discovery = read_definition(discovery_path) if discovery_path.is_file() else None
         try:
-            os_def = _read(path)
+            os_def = read_definition(path)
             modules = [m for m in str((discovery or {}).get("mib") or "").split(":") if m]
             mib_dir = os_def.get("mib_dir")
             mib_dir = str(mib_dir[0] if isinstance(mib_dir, list) and mib_dir else mib_dir or "")
@@ -74,7 +92,7 @@ def _convert_all(
             out.append(failed)
     missing = wanted - {c.os for c in out}
     for name in sorted(missing):
-        out.append(Conversion(name, skipped=[f"{name}: no includes/definitions/{name}.yaml"]))
+        out.append(Conversion(name, skipped=[f"{name}: no {definitions / (name + '.yaml')}"]))
     return out
 
 

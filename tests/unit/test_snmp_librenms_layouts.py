@@ -1,0 +1,144 @@
+"""The LibreNMS importer on what the coverage measurement over LibreNMS's own definitions found
+(bench/librenms_coverage.py): newer checkouts keep the definitions in resources/definitions/,
+many sensors are single instances (a fixed `num_oid`), descriptions name a column with its
+MIB module, and some skip rules compare the device's firmware. The definitions here are
+written for these tests in LibreNMS's format (no LibreNMS file is copied)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collector.cli import main
+from probes.snmp import SnmpProbe, SnmpSettings
+from probes.snmp.librenms import convert_os
+from probes.snmp.librenms_files import import_definitions
+from probes.snmp.librenms_sensors import Names
+from tests.fixtures.snmp_fake import FakeAgentSession
+
+RADIO_DETECTION = """\
+os: radio-os
+text: 'Acme FM Receiver'
+type: appliance
+discovery:
+    - sysObjectID:
+        - .1.3.6.1.4.1.99999.640
+"""
+
+# A receiver whose readings are scalars: `frequency.0` in units of 10 kHz, and a scalar its
+# agent serves without the `.0` instance (LibreNMS writes `{{ $noindex }}` for those).
+RADIO_DISCOVERY = """\
+mib: ACME-RADIO-MIB
+modules:
+  os:
+    serial: ACME-RADIO-MIB::serial.0
+  sensors:
+    frequency:
+      data:
+        - oid: frequency
+          num_oid: .1.3.6.1.4.1.99999.640.3.1.0
+          descr: Frequency
+          index: 1
+          multiplier: 10000
+    percent:
+      data:
+        - oid: ACME-RADIO-MIB::acme
+          value: ACME-RADIO-MIB::multipath
+          num_oid: '.1.3.6.1.4.1.99999.640.3.5{{ $noindex }}'
+          index: 'multipath.1'
+          descr: Multipath
+"""
+
+
+def write_checkout(root: Path, layout: str) -> Path:
+    detection, discovery = {
+        "new": ("resources/definitions/os_detection", "resources/definitions/os_discovery"),
+        "old": ("includes/definitions", "includes/definitions/discovery"),
+    }[layout]
+    for folder in (detection, discovery):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / detection / "aaron-radio.yaml").write_text(RADIO_DETECTION)
+    (root / discovery / "aaron-radio.yaml").write_text(RADIO_DISCOVERY)
+    return root
+
+
+@pytest.mark.parametrize("layout", ["new", "old"])
+def test_a_checkout_of_either_layout_is_read(tmp_path: Path, layout: str) -> None:
+    (conversion,) = import_definitions(write_checkout(tmp_path, layout))
+    assert (conversion.os, conversion.verdict, conversion.sensors) == ("aaron-radio", "whole", 2)
+
+
+def test_a_checkout_of_neither_layout_names_both(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="resources/definitions/os_detection/ nor"):
+        import_definitions(tmp_path)
+
+
+async def test_single_instance_sensors_are_read_with_one_get_each(tmp_path: Path) -> None:
+    out = tmp_path / "profiles"
+    checkout = write_checkout(tmp_path / "librenms", "new")
+    assert main(["profiles", "import", "librenms", str(checkout), "--out", str(out)]) == 0
+    agent = FakeAgentSession(
+        {
+            (1, 3, 6, 1, 2, 1, 1, 2, 0): (6, (1, 3, 6, 1, 4, 1, 99999, 640)),
+            (1, 3, 6, 1, 4, 1, 99999, 640, 3, 1, 0): (2, 9810),  # 98.1 MHz in 10 kHz
+            (1, 3, 6, 1, 4, 1, 99999, 640, 3, 5): (2, 7),  # no .0: as the agent serves it
+        }
+    )
+    config = SnmpSettings(type="snmp", address="192.0.2.1", profile_dirs=[str(out)])  # type: ignore[call-arg]
+    samples = await SnmpProbe("radio", config, session=agent).poll(1000.0)
+    readings = {(s.metric, s.labels.get("sensor"), s.labels.get("index")): s.value for s in samples}
+    assert readings[("sensor.frequency", "Frequency", "1")] == pytest.approx(98_100_000)
+    assert readings[("sensor.percent", "Multipath", "multipath.1")] == 7
+
+
+def test_a_description_column_named_with_its_module_is_resolved_not_printed() -> None:
+    discovery = {
+        "modules": {
+            "sensors": {
+                "fanspeed": {
+                    "data": [
+                        {
+                            "oid": "ACME-MIB::fanTable",
+                            "value": "ACME-MIB::fanSpeed",
+                            "num_oid": ".1.3.6.1.4.1.99.2.1.4.{{ $index }}",
+                            "descr": "ACME-MIB::fanName",
+                        }
+                    ]
+                }
+            }
+        }
+    }
+    known = {"ACME-MIB::fanName": "1.3.6.1.4.1.99.2.1.2"}
+    names = Names(resolve=known.get, why=lambda: "not in MIB ACME-MIB")
+    result = convert_os({"discovery": []}, discovery, "acme", names)
+    assert result.profile is not None
+    assert result.profile["tables"][0]["labels"]["sensor"] == "1.3.6.1.4.1.99.2.1.2"
+    # Without the MIB it is reported and the sensor labelled by index, never by the name.
+    result = convert_os({"discovery": []}, discovery, "acme")
+    assert result.profile is not None
+    assert result.profile["tables"][0]["labels"]["sensor"] == {"template": "fanspeed {index}"}
+    assert any("descr column ACME-MIB::fanName has no OID" in r for r in result.skipped)
+
+
+def test_a_sensor_for_some_firmware_only_is_left_out_with_the_reason() -> None:
+    entry = {
+        "oid": "ACME-MIB::hostTemperature",
+        "num_oid": ".1.3.6.1.4.1.99.1.4.{{ $index }}",
+        "descr": "Temperature",
+        "divisor": 10000000,
+        "skip_values": [{"device": "version", "op": "not_regex", "value": "/^8\\.7\\./"}],
+    }
+    discovery = {"modules": {"sensors": {"temperature": {"data": [entry]}}}}
+    result = convert_os({"discovery": []}, discovery, "acme")
+    assert result.sensors == 0
+    assert result.skipped[-1] == (
+        "sensors.temperature.data[0] (ACME-MIB::hostTemperature): skip_values on the device's"
+        " version (sensor left out)"
+    )
+
+
+def test_a_discovery_file_without_sensors_says_so() -> None:
+    result = convert_os({"discovery": []}, {"modules": {"os": {"serial": "X.0"}}}, "acme")
+    assert result.verdict == "not"
+    assert "acme: its discovery file has no sensors (other modules only)" in result.skipped
