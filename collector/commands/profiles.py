@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp = psub.add_parser("import", help="convert another tool's device definitions")
     isub = imp.add_subparsers(dest="source", metavar="SOURCE", required=True)
     lib = isub.add_parser("librenms", help="LibreNMS YAML OS and sensor definitions")
-    lib.add_argument("librenms_dir", help="a LibreNMS checkout (resources/definitions/ or includes/definitions/)")
+    lib.add_argument(
+        "librenms_dir", help="a LibreNMS checkout (resources/definitions/ or includes/definitions/)"
+    )
     lib.add_argument("--out", required=True, help="directory for the profiles (profile_dirs)")
     lib.add_argument("--os", action="append", default=[], help="only this OS (repeatable)")
     lib.add_argument(
