@@ -162,7 +162,13 @@ class MailIntake:
                 found = await store.find_ticket(number) if number else None
                 target = found.id if found else None
             link_secrets = self._follow_secrets()
-            if target is not None and await self._survey_answer(mail, target, now):
+            # Only the reporter may answer the survey or be sent the ticket's follow link: a
+            # ticket number in a subject is no proof (numbers are sequential), and the link
+            # opens the ticket's page and its survey to whoever holds it.
+            reporter = target is None or await self._from_reporter(mail, target)
+            if not reporter:
+                link_secrets = None
+            if reporter and target is not None and await self._survey_answer(mail, target, now):
                 await store.settle_mail(mail.message_id, target, "survey")
                 self.stats.answered += 1
                 return
@@ -199,6 +205,10 @@ class MailIntake:
                 noted=noted,
                 now=now,
             )
+
+    async def _from_reporter(self, mail: IncomingMail, target: int) -> bool:
+        contact = (await self.service.store.get(target)).contact
+        return contact is not None and contact.strip().lower() == mail.sender
 
     async def _survey_answer(self, mail: IncomingMail, target: int, now: float) -> bool:
         """A reply to the satisfaction question: 1–5 on its first line."""

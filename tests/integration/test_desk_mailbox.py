@@ -416,3 +416,33 @@ def test_the_daemon_takes_mail_in_and_outlives_the_imap_server_going_away(
     assert log.count("desk mailbox unreadable") == 1  # said once per outage, not every poll
     assert "desk mailbox readable again" in log
     assert PASSWORD not in log
+
+
+async def test_a_stranger_naming_a_ticket_number_gets_neither_its_link_nor_its_survey(
+    desk: Desk, dovecot: DovecotServer
+) -> None:
+    """Ticket numbers are sequential: a mail from anyone with `RW-…` in its subject used to be
+    answered with that ticket's follow link (its page, its survey) and could answer the
+    survey. Only the reporter's own address gets the link or answers."""
+    dovecot.deliver(mail("Badge reader dead").as_bytes())
+    await desk.intake.poll()
+    [ticket] = await desk.service.store.list_incidents()
+    await desk.service.resolve(ticket.id, "li")
+    await desk.service.tick()
+    desk.sink.messages.clear()
+    link = follow.make_link("https://desk.example.org", FOLLOW_SECRET, ticket.ticket)
+    stranger = "Mallory <mallory@elsewhere.example>"
+    dovecot.deliver(mail(f"Re: {ticket.ticket}", body="1 terrible", sender=stranger).as_bytes())
+    assert await desk.intake.poll() == 1
+    await desk.service.tick()
+    [answer] = desk.sink.messages
+    assert answer["To"] == "mallory@elsewhere.example"
+    assert link not in answer.get_content()
+    [survey] = await desk.service.store.surveys(ticket.id)
+    assert survey.answered_at is None  # still the reporter's to answer
+    # the reporter naming the number is still answered with the link, and may answer
+    desk.sink.messages.clear()
+    dovecot.deliver(mail(f"Re: {ticket.ticket}", body="5 thanks").as_bytes())
+    assert await desk.intake.poll() == 1
+    [survey] = await desk.service.store.surveys(ticket.id)
+    assert (survey.score, survey.via) == (5, "mail")
