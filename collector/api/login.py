@@ -79,20 +79,25 @@ def routes(view: DaemonView, access: Access) -> list[web.RouteDef]:
         target = safe_next(str(form.get("next", "/console")))
         address = access.client_address(request)
         incidents = view.incidents()
-        until = access.lockout.locked_until(name, address)
+        until = access.lockout.begin(name, address)
         if until is not None:
             await incidents.record(name or "?", "login-refused", {"address": address})
             problem = i18n.t("console.locked", language(), until=clock_time(until))
             return form_page(target, name, problem, 429)
         entry = access.directory.get(name) if access.directory else None
-        if not await asyncio.to_thread(verify, entry, password) or entry is None:
+        try:
+            genuine = await asyncio.to_thread(verify, entry, password) and entry is not None
+        except BaseException:  # cancelled meanwhile: settled as a failure, never left open
+            access.lockout.failed(name, address)
+            raise
+        if not genuine or entry is None:
             locked = access.lockout.failed(name, address)
             await incidents.record(
                 name or "?", "login-failed", {"address": address, "locked": locked}
             )
             log.warning("console sign-in failed", extra={"user": name, "address": address})
             return form_page(target, name, i18n.t("console.bad_login", language()), 401)
-        access.lockout.succeeded(name)
+        access.lockout.succeeded(name, address)
         session = access.sessions.start(entry)
         await incidents.record(entry.name, "login", {"address": address})
         log.info("console sign-in", extra={"user": entry.name, "role": entry.role})

@@ -107,6 +107,37 @@ class LockOut:
         self.now = now
         self._failures: dict[str, deque[float]] = {}
         self._locked: dict[str, float] = {}  # "name:…" / "addr:…" → until
+        # tries whose password is being checked now (argon2 runs in a thread): counted as
+        # failures until they are settled, or guesses sent at once would all be checked
+        self._checking: dict[str, int] = {}
+
+    @staticmethod
+    def _keys(name: str, address: str) -> tuple[tuple[str, int], ...]:
+        return ((f"name:{name}", NAME_FAILURES), (f"addr:{address}", ADDRESS_FAILURES))
+
+    def begin(self, name: str, address: str) -> float | None:
+        """Take a try before its password is checked: None when it may be checked (settle it
+        with `failed` or `succeeded`), else until when it is refused. Tries under way count
+        as failures, so no more than the limit are ever checked at once."""
+        until = self.locked_until(name, address)
+        if until is not None:
+            return until
+        now = self.now()
+        for key, limit in self._keys(name, address):
+            recent = sum(1 for t in self._failures.get(key, ()) if t > now - FAILURE_WINDOW)
+            if recent + self._checking.get(key, 0) >= limit:
+                return now + LOCK_SECONDS  # as if the ones under way failed: they are guesses
+        for key, _ in self._keys(name, address):
+            self._checking[key] = self._checking.get(key, 0) + 1
+        return None
+
+    def _settle(self, name: str, address: str) -> None:
+        for key, _ in self._keys(name, address):
+            left = self._checking.get(key, 0) - 1
+            if left > 0:
+                self._checking[key] = left
+            else:
+                self._checking.pop(key, None)
 
     def locked_until(self, name: str, address: str) -> float | None:
         now = self.now()
@@ -116,10 +147,12 @@ class LockOut:
         return until if until > now else None
 
     def failed(self, name: str, address: str) -> bool:
-        """Count a failure; True when it locks the name or the address now."""
+        """Count a failure (settling its `begin`); True when it locks the name or the address
+        now."""
+        self._settle(name, address)
         now = self.now()
         locked = False
-        for key, limit in ((f"name:{name}", NAME_FAILURES), (f"addr:{address}", ADDRESS_FAILURES)):
+        for key, limit in self._keys(name, address):
             times = self._failures.setdefault(key, deque())
             times.append(now)
             while times and times[0] <= now - FAILURE_WINDOW:
@@ -133,7 +166,8 @@ class LockOut:
                 del self._failures[key]
         return locked
 
-    def succeeded(self, name: str) -> None:
+    def succeeded(self, name: str, address: str) -> None:
+        self._settle(name, address)
         self._failures.pop(f"name:{name}", None)
 
     def unlock(self, name: str) -> bool:

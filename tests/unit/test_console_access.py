@@ -5,6 +5,7 @@ passwords lock the name, and the API token keeps working for scripts."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -159,6 +160,22 @@ async def test_wrong_passwords_lock_the_name_and_are_audited(
     assert ("wang", "login-refused") in actions
     daemon.clock.advance(15 * 60 + 1)
     await sign_in(client, "wang")  # the lock ran out
+
+
+async def test_guesses_sent_all_at_once_are_not_all_checked(console: Console) -> None:
+    """The lock is set when a failure is counted, after argon2 ran in a thread: guesses sent
+    at the same moment all passed the lock check first, so a script could try any number of
+    passwords per lock-out instead of NAME_FAILURES."""
+    client = await console.client()
+    guesses = [
+        client.post("/login", data={"name": "wang", "password": f"guess-{n}"})
+        for n in range(NAME_FAILURES * 3)
+    ]
+    statuses = [reply.status for reply in await asyncio.gather(*guesses)]
+    assert statuses.count(401) == NAME_FAILURES  # checked; the rest refused unchecked
+    assert statuses.count(429) == NAME_FAILURES * 2
+    right = await client.post("/login", data={"name": "wang", "password": PASSWORDS["wang"]})
+    assert right.status == 429
 
 
 async def test_an_admin_lifts_a_lock_out(daemon: Daemon, console: Console) -> None:
