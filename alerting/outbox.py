@@ -5,7 +5,13 @@ change that caused them. `deliver(now)` sends what is due, one message per group
 and marks rows sent (writing the notification log) only after the channel accepted them. A
 dead channel leaves its rows pending with a growing backoff; nothing is lost across a restart,
 and a row marked sent is never sent again. Failures are logged once when a channel starts
-failing and once when it recovers."""
+failing and once when it recovers.
+
+A message a channel accepted while the ticket store went away (PostgreSQL stopped between the
+send and its record) is remembered as sent in this process and recorded when the store is
+back, before anything else is sent: without that it would still be pending there and go out a
+second time. Only a crash during such an outage can repeat it (DESIGN §10: the one message in
+flight at a crash)."""
 
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from alerting.notifiers.base import DeliveryError, Notifier
 from alerting.pipeline.group import buckets
 from alerting.pipeline.record import record_sent
 from alerting.pipeline.retry import decide
-from alerting.store import OutboxItem, TicketStore
+from alerting.store import OutboxItem, StoreError, TicketStore
 
 log = logging.getLogger("roomwatch.alerting")
 
@@ -49,6 +55,8 @@ class Outbox:
         self.config = config
         self._tz = tz
         self.stats = OutboxStats()
+        # accepted by their channel, not yet recorded in the store (it was away): never resent
+        self._unrecorded: list[tuple[list[OutboxItem], float]] = []
 
     def language_of(self, notifier: str) -> str:
         try:
@@ -75,6 +83,8 @@ class Outbox:
         """Send what is due at `now`. Returns the number of messages sent. Channels are served
         concurrently, so one slow or dead channel does not hold up the others."""
         horizon = now + self.config.group.wait
+        if self._unrecorded:
+            await self._record_unrecorded()  # StoreError while still away: nothing is sent
         async with self.store.consistent():
             pending = await self.store.due_outbox(horizon, self.config.retry.batch * 20)
         by_notifier: dict[str, list[list[OutboxItem]]] = {}
@@ -109,7 +119,22 @@ class Outbox:
                     name, items, DeliveryError(f"{name}: send timed out", retryable=True), now
                 )
                 break
-            await record_sent(self.store, items, now)
+            try:
+                await record_sent(self.store, items, now)
+            except StoreError as exc:
+                # sent, but the store is away: remember it, so it is recorded, not resent
+                self._unrecorded.append((items, now))
+                log.warning(
+                    "alert notification(s) %s to %s sent, but the ticket store did not take"
+                    " the record (%s); recorded when it is back, never sent twice",
+                    ",".join(str(i.id) for i in items),
+                    name,
+                    exc,
+                )
+                sent += 1
+                self.stats.messages += 1
+                self.stats.sent += len(items)
+                break  # the store is away: the rest of this channel's queue waits for it
             sent += 1
             self.stats.messages += 1
             self.stats.sent += len(items)
@@ -117,6 +142,16 @@ class Outbox:
                 self.stats.failing.discard(name)
                 log.info("alert channel %s recovered; delivering its queue", name)
         return sent
+
+    async def _record_unrecorded(self) -> None:
+        while self._unrecorded:
+            items, when = self._unrecorded[0]
+            await record_sent(self.store, items, when)
+            self._unrecorded.pop(0)
+            log.info(
+                "alert notification(s) %s sent during the store's absence are recorded now",
+                ",".join(str(i.id) for i in items),
+            )
 
     async def _failed_send(
         self, name: str, items: list[OutboxItem], exc: DeliveryError, now: float

@@ -314,3 +314,40 @@ async def test_concurrent_acknowledgements_fault_handling_and_tick_all_land(
             assert "acknowledged" in [a.action for a in await svc.store.audit_log(incident_id)]
     finally:
         await svc.close()
+
+
+async def test_a_message_sent_while_the_store_goes_away_is_recorded_later_not_sent_twice(
+    tmp_path: Path,
+) -> None:
+    """The channel accepted the message, then the store refused the record (PostgreSQL stopped
+    in between): it used to stay pending there and go out again when the store came back."""
+    from alerting.store import Unavailable
+
+    clock = Clock()
+    svc = await service(tmp_path, clock)
+    store = svc.store
+    real_mark_sent = store.mark_sent
+    away = [True]
+
+    async def mark_sent_while_away(items: Any, now: float) -> None:
+        if away[0]:
+            raise Unavailable("the ticket store does not answer")
+        await real_mark_sent(items, now)
+
+    store.mark_sent = mark_sent_while_away  # type: ignore[method-assign]
+    try:
+        await svc.handle([fault("srv1", level=1)])
+        clock.advance(60)
+        await svc.outbox.deliver(clock())
+        assert len(sent(tmp_path)) == 1  # the channel took it
+        clock.advance(60)
+        with pytest.raises(Unavailable):
+            await svc.outbox.deliver(clock())  # still away: nothing is sent meanwhile
+        away[0] = False  # the store is back
+        clock.advance(60)
+        await svc.outbox.deliver(clock())
+        assert len(sent(tmp_path)) == 1  # recorded, not sent a second time
+        assert await store.due_outbox(clock() + 3600, 100) == []
+    finally:
+        store.mark_sent = real_mark_sent  # type: ignore[method-assign]
+        await svc.close()
