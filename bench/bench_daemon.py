@@ -180,7 +180,10 @@ def run(args: argparse.Namespace) -> None:
             gc_file = work / "gc-stats.txt"
             if args.gc_stats:
                 daemon.send_signal(signal.SIGTERM)
-                daemon.wait(timeout=60)
+                try:  # an overloaded daemon drains its polls first (collector.drain_timeout)
+                    daemon.wait(timeout=180)
+                except subprocess.TimeoutExpired:
+                    print("the daemon did not stop within 180 s; no GC figures")
                 if gc_file.exists():
                     print("garbage collector (whole run):", gc_file.read_text().strip())
             print(f"load average at end {loadavg()}")
@@ -225,9 +228,16 @@ def report(
           f" completed of {due:.0f} due, {failed:.0f} of them without an answer in time;"
           f" {per_poll * 1000:.2f} ms CPU per answered device poll,"
           f" {daemon_k * 1000:.2f} ms per 1,000 varbinds")  # fmt: skip
-    skipped = {k: v for k, v in m1.items() if "poll_skipped_total" in k}
-    for key, value in sorted(skipped.items()):
-        print(f"  {key}: {value - m0.get(key, 0.0):.0f} in the window, {value:.0f} since start")
+    print(f"  skipped slots: {delta('roomwatch_poll_skipped_total'):.0f} in the window")
+    by_reason: dict[str, list[float]] = {}
+    for key, value in m1.items():
+        if key.startswith("roomwatch_device_poll_skipped_total{"):
+            reason = key.partition('reason="')[2].partition('"')[0]
+            got = by_reason.setdefault(reason, [0.0, 0.0])
+            got[0] += value - m0.get(key, 0.0)
+            got[1] += 1
+    for reason, (slots, devices) in sorted(by_reason.items()):
+        print(f"    {reason}: {slots:.0f} slots in the window, {devices:.0f} devices since start")
     lag_sum, lag_count = (
         delta("roomwatch_poll_lag_seconds_sum"),
         delta("roomwatch_poll_lag_seconds_count"),
