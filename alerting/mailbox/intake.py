@@ -174,7 +174,10 @@ class MailIntake:
                 return
             if target is not None:
                 author = mail.sender_name or mail.sender
-                await incidents.add_note(store, target, author, description(mail), now, public=True)
+                # shown on the reporter's page only when it is their own words: anyone can
+                # mail a ticket number, and must not write on another reporter's page
+                text = description(mail)
+                await incidents.add_note(store, target, author, text, now, public=reporter)
                 await store.settle_mail(mail.message_id, target, "note")
                 incident = await store.get(target)
                 self.stats.noted += 1

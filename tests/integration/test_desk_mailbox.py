@@ -440,6 +440,8 @@ async def test_a_stranger_naming_a_ticket_number_gets_neither_its_link_nor_its_s
     assert link not in answer.get_content()
     [survey] = await desk.service.store.surveys(ticket.id)
     assert survey.answered_at is None  # still the reporter's to answer
+    [note] = [n for n in await desk.service.store.notes(ticket.id) if "terrible" in n.text]
+    assert not note.public  # kept for the desk, not written on the reporter's page
     # the reporter naming the number is still answered with the link, and may answer
     desk.sink.messages.clear()
     dovecot.deliver(mail(f"Re: {ticket.ticket}", body="5 thanks").as_bytes())
