@@ -183,7 +183,9 @@ def routes(view: DaemonView) -> list[web.RouteDef]:
     async def open_ticket(request: web.Request) -> web.Response:
         """A ticket someone reported, recorded through the API (source `api`)."""
         body = await json_body(request)
-        by, title, level = body.get("by"), body.get("title"), body.get("level")
+        # in a session the signed-in user records it, whatever the body says (as for ack)
+        by = signed_in_name(request) or body.get("by")
+        title, level = body.get("title"), body.get("level")
         if not isinstance(by, str) or not by.strip() or len(by) > NAME_LIMIT:
             return error(400, f"'by' must name who records it (1–{NAME_LIMIT} characters)")
         if not isinstance(title, str) or not title.strip() or len(title) > NOTE_LIMIT:

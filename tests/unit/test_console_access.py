@@ -145,6 +145,25 @@ async def test_a_form_without_the_session_csrf_token_is_refused(
     assert (await daemon.alerts.store.get(number)).state == "open"
 
 
+async def test_a_ticket_opened_in_a_session_is_recorded_under_the_signed_in_name(
+    daemon: Daemon, console: Console
+) -> None:
+    """As acknowledging and maintenance windows already were: the body's `by` used to be taken
+    as it came, so an operator could record a ticket as opened by anybody (an admin, a
+    customer) and the audit log would say so."""
+    client = await console.client()
+    csrf = await sign_in(client, "wang")
+    reply = await client.post(
+        "/api/incidents",
+        json={"title": "Door sensor loose", "level": 3, "by": "root"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert reply.status == 201, await reply.text()
+    number = (await reply.json())["incident"]["id"]
+    actors = {a.actor for a in await daemon.alerts.store.audit_log(number)}
+    assert "wang" in actors and "root" not in actors
+
+
 async def test_wrong_passwords_lock_the_name_and_are_audited(
     daemon: Daemon, console: Console
 ) -> None:
