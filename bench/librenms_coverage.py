@@ -21,11 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from probes.snmp.librenms import Conversion
 from probes.snmp.librenms_files import (
     definition_dirs,
     import_definitions,
     read_definition,
 )
+from probes.snmp.profiles import Profile
 
 # (kind, drops the sensor?, pattern on the importer's reason line), first match wins.
 KINDS: list[tuple[str, bool, str]] = [
@@ -79,6 +81,17 @@ def sensor_entries(discovery_file: Path) -> int:
     )
 
 
+def _check_loads(conversion: Conversion) -> None:
+    """As the command does: a profile the probe would refuse converts nothing."""
+    if conversion.profile is None:
+        return
+    try:
+        Profile.model_validate(conversion.profile)
+    except ValueError as exc:
+        conversion.skipped.append(f"the converted profile does not load: {exc}")
+        conversion.profile, conversion.sensors = None, 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("librenms_dir", type=Path)
@@ -92,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     conversions = import_definitions(args.librenms_dir, args.os, args.mibs)
+    for conversion in conversions:
+        _check_loads(conversion)
     verdicts: Counter[str] = Counter()
     os_by_kind: Counter[str] = Counter()
     lines_by_kind: Counter[str] = Counter()

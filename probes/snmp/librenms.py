@@ -75,11 +75,15 @@ def _detect(os_def: dict[str, Any], where: str, skipped: list[str]) -> list[dict
 
 
 def _php_regex(pattern: str) -> str:
-    """'/^sensorProbe/i' → '(?i)^sensorProbe' (LibreNMS writes PHP PCRE patterns)."""
+    """'/^sensorProbe/i' → '(?i)^sensorProbe', '(?<hw>…)' → '(?P<hw>…)' (LibreNMS writes PHP
+    PCRE patterns)."""
     match = re.fullmatch(r"(.)(.*)\1([a-z]*)", pattern.strip(), re.S)
     if match is None:
         return pattern
     body, flags = match.group(2), match.group(3)
+    # PCRE names a group (?<name>…) or (?'name'…), Python (?P<name>…); lookbehinds stay.
+    body = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", body)
+    body = re.sub(r"\(\?'([A-Za-z_]\w*)'", r"(?P<\1>", body)
     inline = "".join(f for f in flags if f in "imsx")
     return f"(?{inline}){body}" if inline else body
 
@@ -112,10 +116,7 @@ def convert_os(
         if sensor_class == "pre-cache" or not isinstance(block, dict):
             continue
         if sensor_class == "additional_oids":
-            result.skipped.append(
-                "sensors.additional_oids: extra columns for LibreNMS's templates (not read)"
-            )
-            continue
+            continue  # columns LibreNMS fetches for templates and limits: no sensor of its own
         if sensor_class not in CLASS_UNITS:
             result.skipped.append(f"sensors.{sensor_class}: a class roomwatch has no unit for")
             continue

@@ -18,11 +18,13 @@ from probes.snmp.librenms_sensors import Names
 
 class _Yaml12Loader(yaml.SafeLoader):
     """YAML as LibreNMS (Symfony, YAML 1.2) reads it: `No`, `Off`, `yes` are strings, not
-    booleans (a state named "No" must stay "No")."""
+    booleans (a state named "No" must stay "No"), and a bare `=` (`op: =` in a detection
+    rule) is the string "=", not YAML 1.1's value key, which SafeLoader cannot build."""
 
 
+_YAML11_ONLY = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:value")
 _Yaml12Loader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    key: [(tag, rx) for tag, rx in resolvers if tag not in _YAML11_ONLY]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Yaml12Loader.add_implicit_resolver(
@@ -78,15 +80,16 @@ def _convert_all(
         if wanted and path.stem not in wanted:
             continue
         discovery_path = discovery_dir / path.name
-        discovery = read_definition(discovery_path) if discovery_path.is_file() else None
         try:
+            discovery = read_definition(discovery_path) if discovery_path.is_file() else None
             os_def = read_definition(path)
             modules = [m for m in str((discovery or {}).get("mib") or "").split(":") if m]
             mib_dir = os_def.get("mib_dir")
             mib_dir = str(mib_dir[0] if isinstance(mib_dir, list) and mib_dir else mib_dir or "")
             names = _names_for(mib_names, modules, mib_dir or None)
             out.append(convert_os(os_def, discovery, path.stem, names))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # One broken file costs its OS, never the whole import.
             failed = Conversion(path.stem)
             failed.skipped.append(f"{path.name}: could not be read ({exc})")
             out.append(failed)

@@ -6,6 +6,7 @@ written for these tests in LibreNMS's format (no LibreNMS file is copied)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,50 @@ def test_a_discovery_file_without_sensors_says_so() -> None:
     result = convert_os({"discovery": []}, {"modules": {"os": {"serial": "X.0"}}}, "acme")
     assert result.verdict == "not"
     assert "acme: its discovery file has no sensors (other modules only)" in result.skipped
+
+
+def test_a_sysdescr_regex_with_pcre_named_groups_becomes_a_python_pattern() -> None:
+    os_def = {
+        "discovery": [
+            {"sysDescr_regex": ["/^Acme Switch (?<hardware>[^,]+), fw_(?<version>[0-9.]+)/i"]}
+        ]
+    }
+    discovery = {"modules": {"sensors": {"temperature": {"data": [ENTRY]}}}}
+    result = convert_os(os_def, discovery, "acme")
+    assert result.profile is not None
+    (rule,) = result.profile["detect"]["rules"]
+    assert rule["sys_descr_regex"] == [
+        "(?i)^Acme Switch (?P<hardware>[^,]+), fw_(?P<version>[0-9.]+)"
+    ]
+    # The profile loads as the probe loads it, and the pattern matches what LibreNMS's does.
+    from probes.snmp.profiles import Profile
+
+    Profile.model_validate(result.profile)
+    assert re.search(rule["sys_descr_regex"][0], "ACME switch X-24, fw_1.2.3")
+
+
+ENTRY = {"oid": "tempTable", "num_oid": ".1.3.6.1.4.1.99.1.1.{{ $index }}", "descr": "Inlet"}
+
+
+def test_a_bare_equals_sign_is_read_as_librenms_reads_it(tmp_path: Path) -> None:
+    # `op: =` is YAML 1.1's "value" key to PyYAML's SafeLoader, which cannot build it: the
+    # whole import used to stop on the first such definition.
+    checkout = write_checkout(tmp_path, "new")
+    detection = checkout / "resources/definitions/os_detection/aaron-radio.yaml"
+    detection.write_text(
+        RADIO_DETECTION
+        + "    - sysObjectID: .1.3.6.1.4.1.8072.3.2.10\n"
+        + "      snmpget: {oid: ACME-RADIO-MIB::maker.0, op: =, value: Acme}\n"
+    )
+    (conversion,) = import_definitions(checkout)
+    assert conversion.sensors == 2
+    assert "aaron-radio.yaml: a detection rule using snmpget (not read)" in conversion.skipped
+
+
+def test_a_definition_that_is_no_yaml_costs_only_its_own_os(tmp_path: Path) -> None:
+    checkout = write_checkout(tmp_path, "new")
+    (checkout / "resources/definitions/os_detection/broken.yaml").write_text("os: [unclosed\n")
+    by_os = {c.os: c for c in import_definitions(checkout)}
+    assert by_os["aaron-radio"].sensors == 2
+    assert by_os["broken"].verdict == "not"
+    assert by_os["broken"].skipped[0].startswith("broken.yaml: could not be read (")
