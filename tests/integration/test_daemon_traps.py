@@ -17,6 +17,7 @@ import pytest
 
 from tests.fixtures.peers import REPO, free_udp_port, stop_process, wait_until
 from tests.fixtures.snmp_peers import snmptrap
+from tests.fixtures.store_peek import all_closed, open_rules
 
 pytestmark = pytest.mark.integration
 
@@ -80,17 +81,15 @@ def test_a_link_down_trap_opens_an_incident_and_link_up_resolves_it(tmp_path: Pa
     try:
         wait_until(lambda: "roomwatch started" in log.read_text("utf-8"), 30, "daemon")
         send(tmp_path, port, LINK_DOWN)
-        wait_until(lambda: any(i["state"] == "open" for i in incidents(config)), 30, "incident")
+        wait_until(lambda: "port-down" in open_rules(tmp_path / "state"), 30, "incident")
         (incident,) = incidents(config)
+        assert incident["state"] == "open"
         assert incident["device"] == "core-sw1"
         assert incident["level"] == 2
         assert "Gi1/0/7" in json.dumps(incident, ensure_ascii=False)
         send(tmp_path, port, LINK_UP)
-        wait_until(
-            lambda: all(i["state"] in ("resolved", "closed") for i in incidents(config)),
-            30,
-            "resolution",
-        )
+        wait_until(lambda: all_closed(tmp_path / "state"), 30, "resolution")
+        assert all(i["state"] in ("resolved", "closed") for i in incidents(config))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:

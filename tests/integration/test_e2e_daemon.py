@@ -25,6 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.fixtures.peers import REPO, free_port, stop_process, wait_until
+from tests.fixtures.store_peek import all_closed, open_rules
 from tests.fixtures.victoria_peer import VictoriaMetrics
 from tests.fixtures.website import Website
 
@@ -216,8 +217,9 @@ def test_a_broken_website_opens_an_incident_mails_on_call_and_resolves_when_mend
         assert incidents_table(config) == ["no incidents"]
 
         website.healthy = False
-        eventually(lambda: any(i["state"] == "open" for i in incidents(config)), "incident")
+        eventually(lambda: "website-down" in open_rules(tmp_path / "state"), "incident")
         (incident,) = incidents(config)
+        assert incident["state"] == "open"
         assert (incident["level"], incident["device"], incident["rule"]) == (
             1,  # the device's criticality: the rule says "device.criticality"
             "shop",
@@ -240,10 +242,8 @@ def test_a_broken_website_opens_an_incident_mails_on_call_and_resolves_when_mend
         assert "Restart the shop's web server." in body  # the runbook travels with the alert
 
         website.healthy = True
-        eventually(
-            lambda: all(i["state"] in ("resolved", "closed") for i in incidents(config)),
-            "resolution",
-        )
+        eventually(lambda: all_closed(tmp_path / "state"), "resolution")
+        assert all(i["state"] in ("resolved", "closed") for i in incidents(config))
         assert incidents_table(config)[1].split()[3] in ("resolved", "closed")
         eventually(lambda: len(mailbox.messages) >= 2, "recovery mail")
         recovery = mailbox.messages[1]
@@ -273,7 +273,8 @@ def test_an_alert_waits_in_the_outbox_while_mail_is_down_and_survives_a_restart(
     website.healthy = False
     daemon = start_daemon(config, tmp_path / "daemon.log")
     try:
-        eventually(lambda: any(i["state"] == "open" for i in incidents(config)), "incident")
+        eventually(lambda: "website-down" in open_rules(tmp_path / "state"), "incident")
+        assert any(i["state"] == "open" for i in incidents(config))
         log = tmp_path / "daemon.log"
         eventually(
             lambda: "alert channel mail failing (will retry)" in log.read_text("utf-8"),

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.peers import REPO, stop_process, wait_until
+from tests.fixtures.store_peek import open_rules
 from tests.fixtures.website import Website
 
 pytestmark = pytest.mark.integration
@@ -119,7 +120,9 @@ def test_sighup_reloads_rules_and_a_bad_file_keeps_the_old_rules_running(
         rules.write_text(RULES_V2, encoding="utf-8")
         os.utime(rules, ns=(before.st_atime_ns, before.st_mtime_ns))
         daemon.send_signal(signal.SIGHUP)
-        wait_until(lambda: "website-canary" in open_incidents(config), 30, "canary incident")
+        wait_until(
+            lambda: "website-canary" in open_rules(tmp_path / "state"), 30, "canary incident"
+        )
         assert open_incidents(config)["website-canary"]["level"] == 3
 
         # 2. A bad file is rejected with every error, and the running rules stay.
@@ -133,9 +136,13 @@ def test_sighup_reloads_rules_and_a_bad_file_keeps_the_old_rules_running(
 
         # The old rules still evaluate: breaking the site opens website-down…
         website.healthy = False
-        wait_until(lambda: "website-down" in open_incidents(config), 30, "website-down")
+        wait_until(lambda: "website-down" in open_rules(tmp_path / "state"), 30, "website-down")
+        assert "website-down" in open_incidents(config)
         # …and clears the canary, whose condition (http.up == 1) no longer holds.
-        wait_until(lambda: "website-canary" not in open_incidents(config), 30, "canary resolved")
+        wait_until(
+            lambda: "website-canary" not in open_rules(tmp_path / "state"), 30, "canary resolved"
+        )
+        assert "website-canary" not in open_incidents(config)
         assert daemon.poll() is None
 
         daemon.send_signal(signal.SIGTERM)
@@ -173,7 +180,8 @@ def test_an_emptied_or_removed_rule_file_does_not_resolve_open_incidents_until_c
         )
     try:
         wait_until(lambda: "roomwatch started" in log.read_text(encoding="utf-8"), 30, "daemon")
-        wait_until(lambda: "website-down" in open_incidents(config), 30, "website-down")
+        wait_until(lambda: "website-down" in open_rules(tmp_path / "state"), 30, "website-down")
+        assert "website-down" in open_incidents(config)
 
         # 1. A truncating save empties the file: the watcher's reload is rejected, the incident
         #    stays open, no recovery goes out.
@@ -190,7 +198,8 @@ def test_an_emptied_or_removed_rule_file_does_not_resolve_open_incidents_until_c
 
         # 3. The admin confirms with SIGHUP: now the rules go, and the incident with them.
         daemon.send_signal(signal.SIGHUP)
-        wait_until(lambda: "website-down" not in open_incidents(config), 30, "resolved")
+        wait_until(lambda: "website-down" not in open_rules(tmp_path / "state"), 30, "resolved")
+        assert "website-down" not in open_incidents(config)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=30) == 0
     finally:

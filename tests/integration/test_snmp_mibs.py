@@ -23,6 +23,7 @@ import pytest
 from tests.fixtures.mib_sources import MIB_SOURCES, TEST_MIB
 from tests.fixtures.peers import REPO, free_udp_port, stop_process, wait_until
 from tests.fixtures.snmp_peers import Agent, snmptrap, start_snmpd
+from tests.fixtures.store_peek import incident_rows
 
 pytestmark = pytest.mark.integration
 
@@ -146,8 +147,10 @@ def test_a_vendor_trap_is_named_in_the_incident_and_the_message(
             snmptrap(tmp_path / "persist", "-v2c", "-c", "public", f"127.0.0.1:{port}", "",
                      PORT_ALARM, *varbinds)
         )  # fmt: skip
-        wait_until(lambda: len(incidents(config)) == 2, 30, "two incidents")
-        by_rule = {i["rule"]: i for i in incidents(config)}
+        wait_until(lambda: len(incident_rows(tmp_path / "state")) == 2, 30, "two incidents")
+        listed = incidents(config)
+        assert len(listed) == 2, listed
+        by_rule = {i["rule"]: i for i in listed}
         trap = json.dumps(by_rule["vendor-trap"], ensure_ascii=False)
         assert f"Edge switch sent {TRAP_NAME}" in trap
         alarm = by_rule["port-alarm"]
