@@ -106,4 +106,7 @@ def _names_for(mib_names: DefinitionMibs, modules: list[str], mib_dir: str | Non
     def why() -> str:
         return mib_names.why_not(modules)
 
-    return Names(resolve, why)
+    def enums(name: str) -> dict[int, str]:
+        return mib_names.enums(name, modules, mib_dir)
+
+    return Names(resolve, why, enums)

@@ -64,6 +64,14 @@ class DefinitionMibs:
         symbol = self._names.by_name.get(name)
         return format_oid(symbol.oid) if symbol is not None else None
 
+    def enums(self, name: str, modules: list[str], mib_dir: str | None) -> dict[int, str]:
+        """The enumeration (number → label) of the object `name`, or {} when it has none."""
+        if "::" in name:
+            modules = [name.split("::", 1)[0], *modules]
+        self._compile(modules, mib_dir)
+        symbol = self._names.by_name.get(name)
+        return dict(symbol.enums) if symbol is not None else {}
+
     def why_not(self, modules: list[str]) -> str:
         """Why a name did not resolve, in the admin's words."""
         if self.root is None:

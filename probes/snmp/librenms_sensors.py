@@ -65,10 +65,13 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(::[A-Za-z][A-Za-z0-9-]*)?$")
 
 @dataclass
 class Names:
-    """MIB names of one definition → dotted OIDs (`resolve`), and why one did not (`why`)."""
+    """MIB names of one definition → dotted OIDs (`resolve`), an object's enumeration
+    (`enums`: number → name, for state sensors that leave their states to the MIB), and why a
+    name did not resolve (`why`)."""
 
     resolve: Callable[[str], str | None] = lambda name: None
     why: Callable[[], str] = lambda: "no MIBs given"
+    enums: Callable[[str], dict[int, str]] = lambda name: {}
 
 
 def _template(text: str) -> str:
@@ -171,8 +174,12 @@ def sensor_table(
     if sensor_class == "state":
         states = {int(s["value"]): str(s["descr"]) for s in entry.get("states") or []}
         if not states:
+            # LibreNMS then names the states after the value object's enumeration in its MIB.
+            states = dict(names.enums(value_name))
+        if not states:
             skipped.append(
-                f"{where}: a state sensor without states (LibreNMS names them from its MIB)"
+                f"{where}: a state sensor without states, and {value_name} has no"
+                f" enumeration (LibreNMS names them from its MIB: {names.why()})"
             )
             return None
         metric["map"] = states

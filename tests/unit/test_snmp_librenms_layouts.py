@@ -7,6 +7,7 @@ written for these tests in LibreNMS's format (no LibreNMS file is copied)."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,84 @@ def test_a_definition_that_is_no_yaml_costs_only_its_own_os(tmp_path: Path) -> N
     assert by_os["aaron-radio"].sensors == 2
     assert by_os["broken"].verdict == "not"
     assert by_os["broken"].skipped[0].startswith("broken.yaml: could not be read (")
+
+
+# A MIB written for this test (SMIv1, like the fixtures'): one enumerated status column.
+ACME_STATE_MIB = """\
+ACME-STATE-MIB DEFINITIONS ::= BEGIN
+IMPORTS
+    enterprises FROM RFC1155-SMI
+    OBJECT-TYPE FROM RFC-1212;
+
+acme            OBJECT IDENTIFIER ::= { enterprises 99999 }
+acmePsuTable OBJECT-TYPE
+    SYNTAX SEQUENCE OF AcmePsuEntry
+    ACCESS not-accessible
+    STATUS mandatory
+    DESCRIPTION "Power supplies."
+    ::= { acme 1 }
+acmePsuEntry OBJECT-TYPE
+    SYNTAX AcmePsuEntry
+    ACCESS not-accessible
+    STATUS mandatory
+    DESCRIPTION "One power supply."
+    INDEX { acmePsuIndex }
+    ::= { acmePsuTable 1 }
+AcmePsuEntry ::= SEQUENCE { acmePsuIndex INTEGER, acmePsuState INTEGER }
+acmePsuIndex OBJECT-TYPE
+    SYNTAX INTEGER
+    ACCESS read-only
+    STATUS mandatory
+    DESCRIPTION "Its number."
+    ::= { acmePsuEntry 1 }
+acmePsuState OBJECT-TYPE
+    SYNTAX INTEGER { ok(1), failed(2), absent(3) }
+    ACCESS read-only
+    STATUS mandatory
+    DESCRIPTION "Its state."
+    ::= { acmePsuEntry 2 }
+END
+"""
+
+PSU_DISCOVERY = """\
+mib: ACME-STATE-MIB
+modules:
+    sensors:
+        state:
+            data:
+                -
+                    oid: ACME-STATE-MIB::acmePsuTable
+                    value: ACME-STATE-MIB::acmePsuState
+                    num_oid: '.1.3.6.1.4.1.99999.1.1.2.{{ $index }}'
+                    descr: 'PSU {{ $index }}'
+                    state_name: acmePsuState
+                    states:
+"""
+
+
+def test_a_state_sensor_without_states_is_named_from_its_mib(tmp_path: Path) -> None:
+    checkout = write_checkout(tmp_path, "new")
+    (checkout / "resources/definitions/os_discovery/aaron-radio.yaml").write_text(PSU_DISCOVERY)
+    mibs = checkout / "mibs"
+    (mibs / "acme").mkdir(parents=True)
+    (mibs / "acme" / "ACME-STATE-MIB").write_text(ACME_STATE_MIB)
+    for base in (
+        "RFC1155-SMI",
+        "RFC-1212",
+        "RFC1213-MIB",
+        "SNMPv2-SMI",
+        "SNMPv2-TC",
+        "SNMPv2-CONF",
+    ):
+        shutil.copy(Path(__file__).parents[1] / "fixtures/librenms/mibs" / base, mibs / base)
+    (conversion,) = import_definitions(checkout)
+    assert conversion.profile is not None, conversion.skipped
+    (metric,) = conversion.profile["tables"][0]["metrics"]
+    assert metric["map"] == {1: "ok", 2: "failed", 3: "absent"}
+    # Without the MIB the sensor is left out, and the line says why.
+    (conversion,) = import_definitions(checkout, mibs=tmp_path / "none")
+    assert conversion.sensors == 0
+    assert (
+        "acmePsuState has no enumeration (LibreNMS names them from its MIB: no mibs/"
+        in (conversion.skipped[-1])
+    )
