@@ -9,7 +9,8 @@
 The password is checked by argon2 in a worker thread (it is slow on purpose). A locked name
 or address is refused before its password is even checked, and the answer to a wrong name
 is the answer to a wrong password. Sign-ins, failures, lock-outs and sign-outs are written to
-the audit log under the name given, like every console action."""
+the audit log under the name given, like every console action; of the refusals while locked,
+only the first per name or address in a lock time (anyone can send them, at no cost)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ def routes(view: DaemonView, access: Access) -> list[web.RouteDef]:
         incidents = view.incidents()
         until = access.lockout.begin(name, address)
         if until is not None:
-            await incidents.record(name or "?", "login-refused", {"address": address})
+            if access.lockout.first_refusal(name, address):
+                await incidents.record(name or "?", "login-refused", {"address": address})
             problem = i18n.t("console.locked", language(), until=clock_time(until))
             return form_page(target, name, problem, 429)
         entry = access.directory.get(name) if access.directory else None

@@ -110,6 +110,7 @@ class LockOut:
         # tries whose password is being checked now (argon2 runs in a thread): counted as
         # failures until they are settled, or guesses sent at once would all be checked
         self._checking: dict[str, int] = {}
+        self._told: dict[str, float] = {}  # "name:…" / "addr:…" → when a refusal was audited
 
     @staticmethod
     def _keys(name: str, address: str) -> tuple[tuple[str, int], ...]:
@@ -130,6 +131,19 @@ class LockOut:
         for key, _ in self._keys(name, address):
             self._checking[key] = self._checking.get(key, 0) + 1
         return None
+
+    def first_refusal(self, name: str, address: str) -> bool:
+        """Whether to audit this refusal: not when one for this name or from this address was
+        audited within the lock time (refusing costs no argon2, so a script cycling names or
+        hammering one would otherwise fill the store's audit log)."""
+        now = self.now()
+        keys = (f"name:{name}", f"addr:{address}")
+        if any(self._told.get(k, -LOCK_SECONDS) > now - LOCK_SECONDS for k in keys):
+            return False
+        if len(self._told) >= MAX_SESSIONS:
+            self._told = {k: t for k, t in self._told.items() if t > now - LOCK_SECONDS}
+        self._told.update(dict.fromkeys(keys, now))
+        return True
 
     def _settle(self, name: str, address: str) -> None:
         for key, _ in self._keys(name, address):
@@ -172,6 +186,7 @@ class LockOut:
 
     def unlock(self, name: str) -> bool:
         self._failures.pop(f"name:{name}", None)
+        self._told.pop(f"name:{name}", None)
         return self._locked.pop(f"name:{name}", None) is not None
 
     def locked_names(self) -> dict[str, float]:

@@ -197,6 +197,24 @@ async def test_guesses_sent_all_at_once_are_not_all_checked(console: Console) ->
     assert right.status == 429
 
 
+async def test_a_locked_name_hammered_writes_one_refusal_to_the_audit_log(
+    daemon: Daemon, console: Console
+) -> None:
+    """Every refused sign-in was written to the store's audit log: refusing costs no argon2,
+    so anyone could grow the log (and the store) by thousands of rows a second, unsigned-in."""
+    client = await console.client()
+    for _ in range(NAME_FAILURES):
+        await client.post("/login", data={"name": "wang", "password": "nope-nope-nope"})
+    for _ in range(30):
+        refused = await client.post("/login", data={"name": "wang", "password": "again-again"})
+        assert refused.status == 429
+    for n in range(30):  # other names from the same (now known) address: not audited either
+        await client.post("/login", data={"name": f"x{n}", "password": "whatever-else"})
+    actions = [(a["actor"], a["action"]) async for a in daemon.alerts.store.rows("audit")]
+    assert [a for a in actions if a[1] == "login-refused"] == [("wang", "login-refused")]
+    assert actions.count(("wang", "login-failed")) == NAME_FAILURES
+
+
 async def test_an_admin_lifts_a_lock_out(daemon: Daemon, console: Console) -> None:
     client = await console.client()
     for _ in range(NAME_FAILURES):
