@@ -41,9 +41,10 @@ class DefinitionMibs:
     def _compile(self, modules: list[str], mib_dir: str | None) -> None:
         if self.root is None:
             return
-        for module in modules:
-            if module in self._done:
-                continue
+        new = list(dict.fromkeys(m for m in modules if m not in self._done))
+        if not new:
+            return  # every name lookup passes here: reload the compiled modules only when new
+        for module in new:
             self._done.add(module)
             source = self._source(module, mib_dir)
             if source is None:
