@@ -4,7 +4,9 @@ reminders, SLA breaches, the 24-hour promotion, closing, and planned-work notice
 
 Needs the store, the config and the inventory, not the channels: the CLI uses it too, so a
 recovery or acknowledgement made without a running daemon still queues its notices, which the
-daemon sends when it next runs."""
+daemon sends when it next runs. (Over 400 lines: the routing decisions and the clocks work in one
+store transaction on the same incident, tier and recipient state; the pipeline's pure stages
+are in alerting/pipeline/.)"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """The monthly (or quarterly) SLA report as data, computed from values: incidents, the spans
 during which each was open (from its audit log), problems, maintenance windows, the inventory
-and the SLA targets. Pure: no store, no clock.
+and the SLA targets. Pure: no store, no clock. (Over 400 lines on purpose: every figure of the
+report beside its definition below, so what a manager reads and what the code counts are
+checked together; laying out and rendering live in tables.py and the templates.)
 
 Definitions (the README's "Reports" section repeats them for readers):
 - The report counts **occurrences**: each time an incident opened or reopened is one fault,

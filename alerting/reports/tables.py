@@ -1,5 +1,7 @@
 """Reports laid out as titled tables of text cells, in the reader's language. Every output
 format writes these same cells, so HTML, Markdown and CSV never disagree on a number.
+(Over 400 lines on purpose: every table of both reports in one place, each cell's format
+defined once.)
 
 Cell formats: counts as integers; durations in minutes with one decimal (repair targets in
 hours); rates as percentages with two decimals; availability with three; times as
