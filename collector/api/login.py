@@ -32,8 +32,15 @@ NAME_LIMIT = 100
 
 
 def safe_next(target: str) -> str:
-    """Only a path of this server (never `//evil.example` or `https://…`): no open redirect."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path of this server (never `//evil.example` or `https://…`): no open redirect.
+    No control character or blank either: browsers drop tabs and newlines from a Location,
+    so `/<TAB>/evil.example` would be `//evil.example`."""
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(" " < c != "\x7f" for c in target)
+    ):
         return target
     return "/console"
 

@@ -254,6 +254,26 @@ async def test_the_sign_in_page_does_not_redirect_off_site(console: Console) -> 
     assert reply.headers["Location"] == "/console"
 
 
+@pytest.mark.parametrize("target", ["/\t/evil.example/x", "/\n/evil.example", "/\r//evil.example"])
+async def test_a_whitespace_disguised_next_does_not_redirect_off_site(
+    console: Console, target: str
+) -> None:
+    """Browsers drop tabs and newlines from a Location before reading it, so `/<TAB>/evil` is
+    `//evil`, another site: a link to /login?next=/%09/evil.example, tapped by someone signed
+    in, went straight there (a phishing page dressed as the console's next step)."""
+    client = await console.client()
+    await sign_in(client, "wang")
+    reply = await client.get("/login", params={"next": target}, allow_redirects=False)
+    assert reply.headers["Location"] == "/console"
+    fresh = await console.client()
+    reply = await fresh.post(
+        "/login",
+        data={"name": "wang", "password": PASSWORDS["wang"], "next": target},
+        allow_redirects=False,
+    )
+    assert reply.headers["Location"] == "/console"
+
+
 async def test_the_api_token_keeps_working_beside_users(
     daemon: Daemon, tmp_path: Path, hashes: dict[str, str]
 ) -> None:
