@@ -139,6 +139,14 @@ def _short(item: Mapping[str, Any], language: str, tz: dt.tzinfo | None) -> str:
     return f"{text} {_number(item)}"
 
 
+def _inert(line: str) -> str:
+    """A Markdown line whose words came from outside (a mailed ticket's title, a reporter's
+    name) with no link, image or tag of its own: `[text](url)` would dress another site as
+    ours on the duty phones, `![](url)` fetch from it, `<at id=all>` page a whole Feishu group.
+    Only our own acknowledge links are added after this."""
+    return line.replace("](", "] (").replace("<", "\uff1c")
+
+
 def _number(item: Mapping[str, Any]) -> str:
     """`#12 RW-2026-000012`: the incident id (what the ack command takes) and the ticket
     number people quote on the phone and in mail."""
@@ -238,9 +246,9 @@ def render(
         )
         body = [subject, "", summary_of(first, language), *_detail_lines(first, language, tz, now)]
         markdown = [
-            f"**{subject}**",
+            _inert(f"**{subject}**"),
             "",
-            *(f"- {line}" for line in _detail_lines(first, language, tz, now)),
+            *(_inert(f"- {line}") for line in _detail_lines(first, language, tz, now)),
         ]
         short = _short(first, language, tz)
     else:
@@ -256,13 +264,14 @@ def render(
             what=listed,
         )
         body = [subject, ""]
-        markdown = [f"**{subject}**", ""]
+        markdown = [_inert(f"**{subject}**"), ""]
         shown = ordered[:max_items]
         for item in shown:
             since = item.get("since")
             when = f", {_w('since', language)} {_clock(since, tz)}" if since is not None else ""
             line = f"{_head(item, language)}{_number(item)} {_where(item, language)} {summary_of(item, language)} ({_w('value', language)} {_value(item)}{when})"
             body.append(line)
+            line = _inert(line)
             link = (item.get("ack") or {}).get("link") if item.get("kind") in ALERT_KINDS else None
             if link:  # on a phone, the incident number itself acknowledges
                 number = f"#{item.get('incident')} "
