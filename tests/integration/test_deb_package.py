@@ -11,7 +11,6 @@ compressing 90 MB again would take most of a minute)."""
 
 from __future__ import annotations
 
-import fcntl
 import grp
 import os
 import pwd
@@ -23,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.machine_lock import machine_lock
 from tests.fixtures.peers import env_without_proxy, require_binary
 from tests.fixtures.source_copy import copy_tree
 
 pytestmark = pytest.mark.integration
 
-LOCK = Path("/var/lock/roomwatch-deb-test.lock")
 ETC = Path("/etc/roomwatch")
 STATE = Path("/var/lib/roomwatch")
 APP = Path("/opt/roomwatch")
@@ -85,9 +84,7 @@ def machine() -> Iterator[None]:
     """The machine to install on, to ourselves, and left as it was found."""
     if os.geteuid() != 0:
         pytest.fail("installing a package needs root (CI and this machine run tests as root)")
-    LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with machine_lock(exclusive=True):
         if installed() or ETC.exists() or APP.exists():
             pytest.fail("roomwatch is installed on this machine already: not touching it")
         had_user, had_group = exists("roomwatch", "passwd"), exists("roomwatch", "group")

@@ -12,10 +12,12 @@ import re
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.machine_lock import machine_lock
 from tests.fixtures.peers import REPO, require_binary
 
 pytestmark = pytest.mark.integration
@@ -23,6 +25,14 @@ pytestmark = pytest.mark.integration
 UNIT = REPO / "systemd" / "roomwatch.service"
 INSTALL = REPO / "systemd" / "install.sh"
 INSTALLED_COMMAND = "/opt/roomwatch/venv/bin/roomwatch"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_package_install_meanwhile() -> Iterator[None]:
+    """systemd-analyze reads the unit search path, where the package test (maybe in another
+    pytest-xdist worker) installs roomwatch.service: not while these tests look."""
+    with machine_lock(exclusive=False):
+        yield
 
 
 def local_command() -> str:
