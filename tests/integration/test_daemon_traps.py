@@ -79,7 +79,7 @@ def test_a_link_down_trap_opens_an_incident_and_link_up_resolves_it(tmp_path: Pa
             stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=dict(os.environ),
         )  # fmt: skip
     try:
-        wait_until(lambda: "roomwatch started" in log.read_text("utf-8"), 30, "daemon")
+        wait_until(lambda: "roomwatch started" in log.read_text("utf-8"), 90, "daemon")
         send(tmp_path, port, LINK_DOWN)
         wait_until(lambda: "port-down" in open_rules(tmp_path / "state"), 30, "incident")
         (incident,) = incidents(config)
