@@ -44,6 +44,7 @@ from core.sample import Sample, Value
 from probes.base import (
     Probe,
     ProbeError,
+    ProbeProtocolError,
     ProbeSettings,
     ProbeTimeout,
     ProbeUnreachable,
@@ -172,6 +173,15 @@ class _ModbusProbe(Probe):
                     values = await link.read(request, self.unit)
                     decoded.extend(field_samples(request, values))
         except TimeoutError:
+            if link.cut_short_garbled:
+                health.garbled += 1
+                raise ProbeProtocolError(
+                    f"{self.device}: garbled answer from unit {self.unit} on {link.describe}"
+                    " (bad CRC or a broken frame: check the wiring, termination and line"
+                    " settings)",
+                    health.samples(self.device, now),
+                ) from None
+            health.timeouts += 1
             raise ProbeTimeout(
                 f"{self.device}: unit {self.unit} on {link.describe} did not answer "
                 f"within {self.settings.timeout:g}s",

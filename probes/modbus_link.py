@@ -113,6 +113,7 @@ class ModbusLink:
         self.health: dict[int, UnitHealth] = {}
         self._quiet_since = float("-inf")  # when the line last fell silent
         self._bytes_in = 0
+        self.cut_short_garbled = False  # the last transaction was cut short after bytes came
         quiet_pymodbus()
 
     def unit_health(self, unit: int) -> UnitHealth:
@@ -139,6 +140,7 @@ class ModbusLink:
                 }[call.function]
                 health.requests += 1
                 before = self._bytes_in
+                self.cut_short_garbled = False
                 try:
                     response = await reader(call.address, count=call.count, device_id=unit)
                 finally:
@@ -159,8 +161,10 @@ class ModbusLink:
                 self.drop()
                 raise ProbeUnreachable(f"connection to {self.describe} lost") from None
             except asyncio.CancelledError:
-                # Cancelled mid-transaction (the collector's timeout): the reply may still come,
-                # so start the next poll on a fresh connection.
+                # Cancelled mid-transaction (the poll's deadline): the reply may still come, so
+                # start the next poll on a fresh connection. Bytes that came in meanwhile make
+                # it a garbled answer, not silence, whichever deadline fired first.
+                self.cut_short_garbled = self._bytes_in > before
                 self.drop()
                 raise
         if response.isError():
