@@ -31,12 +31,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from probes.snmp import (  # noqa: E402
-    SnmpProbe,
-    SnmpSettings,
-    ber,
-)
+from probes.snmp import ber  # noqa: E402
 from probes.snmp.ber import Oid, Varbind  # noqa: E402
+from probes.snmp.probe import SnmpProbe, SnmpSettings  # noqa: E402
 from probes.snmp.session import SnmpSession  # noqa: E402
 from tests.fixtures.peers import free_port, free_udp_port, stop_process, wait_until  # noqa: E402
 from tests.fixtures.snmp_peers import udp_get_answers  # noqa: E402

@@ -23,7 +23,7 @@ PROBES: dict[str, str] = {
     "local": "probes.local:LocalProbe",
     "ssh": "probes.ssh:SshProbe",
     "http": "probes.http:HttpProbe",
-    "snmp": "probes.snmp:SnmpProbe",
+    "snmp": "probes.snmp.probe:SnmpProbe",
     "megatec": "probes.megatec:MegatecProbe",
     "modbus-rtu": "probes.modbus:ModbusRtuProbe",
     "modbus-tcp": "probes.modbus:ModbusTcpProbe",

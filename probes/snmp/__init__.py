@@ -18,8 +18,7 @@ One job per module, from the wire up:
 - `probe`: `SnmpProbe` and `SnmpSettings`; `traps` and `trap_settings`: the trap receiver.
 
 The shared sockets and pysnmp engines are closed by the probe registry's shutdown hooks.
+
+The package itself imports nothing: its modules import each other by their own names, so
+loading one never loads the probe (and no import circle runs through this file).
 """
-
-from probes.snmp.probe import SnmpProbe, SnmpSettings
-
-__all__ = ["SnmpProbe", "SnmpSettings"]

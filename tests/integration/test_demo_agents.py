@@ -17,7 +17,7 @@ from collector.demo.snmp_agent import serve
 from core.sample import Sample
 from probes.megatec import MegatecProbe, MegatecSettings
 from probes.modbus import ModbusTcpProbe, ModbusTcpSettings
-from probes.snmp import SnmpProbe, SnmpSettings
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.fixtures.peers import free_port, free_udp_port
 
 pytestmark = pytest.mark.integration

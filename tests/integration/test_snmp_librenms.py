@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from collector.cli import main
-from probes.snmp import SnmpProbe, SnmpSettings
 from probes.snmp.engines import close_shared
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.fixtures.librenms_oracle import LIBRENMS, compare
 from tests.fixtures.peers import stop_process
 from tests.fixtures.snmp_peers import Agent, sorted_recording, start_snmpsim

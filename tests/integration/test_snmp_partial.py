@@ -11,8 +11,9 @@ import pytest
 
 from collector.polling import PollResult, poll_once
 from core.sample import Sample
-from probes.snmp import SnmpProbe, SnmpSettings, ber
+from probes.snmp import ber
 from probes.snmp.engines import close_shared
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.fixtures.peers import stop_process
 from tests.fixtures.snmp_peers import Agent, start_snmpd
 from tests.fixtures.snmp_proxy import (

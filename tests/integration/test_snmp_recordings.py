@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from probes.snmp import SnmpProbe, SnmpSettings
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.fixtures.peers import stop_process
 from tests.fixtures.snmp_expected import PROFILES, check_recording
 from tests.fixtures.snmp_peers import (

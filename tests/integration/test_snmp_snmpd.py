@@ -14,10 +14,10 @@ import pytest
 
 from core.sample import Sample
 from probes.base import ProbeAuthError, ProbeTimeout
-from probes.snmp import SnmpProbe, SnmpSettings
 from probes.snmp.ber import COUNTER_TAGS, Oid, parse_oid
 from probes.snmp.engines import make_session
 from probes.snmp.lean import LeanSession, LeanV3Session
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from probes.snmp.pysnmp_engine import PysnmpSession
 from probes.snmp.session import Target
 from probes.snmp.walk import Column, walk_columns

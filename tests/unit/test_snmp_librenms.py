@@ -10,8 +10,8 @@ import pytest
 
 from collector.cli import main
 from core.sample import Sample
-from probes.snmp import SnmpProbe, SnmpSettings
 from probes.snmp.librenms_files import import_definitions
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from probes.snmp.profiles import load_profiles
 from tests.fixtures.librenms_oracle import LIBRENMS, compare
 from tests.fixtures.peers import shared_fixture

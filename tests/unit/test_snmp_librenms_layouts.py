@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from collector.cli import main
-from probes.snmp import SnmpProbe, SnmpSettings
 from probes.snmp.librenms import convert_os
 from probes.snmp.librenms_files import import_definitions
 from probes.snmp.librenms_sensors import Names
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.fixtures.snmp_fake import FakeAgentSession
 
 RADIO_DETECTION = """\

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from probes.base import ProbeProtocolError
-from probes.snmp import SnmpProbe, SnmpSettings
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.fixtures.peers import shared_fixture
 from tests.fixtures.snmp_expected import PROFILES, check_recording
 from tests.fixtures.snmp_fake import FakeAgentSession

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 import probes.snmp.traps
-from probes.snmp import SnmpProbe, SnmpSettings, ber
+from probes.snmp import ber
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from probes.snmp.traps import (
     SNMP_TRAP_OID,
     SnmpTrapReceiver,

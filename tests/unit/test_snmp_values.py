@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.sample import Sample
-from probes.snmp import SnmpProbe, SnmpSettings, ber
+from probes.snmp import ber
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from probes.snmp.profiles import SHIPPED_DIR
 from tests.fixtures.snmp_fake import FakeAgentSession
 

@@ -6,7 +6,8 @@ Ruijie on small hand-written agents with the MIBs' OIDs (no recording of them is
 from __future__ import annotations
 
 from core.sample import Sample
-from probes.snmp import SnmpProbe, SnmpSettings, ber
+from probes.snmp import ber
+from probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.fixtures.peers import shared_fixture
 from tests.fixtures.snmp_fake import FakeAgentSession
 
