@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 from core.sample import Sample
 from probes.snmp import ber
-from probes.snmp.mapping import text
 from probes.snmp.mib_names import MibNames
 from probes.snmp.session import SnmpSession
+from probes.snmp.values import text
 from probes.snmp.walk import get_scalars, walk_columns
 
 MAX_ROWS = 10_000  # one --oid of a huge table must not fill the terminal for ever

@@ -56,7 +56,7 @@ from probes.snmp import ber
 from probes.snmp.engines import make_session
 from probes.snmp.gaps import Budget, Gaps
 from probes.snmp.health import PollHealth
-from probes.snmp.mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, text, uptime_seconds
+from probes.snmp.mapping import SYS_OBJECT_ID, SYS_UPTIME, build_samples, uptime_seconds
 from probes.snmp.profiles import (
     Profile,
     TableSpec,
@@ -67,6 +67,7 @@ from probes.snmp.profiles import (
 from probes.snmp.rates import CounterRates, restarted
 from probes.snmp.session import SnmpSession, Target
 from probes.snmp.usm import AuthProtocol, PrivProtocol, lean_supports
+from probes.snmp.values import text
 from probes.snmp.walk import Column, WalkLimits, answered_subtrees, get_scalars, walk_columns
 
 

@@ -11,7 +11,7 @@ than half the counter's range in one interval, which is a restart in disguise.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 WRAP_32 = 1 << 32
 UPTIME_WRAP_S = WRAP_32 / 100.0  # sysUpTime is TimeTicks (1/100 s, 32 bits): ~497 days
@@ -31,19 +31,92 @@ def restarted(prev_uptime: float, uptime: float, elapsed: float) -> bool:
 
 
 @dataclass(slots=True)
-class _Last:
+class Last:
+    """A counter's last reading, updated in place from poll to poll (no allocation per
+    counter and poll)."""
+
     value: int
     ts: float
     uptime: float | None
+    seen: int  # the poll it was read in
+
+
+def advance(
+    prev: Last, value: int, bits: int, ts: float, uptime: float | None, poll: int
+) -> float | None:
+    """Move `prev` on to this reading and return the per-second rate since the one before,
+    or None when there is none to trust (time not advancing, restart, reset, wrap too big)."""
+    before, before_ts, before_uptime = prev.value, prev.ts, prev.uptime
+    prev.value, prev.ts, prev.uptime, prev.seen = value, ts, uptime, poll
+    elapsed = ts - before_ts
+    if elapsed <= 0:
+        return None
+    if (
+        uptime is not None
+        and before_uptime is not None
+        and uptime < before_uptime
+        and restarted(before_uptime, uptime, elapsed)
+    ):
+        return None  # the agent restarted: counters started again from zero
+    delta = value - before
+    if bits == 64 and delta >= 1 << 63:
+        # Half a Counter64's range in one interval (10^17 B/s on any link): garbage or
+        # a reset to a huge value. (A Counter32's rise is bounded by 2^32: no guard.)
+        return None
+    if delta < 0:
+        if bits != 32:
+            return None
+        delta += WRAP_32
+        if delta > WRAP_32 // 2:
+            return None
+    return delta / elapsed
+
+
+@dataclass(slots=True)
+class RowMemory:
+    """What the compiled table path (`table_plan`) remembers of one table row between polls:
+    its labels (the same dict poll after poll, as they follow from the row's raw label
+    values) and its counters' last readings by metric name."""
+
+    labels: dict[str, str]
+    label_key: tuple[tuple[str, str], ...]
+    counters: dict[str, Last]
     seen: int
 
 
+@dataclass(slots=True)
+class TableMemory:
+    """The rows of one table: by their raw label values (`table_plan`'s row key), and by
+    their labels, so a row whose raw values changed but whose labels did not (trailing NUL
+    bytes, say) keeps its counters, as a series keyed by its labels does."""
+
+    by_raw: dict[Hashable, RowMemory] = field(default_factory=dict)
+    by_labels: dict[tuple[tuple[str, str], ...], RowMemory] = field(default_factory=dict)
+    changed: bool = False  # a row came or went this poll: by_labels is made again after it
+
+    def forget_unseen(self, current: int) -> None:
+        stale = [k for k, v in self.by_raw.items() if v.seen != current]
+        for key in stale:
+            del self.by_raw[key]
+        if stale or self.changed:
+            self.by_labels = {row.label_key: row for row in self.by_raw.values()}
+            self.changed = False
+
+
 class CounterRates:
-    """Remembers the last reading of each counter series of one device."""
+    """Remembers the last reading of each counter series of one device: by series key for
+    `rate`, and by table row for the compiled table path (`rows`)."""
 
     def __init__(self) -> None:
-        self._last: dict[Hashable, _Last] = {}
+        self._last: dict[Hashable, Last] = {}
         self._poll = 0
+        # table identity → its rows; rows not read in a poll are dropped after it
+        self.rows: dict[Hashable, TableMemory] = {}
+
+    @property
+    def poll(self) -> int:
+        """The number of the current poll (the one `begin_poll` started)."""
+        return self._poll
 
     def begin_poll(self) -> None:
         self._poll += 1
@@ -55,37 +128,27 @@ class CounterRates:
         known. Returns the per-second rate since the previous reading, or None when there is
         no trustworthy one (first reading, time not advancing, restart, reset)."""
         prev = self._last.get(key)
-        self._last[key] = _Last(value, ts, uptime, self._poll)
         if prev is None:
+            self._last[key] = Last(value, ts, uptime, self._poll)
             return None
-        elapsed = ts - prev.ts
-        if elapsed <= 0:
-            return None
-        if (
-            uptime is not None
-            and prev.uptime is not None
-            and restarted(prev.uptime, uptime, elapsed)
-        ):
-            return None  # the agent restarted: counters started again from zero
-        delta = value - prev.value
-        if bits == 64 and delta >= 1 << 63:
-            # Half a Counter64's range in one interval (10^17 B/s on any link): garbage or
-            # a reset to a huge value. (A Counter32's rise is bounded by 2^32: no guard.)
-            return None
-        if delta < 0:
-            if bits != 32:
-                return None
-            delta += WRAP_32
-            if delta > WRAP_32 // 2:
-                return None
-        return delta / elapsed
+        return advance(prev, value, bits, ts, uptime, self._poll)
 
     def forget_unseen(self) -> None:
         """Drop series not read in the current poll (an interface that went away), so the
-        memory of a long-running daemon does not grow with every port ever seen."""
+        memory of a long-running daemon does not grow with every port ever seen. A row's
+        counter not read in this poll stays in its row's memory, but with its old `seen`,
+        which the compiled path takes as "no previous reading" (the same as forgotten)."""
         current = self._poll
         for key in [k for k, v in self._last.items() if v.seen != current]:
             del self._last[key]
+        for table_key, table in list(self.rows.items()):
+            table.forget_unseen(current)
+            if not table.by_raw:
+                del self.rows[table_key]
 
     def __len__(self) -> int:
-        return len(self._last)
+        return len(self._last) + sum(
+            sum(1 for c in row.counters.values() if c.seen == self._poll)
+            for table in self.rows.values()
+            for row in table.by_raw.values()
+        )

@@ -46,12 +46,13 @@ from typing import Any
 
 from core.sample import Sample
 from probes.snmp import ber
-from probes.snmp.mapping import interface_labels, text
+from probes.snmp.mapping import interface_labels
 from probes.snmp.mib_names import MibNames
 from probes.snmp.pysnmp_engine import from_pysnmp
 from probes.snmp.trap_screen import DatagramScreen, screened
 from probes.snmp.trap_settings import SnmpTrapSettings, TrapUser, listen_address
 from probes.snmp.trap_varbinds import varbind_note, varbind_samples
+from probes.snmp.values import text
 
 log = logging.getLogger("roomwatch.snmp_traps")
 

@@ -1,0 +1,339 @@
+"""The compiled path for a table's samples: what `mapping.add_table` does, worked out once per
+table instead of per row and poll.
+
+A poll of a 31-port switch turns ~530 varbinds into ~750 samples; done row by row through the
+general code (a dict of varbinds per row, the labels decoded and sorted, a tuple key hashed
+per counter and a new record per counter reading) that was most of the probe's CPU. Here a
+`TablePlan` resolves each metric's column position, conversion, rate names and utilisation
+inputs once; a row's cells are the walk's own tuples, by position; and what follows from a
+row's raw label values (its labels dict and sorted key) and its counters' last readings are
+remembered per row in the device's `CounterRates.rows`, reused while those raw values stay the
+same (the labels dict is then shared by the samples of every poll, read-only as always).
+
+Only tables that need nothing row-dependent beyond that take this path (`plan_for` returns
+None otherwise: `where`, `exclude`, `skip`, `totals`, and metrics with `scale_by`,
+`multiply_by`, `precision_from`, constant `labels` or `bare`); the output is the same sample
+for sample, in the same order, as the general path's (tests/unit/test_snmp_table_plan.py
+compares both on every recording).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from core.sample import Sample, Value
+from probes.snmp import ber
+from probes.snmp.ber import Oid, Varbind
+from probes.snmp.builder import SampleBuilder
+from probes.snmp.profiles import MetricSpec, TableSpec
+from probes.snmp.rates import Last, RowMemory, TableMemory, advance
+from probes.snmp.values import GAUGE_MAX, UTILISATION_CEILING, convert, text
+from probes.snmp.walk import Column
+
+_NO_ROW: dict[Oid, Varbind] = {}  # convert() reads the row only for row-dependent factors
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPlan:
+    spec: MetricSpec
+    pos: int  # the column's position in the plan's cells
+    name: str
+    unit: str | None
+    simple: bool  # an integer reading is the value as sent, scaled (no map, sentinels, valid)
+    as_sent: bool  # simple and unscaled: the integer itself
+    scale: float
+    offset: float
+    bounds: tuple[float, float] | None
+    rate: bool
+    rate_name: str
+    rate_unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class LabelPlan:
+    name: str
+    pos: int | None  # column position; None for a template or scalar label
+    scalar: Oid | None
+    map: dict[int, str] | None
+    template: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UtilisationPlan:
+    name: str
+    counter: str
+    speed_pos: int
+    bits: float
+    speed_scale: float
+
+
+@dataclass(frozen=True, slots=True)
+class TablePlan:
+    table: TableSpec  # kept, so the id the plan is cached under stays this table's
+    columns: tuple[Oid, ...]
+    metrics: tuple[MetricPlan, ...]
+    metric_positions: tuple[int, ...]
+    labels: tuple[LabelPlan, ...]
+    utilisation: tuple[UtilisationPlan, ...]
+    interfaces: bool  # an ifIndex table: its labels are kept for the trap receiver
+
+
+def _planned(table: TableSpec) -> bool:
+    if table.where or table.exclude or table.skip or table.totals:
+        return False
+    return not any(
+        m.scale_by is not None
+        or m.multiply_by is not None
+        or m.precision_from is not None
+        or m.labels
+        or m.bare
+        for m in table.metrics
+    )
+
+
+def _compile(table: TableSpec) -> TablePlan:
+    columns = tuple(table.columns())
+    pos = {oid: i for i, oid in enumerate(columns)}
+    metrics = []
+    for spec in table.metrics:
+        simple = spec.map is None and not spec.sentinels and spec.valid is None
+        metrics.append(
+            MetricPlan(
+                spec=spec,
+                pos=pos[spec.oid],
+                name=spec.name,
+                unit=spec.unit,
+                simple=simple,
+                as_sent=simple and spec.scale == 1.0 and not spec.offset,
+                scale=spec.scale,
+                offset=spec.offset,
+                bounds=spec.bounds,
+                rate=spec.rate,
+                rate_name=f"{spec.name}.rate",
+                rate_unit=f"{spec.unit}/s" if spec.unit else "1/s",
+            )
+        )
+    labels = tuple(
+        LabelPlan(
+            name=name,
+            pos=pos[spec.oid]
+            if spec.template is None and spec.scalar is None and spec.oid
+            else None,
+            scalar=spec.scalar if spec.template is None else None,
+            map=spec.map,
+            template=spec.template,
+        )
+        for name, spec in table.labels.items()
+    )
+    by_name = {m.name: m for m in table.metrics}  # the last of a name, as add_table has it
+    utilisation = tuple(
+        UtilisationPlan(u.name, u.counter, pos[by_name[u.speed].oid], u.bits, u.speed_scale)
+        for u in table.utilisation
+        if u.speed in by_name
+    )
+    return TablePlan(
+        table=table,
+        columns=columns,
+        metrics=tuple(metrics),
+        metric_positions=tuple(dict.fromkeys(m.pos for m in metrics)),
+        labels=labels,
+        utilisation=utilisation,
+        interfaces=table.index == "ifIndex",
+    )
+
+
+# id(table) → (the table, its plan or None for the general path); the table is kept so its
+# id is not reused while cached. A profile's tables live as long as the loaded profiles; a
+# vendor override makes fresh copies per poll, hence the bound.
+_PLANS: dict[int, tuple[TableSpec, TablePlan | None]] = {}
+_PLANS_MAX = 4096
+
+
+def plan_for(table: TableSpec) -> TablePlan | None:
+    """The compiled plan of `table`, or None when the table needs the general path."""
+    found = _PLANS.get(id(table))
+    if found is not None and found[0] is table:
+        return found[1]
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    plan = _compile(table) if _planned(table) else None
+    _PLANS[id(table)] = (table, plan)
+    return plan
+
+
+def add_planned_table(
+    builder: SampleBuilder,
+    plan: TablePlan,
+    memory_key: Hashable,
+    columns: dict[Oid, Column],
+    scalars: dict[Oid, Varbind],
+    interfaces: dict[str, dict[str, str]] | None,
+) -> None:
+    """The samples of one walked table, as `mapping.add_table` makes them. `memory_key`
+    names the table in the device's row memory (stable from poll to poll: a vendor
+    override's copy of a table is still the same table); `interfaces`, when given, gets
+    each row's labels by ifIndex."""
+    width = len(plan.columns)
+    cells: dict[Oid, list[tuple[Oid, int, ber.VarValue] | None]] = {}
+    for pos, column in enumerate(plan.columns):
+        for cell in columns.get(column, ()):
+            row = cells.get(cell[0])
+            if row is None:
+                row = cells[cell[0]] = [None] * width
+            row[pos] = cell
+    rates = builder.rates
+    poll = rates.poll
+    memory = rates.rows.get(memory_key)
+    if memory is None:
+        memory = rates.rows[memory_key] = TableMemory()
+    by_raw = memory.by_raw
+    device, now, uptime = builder.device, builder.now, builder.uptime
+    samples = builder.samples
+    metric_positions = plan.metric_positions
+    for index in sorted(cells):
+        row = cells[index]
+        if all(row[p] is None for p in metric_positions):
+            continue
+        key = _row_key(plan, index, row, scalars)
+        remembered = by_raw.get(key)
+        if remembered is None:
+            remembered = by_raw[key] = _new_row(memory, plan, index, row, scalars, poll)
+        remembered.seen = poll
+        labels, label_key, counters = remembered.labels, remembered.label_key, remembered.counters
+        if interfaces is not None:
+            interfaces[labels["ifIndex"]] = labels
+        names = builder.row_names(label_key)
+        per_s_by_name: dict[str, float] = {}
+        for metric in plan.metrics:
+            entry = row[metric.pos]
+            if entry is None:
+                continue
+            tag, value = entry[1], entry[2]
+            converted: Value | None
+            if metric.simple and type(value) is int:
+                converted = (
+                    value if metric.as_sent else round(value * metric.scale + metric.offset, 6)
+                )
+            else:
+                converted = convert(metric.spec, tag, value, _NO_ROW)
+                if converted is None:
+                    continue
+            bounds = metric.bounds
+            if (
+                bounds is not None
+                and isinstance(converted, int | float)
+                and not bounds[0] <= converted <= bounds[1]
+            ):
+                builder.out_of_bounds.append(metric.name)
+                continue
+            name = metric.name
+            if name in names:
+                continue
+            names.add(name)
+            samples.append(Sample(device, name, converted, labels, metric.unit, now))
+            if not metric.rate or not isinstance(value, int):
+                continue
+            bits = 64 if tag == ber.COUNTER64 else 32
+            last = counters.get(name)
+            if last is None or last.seen != poll - 1:
+                # none, or not read in the last poll: forgotten, as CounterRates forgets
+                counters[name] = Last(value, now, uptime, poll)
+                continue
+            per_s = advance(last, value, bits, now, uptime, poll)
+            if per_s is None:
+                continue
+            per_s *= metric.scale
+            if metric.rate_name not in names:
+                names.add(metric.rate_name)
+                samples.append(
+                    Sample(device, metric.rate_name, round(per_s, 6), labels, metric.rate_unit, now)
+                )
+            per_s_by_name[name] = per_s
+        for util in plan.utilisation:
+            per_s = per_s_by_name.get(util.counter)
+            if per_s is None:
+                continue
+            speed = row[util.speed_pos]
+            # 0 is "unknown" (ifHighSpeed of a virtual port); a Gauge32 stuck at its maximum
+            # (ifSpeed of a link above 4.29 Gbit/s) is not the port's speed either.
+            if speed is None or type(speed[2]) is not int or not 0 < speed[2] < GAUGE_MAX:
+                continue
+            percent = per_s * util.bits * 100.0 / (speed[2] * util.speed_scale)
+            if 0.0 <= percent <= UTILISATION_CEILING and util.name not in names:
+                names.add(util.name)
+                samples.append(
+                    Sample(device, util.name, round(min(percent, 100.0), 4), labels, "%", now)
+                )
+
+
+def _new_row(
+    memory: TableMemory,
+    plan: TablePlan,
+    index: Oid,
+    row: list[tuple[Oid, int, ber.VarValue] | None],
+    scalars: dict[Oid, Varbind],
+    poll: int,
+) -> RowMemory:
+    """The memory of a row not seen with these raw values in the last poll: its labels, and
+    the counters of the row that had the same labels, if one did."""
+    labels = _labels(plan, index, row, scalars)
+    label_key = tuple(sorted(labels.items()))
+    before = memory.by_labels.get(label_key)
+    if before is not None:
+        labels = before.labels
+    memory.changed = True
+    return RowMemory(labels, label_key, before.counters if before is not None else {}, poll)
+
+
+def _row_key(
+    plan: TablePlan,
+    index: Oid,
+    row: list[tuple[Oid, int, ber.VarValue] | None],
+    scalars: dict[Oid, Varbind],
+) -> Hashable:
+    """What a row's labels follow from: its index and the raw values of its label sources."""
+    raw: list[object] = [index]
+    for label in plan.labels:
+        if label.pos is not None:
+            entry = row[label.pos]
+            raw.append(None if entry is None else (entry[1], entry[2]))
+        elif label.scalar is not None:
+            found = scalars.get(label.scalar)
+            raw.append(None if found is None else (found[1], found[2]))
+    return tuple(raw)
+
+
+def _labels(
+    plan: TablePlan,
+    index: Oid,
+    row: list[tuple[Oid, int, ber.VarValue] | None],
+    scalars: dict[Oid, Varbind],
+) -> dict[str, str]:
+    """A row's labels, made as `mapping.add_table` makes them."""
+    index_text = ".".join(map(str, index))
+    labels = {plan.table.index: index_text}
+    for label in plan.labels:
+        if label.template is not None:
+            labels[label.name] = label.template.replace("{index}", index_text)
+            continue
+        value: ber.VarValue
+        if label.pos is not None:
+            entry = row[label.pos]
+            if entry is None:
+                continue
+            value = entry[2]
+        elif label.scalar is not None:
+            found = scalars.get(label.scalar)
+            if found is None:
+                continue
+            value = found[2]
+        else:
+            continue
+        if label.map is not None and isinstance(value, int):
+            text_value = label.map.get(value, str(value))
+        else:
+            text_value = text(value)
+        if text_value:
+            labels[label.name] = text_value
+    return labels
