@@ -107,7 +107,12 @@ def run(args: argparse.Namespace) -> None:
             )  # fmt: skip
             procs.append(daemon)
             metrics_url = f"http://127.0.0.1:{api_port}/metrics"
-            wait_until(lambda: bool(daemon_metrics(metrics_url)), 60, "the daemon's /metrics")
+            try:
+                wait_until(lambda: bool(daemon_metrics(metrics_url)), 120, "the daemon's /metrics")
+            except TimeoutError:
+                log.flush()
+                tail = (work / "daemon.log").read_text(errors="replace")[-3000:]
+                raise SystemExit(f"the daemon's /metrics did not answer; its log ends:\n{tail}")
             exporter = None
             if args.exporter and exporter_bin:
                 exporter_config(work / "snmp.yml")
