@@ -112,7 +112,9 @@ def run(args: argparse.Namespace) -> None:
             except TimeoutError:
                 log.flush()
                 tail = (work / "daemon.log").read_text(errors="replace")[-3000:]
-                raise SystemExit(f"the daemon's /metrics did not answer; its log ends:\n{tail}")
+                raise SystemExit(
+                    f"the daemon's /metrics did not answer; its log ends:\n{tail}"
+                ) from None
             exporter = None
             if args.exporter and exporter_bin:
                 exporter_config(work / "snmp.yml")

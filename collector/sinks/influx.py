@@ -439,12 +439,16 @@ class InfluxSink:
     async def _send(self, batch: SpoolBatch, writer: StoreWriter) -> float | None:
         """Write one batch and settle it in the spool. Returns None on success (or a batch the
         store refused for good), else how long to wait before retrying (0: use the backoff)."""
+        # A poll is one chunk and a batch whole chunks; a chunk longer than the store takes
+        # in one write (its limit learnt from a 413, or a small batch_size) goes in parts.
+        part = batch.lines[: self._batch_limit] if batch.count > self._batch_limit else None
+        body = batch.body if part is None else "\n".join(part)
         try:
-            await asyncio.to_thread(writer.write, batch.body.encode("utf-8"))
+            await asyncio.to_thread(writer.write, body.encode("utf-8"))
         except StoreError as exc:
             self.counters["write_errors_total"] += 1
             if not exc.retry:
-                return await self._isolate_refused(batch, writer, exc)
+                return await self._isolate_refused(batch, part, writer, exc)
             if exc.kind == "too_large" and self._batch_limit > 1:
                 self._batch_limit = max(1, self._batch_limit // 2)
                 log.warning(
@@ -463,13 +467,21 @@ class InfluxSink:
             log.exception("sink %s: unexpected write failure", self.name)
             await self._release()
             return 0.0
-        self.counters["written_total"] += len(batch.lines)
         self._set_up(True)
+        if part is not None:
+            self.counters["written_total"] += len(part)
+            await self._settle_lines(batch, len(part))
+            return None
+        self.counters["written_total"] += batch.count
         await self._settle(batch.last_id)
         return None
 
     async def _isolate_refused(
-        self, batch: SpoolBatch, writer: StoreWriter, refusal: StoreError
+        self,
+        batch: SpoolBatch,
+        part: list[str] | None,
+        writer: StoreWriter,
+        refusal: StoreError,
     ) -> float | None:
         """The store refused the batch (400/422). InfluxDB OSS 2 refuses a whole batch for its
         first bad point (a field type conflict, say), so the batch is halved, and halved again,
@@ -480,7 +492,7 @@ class InfluxSink:
         so a refused part is split no further once the budget is short (a store refusing
         every line, such as points older than the bucket's retention) and is refused whole,
         while the good parts are still written. Returns as `_send` does."""
-        lines = batch.lines
+        lines = batch.lines if part is None else part  # `part`: the batch's first lines
         untried: deque[tuple[int, int]] = deque()  # index ranges not yet written, in order
         writes = written = refused = 0
         first_refused: int | None = None
@@ -504,8 +516,8 @@ class InfluxSink:
                 if exc.retry:  # the store went away meanwhile: keep what is left, retry
                     self.counters["written_total"] += written
                     self.counters["rejected_total"] += refused
-                    if lo > 0:
-                        await self._settle(batch.first_id + lo - 1)
+                    if lo > 0:  # what was written leaves the spool, never sent twice
+                        await self._settle_lines(batch, lo)
                     self._set_up(False, f"{exc.kind}: {exc}")
                     await self._release()
                     return exc.retry_after or 0.0
@@ -524,7 +536,10 @@ class InfluxSink:
         )
         if written:
             self._set_up(True)
-        await self._settle(batch.last_id)
+        if part is not None:
+            await self._settle_lines(batch, len(part))
+        else:
+            await self._settle(batch.last_id)
         return None
 
     async def _settle(self, last_id: int) -> None:
@@ -539,6 +554,13 @@ class InfluxSink:
             dropped = await asyncio.to_thread(spool.enforce_bounds)
         if dropped:
             self._note_dropped(dropped, "spool full")
+
+    async def _settle_lines(self, batch: SpoolBatch, count: int) -> None:
+        """Remove the first `count` lines of a batch written part-way."""
+        assert self._spool is not None
+        spool = self._spool
+        async with self._db_lock:
+            await asyncio.to_thread(spool.remove_lines, batch, count)
 
     async def _release(self) -> None:
         assert self._spool is not None

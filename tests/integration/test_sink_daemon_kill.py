@@ -85,7 +85,8 @@ def spooled_lines(path: Path) -> list[str]:
         return []
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return [str(row[0]) for row in db.execute("SELECT line FROM spool ORDER BY id")]
+        chunks = db.execute("SELECT body FROM chunks ORDER BY id")  # one row per poll
+        return [line for row in chunks for line in str(row[0]).split("\n")]
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):  # the daemon created the file, not yet the table
             return []

@@ -45,9 +45,11 @@ def test_a_delivered_batch_whose_delete_fails_on_a_full_disk_is_not_sent_again(
     small_disk: Path,
 ) -> None:
     spool = Spool(small_disk / "spool" / "influx.sqlite", max_rows=100_000)
-    spool.append([f"m,device=d{i} v={i}i {i}" for i in range(2000)], queued_at=1.0)
+    for poll in range(4):  # four polls of 500 samples: four chunks
+        spool.append([f"m,device=d{i} v={i}i {i}" for i in range(poll * 500, poll * 500 + 500)],
+                     queued_at=1.0 + poll)  # fmt: skip
     batch = spool.peek(500)
-    assert batch is not None and (batch.first_id, batch.last_id) == (1, 500)
+    assert batch is not None and (batch.first_id, batch.last_id, batch.count) == (1, 1, 500)
     filler = fill(small_disk)
     with pytest.raises(OSError, match="No space left"):  # the disk really is full
         (small_disk / "probe").write_bytes(b"x" * 4096)
@@ -59,7 +61,8 @@ def test_a_delivered_batch_whose_delete_fails_on_a_full_disk_is_not_sent_again(
     try:
         nxt = again.peek(500)
         assert nxt is not None
-        assert nxt.first_id == 501, "the delivered batch would be written a second time"
+        assert nxt.first_id == 2, "the delivered batch would be written a second time"
+        assert nxt.lines[0] == "m,device=d500 v=500i 500"
         assert again.depth == 1500
     finally:
         again.close()
