@@ -164,9 +164,22 @@ class ReadingHistory:
         # made once per row, not once per sample (that was 6 % of the daemon's CPU at 1,000
         # switches). By identity within this call, while the samples keep the dicts alive.
         labels_json: dict[int, str] = {}
+        # Once the history is full, a device with no series in it can gain none: its
+        # readings are counted and passed by without making their keys (at 1,000 switches
+        # nearly every poll is such a device's).
+        device: str | None = None
+        shut_out = False
         for sample in samples:
             value = numeric(sample.value)
             if value is None:
+                continue
+            if sample.device != device:
+                device = sample.device
+                shut_out = not self._per_device.get(device) and (
+                    len(self._series) + len(self._pending) >= self.settings.max_series
+                )
+            if shut_out:
+                self.dropped_series += 1
                 continue
             labels = labels_json.get(id(sample.labels))
             if labels is None:

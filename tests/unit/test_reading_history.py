@@ -98,3 +98,23 @@ async def test_a_rows_shared_labels_and_equal_copies_are_one_series(tmp_path: Pa
     (point,) = await history.points("sw1", "a", row1, T0, T0 + 60, buckets=1)
     assert (point.mean, point.low, point.high) == (2.0, 1.0, 3.0)
     history.close()
+
+
+async def test_a_full_history_counts_every_reading_it_cannot_keep(tmp_path: Path) -> None:
+    """Full: devices with series keep theirs, others are counted poll after poll."""
+    history = ReadingHistory(tmp_path / "readings.db", HistorySettings(max_series=2))
+    history.record([temp(1.0, T0), temp(2.0, T0, "outlet")])
+    others = [
+        Sample("sw9", "ifInOctets", float(i), {"ifIndex": str(i)}, None, T0) for i in range(5)
+    ]
+    for _ in range(3):
+        history.record([*others, Sample("sw9", "sysDescr", "text", {}, None, T0)])
+    history.record([temp(3.0, T0 + 1)])  # a known series still gets its points
+    assert history.dropped_series == 15  # numeric readings only, every time
+    await history.flush(T0 + 61)
+    (point,) = await history.points(
+        "env1", "ambient.temperature", {"sensor": "inlet"}, T0, T0 + 60, buckets=1
+    )
+    assert (point.mean, point.low, point.high) == (2.0, 1.0, 3.0)
+    assert history.series_of("sw9") == []
+    history.close()
