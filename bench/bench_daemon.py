@@ -65,6 +65,9 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
     return sum((t - mt) * (v - mv) for t, v in points) / den * 3600
 
 
+SPOOL_DEPTH = 'roomwatch_sink_spool_depth{sink="vm"}'
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -163,6 +166,7 @@ def run(args: argparse.Namespace) -> None:
                           f" {m.get('roomwatch_poll_concurrency_ceiling', 0):.0f}; loop lag"
                           f" {m.get('roomwatch_event_loop_lag_seconds', 0):.2f}s;"
                           f" failed polls {m.get('roomwatch_poll_failures_total', 0):.0f};"
+                          f" spool {m.get(SPOOL_DEPTH, 0):.0f};"
                           f" load {loadavg()}", flush=True)  # fmt: skip
             last = watch.read()
             m1 = daemon_metrics(metrics_url)

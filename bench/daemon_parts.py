@@ -380,7 +380,7 @@ def profile_summary(pid: int, seconds: float, work: Path) -> str:
             total[frame] += count
     lines = [f"py-spy, {seconds:g}s at 50 Hz, {samples} samples (non-idle stacks):"]
     lines.append("  own share:")
-    lines += [f"    {100 * c / samples:5.1f}%  {f}" for f, c in own.most_common(18)]
+    lines += [f"    {100 * c / samples:5.1f}%  {f}" for f, c in own.most_common(40)]
     lines.append("  total share (in the stack):")
     lines += [f"    {100 * c / samples:5.1f}%  {f}" for f, c in total.most_common(30)]
     (work / "profile-summary.txt").write_text("\n".join(lines) + "\n")

@@ -166,9 +166,12 @@ class Scheduler:
         # FIRST_POLLS_PER_SECOND at most (1,000 switches first polled within 5 s timed 300
         # of them out on a loaded box: bench/bench_daemon.py), never over more than the interval.
         spread = min(interval * self.jitter, 5.0)
-        if len(self._jobs) > FIRST_POLLS_PER_SECOND * 5.0:
+        large = len(self._jobs) > FIRST_POLLS_PER_SECOND * 5.0
+        if large:
             spread = len(self._jobs) / FIRST_POLLS_PER_SECOND
-        due = self.clock.monotonic() + self._rng.random() * min(interval, spread)
+        began = self.clock.monotonic()
+        due = began + self._rng.random() * min(interval, spread)
+        first = True
         while not self._stopping:
             delay = due - self.clock.monotonic()
             if delay > 0:
@@ -176,7 +179,18 @@ class Scheduler:
             started = await self._poll_job(job, due)
             finished = self.clock.monotonic()
             waited, polled = started - due, finished - started
-            due, skipped = next_slot(due, interval, self.jitter, self._rng.random(), finished)
+            previous = due
+            if first and large:
+                # The first round of a large inventory went out as one burst (1,000 switches
+                # in 20 s, then 40 s of nothing): from the second poll on each job keeps a
+                # place of its own anywhere in the interval, so the load, the sink's writes
+                # and the agents' work are even over the minute, as Prometheus spreads its
+                # targets. The gap to the second poll is then between 0.5 and 2 intervals.
+                previous = began + self._rng.random() * interval
+                while previous + interval < max(finished, due + interval / 2):
+                    previous += interval
+            first = False
+            due, skipped = next_slot(previous, interval, self.jitter, self._rng.random(), finished)
             if skipped:
                 reason = skip_reason(polled, interval)
                 job.stats.skipped += skipped

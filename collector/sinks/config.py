@@ -16,7 +16,7 @@
         spool:
           max_rows: 5000000          # drop-oldest beyond this (counted and logged)
           max_bytes: 1GB             # optional second bound on the spool file
-          replay_rate: 20000         # samples/s at most sent to the store (catch-up speed)
+          replay_rate: 20000         # samples/s of a backlog sent on top of the live intake
 
 The token is never written here: it comes from the credentials entry named by
 `credentials`, like every other secret."""

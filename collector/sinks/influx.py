@@ -143,6 +143,9 @@ class InfluxSink:
                 return
             self._pending.append((self._clock.now(), tuple(samples)))
             self._pending_count += len(samples)
+            # replay_rate bounds catch-up, not the room's own pace: what arrives live earns
+            # its own passage (5,000 switches make 50,000 samples/s, above the default 20,000).
+            self._limiter.credit(len(samples), self._clock.monotonic())
             while self._pending_count > self.max_pending and len(self._pending) > 1:
                 _, oldest = self._pending.popleft()
                 self._pending_count -= len(oldest)
@@ -598,18 +601,41 @@ def _short_line(line: str, limit: int = 200) -> str:
 
 
 class RateLimiter:
-    """A token bucket: `take(n, now)` says how long to wait before sending n samples so that,
-    over time, no more than `rate` per second go out (bursts up to max(burst, rate))."""
+    """A token bucket for catching up: `take(n, now)` says how long to wait before sending n
+    samples so that, over time, no more than `rate` per second go out beyond the live intake;
+    bursts up to max(burst, rate). Samples `credit`ed on arrival may go without waiting for
+    `credit_s` seconds: a room's own pace is never throttled, while a backlog older than that
+    (an outage's) is paced at `rate` on top of it."""
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, credit_s: float = 5.0) -> None:
         self.rate = rate
         self.capacity = max(float(burst), rate)
+        self.credit_s = credit_s
         self._tokens = self.capacity
         self._at: float | None = None
+        self._credits: deque[list[float]] = deque()  # [arrived, count], oldest first
+        self._credited = 0.0
+
+    def credit(self, count: int, now: float) -> None:
+        """`count` samples just arrived: they may pass unpaced for `credit_s` seconds."""
+        if count > 0:
+            self._credits.append([now, float(count)])
+            self._credited += count
 
     def take(self, count: int, now: float) -> float:
         if self._at is not None:
             self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
         self._at = now
-        self._tokens -= count
+        credits = self._credits
+        while credits and credits[0][0] < now - self.credit_s:
+            self._credited -= credits.popleft()[1]
+        need = float(count)
+        while need > 0 and credits:
+            used = min(need, credits[0][1])
+            need -= used
+            self._credited -= used
+            credits[0][1] -= used
+            if not credits[0][1]:
+                credits.popleft()
+        self._tokens -= need
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate

@@ -182,9 +182,16 @@ class LineEncoder:
         # this call (the samples, and so their dicts, are alive) its id finds its tag text
         # without building the key. The device is checked: a dict may be shared more widely.
         by_dict: dict[int, tuple[str, str]] = {}
+        # A poll's samples share one time stamp: its text is made once, not per sample.
+        last_ts: float | None = None
+        ts_text = ""
         for sample in samples:
             try:
-                value = field_value(sample.value)
+                raw = sample.value
+                if type(raw) is float:  # most readings: the plain path's answer, inlined
+                    value = repr(raw) if raw - raw == 0.0 else None  # nan, ±inf: not finite
+                else:
+                    value = field_value(raw)
                 metric = sample.metric
                 if value is None or not metric:
                     skipped += 1
@@ -202,7 +209,9 @@ class LineEncoder:
                     tags = self._tag_text(device, labels)
                     by_dict[id(labels)] = (device, tags)
                 ts = sample.ts if sample.ts > 0 else default_ts
-                lines.append(f"{parts[0]}{tags}{parts[1]}{value} {round(ts * 1000)}")
+                if ts != last_ts:
+                    last_ts, ts_text = ts, str(round(ts * 1000))
+                lines.append(f"{parts[0]}{tags}{parts[1]}{value} {ts_text}")
             except Exception:
                 skipped += 1
         return lines, skipped

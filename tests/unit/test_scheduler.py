@@ -5,6 +5,7 @@ lag, and failures turned into device.up = 0 with a reason."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import random
 from collections import defaultdict
@@ -398,3 +399,24 @@ async def test_a_large_inventory_starts_spread_out_and_a_small_one_at_once() -> 
     await clock.advance(6)
     assert all(p.polled_at and p.polled_at[0] <= 5 for _, p in few)  # as before: within 5 s
     await sched.drain(0)
+
+
+async def test_a_large_inventory_is_polled_evenly_over_the_interval_after_its_first_round() -> None:
+    """1,000 devices at 60 s: the first round is a burst at 50 a second (20 s), but from the
+    second round on each minute has its polls spread over the whole of it, not bunched into a
+    third of it (bench/bench_daemon.py: the sink fell 250,000 samples behind in each burst)."""
+    clock = VirtualClock()
+    sched = Scheduler(clock, lambda r: None, jitter=0.1, rng=random.Random(3))
+    many = [((f"d{i}", 0), FakeProbe(f"d{i}", 60, clock)) for i in range(1000)]
+    sched.set_probes(many)
+    await clock.advance(400)
+    await sched.drain(0)
+    polls = sorted(t for _, p in many for t in p.polled_at)
+    for minute in range(2, 6):  # whole minutes after the first round settled
+        in_minute = [t for t in polls if minute * 60 <= t < (minute + 1) * 60]
+        per_ten_s = [sum(1 for t in in_minute if a <= t % 60 < a + 10) for a in range(0, 60, 10)]
+        assert 900 <= len(in_minute) <= 1100
+        assert min(per_ten_s) >= 100, per_ten_s  # 167 each when even; the burst gave 0
+    for _, probe in many:  # no device waits more than two intervals for its second poll
+        gaps = [b - a for a, b in itertools.pairwise(probe.polled_at)]
+        assert gaps and max(gaps) <= 2 * 60 * 1.1

@@ -643,3 +643,37 @@ async def test_stop_with_a_delivered_batch_that_cannot_be_deleted_does_not_spin(
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert len(tracebacks) <= 1, [r.getMessage() for r in tracebacks]
     assert len(attempts) <= 3, attempts
+
+
+async def test_the_replay_rate_paces_a_backlog_not_the_rooms_own_pace(
+    tmp_path: Path, clock: VirtualClock
+) -> None:
+    """A room making 300 samples a second with replay_rate 100 must still be written as it
+    comes (5,000 switches make 50,000 a second, above the default 20,000); only a backlog
+    from an outage is paced."""
+    store = FakeStore()
+    sink = make_sink(tmp_path, clock, store, spool={"replay_rate": 100})
+    await sink.start()
+    for second in range(20):
+        for k in range(3):
+            start = (second * 3 + k) * 100
+            sink.submit(samples(start, 100))
+        for _ in range(400):  # up to 2 s of real time for the threads, then the next second
+            if not sink.depth():
+                break
+            await asyncio.sleep(0.005)
+        await clock.advance(1.0)
+    assert sink.counters["written_total"] >= 5_700  # paced, it was 2,100 at most
+    # An outage's backlog is paced: 3,000 spooled while the store is down leave at ~100/s.
+    store.failure = StoreError("unreachable", "down")
+    sink.submit(samples(6000, 3000))
+    await wait_for(clock, lambda: sink.counters["spooled_total"] == 9000)
+    for _ in range(100):  # ten minutes of outage
+        await asyncio.sleep(0.001)
+        await clock.advance(6.0)
+    store.failure = None
+    began = clock.monotonic()
+    await wait_for(clock, lambda: sink.counters["written_total"] == 9000, limit_s=30)
+    assert clock.monotonic() - began >= 3000 / 100 * 0.8  # its credit expired: paced
+    await sink.stop()
+    assert store.values() == list(range(9000))

@@ -160,3 +160,20 @@ def test_encoder_with_a_cache_matches_encoding_each_sample_alone() -> None:
             lines, skipped = encoder.encode(samples)
             assert skipped == 0
             assert lines == [encode_sample(s, tags[s.device]) for s in samples]
+
+
+def test_encoder_fast_paths_match_the_plain_one_for_every_kind_of_value_and_time() -> None:
+    """Floats are written inline and a poll's time text is made once: neither may change a
+    line, skip a writable value, or keep a non-finite one; a change of time within a batch
+    (samples stamped 0 take the batch's) is honoured."""
+    values: list[object] = [0.0, -0.0, 1e-300, -2.5, 1e22, 2**53 + 1, -7, True, False, "OL CHRG"]
+    values += [math.nan, math.inf, -math.inf]
+    stamps = [TS, TS, TS + 0.0004, 0.0, TS + 60]
+    samples = [
+        Sample("ups1", f"m.v{i}", v, {"n": str(i)}, ts=stamps[i % len(stamps)])  # type: ignore[arg-type]
+        for i, v in enumerate(values)
+    ]
+    lines, skipped = LineEncoder().encode(samples, default_ts=TS - 5)
+    plain = [encode_sample(s, {}, default_ts=TS - 5) for s in samples]
+    assert lines == [line for line in plain if line is not None]
+    assert skipped == 3 == plain.count(None)
