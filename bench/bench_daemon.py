@@ -15,7 +15,7 @@ and the daemon's /metrics, and prints (never asserts):
 - RSS after warm-up, its growth per hour (least squares over the measured window), the curve.
 
     .venv/bin/python bench/bench_daemon.py [--devices 500] [--interval 60] [--warmup 120]
-        [--duration 300] [--profile 60] [--no-exporter] [--no-sink]
+        [--duration 300] [--profile 60 [--profile-gil]] [--no-exporter] [--no-sink]
 
 --profile S records the daemon with py-spy for S seconds after warm-up and prints the top
 functions (own and total share); --gc-stats also reports the share of time in the garbage
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> None:
             profiler = None
             if args.profile:
                 profiler = concurrent.futures.ThreadPoolExecutor(1).submit(
-                    profile_summary, daemon.pid, args.profile, work
+                    profile_summary, daemon.pid, args.profile, work, args.profile_gil
                 )
             next_print = 0.0
             while (elapsed := time.monotonic() - t0) < args.duration:
@@ -294,6 +294,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=None,
                    help="collector.concurrency (default: the daemon's own)")  # fmt: skip
     p.add_argument("--profile", type=float, default=0, help="py-spy seconds after warm-up")
+    p.add_argument("--profile-gil", action="store_true",
+                   help="py-spy samples only the thread holding the GIL")  # fmt: skip
     p.add_argument("--tracemalloc", action="store_true", help="where the memory is (slow)")
     p.add_argument("--gc-stats", action="store_true", help="time the garbage collector")
     p.add_argument("--sample-every", type=float, default=10.0)

@@ -355,14 +355,16 @@ def daemon_metrics(url: str) -> dict[str, float]:
 _LINE = re.compile(r":\d+\)$")
 
 
-def profile_summary(pid: int, seconds: float, work: Path) -> str:
+def profile_summary(pid: int, seconds: float, work: Path, gil: bool = False) -> str:
     """py-spy for `seconds` on the process (without pausing it), summarised: the functions
-    with the largest own share and the largest total share of the sampled stacks."""
+    with the largest own share and the largest total share of the sampled stacks. `gil`:
+    only the thread holding the GIL is sampled (Python's CPU; threads waiting for the GIL
+    and system calls that release it, such as sendto, are left out)."""
     raw = work / "profile.txt"
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     subprocess.run(
         [py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "50",
-         "--nonblocking", "--format", "raw", "--output", str(raw)],
+         "--nonblocking", "--format", "raw", "--output", str(raw), *(["--gil"] if gil else [])],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     own: collections.Counter[str] = collections.Counter()
@@ -378,7 +380,8 @@ def profile_summary(pid: int, seconds: float, work: Path) -> str:
         own[frames[-1]] += count
         for frame in set(frames):
             total[frame] += count
-    lines = [f"py-spy, {seconds:g}s at 50 Hz, {samples} samples (non-idle stacks):"]
+    what = "the thread holding the GIL" if gil else "non-idle stacks"
+    lines = [f"py-spy, {seconds:g}s at 50 Hz, {samples} samples ({what}):"]
     lines.append("  own share:")
     lines += [f"    {100 * c / samples:5.1f}%  {f}" for f, c in own.most_common(40)]
     lines.append("  total share (in the stack):")

@@ -5,9 +5,10 @@ to 3 (minor); `CRITICALITY` stands for "the device's criticality from the invent
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 
 from inventory.model import Device, Selector
 from rules.conditions import Condition
@@ -84,9 +85,41 @@ class Rule:
     def wants_labels(self, labels: dict[str, str]) -> bool:
         for name, globs in self.where:
             value = labels.get(name)
-            if value is None or not any(fnmatchcase(value, g) for g in globs):
+            if value is None or not _globs(globs)(value):
                 return False
         return True
+
+
+class _GlobSet:
+    """`fnmatchcase` against any of several patterns, as one compiled expression, with the
+    answer remembered per value: a rule's `where` is asked for every port of every switch
+    on every poll, and the same port names come back each time."""
+
+    __slots__ = ("_known", "_match")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self._match = re.compile("|".join(fnmatch.translate(p) for p in patterns)).match
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, value: str) -> bool:
+        hit = self._known.get(value)
+        if hit is None:
+            if len(self._known) >= 10_000:  # bounded: a port name per entry
+                self._known.clear()
+            hit = self._known[value] = self._match(value) is not None
+        return hit
+
+
+_GLOB_SETS: dict[tuple[str, ...], _GlobSet] = {}
+
+
+def _globs(patterns: tuple[str, ...]) -> _GlobSet:
+    found = _GLOB_SETS.get(patterns)
+    if found is None:
+        if len(_GLOB_SETS) >= 1_000:  # rule files reloaded many times: start again
+            _GLOB_SETS.clear()
+        found = _GLOB_SETS[patterns] = _GlobSet(patterns)
+    return found
 
 
 @dataclass(frozen=True)
