@@ -13,7 +13,9 @@ kernel's loopback delivery in `sendto` counts, as it does in the daemon):
   the health samples), the walk being the rest;
 - then, replayed from what the last round received, without the network: decoding the
   answers (`ber.decode_response` of the recorded datagrams) and building the samples again
-  (`build_samples` on the recorded walk, counters advanced so rates are made), each alone.
+  (`build_samples` on the recorded walk, counters advanced so rates are made), each alone;
+  and the whole poll with the recorded answers handed back at once (no socket, no waiting:
+  what is left of the walk is its own Python).
 
     .venv/bin/python bench/bench_snmp_poll.py [--devices 20] [--rounds 50] [--replays 2000]
 
@@ -56,6 +58,7 @@ class Split:
         self.datagrams: list[bytes] = []
         self.requests = 0
         self.recording = False
+        self.replaying: list[bytes] | None = None  # answers to give instead of the network's
 
     def install(self) -> None:
         real_build = probe_module.build_samples
@@ -77,6 +80,8 @@ class Split:
             return out
 
         async def exchange(self: Any, *args: Any) -> bytes:
+            if split.replaying is not None:
+                return split.replaying.pop()
             data = await real_exchange(self, *args)
             split.requests += 1
             if split.recording:
@@ -174,9 +179,20 @@ async def main(args: argparse.Namespace) -> None:
             for step, walked in enumerate(replays):
                 mapping.build_samples(device, profiles, scalars, walked, step * 60.0, rates, [])
             rebuild = (time.process_time() - t0) / args.replays * 1000
+            split.build = 0.0
+            t0 = time.process_time()
+            for _ in range(args.replays):
+                split.replaying = datagrams[::-1]
+                now += 60
+                await probes[0].poll(now)
+            split.replaying = None
+            offline = (time.process_time() - t0) / args.replays * 1000
+            offline_build = split.build / args.replays * 1000
             print(f"  replayed ({args.replays}x, no network):")
             print(f"    decode answers {decode:7.3f} ms per poll")
             print(f"    build samples  {rebuild:7.3f} ms per poll")
+            print(f"    whole poll     {offline:7.3f} ms per poll, the walk's part"
+                  f" {offline - offline_build:.3f} ms (the answers given back at once)")  # fmt: skip
         finally:
             for p in probes:
                 await p.close()

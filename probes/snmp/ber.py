@@ -323,6 +323,7 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
     out: list[Varbind] = []
     append = out.append
     from_bytes = int.from_bytes
+    cached_oid = _OID_CACHE.get  # a poller sees the same OIDs every cycle: no call per name
     while pos < end:
         # SEQUENCE { name, value }
         if data[pos] != 0x30:
@@ -345,10 +346,14 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
             count = length & 0x7F
             length = from_bytes(data[pos : pos + count], "big")
             pos += count
-        try:
-            oid = decode_oid_body(data[pos : pos + length])
-        except BerError:
-            oid = ()  # a nameless varbind: kept in its place (GETBULK rows are positional)
+        body = data[pos : pos + length]
+        found = cached_oid(body)
+        if found is None:
+            try:
+                found = decode_oid_body(body)
+            except BerError:
+                found = ()  # a nameless varbind: kept in its place (GETBULK rows are positional)
+        oid = found
         pos += length
         # value
         if pos + 2 > vb_end:

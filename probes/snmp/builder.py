@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.sample import Sample, Value
+from core.sample import Sample, Value, new_sample
 from probes.snmp import ber
 from probes.snmp.ber import Oid, Varbind
 from probes.snmp.profiles import MetricSpec
@@ -47,7 +47,7 @@ class SampleBuilder:
         if metric in names:
             return False
         names.add(metric)
-        self.samples.append(Sample(self.device, metric, value, labels, unit, self.now))
+        self.samples.append(new_sample(self.device, metric, value, labels, unit, self.now))
         return True
 
     def row_names(self, label_key: tuple[tuple[str, str], ...]) -> set[str]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from core.sample import Sample, Value
+from core.sample import Value, new_sample
 from probes.snmp import ber
 from probes.snmp.ber import Oid, Varbind
 from probes.snmp.builder import SampleBuilder
@@ -231,7 +231,7 @@ def add_planned_table(
             if name in names:
                 continue
             names.add(name)
-            samples.append(Sample(device, name, converted, labels, metric.unit, now))
+            samples.append(new_sample(device, name, converted, labels, metric.unit, now))
             if not metric.rate or not isinstance(value, int):
                 continue
             bits = 64 if tag == ber.COUNTER64 else 32
@@ -246,8 +246,9 @@ def add_planned_table(
             per_s *= metric.scale
             if metric.rate_name not in names:
                 names.add(metric.rate_name)
+                rate = round(per_s, 6)
                 samples.append(
-                    Sample(device, metric.rate_name, round(per_s, 6), labels, metric.rate_unit, now)
+                    new_sample(device, metric.rate_name, rate, labels, metric.rate_unit, now)
                 )
             per_s_by_name[name] = per_s
         for util in plan.utilisation:
@@ -262,9 +263,8 @@ def add_planned_table(
             percent = per_s * util.bits * 100.0 / (speed[2] * util.speed_scale)
             if 0.0 <= percent <= UTILISATION_CEILING and util.name not in names:
                 names.add(util.name)
-                samples.append(
-                    Sample(device, util.name, round(min(percent, 100.0), 4), labels, "%", now)
-                )
+                percent = round(min(percent, 100.0), 4)
+                samples.append(new_sample(device, util.name, percent, labels, "%", now))
 
 
 def _new_row(

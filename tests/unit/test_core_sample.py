@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from core.sample import Sample
+from core.sample import Sample, new_sample
 
 
 def test_positional_and_keyword_construction_give_the_same_sample() -> None:
@@ -37,3 +37,16 @@ def test_a_sample_is_frozen_and_replace_makes_a_new_one() -> None:
     assert (later.value, later.ts, later.labels) == (2, 6.0, {"ifIndex": "3"})
     assert sample.value == 1
     assert Sample.from_json(later.to_json()) == later
+
+
+def test_the_hot_path_constructor_makes_the_same_frozen_sample() -> None:
+    labels = {"ifIndex": "3"}
+    fast = new_sample("sw1", "ifInOctets", 12, labels, "B", 5.0)
+    assert type(fast) is Sample
+    assert fast == Sample("sw1", "ifInOctets", 12, labels, "B", 5.0)
+    assert fast.note is None
+    assert fast.labels is labels  # kept, as the constructor keeps it
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.value = 2  # type: ignore[misc]
+    assert dataclasses.replace(fast, value=13).value == 13
+    assert repr(fast) == repr(Sample("sw1", "ifInOctets", 12, labels, "B", 5.0))
