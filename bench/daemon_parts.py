@@ -367,7 +367,9 @@ def profile_summary(pid: int, seconds: float, work: Path, gil: bool = False) -> 
          "--nonblocking", "--format", "raw", "--output", str(raw), *(["--gil"] if gil else [])],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    shutil.copy(raw, Path(tempfile.gettempdir()) / "roomwatch-bench-profile.txt")  # for flame graphs
+    shutil.copy(
+        raw, Path(tempfile.gettempdir()) / "roomwatch-bench-profile.txt"
+    )  # for flame graphs
     own: collections.Counter[str] = collections.Counter()
     total: collections.Counter[str] = collections.Counter()
     samples = 0

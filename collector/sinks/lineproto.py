@@ -185,6 +185,9 @@ class LineEncoder:
         # A poll's samples share one time stamp: its text is made once, not per sample.
         last_ts: float | None = None
         ts_text = ""
+        last_labels: object = None
+        last_device: object = None
+        last_tags = ""
         for sample in samples:
             try:
                 raw = sample.value
@@ -202,12 +205,16 @@ class LineEncoder:
                         metrics.clear()
                     parts = metrics[metric] = metric_parts(metric)
                 device, labels = sample.device, sample.labels
-                known = by_dict.get(id(labels))
-                if known is not None and known[0] == device:
-                    tags = known[1]
+                if labels is last_labels and device is last_device:
+                    tags = last_tags  # the next sample of the same row
                 else:
-                    tags = self._tag_text(device, labels)
-                    by_dict[id(labels)] = (device, tags)
+                    known = by_dict.get(id(labels))
+                    if known is not None and known[0] == device:
+                        tags = known[1]
+                    else:
+                        tags = self._tag_text(device, labels)
+                        by_dict[id(labels)] = (device, tags)
+                    last_labels, last_device, last_tags = labels, device, tags
                 ts = sample.ts if sample.ts > 0 else default_ts
                 if ts != last_ts:
                     last_ts, ts_text = ts, str(round(ts * 1000))

@@ -4,6 +4,7 @@ is merged, points older than `keep` go, and the number of series is bounded."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from collector.history import HistorySettings, ReadingHistory
@@ -106,6 +107,11 @@ async def test_a_full_history_counts_every_reading_it_cannot_keep(tmp_path: Path
     history.record([temp(1.0, T0), temp(2.0, T0, "outlet")])
     others = [
         Sample("sw9", "ifInOctets", float(i), {"ifIndex": str(i)}, None, T0) for i in range(5)
+    ]
+    others[1:3] = [Sample("sw9", "a", 3, {}, None, T0), Sample("sw9", "b", True, {}, None, T0)]
+    others += [
+        Sample("sw9", "c", math.nan, {}, None, T0),
+        Sample("sw9", "d", math.inf, {}, None, T0),
     ]
     for _ in range(3):
         history.record([*others, Sample("sw9", "sysDescr", "text", {}, None, T0)])
