@@ -37,6 +37,9 @@ class LeanSession(SnmpSession):
         # Encoded varbind lists by OID list: a poller asks the same questions every cycle.
         self._encoded: dict[tuple[Oid, ...], bytes] = {}
 
+    def longest_request_s(self) -> float:
+        return self.target.timeout * (self.target.retries + 1)
+
     async def _connect(self) -> SharedSocket:
         if self._addr is None:
             try:
@@ -125,6 +128,11 @@ class LeanV3Session(LeanSession):
         self._engine_at = 0.0  # monotonic time at which the agent's engine time was read
         self._creds: usm.Credentials | None = None
         self._context = target.context.encode()
+
+    def longest_request_s(self) -> float:
+        # discovery first when the engine is not known yet, then up to two tries of the
+        # request (one after a resynchronising Report), each with its retries
+        return 3 * super().longest_request_s()
 
     async def refused_hint(self) -> str | None:
         if self._engine is None:

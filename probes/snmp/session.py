@@ -112,6 +112,12 @@ class SnmpSession(ABC):
         absent. Default: None."""
         return None
 
+    def longest_request_s(self) -> float | None:
+        """The longest one request can take before the session gives up by itself (its
+        per-try timeout times its tries), or None when it cannot say. `gaps.ask` sets no
+        timer of its own on a request the poll's remaining time covers anyway."""
+        return None
+
     def garbled_total(self) -> int:
         """Answers dropped undecoded by the engine itself since start (pysnmp counts them in
         snmpInASNParseErrs; the lean engine reports them as SnmpGarbled instead): 0 here."""

@@ -12,6 +12,8 @@ from probes.base import ProbeTimeout
 from probes.snmp import ber
 from probes.snmp.ber import Oid, Varbind
 from probes.snmp.gaps import Budget, Gaps
+from probes.snmp.lean import LeanSession, LeanV3Session
+from probes.snmp.session import Target
 from probes.snmp.walk import WalkLimits, get_scalars, walk_columns
 from tests.fixtures.snmp_fake import FakeAgentSession
 
@@ -131,3 +133,31 @@ async def test_a_get_batch_without_an_answer_is_split_and_only_the_silent_oid_fa
     found = await get_scalars(agent, oids, gaps, Budget(30.0, 2.0, clock=lambda: agent.now))
     assert gaps.failed == {bad: "timeout"}
     assert set(found) == set(oids) - {bad}
+
+
+class SelfTimedAgent(DroppingAgent):
+    """A DroppingAgent that says how long a request can take (as the lean engine does)."""
+
+    def longest_request_s(self) -> float:
+        return self.timeout_s
+
+
+async def test_a_session_that_times_itself_is_walked_the_same_without_a_timer_of_ours() -> None:
+    def drop(kind: str, oids: Sequence[Oid], reps: int) -> bool:
+        return kind == "bulk" and reps > 5
+
+    results = []
+    for agent in (DroppingAgent(drop), SelfTimedAgent(drop)):
+        gaps = Gaps()
+        budget = Budget(60.0, 2.0, clock=lambda a=agent: a.now)
+        columns = await walk_columns(agent, COLUMNS, max_repetitions=20, gaps=gaps, budget=budget)
+        results.append((columns, gaps.failed, agent.requests, agent.now))
+    assert results[0] == results[1]
+    assert results[1][0][COLUMNS[0]][-1][0] == (30,)  # every row read despite the drops
+
+
+def test_the_lean_session_bounds_a_request_by_its_timeout_and_tries() -> None:
+    v2 = Target(host="192.0.2.1", port=161, version="2c", timeout=2.0, retries=1)
+    assert LeanSession(v2).longest_request_s() == 4.0
+    v3 = Target(host="192.0.2.1", port=161, version="3", user="u", timeout=2.0, retries=1)
+    assert LeanV3Session(v3).longest_request_s() == 12.0  # discovery, then two tries
