@@ -347,7 +347,7 @@ class InfluxSink:
         Runs in a worker thread."""
         assert self._spool is not None
         if self._clock.monotonic() - self._encoder_since > _TAG_CACHE_S:
-            self._encoder.forget()
+            self._encoder.refresh_tags()
             self._encoder_since = self._clock.monotonic()
         encoded = []
         unencodable = 0

@@ -132,44 +132,77 @@ class LineEncoder:
     (escaping is most of the cost, and the same names and tag sets come back every poll).
     Tag sets are cached, not whole series: the samples of one table row (an interface's
     twenty metrics) share one entry, so the cache stays small at 5,000 devices and never
-    thrashes. `tags_for` answers are cached too; call `forget()` when the inventory changes.
+    thrashes. `tags_for` answers are cached too: `refresh_tags()` (the sink calls it once a
+    minute) drops what changed, and the devices no longer encoded.
     Memory is bounded by `max_series` (distinct tag sets; metric names alike)."""
 
     def __init__(self, tags_for: TagsFor | None = None, max_series: int = 500_000) -> None:
         self.tags_for = tags_for
         self.max_series = max_series
         self._metrics: dict[str, tuple[str, str]] = {}
-        self._tag_texts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+        # device → labels items → escaped tag text (a device's entries go when its tags do)
+        self._tag_texts: dict[str, dict[tuple[tuple[str, str], ...], str]] = {}
+        self._tag_count = 0
         self._device_tags: dict[str, Mapping[str, str]] = {}
+        self._used: set[str] = set()  # devices encoded since the last refresh
+        self._used_before: set[str] = set()  # and in the refresh period before
 
     def forget(self) -> None:
         self._metrics.clear()
         self._tag_texts.clear()
+        self._tag_count = 0
         self._device_tags.clear()
+
+    def refresh_tags(self) -> int:
+        """Ask `tags_for` again for every device seen, and forget the tag texts of those
+        whose inventory tags changed (a device moved to another site). Returns how many.
+        The rest of the cache stays: clearing it all every minute re-escaped every tag set
+        at every poll of a room polled once a minute."""
+        changed = 0
+        recent = self._used | self._used_before
+        for device in [d for d in self._tag_texts if d not in recent]:  # gone, or rarely seen
+            self._tag_count -= len(self._tag_texts.pop(device))
+            self._device_tags.pop(device, None)
+        for device, old in list(self._device_tags.items()):
+            if self._lookup(device) != old:
+                del self._device_tags[device]
+                self._tag_count -= len(self._tag_texts.pop(device, {}))
+                changed += 1
+        self._used_before, self._used = self._used, set()
+        return changed
 
     def cache_size(self) -> int:
         """Entries held (metric names and tag sets)."""
-        return len(self._metrics) + len(self._tag_texts)
+        return len(self._metrics) + self._tag_count
+
+    def _lookup(self, device: str) -> Mapping[str, str]:
+        if self.tags_for is None:
+            return {}
+        try:
+            return dict(self.tags_for(device))
+        except Exception:  # an inventory lookup must not cost a sample
+            return {}
 
     def _tags(self, device: str) -> Mapping[str, str]:
         tags = self._device_tags.get(device)
         if tags is None:
-            tags = {}
-            if self.tags_for is not None:
-                try:
-                    tags = dict(self.tags_for(device))
-                except Exception:  # an inventory lookup must not cost a sample
-                    tags = {}
-            self._device_tags[device] = tags
+            tags = self._device_tags[device] = self._lookup(device)
         return tags
 
     def _tag_text(self, device: str, labels: Mapping[str, str]) -> str:
-        key = (device, tuple(labels.items()))
-        text = self._tag_texts.get(key)
+        self._used.add(device)
+        texts = self._tag_texts.get(device)
+        if texts is None:
+            texts = self._tag_texts[device] = {}
+        key = tuple(labels.items())
+        text = texts.get(key)
         if text is None:
-            if len(self._tag_texts) >= self.max_series:
+            if self._tag_count >= self.max_series:
                 self._tag_texts.clear()
-            text = self._tag_texts[key] = tag_text(device, self._tags(device), labels)
+                self._tag_count = 0
+                texts = self._tag_texts[device] = {}
+            text = texts[key] = tag_text(device, self._tags(device), labels)
+            self._tag_count += 1
         return text
 
     def encode(self, samples: Iterable[Sample], default_ts: float = 0.0) -> tuple[list[str], int]:
@@ -193,6 +226,8 @@ class LineEncoder:
                 raw = sample.value
                 if type(raw) is float:  # most readings: the plain path's answer, inlined
                     value = repr(raw) if raw - raw == 0.0 else None  # nan, ±inf: not finite
+                elif type(raw) is int:  # counters (too large for a float: OverflowError)
+                    value = repr(float(raw))
                 else:
                     value = field_value(raw)
                 metric = sample.metric

@@ -227,3 +227,25 @@ def test_a_shards_part_of_the_snapshot_holds_only_its_devices(tmp_path: Path) ->
         ("ups-on-battery", "ups1"),
         ("device-unreachable", "ups1"),
     }
+
+
+def test_device_records_built_without_validation_write_what_validated_ones_would() -> None:
+    from rules.snapshot import DeviceRecord, ProbeRecord, devices_of
+    from rules.suppression import Reachability
+
+    known = {
+        "sw1": Reachability(True, None, {(("probe", "snmp"),): True}),
+        "ups1": Reachability(False, 1763800000.5, {(): False, (("probe", "nut"),): True}),
+    }
+    fast = devices_of(known)
+    checked = {
+        device: DeviceRecord(
+            up=seen.up,
+            back_at=seen.back_at,
+            probes=[ProbeRecord(labels=dict(k), up=v) for k, v in seen.probes.items()],
+        )
+        for device, seen in known.items()
+    }
+    assert {d: r.model_dump_json() for d, r in fast.items()} == {
+        d: r.model_dump_json() for d, r in checked.items()
+    }

@@ -177,3 +177,33 @@ def test_encoder_fast_paths_match_the_plain_one_for_every_kind_of_value_and_time
     plain = [encode_sample(s, {}, default_ts=TS - 5) for s in samples]
     assert lines == [line for line in plain if line is not None]
     assert skipped == 3 == plain.count(None)
+
+
+def test_a_refresh_picks_up_moved_devices_and_keeps_the_rest_of_the_cache() -> None:
+    sites = {"ups-1": "bj-1", "sw-1": "bj-1"}
+    asked: list[str] = []
+
+    def tags_for(device: str) -> dict[str, str]:
+        asked.append(device)
+        return {"site": sites[device]}
+
+    encoder = LineEncoder(tags_for)
+    ups = Sample("ups-1", "battery.charge", 90, ts=TS)
+    ports = [Sample("sw-1", "ifInOctets", 5, {"ifIndex": str(i)}, ts=TS) for i in range(3)]
+    encoder.encode([ups, *ports])
+    size = encoder.cache_size()
+    sites["ups-1"] = "sh-2"  # the UPS moved (inventory reloaded); the switch did not
+    assert encoder.refresh_tags() == 1
+    asked.clear()
+    lines, _ = encoder.encode([ups, *ports])
+    assert lines[0].startswith("battery,device=ups-1,site=sh-2 ")
+    assert all(",site=bj-1 " in line for line in lines[1:])
+    assert asked == ["ups-1"]  # the switch's tag texts were kept, not made again
+    assert encoder.cache_size() == size
+    # A device not encoded for two refresh periods (removed from the inventory) is forgotten.
+    for _ in range(2):
+        encoder.refresh_tags()
+        assert encoder.cache_size() == size  # one period without it: kept
+        encoder.encode([ups])
+    encoder.refresh_tags()
+    assert encoder.cache_size() == size - 3
