@@ -226,6 +226,8 @@ class SnmpProbe(Probe):
         self._last_poll = 0.0
         self._limits = WalkLimits()  # what the agent coped with, learned from poll to poll
         self._health = PollHealth()
+        # (profiles, sysObjectID, those profiles with its overrides applied): see _for_device
+        self._adapted: tuple[list[Profile], ber.Oid | None, list[Profile]] = ([], None, [])
 
     def __repr__(self) -> str:
         return f"SnmpProbe({self.device!r}, {self.target!r})"
@@ -294,7 +296,7 @@ class SnmpProbe(Probe):
         found_id = scalars.get(SYS_OBJECT_ID)
         sys_object_id = found_id[2] if found_id is not None else None
         if isinstance(sys_object_id, tuple):  # vendor overrides (an agent sending tenths)
-            adapted = [profile.for_device(sys_object_id) for profile in profiles]
+            adapted = self._for_device(profiles, sys_object_id)
             if any(a is not p for a, p in zip(adapted, profiles, strict=True)):
                 profiles = adapted
                 tables = [(_same_table(table, profiles), columns) for table, columns in tables]
@@ -304,6 +306,20 @@ class SnmpProbe(Probe):
         )
         samples += self._health.samples(self.device, now, gaps, profiles, out_of_bounds)
         return samples
+
+    def _for_device(self, profiles: list[Profile], sys_object_id: ber.Oid) -> list[Profile]:
+        """`profiles` with the overrides for this sysObjectID applied, made once while the
+        profiles and the sysObjectID stay the same: copies made afresh every poll would be
+        new tables to the compiled table plans (and new names to the health samples)."""
+        source, oid, adapted = self._adapted
+        if (
+            oid != sys_object_id
+            or len(source) != len(profiles)
+            or any(a is not b for a, b in zip(source, profiles, strict=True))
+        ):
+            adapted = [profile.for_device(sys_object_id) for profile in profiles]
+            self._adapted = (list(profiles), sys_object_id, adapted)
+        return adapted
 
     async def _profiles(self, session: SnmpSession, gaps: Gaps, budget: Budget) -> list[Profile]:
         named = [self.profiles[p] for p in self.config.profile if p != "auto"]

@@ -76,11 +76,12 @@ def advance(
 class RowMemory:
     """What the compiled table path (`table_plan`) remembers of one table row between polls:
     its labels (the same dict poll after poll, as they follow from the row's raw label
-    values) and its counters' last readings by metric name."""
+    values) and its counters' last readings, in the slots the table's plan gives each
+    metric name."""
 
     labels: dict[str, str]
     label_key: tuple[tuple[str, str], ...]
-    counters: dict[str, Last]
+    counters: list[Last | None]
     seen: int
 
 
@@ -148,7 +149,7 @@ class CounterRates:
 
     def __len__(self) -> int:
         return len(self._last) + sum(
-            sum(1 for c in row.counters.values() if c.seen == self._poll)
+            sum(1 for c in row.counters if c is not None and c.seen == self._poll)
             for table in self.rows.values()
             for row in table.by_raw.values()
         )

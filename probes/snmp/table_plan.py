@@ -48,6 +48,7 @@ class MetricPlan:
     rate: bool
     rate_name: str
     rate_unit: str
+    slot: int  # where the row memory keeps this metric's counter (one slot per metric name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class TablePlan:
     table: TableSpec  # kept, so the id the plan is cached under stays this table's
     columns: tuple[Oid, ...]
     metrics: tuple[MetricPlan, ...]
+    slots: int  # counter slots per row: the table's distinct metric names
     metric_positions: tuple[int, ...]
     labels: tuple[LabelPlan, ...]
     utilisation: tuple[UtilisationPlan, ...]
@@ -96,6 +98,7 @@ def _compile(table: TableSpec) -> TablePlan:
     columns = tuple(table.columns())
     pos = {oid: i for i, oid in enumerate(columns)}
     metrics = []
+    slots = {name: i for i, name in enumerate(dict.fromkeys(m.name for m in table.metrics))}
     for spec in table.metrics:
         simple = spec.map is None and not spec.sentinels and spec.valid is None
         metrics.append(
@@ -112,6 +115,7 @@ def _compile(table: TableSpec) -> TablePlan:
                 rate=spec.rate,
                 rate_name=f"{spec.name}.rate",
                 rate_unit=f"{spec.unit}/s" if spec.unit else "1/s",
+                slot=slots[spec.name],
             )
         )
     labels = tuple(
@@ -136,6 +140,7 @@ def _compile(table: TableSpec) -> TablePlan:
         table=table,
         columns=columns,
         metrics=tuple(metrics),
+        slots=len(slots),
         metric_positions=tuple(dict.fromkeys(m.pos for m in metrics)),
         labels=labels,
         utilisation=utilisation,
@@ -235,10 +240,10 @@ def add_planned_table(
             if not metric.rate or not isinstance(value, int):
                 continue
             bits = 64 if tag == ber.COUNTER64 else 32
-            last = counters.get(name)
+            last = counters[metric.slot]
             if last is None or last.seen != poll - 1:
                 # none, or not read in the last poll: forgotten, as CounterRates forgets
-                counters[name] = Last(value, now, uptime, poll)
+                counters[metric.slot] = Last(value, now, uptime, poll)
                 continue
             per_s = advance(last, value, bits, now, uptime, poll)
             if per_s is None:
@@ -283,7 +288,8 @@ def _new_row(
     if before is not None:
         labels = before.labels
     memory.changed = True
-    return RowMemory(labels, label_key, before.counters if before is not None else {}, poll)
+    counters: list[Last | None] = before.counters if before is not None else [None] * plan.slots
+    return RowMemory(labels, label_key, counters, poll)
 
 
 def _row_key(
@@ -292,15 +298,16 @@ def _row_key(
     row: list[tuple[Oid, int, ber.VarValue] | None],
     scalars: dict[Oid, Varbind],
 ) -> Hashable:
-    """What a row's labels follow from: its index and the raw values of its label sources."""
+    """What a row's labels follow from: its index and the raw values of its label sources
+    (a missing value and a NULL one give the same labels: no such label)."""
     raw: list[object] = [index]
     for label in plan.labels:
         if label.pos is not None:
             entry = row[label.pos]
-            raw.append(None if entry is None else (entry[1], entry[2]))
+            raw.append(None if entry is None else entry[2])
         elif label.scalar is not None:
             found = scalars.get(label.scalar)
-            raw.append(None if found is None else (found[1], found[2]))
+            raw.append(None if found is None else found[2])
     return tuple(raw)
 
 

@@ -179,7 +179,8 @@ def _synthetic_walk(step: int) -> tuple[dict[ber.Oid, Any], dict[ber.Oid, Any]]:
     col = (1, 3, 6, 1, 4, 1, 99999, 1, 1)
     rows = range(1, 6)
     columns: dict[ber.Oid, Any] = {
-        (*col, 1): [((i,), ber.COUNTER32, (i * 1000 + step * 300 * i) % (1 << 32)) for i in rows if i != 2],
+        (*col, 1): [((i,), ber.COUNTER32, (i * 1000 + step * 300 * i) % (1 << 32))
+                     for i in rows if i != 2 and (i, step) != (4, 2)],  # unit 4: col 2 at step 2
         (*col, 2): [((i,), ber.COUNTER64, i * 10**6 + step * 7 * i) for i in rows],
         (*col, 3): [((i,), ber.INTEGER, 1 + (i + step) % 3) for i in rows],
         (*col, 4): [((i,), ber.INTEGER, [-1, 215, 9999, 0, 304][i - 1]) for i in rows],

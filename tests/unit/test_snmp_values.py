@@ -104,6 +104,28 @@ async def test_an_override_by_sys_object_id_reads_a_vendors_tenths(tmp_path: Pat
     }
 
 
+async def test_overridden_profiles_are_made_once_per_sys_object_id(tmp_path: Path) -> None:
+    text = UPS_MIB_PROFILE + (
+        "overrides:\n"
+        "  - sys_object_id: [1.3.6.1.4.1.99.7]\n"
+        "    metrics: {input.voltage: {scale: 0.1}}\n"
+    )
+    (tmp_path / "ups-mib.yaml").write_text(text, encoding="utf-8")
+    agent = ups_agent({(*UPS, 3, 3, 1, 3, 1): (INT, 2361)}, vendor="1.3.6.1.4.1.99.7.1")
+    ups = probe(agent, [str(tmp_path)])
+    first = list(await ups.poll(1000.0))
+    adapted = ups._adapted[2]
+    second = list(await ups.poll(1060.0))
+    assert ups._adapted[2] is adapted  # the same copies, not new ones every poll
+    assert (
+        values(first, "input.voltage") == values(second, "input.voltage") == {"1": 236.1, "": 236.1}
+    )
+    # The card is replaced by another vendor's: its sysObjectID no longer matches.
+    agent.mib[(*SYS, 2, 0)] = (OID, ber.parse_oid("1.3.6.1.4.1.99.8"))
+    third = list(await ups.poll(1120.0))
+    assert "input.voltage" not in {s.metric for s in third}  # 2361 V: out of bounds again
+
+
 async def test_every_line_of_a_three_phase_ups_and_nuts_totals() -> None:
     lines: dict[tuple[int, ...], tuple[int, object]] = {}
     for phase, (volts, tenths_a, watts, load) in enumerate(
