@@ -1,42 +1,160 @@
 """The latest reading of every series, for the API, the status page and the reports.
 
-Kept as each probe's last poll: the poll's own list of samples, held as it came (no copy, no
-per-series key), replaced by the next poll. A per-series dict of Sample objects with a sorted
-label tuple as key cost about 400 bytes a series, 250 MB at 1,000 switches; the poll's list
-costs the samples alone. Readings a failed poll does not bring (everything but `device.up` and
-`device.poll_seconds`) stay from the last answered poll, so the board shows the last known
-values, stamped with their time. A series that an answered poll no longer has (a port
-removed) is gone with it, and a device removed from the inventory is forgotten at the reload:
-the memory follows the inventory, not the history. Samples from elsewhere (traps, the daemon's
-own figures) are kept per series."""
+Kept as each probe's last poll, column by column (`PollColumns`): the poll's metric names,
+units, label dicts and values, one tuple each, and its timestamp once. A Sample object costs
+96 bytes on top of its value (600 a switch: 58 MB at 1,000 switches); the columns cost 16
+bytes a reading (the label column points at the dicts a table row's samples share; the
+metric and unit columns are shared by every device whose poll has the same sequence, e.g.
+switches of one model). Sample objects are made again only when a reader asks
+(a page view, a scrape, a report), exactly as the poll had them: same order, values, labels,
+units, times and notes.
+
+Readings a failed poll does not bring (everything but `device.up` and `device.poll_seconds`)
+stay from the last answered poll, so the board shows the last known values, stamped with
+their time. A series that an answered poll no longer has (a port removed) is gone with it, and
+a device removed from the inventory is forgotten at the reload: the memory follows the
+inventory, not the history. Samples from elsewhere (traps, the daemon's own figures) are kept
+per series, as Samples."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
+from operator import attrgetter
+from typing import TypeVar, cast
 
-from core.sample import Sample
+from core.sample import Sample, Value
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
+Column = TypeVar("Column", bound=tuple[object, ...])
+
+_metric, _unit, _labels, _value, _ts, _note, _device = (
+    attrgetter(name) for name in ("metric", "unit", "labels", "value", "ts", "note", "device")
+)
+
+
+class PollColumns:
+    """One poll's samples of one device as columns. Made by `ColumnStore.columns`."""
+
+    __slots__ = ("device", "labels", "metrics", "notes", "ts", "units", "values")
+
+    def __init__(
+        self,
+        device: str,
+        metrics: tuple[str, ...],
+        units: tuple[str | None, ...],
+        labels: tuple[dict[str, str], ...],
+        values: tuple[Value, ...],
+        ts: float | tuple[float, ...],
+        notes: dict[int, str] | None,
+    ) -> None:
+        self.device = device
+        self.metrics = metrics
+        self.units = units
+        self.labels = labels
+        self.values = values
+        self.ts = ts  # one time for the whole poll (the usual case), else one per sample
+        self.notes = notes  # position → note, for the few samples that have one
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def samples(self) -> Iterator[Sample]:
+        count = len(self.values)
+        times: Iterable[float] = self.ts if isinstance(self.ts, tuple) else repeat(self.ts, count)
+        notes: Iterable[str | None] = repeat(None, count)
+        if self.notes is not None:
+            notes = (self.notes.get(i) for i in range(count))
+        return map(
+            Sample,
+            repeat(self.device, count),
+            self.metrics,
+            self.values,
+            self.labels,
+            self.units,
+            times,
+            notes,
+        )
+
+
+class ColumnStore:
+    """Turns polls into PollColumns, sharing what repeats: a metric or unit column equal to one
+    already held is that one (one copy per switch model, not per switch). The label column
+    holds the poll's own dicts, which a table row's samples share and the probe holds anyway
+    (the interface labels for traps): keeping an older, equal dict instead would keep two
+    copies of every label. The shared columns are pruned when they outnumber the ones in use, so a room whose ports
+    keep changing does not accumulate every sequence it ever saw."""
+
+    def __init__(self) -> None:
+        self._shared: dict[tuple[object, ...], tuple[object, ...]] = {}
+        self._prune_above = 64
+
+    def columns(self, device: str, samples: Sequence[Sample]) -> PollColumns | None:
+        """The poll's columns, or None when its samples do not fit them (a sample of another
+        device: then the caller keeps the samples as they are)."""
+        count = len(samples)
+        if list(map(_device, samples)).count(device) != count:
+            return None
+        times = tuple(map(_ts, samples))
+        first = times[0] if times else 0.0
+        ts: float | tuple[float, ...] = times
+        if times.count(first) == count and len(set(map(type, times))) <= 1:
+            ts = first
+        notes_column = list(map(_note, samples))
+        notes = None
+        if notes_column.count(None) != count:
+            notes = {i: note for i, note in enumerate(notes_column) if note is not None}
+        return PollColumns(
+            device,
+            self._share(tuple(map(_metric, samples))),
+            self._share(tuple(map(_unit, samples))),
+            tuple(map(_labels, samples)),
+            tuple(map(_value, samples)),
+            ts,
+            notes,
+        )
+
+    def _share(self, column: Column) -> Column:
+        return cast(Column, self._shared.setdefault(column, column))
+
+    def prune(self, in_use: Iterable[PollColumns]) -> None:
+        """Forget shared columns no poll holds any more (called by the owner after a poll
+        replaced another; costs a pass over the polls only when the table has grown)."""
+        if len(self._shared) <= self._prune_above:
+            return
+        wanted: dict[int, tuple[object, ...]] = {}
+        for poll in in_use:
+            wanted[id(poll.metrics)] = poll.metrics
+            wanted[id(poll.units)] = poll.units
+        self._shared = {column: column for column in wanted.values()}
+        self._prune_above = max(64, 2 * len(self._shared))
+
+
+Held = PollColumns | Sequence[Sample]
+
+
+def _samples_of(held: Held) -> Iterable[Sample]:
+    return held.samples() if isinstance(held, PollColumns) else held
 
 
 class LatestReadings:
     def __init__(self) -> None:
-        self._polls: dict[tuple[str, int], Sequence[Sample]] = {}  # (device, probe entry)
+        self._polls: dict[tuple[str, int], Held] = {}  # (device, probe entry)
         self._other: dict[SeriesKey, Sample] = {}
+        self._store = ColumnStore()
 
     def record_poll(self, device: str, entry: int, samples: Sequence[Sample], up: bool) -> None:
-        """A poll's samples, of the device's probe entry `entry` (the list is kept as it is:
-        the caller must not change it afterwards)."""
+        """A poll's samples, of the device's probe entry `entry`."""
         key = (device, entry)
         previous = self._polls.get(key)
-        if up or previous is None:
-            self._polls[key] = samples
-            return
-        # Few samples (the device.* ones): compare directly instead of building keys.
-        fresh = [(s.metric, s.labels) for s in samples]
-        self._polls[key] = [s for s in previous if (s.metric, s.labels) not in fresh] + list(
-            samples
-        )
+        if not up and previous is not None:
+            # Few fresh samples (the device.* ones): compare directly instead of building keys.
+            fresh = [(s.metric, s.labels) for s in samples]
+            kept = [s for s in _samples_of(previous) if (s.metric, s.labels) not in fresh]
+            samples = kept + list(samples)
+        columns = self._store.columns(device, samples)
+        self._polls[key] = columns if columns is not None else list(samples)
+        self._store.prune(p for p in self._polls.values() if isinstance(p, PollColumns))
 
     def record(self, samples: Iterable[Sample]) -> None:
         """Samples that come on their own (traps, the daemon's figures)."""
@@ -59,16 +177,21 @@ class LatestReadings:
         """The latest readings by series. Built on each call (a page view or a report): the
         cost is paid by the reader, not by every poll."""
         out: dict[SeriesKey, Sample] = {}
-        for samples in list(self._polls.values()):
-            for sample in samples:
-                self._put(out, sample)
-        for sample in list(self._other.values()):
-            self._put(out, sample)
+        for held in list(self._polls.values()):
+            # The samples of one table row share their labels: sort them once per row.
+            last_labels: dict[str, str] | None = None
+            sorted_labels: tuple[tuple[str, str], ...] = ()
+            for sample in _samples_of(held):
+                if sample.labels is not last_labels:
+                    last_labels = sample.labels
+                    sorted_labels = tuple(sorted(last_labels.items()))
+                self._put(out, (sample.device, sample.metric, sorted_labels), sample)
+        for key, sample in list(self._other.items()):
+            self._put(out, key, sample)
         return out
 
     @staticmethod
-    def _put(out: dict[SeriesKey, Sample], sample: Sample) -> None:
-        key = sample.series_key()
+    def _put(out: dict[SeriesKey, Sample], key: SeriesKey, sample: Sample) -> None:
         held = out.get(key)
         if held is None or sample.ts >= held.ts:
             out[key] = sample
