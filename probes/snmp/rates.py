@@ -83,6 +83,7 @@ class RowMemory:
     label_key: tuple[tuple[str, str], ...]
     counters: list[Last | None]
     seen: int
+    slot_names: tuple[str, ...]  # the metric name of each counter slot
 
 
 @dataclass(slots=True)
@@ -94,6 +95,7 @@ class TableMemory:
     by_raw: dict[Hashable, RowMemory] = field(default_factory=dict)
     by_labels: dict[tuple[tuple[str, str], ...], RowMemory] = field(default_factory=dict)
     changed: bool = False  # a row came or went this poll: by_labels is made again after it
+    layout: Hashable = None  # what the rows were made for (`table_plan.TablePlan.layout`)
 
     def forget_unseen(self, current: int) -> None:
         stale = [k for k, v in self.by_raw.items() if v.seen != current]

@@ -82,7 +82,10 @@ class TablePlan:
         ],
         ...,
     ]  # fmt: skip
-    slots: int  # counter slots per row: the table's distinct metric names
+    slot_names: tuple[str, ...]  # a row's counter slots: the table's distinct metric names
+    # what a row's memory depends on: a plan made afresh (a changed profile) with another
+    # layout makes the rows again, carrying their counters over by labels and name
+    layout: tuple[str, tuple[LabelPlan, ...], tuple[str, ...]]
     metric_positions: tuple[int, ...]
     labels: tuple[LabelPlan, ...]
     utilisation: tuple[UtilisationPlan, ...]
@@ -152,7 +155,8 @@ def _compile(table: TableSpec) -> TablePlan:
             (m, m.pos, m.name, m.unit, m.simple, m.as_sent, m.scale, m.offset, m.bounds, m.rate)
             for m in metrics
         ),
-        slots=len(slots),
+        slot_names=tuple(slots),
+        layout=(table.index, labels, tuple(slots)),
         metric_positions=tuple(dict.fromkeys(m.pos for m in metrics)),
         labels=labels,
         utilisation=utilisation,
@@ -162,7 +166,8 @@ def _compile(table: TableSpec) -> TablePlan:
 
 # id(table) → (the table, its plan or None for the general path); the table is kept so its
 # id is not reused while cached. A profile's tables live as long as the loaded profiles; a
-# vendor override makes fresh copies per poll, hence the bound.
+# vendor override makes a copy per probe and sysObjectID, a changed profile file new ones:
+# hence the bound.
 _PLANS: dict[int, tuple[TableSpec, TablePlan | None]] = {}
 _PLANS_MAX = 4096
 
@@ -204,6 +209,11 @@ def add_planned_table(
     memory = rates.rows.get(memory_key)
     if memory is None:
         memory = rates.rows[memory_key] = TableMemory()
+    if memory.layout is not plan.layout:
+        if memory.layout != plan.layout:
+            memory.by_raw.clear()  # every row made again (see TablePlan.layout)
+            memory.changed = True
+        memory.layout = plan.layout
     by_raw = memory.by_raw
     device, now, uptime = builder.device, builder.now, builder.uptime
     samples = builder.samples
@@ -301,8 +311,16 @@ def _new_row(
     if before is not None:
         labels = before.labels
     memory.changed = True
-    counters: list[Last | None] = before.counters if before is not None else [None] * plan.slots
-    return RowMemory(labels, label_key, counters, poll)
+    names = plan.slot_names
+    counters: list[Last | None]
+    if before is None:
+        counters = [None] * len(names)
+    elif before.slot_names == names:
+        counters = before.counters
+    else:  # the table's metrics changed: each counter to its name's new slot
+        by_name = dict(zip(before.slot_names, before.counters, strict=True))
+        counters = [by_name.get(name) for name in names]
+    return RowMemory(labels, label_key, counters, poll, names)
 
 
 def _row_key(

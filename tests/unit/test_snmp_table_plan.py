@@ -221,3 +221,36 @@ def test_every_option_of_a_compiled_table_matches_the_general_path() -> None:
         assert bounds_a == bounds_b == ["volts"]
     assert any(s.metric == "util" for s in a)
     assert len(compiled_rates) == len(general_rates)
+
+
+def test_a_changed_profile_keeps_each_counter_by_its_labels_and_name() -> None:
+    """A profile edited between polls (metrics reordered and one dropped, then a label
+    renamed): the compiled rows are made again, and a counter's rate carries on exactly when
+    the general path's series (keyed by metric and labels) does."""
+    before = _synthetic_profile()
+    table = before.tables[0]
+    reordered = table.model_copy(
+        update={"metrics": [m for m in reversed(table.metrics) if m.name != "state"]}
+    )
+    renamed = reordered.model_copy(
+        update={
+            "labels": {("description" if k == "descr" else k): v for k, v in table.labels.items()}
+        }
+    )
+    profiles = [before, before] + [
+        before.model_copy(update={"tables": [t]}) for t in (reordered, renamed)
+    ]
+    compiled_rates, general_rates = CounterRates(), CounterRates()
+    rates_seen = []
+    for step, profile in enumerate(profiles):
+        columns, scalars = _synthetic_walk(step)
+        walked = [(profile.tables[0], columns)]
+        a = mapping.build_samples("d", [profile], scalars, walked, 60.0 * step, compiled_rates)
+        b = mapping.build_samples(
+            "d", [profile], scalars, walked, 60.0 * step, general_rates, compiled=False
+        )
+        assert a == b, f"poll {step}"
+        assert [list(s.labels) for s in a] == [list(s.labels) for s in b]
+        rates_seen.append(sum(s.metric == "octets.rate" for s in a))
+    assert rates_seen[2] > 0  # reordered: the rates go on
+    assert rates_seen[3] <= 1  # renamed label: new series (unit 3's own octets.rate metric only)
