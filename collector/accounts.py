@@ -20,6 +20,7 @@ Roles, each including the one before:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -41,9 +42,15 @@ MIN_PASSWORD = 10  # characters; a console that acknowledges alarms is worth a r
 MAX_PASSWORD = 1024  # argon2 takes any length; a bound keeps a login request cheap to refuse
 
 _HASHER = PasswordHasher()
-# Checked against when a name is unknown, so a wrong name costs as long as a wrong password
-# (the time of a refusal does not tell which names exist).
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when a name is unknown, so a wrong name costs as long as a wrong
+    password (the time of a refusal does not tell which names exist). Made at the first
+    login, not at import: a hash is 0.4 s of CPU and 64 MiB for a moment, which the daemon's
+    start-up (and every process importing this module) need not pay."""
+    return _HASHER.hash("not a password of anyone")
 
 
 def role_allows(role: str, needed: str) -> bool:
@@ -142,7 +149,7 @@ def verify(entry: UserEntry | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD:
         return False
     try:
-        return _HASHER.verify(entry.password if entry else _DUMMY_HASH, password) and (
+        return _HASHER.verify(entry.password if entry else _dummy_hash(), password) and (
             entry is not None
         )
     except (VerificationError, InvalidHashError):
