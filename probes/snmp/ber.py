@@ -319,21 +319,24 @@ def decode_pdu(
 
 def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
     """The varbinds between `pos` and `end`. This loop is the hot path: it reads headers
-    inline rather than through `read_header`."""
+    inline rather than through `read_header` (a short length first), and tests the value tags
+    in the order a poll meets them (counters and gauges, INTEGERs, strings)."""
     out: list[Varbind] = []
     append = out.append
     from_bytes = int.from_bytes
     cached_oid = _OID_CACHE.get  # a poller sees the same OIDs every cycle: no call per name
+    unsigned = UNSIGNED_TAGS
     while pos < end:
         # SEQUENCE { name, value }
         if data[pos] != 0x30:
             raise BerError(f"varbind at byte {pos} is not a SEQUENCE")
         length = data[pos + 1]
-        pos += 2
-        if length & 0x80:
+        if length < 0x80:
+            pos += 2
+        else:
             count = length & 0x7F
-            length = from_bytes(data[pos : pos + count], "big")
-            pos += count
+            length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
+            pos += 2 + count
         vb_end = pos + length
         if vb_end > end:
             raise BerError(f"varbind at byte {pos} runs past the end")
@@ -341,11 +344,12 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
         if data[pos] != OBJECT_IDENTIFIER:
             raise BerError(f"varbind name at byte {pos} is not an OID")
         length = data[pos + 1]
-        pos += 2
-        if length & 0x80:
+        if length < 0x80:
+            pos += 2
+        else:
             count = length & 0x7F
-            length = from_bytes(data[pos : pos + count], "big")
-            pos += count
+            length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
+            pos += 2 + count
         body = data[pos : pos + length]
         found = cached_oid(body)
         if found is None:
@@ -360,19 +364,20 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
             raise BerError(f"varbind value at byte {pos} is missing")
         tag = data[pos]
         length = data[pos + 1]
-        pos += 2
-        if length & 0x80:
+        if length < 0x80:
+            pos += 2
+        else:
             count = length & 0x7F
-            length = from_bytes(data[pos : pos + count], "big")
-            pos += count
+            length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
+            pos += 2 + count
         stop = pos + length
         if stop != vb_end:
             raise BerError(f"varbind value at byte {pos} has a bad length")
         value: VarValue
-        if tag == INTEGER:
-            value = from_bytes(data[pos:stop], "big", signed=True)
-        elif tag in UNSIGNED_TAGS:
+        if tag in unsigned:
             value = from_bytes(data[pos:stop], "big")
+        elif tag == INTEGER:
+            value = from_bytes(data[pos:stop], "big", signed=True)
         elif tag in (OCTET_STRING, OPAQUE):
             value = data[pos:stop]
         elif tag == OBJECT_IDENTIFIER:
