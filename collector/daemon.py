@@ -31,14 +31,11 @@ from typing import TYPE_CHECKING, Any
 from alerting.reports.jobs import windows_in
 from alerting.reports.schedule import ReportScheduler
 from alerting.service import AlertService
-from alerting.store import Fenced, StoreError, Unavailable
-from alerting.store.postgres import PostgresStore
+from alerting.store import Fenced, StoreError, Unavailable, is_postgres_url
 from collector import deskmail, gctune
 from collector.api.server import ApiServer
 from collector.api.view import DaemonView, Incidents, ServiceIncidents
 from collector.clock import Clock, SystemClock
-from collector.cluster import status as cluster_status
-from collector.cluster_role import ClusterRole
 from collector.commands.errors import ExitCode
 from collector.demo_site import DemoSite
 from collector.faultqueue import FaultQueue
@@ -73,6 +70,7 @@ from rules.removal import removal_to_confirm
 from rules.statefile import load_state, save_state
 
 if TYPE_CHECKING:
+    from collector.cluster_role import ClusterRole
     from probes.snmp.traps import SnmpTrapReceiver
 
 log = logging.getLogger("roomwatch.daemon")
@@ -201,7 +199,12 @@ class Daemon:
         pinger: asyncio.Task[None] | None = None
         mailbox: asyncio.Task[None] | None = None
         try:
-            if isinstance(self.alerts.store, PostgresStore):
+            if is_postgres_url(config.store):
+                # Only a shared store loads psycopg (10 MiB a daemon on SQLite would carry).
+                from alerting.store.postgres import PostgresStore
+                from collector.cluster_role import ClusterRole
+
+                assert isinstance(self.alerts.store, PostgresStore)
                 self.cluster = ClusterRole(self, self.alerts.store)
                 self.alerts.shards = self.cluster.member.shards
                 queue = await FaultQueue.open(config.state_dir / "fault-queue.db")
@@ -693,6 +696,8 @@ class Daemon:
     async def _cluster_status(self) -> dict[str, Any]:
         if self.cluster is None:
             return {"collectors": [], "leases": [], "store": "sqlite"}
+        from collector.cluster import status as cluster_status
+
         return await cluster_status(self.cluster.store)
 
     def own_stats(self) -> dict[str, Any]:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from alerting.fallback import FALLBACK_LEVEL, tell_without_store
 from alerting.service import AlertService
 from alerting.store import Fenced, Unavailable
-from collector.cluster_role import ClusterRole
 from collector.faultqueue import FaultQueue
 from rules.fault import Fault
+
+if TYPE_CHECKING:  # the role imports the PostgreSQL store (psycopg): only with a shared store
+    from collector.cluster_role import ClusterRole
 
 log = logging.getLogger("roomwatch.daemon")
 

@@ -19,22 +19,13 @@ import hmac
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Literal
-
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
-from cryptography.hazmat.primitives.ciphers.modes import CBC
-
-try:  # cryptography >= 47 keeps CFB and DES among the "decrepit" (SNMP still needs them)
-    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-    from cryptography.hazmat.decrepit.ciphers.modes import CFB
-except ImportError:  # pragma: no cover - older cryptography
-    from cryptography.hazmat.primitives.ciphers.algorithms import (  # type: ignore[attr-defined,no-redef]
-        TripleDES,
-    )
-    from cryptography.hazmat.primitives.ciphers.modes import CFB  # type: ignore[assignment]
+from typing import TYPE_CHECKING, Final, Literal
 
 from probes.snmp import ber
 from probes.snmp.ber import BerError, Varbind, read_header, read_int, tlv
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, modes
 
 # The SNMPv3 security protocols a settings file may name (probe and trap receiver alike).
 # aes192/aes256: net-snmp's key extension (Blumenthal draft); aes192c/aes256c: the one of
@@ -142,6 +133,31 @@ def _salt() -> bytes:
     return os.urandom(8)
 
 
+def _cipher(priv_key: bytes, iv: bytes, des: bool) -> Cipher[modes.ModeWithInitializationVector]:
+    """DES-CBC (one DES key: 3DES with it three times) or AES-128-CFB. cryptography is
+    imported here, by the first message with privacy: a daemon polling only v2c or
+    authNoPriv agents does not load it (8 MiB of its memory)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+    from cryptography.hazmat.primitives.ciphers.modes import CBC
+
+    try:  # cryptography >= 47 keeps CFB and DES among the "decrepit" (SNMP still needs them)
+        from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+        from cryptography.hazmat.decrepit.ciphers.modes import CFB
+    except ImportError:  # pragma: no cover - older cryptography
+        from cryptography.hazmat.primitives.ciphers.algorithms import (  # type: ignore[attr-defined,no-redef]
+            TripleDES,
+        )
+        from cryptography.hazmat.primitives.ciphers.modes import CFB  # type: ignore[assignment]
+
+    algorithm: CipherAlgorithm
+    mode: modes.ModeWithInitializationVector
+    if des:
+        algorithm, mode = TripleDES(priv_key[:8] * 3), CBC(iv)
+    else:
+        algorithm, mode = algorithms.AES(priv_key), CFB(iv)
+    return Cipher(algorithm, mode)
+
+
 def encode_request(
     creds: Credentials,
     engine: Engine,
@@ -161,12 +177,12 @@ def encode_request(
         salt = engine.boots.to_bytes(4, "big") + _salt()[:4]
         iv = bytes(a ^ b for a, b in zip(creds.priv_key[8:16], salt, strict=True))
         padded = scoped + bytes(-len(scoped) % 8)
-        enc = Cipher(TripleDES(creds.priv_key[:8] * 3), CBC(iv)).encryptor()
+        enc = _cipher(creds.priv_key, iv, des=True).encryptor()
         msg_data = tlv(ber.OCTET_STRING, enc.update(padded) + enc.finalize())
     elif creds.priv_key:
         salt = _salt()
         iv = engine.boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
-        enc = Cipher(algorithms.AES(creds.priv_key), CFB(iv)).encryptor()
+        enc = _cipher(creds.priv_key, iv, des=False).encryptor()
         msg_data = tlv(ber.OCTET_STRING, enc.update(scoped) + enc.finalize())
     else:
         msg_data = scoped
@@ -281,10 +297,10 @@ def decode_message(data: bytes, creds: Credentials | None) -> V3Answer:
             if len(encrypted) % 8:
                 raise UsmError("the DES-encrypted PDU is not whole blocks", auth=True)
             iv = bytes(a ^ b for a, b in zip(creds.priv_key[8:16], salt, strict=True))
-            dec = Cipher(TripleDES(creds.priv_key[:8] * 3), CBC(iv)).decryptor()
+            dec = _cipher(creds.priv_key, iv, des=True).decryptor()
         else:
             iv = boots.to_bytes(4, "big") + etime.to_bytes(4, "big") + salt
-            dec = Cipher(algorithms.AES(creds.priv_key), CFB(iv)).decryptor()
+            dec = _cipher(creds.priv_key, iv, des=False).decryptor()
         scoped = dec.update(encrypted) + dec.finalize()
         try:
             return _scoped(scoped, 0, len(scoped), msg_id, engine)
