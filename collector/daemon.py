@@ -32,7 +32,7 @@ from alerting.reports.jobs import windows_in
 from alerting.reports.schedule import ReportScheduler
 from alerting.service import AlertService
 from alerting.store import Fenced, StoreError, Unavailable, is_postgres_url
-from collector import deskmail, gctune
+from collector import allocator, deskmail, gctune
 from collector.api.server import ApiServer
 from collector.api.view import DaemonView, Incidents, ServiceIncidents
 from collector.clock import Clock, SystemClock
@@ -144,6 +144,7 @@ class Daemon:
 
     async def run(self) -> int:
         gctune.tune()
+        allocator.limit_arenas()
         # `roomwatch` dies quietly on a closed pipe, as a Unix tool piped into `head` should
         # (collector/cli.py); the daemon must not: a peer that goes away mid-write (an IMAP
         # or SMTP server, a sink) is an error to handle, not a signal that kills it
