@@ -154,7 +154,9 @@ def run(args: argparse.Namespace) -> None:
                 elapsed = time.monotonic() - t0
                 curve.append((elapsed, now["daemon"][1]))
                 if daemon.poll() is not None:
-                    raise SystemExit(f"the daemon exited; see {work / 'daemon.log'}")
+                    # the work directory goes with the run: show the log's end here
+                    tail = (work / "daemon.log").read_text(errors="replace").splitlines()[-30:]
+                    raise SystemExit("the daemon exited; its log ends:\n" + "\n".join(tail))
                 if elapsed >= next_print:
                     next_print += args.print_every
                     m = daemon_metrics(metrics_url)
