@@ -20,7 +20,6 @@ from probes import registry
 from probes.base import ProbeTimeout, ProbeUnreachable
 from probes.snmp import ber
 
-
 SWEEP_S = 0.05  # how often unanswered tries are looked at (their timeouts' resolution)
 
 
