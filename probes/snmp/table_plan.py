@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 from core.sample import Value, new_sample
 from probes.snmp import ber
 from probes.snmp.ber import Oid, Varbind
 from probes.snmp.builder import SampleBuilder
 from probes.snmp.profiles import MetricSpec, TableSpec
-from probes.snmp.rates import Last, RowMemory, TableMemory, advance
+from probes.snmp.rates import READING, SEEN, TS, UPTIME, RowMemory, TableMemory, rate_between
 from probes.snmp.values import GAUGE_MAX, UTILISATION_CEILING, convert, text
 from probes.snmp.walk import Column
 
@@ -48,7 +49,7 @@ class MetricPlan:
     rate: bool
     rate_name: str
     rate_unit: str
-    slot: int  # where the row memory keeps this metric's counter (one slot per metric name)
+    slot: int  # where the row memory keeps this metric's counter (one per rated name; -1: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ class TablePlan:
         ],
         ...,
     ]  # fmt: skip
-    slot_names: tuple[str, ...]  # a row's counter slots: the table's distinct metric names
+    slot_names: tuple[str, ...]  # a row's counter slots: the table's names with a rate
     # what a row's memory depends on: a plan made afresh (a changed profile) with another
     # layout makes the rows again, carrying their counters over by labels and name
     layout: tuple[str, tuple[LabelPlan, ...], tuple[str, ...]]
@@ -109,7 +110,9 @@ def _compile(table: TableSpec) -> TablePlan:
     columns = tuple(table.columns())
     pos = {oid: i for i, oid in enumerate(columns)}
     metrics = []
-    slots = {name: i for i, name in enumerate(dict.fromkeys(m.name for m in table.metrics))}
+    # counter slots for the names a rate is made of (the others keep no reading between polls)
+    rated = dict.fromkeys(m.name for m in table.metrics if m.rate)
+    slots = {name: i for i, name in enumerate(rated)}
     for spec in table.metrics:
         simple = spec.map is None and not spec.sentinels and spec.valid is None
         metrics.append(
@@ -126,7 +129,7 @@ def _compile(table: TableSpec) -> TablePlan:
                 rate=spec.rate,
                 rate_name=f"{spec.name}.rate",
                 rate_unit=f"{spec.unit}/s" if spec.unit else "1/s",
-                slot=slots[spec.name],
+                slot=slots.get(spec.name, -1),
             )
         )
     labels = tuple(
@@ -263,12 +266,16 @@ def add_planned_table(
             if not rate or not isinstance(value, int):
                 continue
             bits = 64 if tag == ber.COUNTER64 else 32
-            last = counters[metric.slot]
-            if last is None or last.seen != poll - 1:
+            at = metric.slot * READING
+            before = counters[at]
+            if before is None or counters[at + SEEN] != poll - 1:
                 # none, or not read in the last poll: forgotten, as CounterRates forgets
-                counters[metric.slot] = Last(value, now, uptime, poll)
+                counters[at : at + READING] = value, now, uptime, poll
                 continue
-            per_s = advance(last, value, bits, now, uptime, poll)
+            per_s = rate_between(
+                before, counters[at + TS], counters[at + UPTIME], value, bits, now, uptime
+            )
+            counters[at : at + READING] = value, now, uptime, poll
             if per_s is None:
                 continue
             per_s *= scale
@@ -312,14 +319,15 @@ def _new_row(
         labels = before.labels
     memory.changed = True
     names = plan.slot_names
-    counters: list[Last | None]
+    counters: list[Any]
     if before is None:
-        counters = [None] * len(names)
+        counters = [None] * (len(names) * READING)
     elif before.slot_names == names:
         counters = before.counters
     else:  # the table's metrics changed: each counter to its name's new slot
-        by_name = dict(zip(before.slot_names, before.counters, strict=True))
-        counters = [by_name.get(name) for name in names]
+        by_name = {name: before.reading(i) for i, name in enumerate(before.slot_names)}
+        empty = [None] * READING
+        counters = [entry for name in names for entry in by_name.get(name, empty)]
     return RowMemory(labels, label_key, counters, poll, names)
 
 
