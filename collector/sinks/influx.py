@@ -621,13 +621,11 @@ class RateLimiter:
         self._tokens = self.capacity
         self._at: float | None = None
         self._credits: deque[list[float]] = deque()  # [arrived, count], oldest first
-        self._credited = 0.0
 
     def credit(self, count: int, now: float) -> None:
         """`count` samples just arrived: they may pass unpaced for `credit_s` seconds."""
         if count > 0:
             self._credits.append([now, float(count)])
-            self._credited += count
 
     def take(self, count: int, now: float) -> float:
         if self._at is not None:
@@ -635,12 +633,11 @@ class RateLimiter:
         self._at = now
         credits = self._credits
         while credits and credits[0][0] < now - self.credit_s:
-            self._credited -= credits.popleft()[1]
+            credits.popleft()
         need = float(count)
         while need > 0 and credits:
             used = min(need, credits[0][1])
             need -= used
-            self._credited -= used
             credits[0][1] -= used
             if not credits[0][1]:
                 credits.popleft()
