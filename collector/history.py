@@ -175,17 +175,11 @@ class ReadingHistory:
                 shut_out = not self._per_device.get(device) and (
                     len(self._series) + len(self._pending) >= self.settings.max_series
                 )
-            if shut_out:  # counted as numeric() would, without the call
-                raw = sample.value
-                if type(raw) is float:
-                    self.dropped_series += raw - raw == 0.0  # finite
-                elif type(raw) is int or type(raw) is bool:
-                    self.dropped_series += 1
-                elif type(raw) is not str:
-                    self.dropped_series += numeric(raw) is not None
-                continue
             value = numeric(sample.value)
             if value is None:
+                continue
+            if shut_out:
+                self.dropped_series += 1
                 continue
             labels = labels_json.get(id(sample.labels))
             if labels is None:
