@@ -147,12 +147,6 @@ class LineEncoder:
         self._used: set[str] = set()  # devices encoded since the last refresh
         self._used_before: set[str] = set()  # and in the refresh period before
 
-    def forget(self) -> None:
-        self._metrics.clear()
-        self._tag_texts.clear()
-        self._tag_count = 0
-        self._device_tags.clear()
-
     def refresh_tags(self) -> int:
         """Ask `tags_for` again for every device seen, and forget the tag texts of those
         whose inventory tags changed (a device moved to another site). Returns how many.

@@ -125,7 +125,7 @@ def test_large_counter_keeps_float_precision_up_to_2_53() -> None:
     assert float(line.split(" ")[1].split("=")[1]) == 2**53
 
 
-def test_encoder_caches_series_but_picks_up_inventory_changes_after_forget() -> None:
+def test_encoder_caches_series_but_picks_up_inventory_changes_after_a_refresh() -> None:
     sites = {"ups-1": "bj-1"}
     encoder = LineEncoder(lambda device: {"site": sites[device]})
     sample = Sample("ups-1", "battery.charge", 90, ts=TS)
@@ -133,7 +133,7 @@ def test_encoder_caches_series_but_picks_up_inventory_changes_after_forget() -> 
     assert first == ["battery,device=ups-1,site=bj-1 charge=90.0 1763800000250"] * 2
     sites["ups-1"] = "sh-2"  # the device moved (inventory reloaded)
     assert encoder.encode([sample])[0][0].startswith("battery,device=ups-1,site=bj-1 ")
-    encoder.forget()
+    encoder.refresh_tags()
     assert encoder.encode([sample])[0][0].startswith("battery,device=ups-1,site=sh-2 ")
 
 
