@@ -16,7 +16,8 @@ import pytest
 
 from collector.daemon import Daemon
 from collector.sinks.config import SinkConfig
-from collector.sinks.influx import InfluxSink, RateLimiter
+from collector.sinks.influx import InfluxSink
+from collector.sinks.pacing import RateLimiter
 from collector.sinks.spool import Spool
 from collector.sinks.store import StoreError
 from core.sample import Sample
