@@ -33,7 +33,7 @@ def build_sinks(
     missing, so `roomwatch check` can report it."""
     tokens = check_sinks(configs, credentials)
     if not configs:
-        return []  # influxdb-client (14 MiB of the process) only for a daemon that writes
+        return []  # the sink's modules only for a daemon that writes
     from collector.sinks.influx import InfluxSink
 
     return [

@@ -184,7 +184,7 @@ class InfluxSink:
                 log.info("sink %s: stopped with %d samples spooled", self.name, left)
             await asyncio.to_thread(self._spool.close)
         if self._writer is not None:
-            await asyncio.to_thread(self._writer.close)
+            await self._writer.close()
 
     def own_samples(self, now: float) -> Sequence[Sample]:
         labels = {"sink": self.name}
@@ -455,7 +455,7 @@ class InfluxSink:
         part = batch.lines[: self._batch_limit] if batch.count > self._batch_limit else None
         body = batch.body if part is None else "\n".join(part)
         try:
-            await asyncio.to_thread(writer.write, body.encode("utf-8"))
+            await writer.write(body.encode("utf-8"))
         except StoreError as exc:
             self.counters["write_errors_total"] += 1
             if not exc.retry:
@@ -522,7 +522,7 @@ class InfluxSink:
             lo, hi = untried.popleft()
             writes += 1
             try:
-                await asyncio.to_thread(writer.write, "\n".join(lines[lo:hi]).encode("utf-8"))
+                await writer.write("\n".join(lines[lo:hi]).encode("utf-8"))
             except StoreError as exc:
                 if exc.retry:  # the store went away meanwhile: keep what is left, retry
                     self.counters["written_total"] += written

@@ -1,5 +1,5 @@
-"""Writing line protocol to an InfluxDB v2 write API through influxdb-client, and sorting its
-failures by what the sink does next.
+"""Writing line protocol to an InfluxDB v2 write API (`POST /api/v2/write`) with aiohttp on
+the daemon's event loop, and sorting its failures by what the sink does next.
 
     StoreError.kind   retry?   sink does
     "auth"            yes      401/403: keeps spooling until the token is fixed
@@ -14,21 +14,36 @@ failures by what the sink does next.
     "timeout"         yes      no answer in time: the batch may have been written (see README)
     "tls"             yes      the certificate did not verify (or another TLS failure)
     "refused"         yes      connection refused / no route / DNS
-    "error"           yes      anything else
+    "error"           yes      anything else (the connection dropped mid-request, ...)
 
-Messages carry the status and the server's short reason, never the token."""
+Messages carry the status and the server's short reason, never the token.
+
+Why aiohttp on the loop rather than a blocking client (influxdb-client, before) in a thread:
+a poll-heavy daemon holds the GIL most of the time, and a thread doing blocking I/O must win
+the GIL back after every system call, waiting up to the 5 ms switch interval each time; on
+the loop a write is a few callbacks between polls. It also spares the daemon influxdb-client's
+14 MiB of modules (aiohttp is loaded for the API anyway). Figures: bench/README.md."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import asyncio
+import gzip
+import json
+import os
+import socket
+import ssl
+from typing import Protocol
+from urllib.parse import urlencode
 
-import urllib3.exceptions
-from influxdb_client.client.influxdb_client import InfluxDBClient
-from influxdb_client.client.write_api import SYNCHRONOUS
-from influxdb_client.domain.write_precision import WritePrecision
-from influxdb_client.rest import ApiException
+import aiohttp
 
 from collector.sinks.config import SinkConfig
+
+_WRITE_PATH = "/api/v2/write"
+# A write connection idle this long is closed by us, before the server closes it under a
+# request (VictoriaMetrics closes idle connections after a minute, InfluxDB after three).
+_KEEPALIVE_S = 15.0
+_GZIP_LEVEL = 1  # most of the size saving for a fraction of the CPU of the default 9
 
 
 class StoreError(Exception):
@@ -42,70 +57,86 @@ class StoreError(Exception):
 
 
 class StoreWriter(Protocol):
-    """Blocking; the sink calls it from a worker thread, one call at a time."""
+    """The sink awaits one write at a time."""
 
-    def write(self, body: bytes) -> None:
+    async def write(self, body: bytes) -> None:
         """Write newline-separated lines (ms precision). Raises StoreError."""
 
-    def close(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 class InfluxWriter:
     def __init__(self, config: SinkConfig, token: str, gzip: bool = False) -> None:
-        self._bucket = config.bucket
-        self._org = config.org
-        self._client = InfluxDBClient(
-            url=config.url,
-            token=token,
-            org=config.org,
-            timeout=int(config.timeout * 1000),
-            enable_gzip=gzip,
-            verify_ssl=config.verify_tls,
-            ssl_ca_cert=str(config.ca_file) if config.ca_file else None,
-            retries=False,  # the sink owns retries (and the spool keeps what is not written)
-        )
-        self._api = self._client.write_api(write_options=SYNCHRONOUS)
-        if not config.verify_tls:
-            # The admin chose this (the sink logs it once at start); urllib3 would otherwise
-            # warn on every request. Process-wide, but only urllib3 (influxdb-client) uses it.
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self._url = config.url.rstrip("/") + _WRITE_PATH
+        self._query = urlencode({"org": config.org, "bucket": config.bucket, "precision": "ms"})
+        self._headers = {
+            "Authorization": f"Token {token}",
+            "Content-Type": "text/plain; charset=utf-8",
+            "Accept": "application/json",
+        }
+        if gzip:
+            self._headers["Content-Encoding"] = "gzip"
+        self._gzip = gzip
+        self._timeout = aiohttp.ClientTimeout(total=config.timeout)
+        self._tls: ssl.SSLContext | bool = True
+        if config.url.startswith("https:"):
+            if config.verify_tls:
+                # The system's CAs, or only the admin's CA when one is named.
+                cafile = str(config.ca_file) if config.ca_file else None
+                self._tls = ssl.create_default_context(cafile=cafile)
+            else:
+                self._tls = False  # the admin chose this; the sink logs it once at start
+        self._session: aiohttp.ClientSession | None = None
+        self._org, self._bucket = config.org, config.bucket
 
     def __repr__(self) -> str:
-        return f"InfluxWriter({self._client.url!r}, org={self._org!r}, bucket={self._bucket!r})"
+        return f"InfluxWriter({self._url!r}, org={self._org!r}, bucket={self._bucket!r})"
 
-    def write(self, body: bytes) -> None:
-        try:
-            self._api.write(
-                bucket=self._bucket,
-                org=self._org,
-                record=body,
-                write_precision=WritePrecision.MS,  # type: ignore[arg-type]
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=2, ssl=self._tls, keepalive_timeout=_KEEPALIVE_S)
+            # trust_env=False: no proxy from the environment for a store on the LAN (an
+            # admin's HTTPS_PROXY meant for package downloads must not capture samples).
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, trust_env=False
             )
-        except ApiException as exc:
-            if not exc.status:  # influxdb-client's wrapping of urllib3's SSLError
-                reason = " ".join(str(exc.reason or "").split())
-                kind = "tls" if reason.startswith("SSLError") else "error"
-                raise StoreError(kind, _short(reason.removeprefix("SSLError "))) from None
-            # `message` is the server's JSON "message" when there is one, else the raw body.
-            detail = getattr(exc, "message", None) or exc.body
-            raise classify_status(exc.status, exc.reason, detail, _retry_after(exc)) from None
-        except urllib3.exceptions.SSLError as exc:
+        return self._session
+
+    async def write(self, body: bytes) -> None:
+        if self._gzip:
+            body = await asyncio.to_thread(gzip.compress, body, _GZIP_LEVEL)
+        session = self._open()
+        try:
+            async with session.post(
+                f"{self._url}?{self._query}", data=body, headers=self._headers
+            ) as response:
+                if response.status < 300:
+                    await response.read()  # so the connection can be used again
+                    return
+                detail = await response.read()
+                raise classify_status(
+                    response.status,
+                    response.reason,
+                    _server_message(detail),
+                    _retry_after(response.headers.get("Retry-After")),
+                )
+        except StoreError:
+            raise
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise StoreError("tls", _short(exc.certificate_error)) from None
+        except aiohttp.ClientSSLError as exc:
             raise StoreError("tls", _short(exc)) from None
-        except urllib3.exceptions.NewConnectionError as exc:
-            # Checked first: urllib3 makes it a subclass of ConnectTimeoutError.
-            reason = str(exc).rpartition("new connection: ")[2]  # "[Errno 111] Connection refused"
-            raise StoreError("refused", f"cannot connect: {_short(reason)}") from None
-        except (
-            urllib3.exceptions.ConnectTimeoutError,
-            urllib3.exceptions.ReadTimeoutError,
-            TimeoutError,
-        ) as exc:
+        except aiohttp.ClientConnectorError as exc:
+            raise StoreError("refused", f"cannot connect: {_os_reason(exc.os_error)}") from None
+        except TimeoutError as exc:  # asyncio's and aiohttp's timeouts both are TimeoutError
             raise StoreError("timeout", f"no answer in time ({type(exc).__name__})") from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             raise StoreError("error", f"{type(exc).__name__}: {_short(exc)}") from None
 
-    def close(self) -> None:
-        self._client.close()  # type: ignore[no-untyped-call]
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 def classify_status(
@@ -133,13 +164,31 @@ def classify_status(
     return StoreError("error", message)
 
 
-def _retry_after(exc: ApiException) -> float | None:
-    headers: Any = exc.headers
-    value = headers.get("Retry-After") if headers is not None else None
+def _retry_after(value: str | None) -> float | None:
     try:
         return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    except ValueError:
+        return None  # an HTTP date: the sink's own backoff applies
+
+
+def _server_message(body: bytes) -> object:
+    """InfluxDB answers errors as JSON with a `message`; anything else is shown as it came."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    message = data.get("message") if isinstance(data, dict) else None
+    return message if isinstance(message, str) and message else body
+
+
+def _os_reason(error: OSError) -> str:
+    """'[Errno 111] Connection refused', not asyncio's "Connect call failed ('10.0.0.5', 8086)"
+    (the URL is in the sink's own messages already)."""
+    if isinstance(error, socket.gaierror):
+        return f"host name not resolved ({error.strerror})"
+    if error.errno is not None and error.errno > 0:
+        return f"[Errno {error.errno}] {os.strerror(error.errno)}"
+    return _short(error)
 
 
 def _detail(reason: object, body: object) -> str:

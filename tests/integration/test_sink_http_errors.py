@@ -1,4 +1,4 @@
-"""How the sink, through the real influxdb-client, reacts to what an InfluxDB v2 server can
+"""How the sink, through its real HTTP writer (aiohttp), reacts to what an InfluxDB v2 server can
 answer (VictoriaMetrics never refuses a write, so a small aiohttp server on loopback plays the
 store here): 401 keeps spooling until accepted, 503 honours Retry-After, 400/422 refused
 batches leave the spool counted, 413 halves the batch. Also: the request InfluxDB expects."""
@@ -39,8 +39,12 @@ class StubStore:
     # Lines containing this are refused as InfluxDB OSS 2 refuses them: the whole request is
     # answered 400 and nothing in it is written.
     poison: str | None = None
+    hang_first_s: float = 0.0  # the first write waits this long before it is answered
 
     async def write(self, request: web.Request) -> web.Response:
+        if self.hang_first_s:
+            hang, self.hang_first_s = self.hang_first_s, 0.0
+            await asyncio.sleep(hang)
         body = (await request.read()).decode()
         lines = body.split("\n")
         self.requests.append(
@@ -276,3 +280,35 @@ async def test_verify_tls_false_writes_and_says_so_once(
     await sink.stop()
     assert seq(store.accepted) == list(range(300))
     assert caplog.text.count("TLS certificate is not verified") == 1
+
+
+async def test_nothing_listening_is_reported_as_refused_and_samples_stay_spooled(
+    tmp_path: Path,
+) -> None:
+    sink = make_sink(tmp_path, f"http://127.0.0.1:{free_port()}")
+    await sink.start()
+    sink.submit(samples(5))
+    await eventually(lambda: not sink.up)
+    note = sink.own_samples(time.time())[0].note
+    await sink.stop()
+    assert note == "refused: cannot connect: [Errno 111] Connection refused"
+    assert sink.depth() == 5
+
+
+async def test_a_store_that_never_answers_times_out_and_gets_the_batch_again(
+    stub: tuple[StubStore, str], tmp_path: Path
+) -> None:
+    """The write whose answer never came is sent again once the store answers: the one case
+    where a batch may be written twice (InfluxDB keeps one point per series and time)."""
+    store, url = stub
+    store.hang_first_s = 5.0  # longer than the sink's timeout
+    sink = make_sink(tmp_path, url, timeout="300ms")
+    await sink.start()
+    sink.submit(samples(10))
+    await eventually(lambda: not sink.up)
+    note = sink.own_samples(time.time())[0].note
+    await eventually(lambda: len(store.accepted) >= 10)
+    await sink.stop()
+    assert note is not None and note.startswith("timeout: no answer in time")
+    assert seq(store.accepted)[-10:] == list(range(10))
+    assert sink.depth() == 0

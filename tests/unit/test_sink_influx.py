@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,19 +34,20 @@ class FakeStore:
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
         self.failure: StoreError | None = None
-        self.gate = threading.Event()
+        self.gate = asyncio.Event()
         self.gate.set()
         self.calls = 0
         self.closed = False
 
-    def write(self, body: bytes) -> None:
+    async def write(self, body: bytes) -> None:
         self.calls += 1
-        self.gate.wait(10)
+        with contextlib.suppress(TimeoutError):  # a hung test ends; it does not hang forever
+            await asyncio.wait_for(self.gate.wait(), 10)
         if self.failure is not None:
             raise self.failure
         self.bodies.append(body)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self.closed = True
 
     def values(self) -> list[float]:
@@ -300,7 +301,7 @@ class RefusesWholeBatches(FakeStore):
         super().__init__()
         self.bad = bad
 
-    def write(self, body: bytes) -> None:
+    async def write(self, body: bytes) -> None:
         self.calls += 1
         values = [
             int(float(line.split(" ")[1].split("=")[1])) for line in body.decode().split("\n")
@@ -360,11 +361,11 @@ async def test_store_failing_while_refused_lines_are_isolated_repeats_nothing(
     clock: VirtualClock,
 ) -> None:
     class FailsOnce(RefusesWholeBatches):
-        def write(self, body: bytes) -> None:
+        async def write(self, body: bytes) -> None:
             if self.calls == 3:  # 4th write, in the 2nd half: the 1st half is already stored
                 self.calls += 1
                 raise StoreError("server", "HTTP 503", retry_after=0.01)
-            super().write(body)
+            await super().write(body)
 
     store = FailsOnce(bad={70})
     sink = make_sink(tmp_path, clock, store)
@@ -378,10 +379,10 @@ async def test_store_failing_while_refused_lines_are_isolated_repeats_nothing(
 
 async def test_too_large_batches_are_halved(tmp_path: Path, clock: VirtualClock) -> None:
     class SizeLimited(FakeStore):
-        def write(self, body: bytes) -> None:
+        async def write(self, body: bytes) -> None:
             if body.count(b"\n") >= 30:
                 raise StoreError("too_large", "HTTP 413")
-            super().write(body)
+            await super().write(body)
 
     store = SizeLimited()
     sink = make_sink(tmp_path, clock, store)
