@@ -110,6 +110,7 @@ class Engine:
         self._now = 0.0
         self._queued: list[Fault] = []
         self._suppressor = Suppressor(inventory, windows)
+        self._device_records = snap.DeviceRecords()
         self._bind(ruleset, inventory)
 
     # -- configuration -------------------------------------------------------------------
@@ -359,7 +360,7 @@ class Engine:
             ]
             if series or b.seen:
                 rules[b.rule.name] = snap.RuleRecord(epoch=b.epoch, seen=b.seen, series=series)
-        devices = snap.devices_of(self._suppressor.reachability())
+        devices = self._device_records(self._suppressor.reachability())
         return snap.Snapshot(now=self._now, devices=devices, rules=rules)
 
     def restore(self, saved: snap.Snapshot) -> None:

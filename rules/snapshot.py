@@ -203,15 +203,38 @@ def devices_of(known: Mapping[str, Reachability]) -> dict[str, DeviceRecord]:
     """The records of the engine's own, already typed state: built without validation
     (`model_construct`), as the daemon saves them every few seconds for every device
     (validating 1,000 devices' records each time was 3 % of its CPU)."""
-    device_record, probe_record = DeviceRecord.model_construct, ProbeRecord.model_construct
-    return {
-        device: device_record(
-            up=seen.up,
-            back_at=seen.back_at,
-            probes=[probe_record(labels=dict(k), up=v) for k, v in seen.probes.items()],
-        )
-        for device, seen in known.items()
-    }
+    return {device: _device_record(seen) for device, seen in known.items()}
+
+
+def _device_record(seen: Reachability) -> DeviceRecord:
+    return DeviceRecord.model_construct(
+        up=seen.up,
+        back_at=seen.back_at,
+        probes=[ProbeRecord.model_construct(labels=dict(k), up=v) for k, v in seen.probes.items()],
+    )
+
+
+class DeviceRecords:
+    """`devices_of` for a caller that asks again and again (the engine, at every save): a
+    device whose reachability has not changed since the last call keeps its record. Even
+    unvalidated, building 1,000 devices' records took 3 % of the daemon's CPU at 1,000
+    switches, and between two saves ten seconds apart almost none of them changes. The
+    records are handed out shared: they are serialised, never modified."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, tuple[object, DeviceRecord]] = {}
+
+    def __call__(self, known: Mapping[str, Reachability]) -> dict[str, DeviceRecord]:
+        made: dict[str, tuple[object, DeviceRecord]] = {}
+        previous = self._made
+        for device, seen in known.items():
+            key = (seen.up, seen.back_at, tuple(seen.probes.items()))
+            entry = previous.get(device)
+            if entry is None or entry[0] != key:
+                entry = (key, _device_record(seen))
+            made[device] = entry
+        self._made = made  # devices gone from `known` are forgotten
+        return {device: record for device, (_, record) in made.items()}
 
 
 def reachability_of(devices: Mapping[str, DeviceRecord]) -> dict[str, Reachability]:

@@ -249,3 +249,29 @@ def test_device_records_built_without_validation_write_what_validated_ones_would
     assert {d: r.model_dump_json() for d, r in fast.items()} == {
         d: r.model_dump_json() for d, r in checked.items()
     }
+
+
+def test_device_records_kept_between_saves_follow_every_change() -> None:
+    from rules.snapshot import DeviceRecords, devices_of
+    from rules.suppression import Reachability
+
+    records = DeviceRecords()
+    snmp, nut = (("probe", "snmp"),), (("probe", "nut"),)
+    back = 1763800000.5
+    rounds = [  # each round changes one thing of sw1 (ups1 steady, then gone)
+        {"sw1": Reachability(True, None, {snmp: True}), "ups1": Reachability(True, None, {})},
+        {"sw1": Reachability(True, None, {snmp: True}), "ups1": Reachability(True, None, {})},
+        {"sw1": Reachability(False, None, {snmp: True}), "ups1": Reachability(True, None, {})},
+        {"sw1": Reachability(False, back, {snmp: True}), "ups1": Reachability(True, None, {})},
+        {"sw1": Reachability(False, back, {snmp: False}), "ups1": Reachability(True, None, {})},
+        {"sw1": Reachability(False, back, {snmp: False, nut: True})},
+    ]
+    before: dict[str, object] = {}
+    for number, known in enumerate(rounds):
+        got = records(known)
+        assert {d: r.model_dump_json() for d, r in got.items()} == {
+            d: r.model_dump_json() for d, r in devices_of(known).items()
+        }, f"round {number}"
+        if number == 1:
+            assert got["sw1"] is before["sw1"]  # unchanged: the same record, not a new one
+        before = dict(got)
