@@ -197,8 +197,10 @@ class CountingSession(SnmpSession):
         self.varbinds += len(out)
         return out
 
-    async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]:
-        out = await self.inner.get_bulk(oids, max_repetitions)
+    async def get_bulk(
+        self, oids: Sequence[Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[Varbind]:
+        out = await self.inner.get_bulk(oids, max_repetitions, non_repeaters)
         self.varbinds += len(out)
         return out
 

@@ -107,10 +107,12 @@ class LeanSession(SnmpSession):
     async def get_next(self, oids: Sequence[Oid]) -> list[Varbind]:
         return await self._request(ber.GET_NEXT_REQUEST, oids)
 
-    async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]:
+    async def get_bulk(
+        self, oids: Sequence[Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[Varbind]:
         if self.version == "1":
             raise ValueError("SNMPv1 has no GETBULK")
-        return await self._request(ber.GET_BULK_REQUEST, oids, 0, max_repetitions)
+        return await self._request(ber.GET_BULK_REQUEST, oids, non_repeaters, max_repetitions)
 
 
 class LeanV3Session(LeanSession):

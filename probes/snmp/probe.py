@@ -65,6 +65,7 @@ from probes.snmp.profiles import (
     load_profiles,
 )
 from probes.snmp.rates import CounterRates, restarted
+from probes.snmp.riders import Riders
 from probes.snmp.session import SnmpSession, Target
 from probes.snmp.usm import AuthProtocol, PrivProtocol, lean_supports
 from probes.snmp.values import text
@@ -247,11 +248,27 @@ class SnmpProbe(Probe):
         session = self.session
         gaps = Gaps()
         budget = Budget(self.config.timeout, self.config.request_timeout)
+        tables: list[tuple[TableSpec, dict[ber.Oid, Column]]] = []
         try:
             profiles = await self._profiles(session, gaps, budget)
             profile_oids = [oid for profile in profiles for oid in profile.scalar_oids()]
             wanted = [SYS_UPTIME, SYS_OBJECT_ID, *profile_oids]
-            scalars = await get_scalars(session, wanted, gaps, budget)
+            specs = [table for profile in profiles for table in profile.tables]
+            scalars: dict[ber.Oid, ber.Varbind] = {}
+            silent = False
+            if specs and self._riders_wanted():
+                # The scalars ride along in the first table's first GETBULK (one request
+                # less per poll); what could not ride, or failed to, goes by GET below.
+                riders, rest = Riders.split(wanted)
+                try:
+                    tables.append(
+                        (specs[0], await self._walk(session, specs[0], gaps, budget, riders))
+                    )
+                except ProbeTimeout:
+                    silent = True  # nothing answered yet: the GET below tells why
+                if riders.answered:
+                    scalars, wanted = riders.found, rest
+            scalars.update(await get_scalars(session, wanted, gaps, budget, after_silence=silent))
         except ProbeTimeout:
             if not gaps.answered:
                 hint = await session.refused_hint()
@@ -267,20 +284,8 @@ class SnmpProbe(Probe):
             self._auto = None  # restarted: maybe upgraded; detect again next poll
             self._limits = WalkLimits()
         self._last_uptime, self._last_poll = uptime, now
-        tables: list[tuple[TableSpec, dict[ber.Oid, Column]]] = []
-        for profile in profiles:
-            for table in profile.tables:
-                columns = await walk_columns(
-                    session,
-                    table.columns(),
-                    bulk=self.config.bulk,
-                    max_repetitions=self.config.max_repetitions,
-                    max_rows=self.config.max_rows,
-                    gaps=gaps,
-                    budget=budget,
-                    limits=self._limits,
-                )
-                tables.append((table, columns))
+        for table in specs[len(tables) :]:
+            tables.append((table, await self._walk(session, table, gaps, budget)))
         if (
             "auto" not in self.config.profile
             and not gaps.failed
@@ -306,6 +311,33 @@ class SnmpProbe(Probe):
         )
         samples += self._health.samples(self.device, now, gaps, profiles, out_of_bounds)
         return samples
+
+    def _riders_wanted(self) -> bool:
+        """Whether this poll's scalars go along with the first walk's GETBULK (`Riders`):
+        GETBULK in use (not v1, not turned off, not found ignored by the agent) and the
+        agent not seen failing such a request."""
+        limits = self._limits
+        return self.config.bulk and self.target.version != "1" and limits.bulk and limits.riders
+
+    async def _walk(
+        self,
+        session: SnmpSession,
+        table: TableSpec,
+        gaps: Gaps,
+        budget: Budget,
+        riders: Riders | None = None,
+    ) -> dict[ber.Oid, Column]:
+        return await walk_columns(
+            session,
+            table.columns(),
+            bulk=self.config.bulk,
+            max_repetitions=self.config.max_repetitions,
+            max_rows=self.config.max_rows,
+            gaps=gaps,
+            budget=budget,
+            limits=self._limits,
+            riders=riders,
+        )
 
     def _for_device(self, profiles: list[Profile], sys_object_id: ber.Oid) -> list[Profile]:
         """`profiles` with the overrides for this sysObjectID applied, made once while the

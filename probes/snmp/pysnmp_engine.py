@@ -124,7 +124,9 @@ class PysnmpSession(SnmpSession):
         self._auth = self._auth_data()
         self._context = h.ContextData(contextName=self.target.context.encode())
 
-    async def _run(self, kind: str, oids: Sequence[Oid], max_rep: int = 0) -> list[Varbind]:
+    async def _run(
+        self, kind: str, oids: Sequence[Oid], max_rep: int = 0, non_repeaters: int = 0
+    ) -> list[Varbind]:
         import pysnmp.hlapi.v3arch.asyncio as h
 
         await self._prepare()
@@ -136,7 +138,7 @@ class PysnmpSession(SnmpSession):
         elif kind == "next":
             result = await h.next_cmd(*args, *objects, lookupMib=False)
         else:
-            result = await h.bulk_cmd(*args, 0, max_rep, *objects, lookupMib=False)
+            result = await h.bulk_cmd(*args, non_repeaters, max_rep, *objects, lookupMib=False)
         indication, status, index, varbinds = result
         if indication:
             name = type(indication).__name__
@@ -183,10 +185,12 @@ class PysnmpSession(SnmpSession):
     async def get_next(self, oids: Sequence[Oid]) -> list[Varbind]:
         return await self._run("next", oids)
 
-    async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]:
+    async def get_bulk(
+        self, oids: Sequence[Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[Varbind]:
         if self.version == "1":
             raise ValueError("SNMPv1 has no GETBULK")
-        return await self._run("bulk", oids, max_repetitions)
+        return await self._run("bulk", oids, max_repetitions, non_repeaters)
 
 
 def from_pysnmp(oid: Any, value: Any) -> Varbind:

@@ -104,7 +104,11 @@ class SnmpSession(ABC):
     async def get_next(self, oids: Sequence[Oid]) -> list[Varbind]: ...
 
     @abstractmethod
-    async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]: ...
+    async def get_bulk(
+        self, oids: Sequence[Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[Varbind]:
+        """GETBULK: the first `non_repeaters` OIDs are each answered once, as by GETNEXT, and
+        come first in the answer; the rest are repeated up to `max_repetitions` times."""
 
     async def refused_hint(self) -> str | None:
         """Asked after a poll got no answer at all: why the agent may be refusing us (it

@@ -1,7 +1,8 @@
 """Reading many OIDs from one agent: GET of scalars in batches and walks of table columns.
 
 A table is walked column-parallel: one GETBULK (v2c/v3) or GETNEXT (v1) carries every wanted
-column, so a 24-port ifTable of 10 columns takes a couple of requests, not ten walks.
+column, so a 24-port ifTable of 10 columns takes a couple of requests, not ten walks. The
+poll's scalars can ride along in the first GETBULK (`Riders`), saving their GET.
 
 Agents misbehave, so each request costs only what it asked for. Given a `Gaps` (as the probe
 does), a request that gets no answer, or an undecodable one, is asked again smaller: a GET
@@ -29,6 +30,7 @@ from probes.base import ProbeProtocolError, ProbeTimeout
 from probes.snmp import ber
 from probes.snmp.ber import Oid, Varbind
 from probes.snmp.gaps import PROTOCOL, TIMEOUT, Budget, Gaps, OutOfTime, ask
+from probes.snmp.riders import Riders
 from probes.snmp.session import (
     GEN_ERR,
     NO_SUCH_NAME,
@@ -56,6 +58,7 @@ class WalkLimits:
     max_repetitions: int = 1000
     bulk: bool = True
     alone: set[Oid] = field(default_factory=set)
+    riders: bool = True  # scalars may ride along in a walk's first GETBULK (`Riders`)
 
 
 def _reason(exc: Exception) -> str:
@@ -67,18 +70,24 @@ async def get_scalars(
     oids: Sequence[Oid],
     gaps: Gaps | None = None,
     budget: Budget | None = None,
+    *,
+    after_silence: bool = False,
 ) -> dict[Oid, Varbind]:
     """GET each OID; the answer holds only OIDs the agent has (exceptions and, in v1,
     noSuchName leave an OID out). With `gaps`, an OID that gets no answer even alone is
     written there; but when nothing at all has answered yet, a silent agent raises
     ProbeTimeout at once (after one more, one-OID try), for the probe to tell a device that
-    is down or refuses us from a partial poll."""
+    is down or refuses us from a partial poll. `after_silence`: the poll's first request
+    (a walk's, carrying these scalars) already got no answer, so this is that one-OID try."""
     strict = gaps is None
     gaps = gaps if gaps is not None else Gaps()
     out: dict[Oid, Varbind] = {}
-    pending = [list(dict.fromkeys(oids))]
+    todo = list(dict.fromkeys(oids))
+    pending = [todo]
     batch = GET_BATCH
-    quick = False
+    quick = after_silence and not gaps.answered
+    if quick:
+        pending = [todo[:1], todo[1:]]
     while pending:
         todo = pending.pop(0)
         chunk, rest = todo[:batch], todo[batch:]
@@ -148,9 +157,16 @@ async def walk_columns(
     gaps: Gaps | None = None,
     budget: Budget | None = None,
     limits: WalkLimits | None = None,
+    riders: Riders | None = None,
 ) -> dict[Oid, Column]:
     """Walk each column subtree; returns column OID → its rows (what was read of it). See the
-    module docstring for what happens when the agent misbehaves, with and without `gaps`."""
+    module docstring for what happens when the agent misbehaves, with and without `gaps`.
+
+    `riders` go along with the first GETBULK (see `Riders`). When that request fails in any
+    way, the walk goes on without them, and `limits` remembers not to take riders again; but
+    when it got no answer and nothing has answered yet this poll, ProbeTimeout is raised
+    (also with `gaps`): the caller's GET of the scalars then tells a device that is down or
+    refuses us from one that would not answer that request, as for a poll without riders."""
     strict = gaps is None
     gaps = gaps if gaps is not None else Gaps()
     out: dict[Oid, Column] = {c: [] for c in columns}
@@ -163,6 +179,13 @@ async def walk_columns(
     solo = False  # one column per request, after an error that did not say which column
     misses = 0  # requests failed in a row (silence or garbage)
     failed: set[Oid] = set()
+    carried = riders if use_bulk and riders is not None and riders.oids else None
+
+    def drop_riders() -> None:
+        nonlocal carried
+        carried = None
+        if limits is not None:
+            limits.riders = False
 
     def give_up(column: Oid, reason: str) -> None:
         gaps.fail(column, reason)
@@ -178,7 +201,12 @@ async def walk_columns(
         reps = max(1, min(max_rep, BULK_VARBINDS // len(live)))
         try:
             call: Callable[[], Awaitable[list[Varbind]]]
-            if use_bulk:
+            if carried is not None:
+                asked = [oid[:-1] for oid in carried.oids]
+                call = functools.partial(
+                    session.get_bulk, [*asked, *request], reps, non_repeaters=len(asked)
+                )
+            elif use_bulk:
                 call = functools.partial(session.get_bulk, request, reps)
             else:
                 call = functools.partial(session.get_next, request)
@@ -186,6 +214,9 @@ async def walk_columns(
             culprit = len(live) == 1 and live[0] in alone
             answer = await ask(session, call, gaps, budget, quick=misses > 0 or culprit)
         except SnmpErrorStatus as exc:
+            if carried is not None:
+                drop_riders()  # maybe their fault (tooBig, genErr): ask again without them
+                continue
             if exc.status == TOO_BIG:
                 if use_bulk and max_rep > 1:
                     max_rep = max(1, max_rep // 2)
@@ -205,6 +236,12 @@ async def walk_columns(
                 continue
             raise
         except (ProbeTimeout, SnmpGarbled) as exc:
+            if carried is not None:
+                drop_riders()
+                if not gaps.answered:
+                    raise
+                if not isinstance(exc, OutOfTime):
+                    continue
             if strict:
                 raise
             if isinstance(exc, OutOfTime) or (budget is not None and budget.spent()):
@@ -225,6 +262,12 @@ async def walk_columns(
                 give_up(live[0], _reason(exc))
             continue
         misses = 0
+        if carried is not None:
+            if not carried.take(answer, request, gaps):
+                drop_riders()
+                continue  # the rows cannot be told from the scalars either: ask again
+            answer = answer[len(carried.oids) :]
+            carried = None
         if not answer:
             if strict:
                 raise ProbeProtocolError("the agent answered a walk request with no varbinds")

@@ -22,8 +22,9 @@ from tests.fixtures.snmp_proxy import (
     drop_asking,
     drop_bigger_than,
     drop_getbulk,
+    drop_non_repeaters,
     empty_oid_value,
-    truncate_asking,
+    truncate_answering,
 )
 
 pytestmark = pytest.mark.integration
@@ -128,6 +129,57 @@ async def test_an_agent_ignoring_getbulk_is_walked_with_getnext_and_remembered(
     assert not [ex for ex in proxy.seen[before:] if ex.pdu_tag == ber.GET_BULK_REQUEST]
 
 
+def values(result: PollResult, metrics: set[str]) -> dict[tuple[str, tuple[object, ...]], object]:
+    return {
+        (s.metric, tuple(sorted(s.labels.items()))): s.value
+        for s in result.samples
+        if s.metric in metrics
+    }
+
+
+STATIC = {"sysName", "sysDescr", "sysLocation", "sysObjectID", "ifName", "ifType", "ifMtu"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_the_scalars_ride_in_the_first_getbulk_and_read_as_a_get_reads_them(
+    proxy: SnmpProxy, engine: str
+) -> None:
+    by_get = probe(proxy.address, engine, profile="system,if-mib")
+    by_get._limits.riders = False
+    plain = await poll(by_get)
+    asked = len(proxy.seen)
+    riding = await poll(probe(proxy.address, engine, profile="system,if-mib"))
+    assert riding.up and sample(riding, "snmp.incomplete").value == 0
+    assert series(riding) == series(plain)
+    assert values(riding, STATIC) == values(plain, STATIC)
+    assert values(riding, STATIC)[("sysName", ())] == "roomwatch-test-snmpd"
+    # snmpd's answer to them: their own GET gone, the walk's requests as many as before
+    mine = proxy.seen[asked:]
+    assert [ex.pdu_tag for ex in proxy.seen[:asked]].count(ber.GET_REQUEST) == 1
+    assert ber.GET_REQUEST not in [ex.pdu_tag for ex in mine]
+    assert len(mine) == asked - 1
+    assert mine[0].non_repeaters == 5
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_an_agent_silent_to_non_repeaters_is_read_by_get_and_that_is_remembered(
+    proxy: SnmpProxy, direct: dict[str, PollResult], engine: str
+) -> None:
+    proxy.rule = drop_non_repeaters
+    p = probe(proxy.address, engine)
+    first = await poll_once(p, 1000.0)
+    assert first.up, first.error
+    assert sample(first, "snmp.incomplete").value == 0
+    assert series(first) == series(direct[engine])
+    before = len(proxy.seen)
+    second = await poll_once(p, 1060.0)
+    await p.close()
+    await close_shared()
+    assert second.up and sample(second, "snmp.incomplete").value == 0
+    assert proxy.dropped == 2  # the first poll's riders request, both its tries; never again
+    assert not [ex for ex in proxy.seen[before:] if ex.non_repeaters]
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_a_column_that_never_answers_is_named_and_the_rest_is_read(
     proxy: SnmpProxy, direct: dict[str, PollResult], engine: str
@@ -179,7 +231,9 @@ async def test_an_agent_silent_from_the_start_but_answering_discovery_is_auth(
 async def test_a_truncated_answer_is_protocol_and_costs_only_what_it_asked(
     proxy: SnmpProxy, direct: dict[str, PollResult], engine: str
 ) -> None:
-    proxy.rule = truncate_asking(SYS_DESCR)
+    # By the answer, not the request: sysDescr is asked for as sysDescr (GET) or as its
+    # parent (a non-repeater of the first GETBULK), and either answer is cut.
+    proxy.rule = truncate_answering(SYS_DESCR)
     result = await poll(probe(proxy.address, engine, profile="system,if-mib"))
     assert result.up, result.error
     incomplete = sample(result, "snmp.incomplete")

@@ -50,9 +50,11 @@ class DroppingAgent(FakeAgentSession):
         self._lost("next", oids)
         return await super().get_next(oids)
 
-    async def get_bulk(self, oids: Sequence[Oid], max_repetitions: int) -> list[Varbind]:
+    async def get_bulk(
+        self, oids: Sequence[Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[Varbind]:
         self._lost("bulk", oids, max_repetitions)
-        return await super().get_bulk(oids, max_repetitions)
+        return await super().get_bulk(oids, max_repetitions, non_repeaters)
 
 
 def whole(columns: dict[Oid, list[tuple[Oid, int, ber.VarValue]]]) -> bool:

@@ -145,9 +145,11 @@ class _GenErrWalkAgent(FakeAgentSession):
         self._check(oids)
         return await super().get_next(oids)
 
-    async def get_bulk(self, oids: Sequence[ber.Oid], max_repetitions: int) -> list[ber.Varbind]:
+    async def get_bulk(
+        self, oids: Sequence[ber.Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[ber.Varbind]:
         self._check(oids)
-        return await super().get_bulk(oids, max_repetitions)
+        return await super().get_bulk(oids, max_repetitions, non_repeaters)
 
 
 @pytest.mark.parametrize(("status", "version"), [(5, "2c"), (2, "1")])
