@@ -9,6 +9,9 @@ the BER tag of the value (constants below) and `value` an int, bytes, an OID tup
 IPv4 string or None.
 
 Decoding failures raise `BerError` (a ValueError) with what was wrong and where.
+
+(Longer than our modules' 400 lines: the codec stays in one module, its hot varbind loop with
+the general path it falls back to, so the two are read and tested together.)
 """
 
 from __future__ import annotations
@@ -317,86 +320,140 @@ def decode_pdu(
     return pdu_tag, community, request_id, error_status, error_index, varbinds
 
 
+# A varbind's head is its bytes up to its value: the SEQUENCE header, the name and the value's
+# tag and length, when all three lengths are short-form (nearly every varbind). An agent sends
+# the same heads every poll (a counter's changes only with its value's length in bytes), so
+# each head is parsed and checked once and remembered with what it says: (name, tag, how to
+# read the value, the value's length). A remembered head is its own proof: bytes equal to it
+# are a well-formed head with those fields. Bounded like the OID cache, restarting when full.
+_HEADS: dict[bytes, tuple[Oid, int, int, int]] = {}
+_HEADS_MAX = 100_000  # about 80 bytes each besides the name (shared with the OID cache)
+# How a remembered head's value is read.
+_AS_UNSIGNED, _AS_SIGNED, _AS_BYTES, _AS_NONE, _AS_OTHER = range(5)
+
+
 def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
-    """The varbinds between `pos` and `end`. This loop is the hot path: it reads headers
-    inline rather than through `read_header` (a short length first), and tests the value tags
-    in the order a poll meets them (counters and gauges, INTEGERs, strings)."""
+    """The varbinds between `pos` and `end`. This loop is the hot path: a varbind whose head
+    is remembered costs a slice, a dict lookup and its value's conversion; any other goes
+    through `_decode_varbind`, which checks everything and remembers the head."""
     out: list[Varbind] = []
     append = out.append
     from_bytes = int.from_bytes
-    cached_oid = _OID_CACHE.get  # a poller sees the same OIDs every cycle: no call per name
-    unsigned = UNSIGNED_TAGS
-    while pos < end:
-        # SEQUENCE { name, value }
-        if data[pos] != 0x30:
-            raise BerError(f"varbind at byte {pos} is not a SEQUENCE")
-        length = data[pos + 1]
-        if length < 0x80:
-            pos += 2
-        else:
-            count = length & 0x7F
-            length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
-            pos += 2 + count
-        vb_end = pos + length
-        if vb_end > end:
-            raise BerError(f"varbind at byte {pos} runs past the end")
-        # name
-        if data[pos] != OBJECT_IDENTIFIER:
-            raise BerError(f"varbind name at byte {pos} is not an OID")
-        length = data[pos + 1]
-        if length < 0x80:
-            pos += 2
-        else:
-            count = length & 0x7F
-            length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
-            pos += 2 + count
-        body = data[pos : pos + length]
-        found = cached_oid(body)
-        if found is None:
-            try:
-                found = decode_oid_body(body)
-            except BerError:
-                found = ()  # a nameless varbind: kept in its place (GETBULK rows are positional)
-        oid = found
-        pos += length
-        # value
-        if pos + 2 > vb_end:
-            raise BerError(f"varbind value at byte {pos} is missing")
-        tag = data[pos]
-        length = data[pos + 1]
-        if length < 0x80:
-            pos += 2
-        else:
-            count = length & 0x7F
-            length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
-            pos += 2 + count
-        stop = pos + length
-        if stop != vb_end:
-            raise BerError(f"varbind value at byte {pos} has a bad length")
-        value: VarValue
-        if tag in unsigned:
-            value = from_bytes(data[pos:stop], "big")
-        elif tag == INTEGER:
-            value = from_bytes(data[pos:stop], "big", signed=True)
-        elif tag in (OCTET_STRING, OPAQUE):
-            value = data[pos:stop]
-        elif tag == OBJECT_IDENTIFIER:
-            try:
-                value = decode_oid_body(data[pos:stop])
-            except BerError:
-                tag, value = UNDECODABLE, None
-        elif tag == IP_ADDRESS:
-            value = ".".join(map(str, data[pos:stop]))
-        elif tag == NULL or tag in EXCEPTION_TAGS:
-            value = None
-        elif tag & 0xE0 == 0x40:
-            # Another primitive APPLICATION type (NsapAddress, a vendor's own): its bytes,
-            # so one odd value does not make the whole answer unreadable.
-            value = data[pos:stop]
-        else:
-            tag, value = UNDECODABLE, None  # a tag no SNMP type has: this value only is lost
-        if not oid:
-            tag, value = UNDECODABLE, None
-        append((oid, tag, value))
-        pos = stop
+    remembered = _HEADS.get
+    value: VarValue
+    try:
+        while pos < end:
+            start = pos + data[pos + 3] + 6  # the value's, if this head is short-form
+            head = remembered(data[pos:start])
+            if head is None:
+                pos = _decode_varbind(data, pos, end, out)
+                continue
+            oid, tag, kind, length = head
+            stop = start + length
+            if stop > end:
+                raise BerError(f"varbind at byte {pos} runs past the end")
+            if kind == _AS_UNSIGNED:
+                value = from_bytes(data[start:stop], "big")
+            elif kind == _AS_SIGNED:
+                value = from_bytes(data[start:stop], "big", signed=True)
+            elif kind == _AS_BYTES:
+                value = data[start:stop]
+            elif kind == _AS_NONE:
+                value = None
+            else:
+                tag, value = _other_value(tag, data[start:stop])
+            append((oid, tag, value))
+            pos = stop
+    except IndexError:
+        raise BerError(f"a varbind at byte {pos} is cut short") from None
     return out
+
+
+def _decode_varbind(data: bytes, pos: int, end: int, out: list[Varbind]) -> int:
+    """Decode the varbind at `pos` into `out`, checking every header, and remember its head
+    when it can be (see `_HEADS`). Returns where the next varbind starts."""
+    begin = pos
+    from_bytes = int.from_bytes
+    short = True  # all three lengths short-form
+    # SEQUENCE { name, value }
+    if data[pos] != 0x30:
+        raise BerError(f"varbind at byte {pos} is not a SEQUENCE")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        short = False
+        count = length & 0x7F
+        length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
+        pos += 2 + count
+    vb_end = pos + length
+    if vb_end > end:
+        raise BerError(f"varbind at byte {pos} runs past the end")
+    # name
+    if data[pos] != OBJECT_IDENTIFIER:
+        raise BerError(f"varbind name at byte {pos} is not an OID")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        short = False
+        count = length & 0x7F
+        length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
+        pos += 2 + count
+    oid: Oid
+    try:
+        oid = decode_oid_body(data[pos : pos + length])
+    except BerError:
+        oid = ()  # a nameless varbind: kept in its place (GETBULK rows are positional)
+    pos += length
+    # value
+    if pos + 2 > vb_end:
+        raise BerError(f"varbind value at byte {pos} is missing")
+    tag = data[pos]
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        short = False
+        count = length & 0x7F
+        length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
+        pos += 2 + count
+    if pos + length != vb_end:
+        raise BerError(f"varbind value at byte {pos} has a bad length")
+    value: VarValue
+    kind = _AS_OTHER
+    body = data[pos:vb_end]
+    if tag in UNSIGNED_TAGS:
+        value, kind = from_bytes(body, "big"), _AS_UNSIGNED
+    elif tag == INTEGER:
+        value, kind = from_bytes(body, "big", signed=True), _AS_SIGNED
+    elif tag in (OCTET_STRING, OPAQUE):
+        value, kind = body, _AS_BYTES
+    elif tag == NULL or tag in EXCEPTION_TAGS:
+        value, kind = None, _AS_NONE
+    else:
+        tag, value = _other_value(tag, body)
+    if not oid:
+        tag, value = UNDECODABLE, None
+    elif short and tag != UNDECODABLE:
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+        _HEADS[data[begin:pos]] = (oid, tag, kind, length)
+    out.append((oid, tag, value))
+    return vb_end
+
+
+def _other_value(tag: int, body: bytes) -> tuple[int, VarValue]:
+    """(tag, value) of the rarer types; UNDECODABLE for a value that cannot be read."""
+    if tag == OBJECT_IDENTIFIER:
+        try:
+            return tag, decode_oid_body(body)
+        except BerError:
+            return UNDECODABLE, None
+    if tag == IP_ADDRESS:
+        return tag, ".".join(map(str, body))
+    if tag & 0xE0 == 0x40:
+        # Another primitive APPLICATION type (NsapAddress, a vendor's own): its bytes, so
+        # one odd value does not make the whole answer unreadable.
+        return tag, body
+    return UNDECODABLE, None  # a tag no SNMP type has: this value only is lost

@@ -171,6 +171,7 @@ async def walk_columns(
     gaps = gaps if gaps is not None else Gaps()
     out: dict[Oid, Column] = {c: [] for c in columns}
     cursor: dict[Oid, Oid] = {c: c for c in columns}  # last OID seen per live column
+    ends = {c: (*c[:-1], c[-1] + 1) for c in columns}  # the first OID after each column
     use_bulk = bulk and session.version != "1" and (limits is None or limits.bulk)
     max_rep = max(1, max_repetitions)
     if limits is not None:
@@ -276,7 +277,8 @@ async def walk_columns(
             continue
         width = len(live)
         for i, column in enumerate(live):
-            problem = _take(out[column], column, cursor, answer[i::width], max_rows, gaps)
+            varbinds = answer[i::width]
+            problem = _take(out[column], column, ends[column], cursor, varbinds, max_rows, gaps)
             if problem is not None:
                 if strict:
                     raise ProbeProtocolError(problem)
@@ -289,21 +291,41 @@ async def walk_columns(
     return out
 
 
+# Value tags from here up are no reading: the v2c exceptions and ber.UNDECODABLE.
+_NO_READING = min(*ber.EXCEPTION_TAGS, ber.UNDECODABLE)
+
+
 def _take(
     rows: Column,
     column: Oid,
+    column_end: Oid,
     cursor: dict[Oid, Oid],
     varbinds: Sequence[Varbind],
     max_rows: int,
     gaps: Gaps,
 ) -> str | None:
     """Add one column's share of an answer to its rows and move its cursor (or end the
-    column). Returns what is wrong when the agent loops or the column runs past `max_rows`."""
+    column). Returns what is wrong when the agent loops or the column runs past `max_rows`.
+    `column_end` is the first OID after the column (its last arc plus one): the OIDs inside
+    the column are those between the two, two comparisons instead of slicing off a prefix."""
     prefix_len = len(column)
-    # The OIDs inside the column are those from the column up to (not including) the next
-    # column: two comparisons per varbind instead of slicing off its prefix.
-    column_end = (*column[:-1], column[-1] + 1)
     last = cursor[column]
+    taken = len(rows)
+    if taken + len(varbinds) <= max_rows:
+        # The common case first: readings inside the column, each after the one before (so
+        # after the column itself too). The first varbind that is anything else goes to the
+        # full checks below, with the rest.
+        append = rows.append
+        for oid, tag, value in varbinds:
+            if tag < _NO_READING and last < oid < column_end:
+                append((oid[prefix_len:], tag, value))
+                last = oid
+            else:
+                break
+        else:
+            cursor[column] = last
+            return None
+        varbinds = varbinds[len(rows) - taken :]
     undecodable, end_of_mib, exceptions = ber.UNDECODABLE, ber.END_OF_MIB_VIEW, ber.EXCEPTION_TAGS
     for oid, tag, value in varbinds:
         if tag == undecodable:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from pyasn1.codec.ber import decoder as asn1_decoder
 from pyasn1.codec.ber import encoder as asn1_encoder
+from pyasn1.error import PyAsn1Error
 from pysnmp.proto import api, rfc1902, rfc1905
 
 from probes.snmp import ber
+from tests.fixtures.peers import shared_fixture
+from tests.fixtures.snmp_fake import parse_snmprec
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 
@@ -159,3 +162,73 @@ def test_obsolete_and_unknown_application_types_do_not_spoil_the_answer() -> Non
         ((1, 3, 6, 1, 2, 1, 1, 6, 0), 0x45, b"\x01\x02"),
         ((1, 3, 6, 1, 2, 1, 1, 7, 0), ber.INTEGER, 72),
     ]
+
+
+def response_of(varbind_tlvs: bytes) -> bytes:
+    body = ber.encode_integer(7) + ber.encode_integer(0) + ber.encode_integer(0)
+    pdu = ber.tlv(ber.RESPONSE, body + ber.tlv(0x30, varbind_tlvs))
+    return ber.tlv(0x30, ber.encode_integer(1) + ber.tlv(ber.OCTET_STRING, b"public") + pdu)
+
+
+_PYSNMP_TYPES = {
+    ber.INTEGER: rfc1902.Integer,
+    ber.OCTET_STRING: rfc1902.OctetString,
+    ber.OBJECT_IDENTIFIER: rfc1902.ObjectIdentifier,
+    ber.IP_ADDRESS: rfc1902.IpAddress,
+    ber.COUNTER32: rfc1902.Counter32,
+    ber.GAUGE32: rfc1902.Gauge32,
+    ber.TIMETICKS: rfc1902.TimeTicks,
+    ber.OPAQUE: rfc1902.Opaque,
+    ber.COUNTER64: rfc1902.Counter64,
+}
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in shared_fixture("snmp").glob("*.snmprec")))
+def test_every_recording_decodes_alike_with_its_heads_new_and_remembered(name: str) -> None:
+    """Each recording's varbinds, encoded by pysnmp 40 to a message, decode to the recorded
+    values the first time (every head parsed and checked) and again (heads remembered)."""
+    recorded = parse_snmprec(shared_fixture("snmp", f"{name}.snmprec"))
+    expected: list[ber.Varbind] = []
+    encoded: list[tuple[str, object]] = []
+    for oid, (tag, value) in recorded.items():
+        if tag == ber.NULL:
+            encoded.append((ber.format_oid(oid), rfc1902.Null("")))
+        elif tag in _PYSNMP_TYPES:
+            try:
+                encoded.append((ber.format_oid(oid), _PYSNMP_TYPES[tag](value)))
+            except PyAsn1Error:
+                continue  # an anonymised value ("<private>" for an IpAddress)
+        else:
+            continue
+        expected.append((oid, tag, value))
+    messages = [pysnmp_response(encoded[i : i + 40]) for i in range(0, len(encoded), 40)]
+    ber._HEADS.clear()
+    ber._OID_CACHE.clear()
+    for _ in range(2):
+        decoded = [vb for m in messages for vb in ber.decode_response(m).varbinds]
+        assert decoded == expected
+    assert ber._HEADS  # the second round read remembered heads
+
+
+def test_a_remembered_head_still_checks_its_value() -> None:
+    name = ber.encode_oid((1, 3, 6, 1, 2, 1, 1, 2, 0))
+    good = ber.tlv(0x30, name + ber.encode_oid((1, 3, 6, 1, 4, 1, 9)))
+    ber.decode_response(response_of(good))  # remembered
+    bad = ber.tlv(0x30, name + ber.tlv(ber.OBJECT_IDENTIFIER, b"\x2b\x86"))  # a cut-off arc
+    assert ber.decode_response(response_of(bad)).varbinds == [
+        ((1, 3, 6, 1, 2, 1, 1, 2, 0), ber.UNDECODABLE, None)
+    ]
+    # a remembered head whose value runs past the varbind list is refused
+    counter = ber.tlv(
+        0x30, ber.encode_oid((1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 1)) + b"\x41\x02\x01\x02"
+    )
+    ber.decode_response(response_of(counter))
+    with pytest.raises(ber.BerError):
+        ber.decode_varbinds(counter[:-1], 0, len(counter) - 1)
+
+
+@pytest.mark.parametrize("tail", [b"\x30", b"\x30\x05", b"\x30\x05\x06", b"\x30\x81"])
+def test_a_varbind_list_ending_inside_a_header_is_a_ber_error(tail: bytes) -> None:
+    counter = ber.tlv(0x30, ber.encode_oid((1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 1)) + b"\x41\x01\x05")
+    with pytest.raises(ber.BerError):
+        ber.decode_response(response_of(counter + tail))
