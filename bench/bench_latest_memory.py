@@ -4,6 +4,11 @@ serving tests/fixtures/recorded/snmp/ios_2960x.snmprec, so no network), measured
 tracemalloc. The whole daemon's RSS is bench_daemon.py's; this isolates the per-device part.
 
     .venv/bin/python bench/bench_latest_memory.py [--devices 1000] [--recording ios_2960x]
+        [--own-aliases]
+
+The devices are copies of one switch, so their ports have the same names and the probe's
+row labels are shared between them (as in a room of one model); `--own-aliases` gives every
+port of every device a description of its own (ifAlias), the case where they are not.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from probes.snmp.probe import SnmpProbe, SnmpSettings  # noqa: E402
 from tests.fixtures.peers import shared_fixture  # noqa: E402
 from tests.fixtures.snmp_fake import FakeAgentSession  # noqa: E402
 
+IF_ALIAS = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18)
+
 
 def traffic(session: FakeAgentSession, seconds: int) -> None:
     for n, (oid, (tag, value)) in enumerate(sorted(session.mib.items())):
@@ -40,6 +47,9 @@ async def main(args: argparse.Namespace) -> None:
     probes = []
     for i in range(args.devices):
         session = FakeAgentSession(dict(mib))
+        if args.own_aliases:
+            for oid in [o for o in session.mib if o[: len(IF_ALIAS)] == IF_ALIAS]:
+                session.mib[oid] = (ber.OCTET_STRING, f"sw{i:05d} port {oid[-1]}".encode())
         probes.append((SnmpProbe(f"sw{i:05d}", config, session=session), session))
     latest = LatestReadings()
     gc.collect()
@@ -59,7 +69,8 @@ async def main(args: argparse.Namespace) -> None:
         [tracemalloc.Filter(False, __file__), tracemalloc.Filter(False, "*snmp_fake.py")]
     )
     held = sum(stat.size for stat in ours.statistics("filename"))
-    print(f"{args.devices} devices ({args.recording}, system + if-mib, {samples} samples a poll):"
+    own = ", own aliases" if args.own_aliases else ""
+    print(f"{args.devices} devices ({args.recording}{own}, system + if-mib, {samples} samples a poll):"
           f" {held / 2**20:.1f} MiB held after three polls, {held / args.devices / 1024:.1f} KiB"
           " a device")  # fmt: skip
     for stat in ours.statistics("lineno")[: args.top]:
@@ -72,4 +83,5 @@ if __name__ == "__main__":
     p.add_argument("--devices", type=int, default=1000)
     p.add_argument("--recording", default="ios_2960x")
     p.add_argument("--top", type=int, default=8)
+    p.add_argument("--own-aliases", action="store_true", help="no two ports described alike")
     asyncio.run(main(p.parse_args()))

@@ -13,7 +13,7 @@ Value = float | int | bool | str
 class Sample:
     """One reading. `note` is a non-identifying detail (a failure reason) and never part of
     an incident's identity; `ts` is POSIX seconds. `labels` is read-only by convention: the
-    samples of one table row share one dict."""
+    samples of one table row share one dict, and so do equal rows of different devices."""
 
     device: str
     metric: str

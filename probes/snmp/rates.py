@@ -11,8 +11,9 @@ than half the counter's range in one interval, which is a restart in disguise.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from probes.snmp.row_memory import POLL_WRAP, TableMemory
 
 WRAP_32 = 1 << 32
 UPTIME_WRAP_S = WRAP_32 / 100.0  # sysUpTime is TimeTicks (1/100 s, 32 bits): ~497 days
@@ -86,52 +87,6 @@ def rate_between(
     return delta / elapsed
 
 
-# A row's counter readings lie flat in one list, READING entries per slot: value (None: no
-# reading), time, sysUpTime, poll number. A Last object per counter was 64 bytes besides its
-# value, 250,000 of them at 1,000 switches; the time, uptime and poll of one poll are the
-# same objects for all of a row's counters, so in the list they cost a reference each.
-READING = 4
-VALUE, TS, UPTIME, SEEN = range(READING)
-
-
-@dataclass(slots=True)
-class RowMemory:
-    """What the compiled table path (`table_plan`) remembers of one table row between polls:
-    its labels (the same dict poll after poll, as they follow from the row's raw label
-    values) and its counters' last readings, READING entries for each slot the table's plan
-    gives a metric name."""
-
-    labels: dict[str, str]
-    label_key: tuple[tuple[str, str], ...]
-    counters: list[Any]  # flat: READING entries per slot (see READING)
-    seen: int
-    slot_names: tuple[str, ...]  # the metric name of each counter slot
-
-    def reading(self, slot: int) -> list[Any]:
-        """The slot's [value, time, uptime, poll] (a copy; value None when never read)."""
-        return self.counters[slot * READING : slot * READING + READING]
-
-
-@dataclass(slots=True)
-class TableMemory:
-    """The rows of one table: by their raw label values (`table_plan`'s row key), and by
-    their labels, so a row whose raw values changed but whose labels did not (trailing NUL
-    bytes, say) keeps its counters, as a series keyed by its labels does."""
-
-    by_raw: dict[Hashable, RowMemory] = field(default_factory=dict)
-    by_labels: dict[tuple[tuple[str, str], ...], RowMemory] = field(default_factory=dict)
-    changed: bool = False  # a row came or went this poll: by_labels is made again after it
-    layout: Hashable = None  # what the rows were made for (`table_plan.TablePlan.layout`)
-
-    def forget_unseen(self, current: int) -> None:
-        stale = [k for k, v in self.by_raw.items() if v.seen != current]
-        for key in stale:
-            del self.by_raw[key]
-        if stale or self.changed:
-            self.by_labels = {row.label_key: row for row in self.by_raw.values()}
-            self.changed = False
-
-
 class CounterRates:
     """Remembers the last reading of each counter series of one device: by series key for
     `rate`, and by table row for the compiled table path (`rows`)."""
@@ -148,7 +103,7 @@ class CounterRates:
         return self._poll
 
     def begin_poll(self) -> None:
-        self._poll += 1
+        self._poll = self._poll % POLL_WRAP + 1
 
     def rate(
         self, key: Hashable, value: int, bits: int, ts: float, uptime: float | None
@@ -172,16 +127,9 @@ class CounterRates:
             del self._last[key]
         for table_key, table in list(self.rows.items()):
             table.forget_unseen(current)
-            if not table.by_raw:
+            if not table.rows:
                 del self.rows[table_key]
 
     def __len__(self) -> int:
-        return len(self._last) + sum(
-            sum(
-                1
-                for i in range(0, len(row.counters), READING)
-                if row.counters[i + VALUE] is not None and row.counters[i + SEEN] == self._poll
-            )
-            for table in self.rows.values()
-            for row in table.by_raw.values()
-        )
+        """Counters read in the current poll (the general path's series and the rows')."""
+        return len(self._last) + sum(t.readings_in(self._poll) for t in self.rows.values())

@@ -6,9 +6,10 @@ general code (a dict of varbinds per row, the labels decoded and sorted, a tuple
 per counter and a new record per counter reading) that was most of the probe's CPU. Here a
 `TablePlan` resolves each metric's column position, conversion, rate names and utilisation
 inputs once; a row's cells are the walk's own tuples, by position; and what follows from a
-row's raw label values (its labels dict and sorted key) and its counters' last readings are
-remembered per row in the device's `CounterRates.rows`, reused while those raw values stay the
-same (the labels dict is then shared by the samples of every poll, read-only as always).
+row's raw label values (its labels dict and sorted key) is made once and shared by every
+device with such a row, and its counters' last readings are kept in the device's
+`CounterRates.rows` (`row_memory`); the labels dict is then shared by the samples of every
+poll and device, read-only as always.
 
 Only tables that need nothing row-dependent beyond that take this path (`plan_for` returns
 None otherwise: `where`, `exclude`, `skip`, `totals`, and metrics with `scale_by`,
@@ -21,14 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
 
 from core.sample import Value, new_sample
 from probes.snmp import ber
 from probes.snmp.ber import Oid, Varbind
 from probes.snmp.builder import SampleBuilder
 from probes.snmp.profiles import MetricSpec, TableSpec
-from probes.snmp.rates import READING, SEEN, TS, UPTIME, RowMemory, TableMemory, rate_between
+from probes.snmp.rates import rate_between
+from probes.snmp.row_memory import U64_MAX, SharedRows, TableMemory
 from probes.snmp.values import GAUGE_MAX, UTILISATION_CEILING, convert, text
 from probes.snmp.walk import Column
 
@@ -91,6 +92,7 @@ class TablePlan:
     labels: tuple[LabelPlan, ...]
     utilisation: tuple[UtilisationPlan, ...]
     interfaces: bool  # an ifIndex table: its labels are kept for the trap receiver
+    shared: SharedRows  # the rows' labels by raw key, for every device polling this table
 
 
 def _planned(table: TableSpec) -> bool:
@@ -164,6 +166,7 @@ def _compile(table: TableSpec) -> TablePlan:
         labels=labels,
         utilisation=utilisation,
         interfaces=table.index == "ifIndex",
+        shared=SharedRows(),
     )
 
 
@@ -211,14 +214,19 @@ def add_planned_table(
     poll = rates.poll
     memory = rates.rows.get(memory_key)
     if memory is None:
-        memory = rates.rows[memory_key] = TableMemory()
-    if memory.layout is not plan.layout:
-        if memory.layout != plan.layout:
-            memory.by_raw.clear()  # every row made again (see TablePlan.layout)
-            memory.changed = True
+        memory = rates.rows[memory_key] = TableMemory(plan.layout, plan.slot_names)
+    elif memory.layout is not plan.layout:
+        if memory.layout != plan.layout:  # every row made again (see TablePlan.layout)
+            memory = rates.rows[memory_key] = memory.replaced_by(plan.layout, plan.slot_names)
         memory.layout = plan.layout
-    by_raw = memory.by_raw
     device, now, uptime = builder.device, builder.now, builder.uptime
+    memory.start(poll, now, uptime)
+    # A counter's previous reading is usable only if it was read in the last poll, at the
+    # table's time and sysUpTime of then (see row_memory).
+    last_poll, before_now, before_uptime = poll - 1, memory.before_now, memory.before_uptime
+    by_raw, rows, row_seen = memory.by_raw, memory.rows, memory.row_seen
+    values, seen = memory.values, memory.seen
+    width = len(plan.slot_names)
     samples = builder.samples
     metric_positions = plan.metric_positions
     make = new_sample
@@ -230,14 +238,20 @@ def add_planned_table(
         else:
             continue  # no metric column answered for this row
         key = _row_key(plan, index, row, scalars)
-        remembered = by_raw.get(key)
-        if remembered is None:
-            remembered = by_raw[key] = _new_row(memory, plan, index, row, scalars, poll)
-        remembered.seen = poll
-        labels, label_key, counters = remembered.labels, remembered.label_key, remembered.counters
+        number = by_raw.get(key)
+        if number is None:
+            shared = plan.shared.get(key)
+            if shared is None:
+                shared = plan.shared.add(key, _labels(plan, index, row, scalars))
+            number = memory.add_row(shared, poll)  # (the arrays grow in place)
+        else:
+            shared = rows[number]
+            row_seen[number] = poll
+        labels = shared.labels
         if interfaces is not None:
             interfaces[labels["ifIndex"]] = labels
-        names = builder.row_names(label_key)
+        names = builder.row_names(shared.label_key)
+        base = number * width
         per_s_by_name: dict[str, float] = {}
         # the metric's fields as locals (one unpacking instead of an attribute load each)
         for metric, pos, name, unit, simple, as_sent, scale, offset, bounds, rate in plan.steps:
@@ -265,17 +279,18 @@ def add_planned_table(
             samples.append(make(device, name, converted, labels, unit, now))
             if not rate or not isinstance(value, int):
                 continue
-            bits = 64 if tag == ber.COUNTER64 else 32
-            at = metric.slot * READING
-            before = counters[at]
-            if before is None or counters[at + SEEN] != poll - 1:
-                # none, or not read in the last poll: forgotten, as CounterRates forgets
-                counters[at : at + READING] = value, now, uptime, poll
+            at = base + metric.slot
+            fresh = seen[at] != last_poll  # none, or not read in the last poll: forgotten
+            before = values[at] if memory.odd is None else memory.odd.pop(at, values[at])
+            seen[at] = poll
+            if 0 <= value <= U64_MAX:
+                values[at] = value
+            else:
+                memory.set_odd(at, value)
+            if fresh:
                 continue
-            per_s = rate_between(
-                before, counters[at + TS], counters[at + UPTIME], value, bits, now, uptime
-            )
-            counters[at : at + READING] = value, now, uptime, poll
+            bits = 64 if tag == ber.COUNTER64 else 32
+            per_s = rate_between(before, before_now, before_uptime, value, bits, now, uptime)
             if per_s is None:
                 continue
             per_s *= scale
@@ -300,35 +315,6 @@ def add_planned_table(
                 names.add(util.name)
                 percent = round(min(percent, 100.0), 4)
                 samples.append(make(device, util.name, percent, labels, "%", now))
-
-
-def _new_row(
-    memory: TableMemory,
-    plan: TablePlan,
-    index: Oid,
-    row: list[tuple[Oid, int, ber.VarValue] | None],
-    scalars: dict[Oid, Varbind],
-    poll: int,
-) -> RowMemory:
-    """The memory of a row not seen with these raw values in the last poll: its labels, and
-    the counters of the row that had the same labels, if one did."""
-    labels = _labels(plan, index, row, scalars)
-    label_key = tuple(sorted(labels.items()))
-    before = memory.by_labels.get(label_key)
-    if before is not None:
-        labels = before.labels
-    memory.changed = True
-    names = plan.slot_names
-    counters: list[Any]
-    if before is None:
-        counters = [None] * (len(names) * READING)
-    elif before.slot_names == names:
-        counters = before.counters
-    else:  # the table's metrics changed: each counter to its name's new slot
-        by_name = {name: before.reading(i) for i, name in enumerate(before.slot_names)}
-        empty = [None] * READING
-        counters = [entry for name in names for entry in by_name.get(name, empty)]
-    return RowMemory(labels, label_key, counters, poll, names)
 
 
 def _row_key(

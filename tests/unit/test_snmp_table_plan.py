@@ -167,6 +167,7 @@ def _synthetic_profile() -> Profile:
                         {"name": "volts", "oid": col + "5", "bounds": [0, 500], "unit": "V"},
                         {"name": "load", "oid": col + "6", "parse": "number"},
                         {"name": "speed", "oid": col + "7"},
+                        {"name": "balance", "oid": col + "11", "rate": True},
                     ],
                     "utilisation": [{"name": "util", "counter": "octets", "speed": "speed"}],
                 }
@@ -190,9 +191,14 @@ def _synthetic_walk(step: int) -> tuple[dict[ber.Oid, Any], dict[ber.Oid, Any]]:
         (*col, 8): [((i,), ber.GAUGE32, 5) for i in rows if i == 3],
         (*col, 9): [((i,), ber.INTEGER, i % 3) for i in rows],
         (*col, 10): [((i,), ber.OCTET_STRING, b"unit\x00" if step == 2 and i == 4 else b"unit") for i in rows],
+        # an INTEGER a profile rates: negative, beyond a Counter64, crossing zero
+        (*col, 11): [((i,), ber.INTEGER, [-7, 2**70, 5, -(2**40), 12][i - 1] + step * i * (-1) ** i)
+                     for i in rows],
     }  # fmt: skip
     if step == 3:
         columns[(*col, 2)] = [r for r in columns[(*col, 2)] if r[0] != (5,)]
+        for column, cells in columns.items():  # unit 1 gone for a poll, back in the next
+            columns[column] = [cell for cell in cells if cell[0] != (1,)]
     scalars = {
         (1, 3, 6, 1, 4, 1, 99999, 2, 0): ((1, 3, 6, 1, 4, 1, 99999, 2, 0), ber.OCTET_STRING, b"dc1"),
         SYS_UPTIME: (SYS_UPTIME, ber.TIMETICKS, 10_000 + step * 6000),
