@@ -94,7 +94,8 @@ def assert_same(new: LatestReadings, plain: PlainLatest) -> None:
 
 
 class Agent(FakeAgentSession):
-    """A recorded agent that can be made to stop answering."""
+    """A recorded agent that can be made to stop answering (to every kind of request: the
+    probe reads its scalars in the first GETBULK, not only by GET)."""
 
     silent = False
 
@@ -102,6 +103,18 @@ class Agent(FakeAgentSession):
         if self.silent:
             raise ProbeTimeout("no answer")
         return await super().get(oids)
+
+    async def get_next(self, oids: Sequence[Oid]) -> list[Varbind]:
+        if self.silent:
+            raise ProbeTimeout("no answer")
+        return await super().get_next(oids)
+
+    async def get_bulk(
+        self, oids: Sequence[Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[Varbind]:
+        if self.silent:
+            raise ProbeTimeout("no answer")
+        return await super().get_bulk(oids, max_repetitions, non_repeaters)
 
 
 def recording(name: str) -> tuple[SnmpProbe, Agent]:
