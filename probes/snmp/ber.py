@@ -158,6 +158,32 @@ def encode_request(
     return tlv(0x30, encode_integer(version) + tlv(OCTET_STRING, community) + tlv(pdu_tag, pdu))
 
 
+# Request ids from here up to 2**31 - 1 all encode in four bytes, so a request's bytes around
+# its id are the same for every id (`request_template`).
+REQUEST_ID_MIN: Final = 1 << 23
+REQUEST_ID_END: Final = 1 << 31
+
+
+def request_template(
+    version: int,
+    community: bytes,
+    pdu_tag: int,
+    varbind_list: bytes,
+    non_repeaters: int = 0,
+    max_repetitions: int = 0,
+) -> tuple[bytes, bytes]:
+    """(head, tail): `encode_request` of the same fields is head + the request id's four bytes
+    (big-endian) + tail, for any id from REQUEST_ID_MIN up to (not including) REQUEST_ID_END.
+    A poller sends the same requests every cycle: each is then one concatenation, not the
+    message built field by field."""
+    message = encode_request(
+        version, community, pdu_tag, REQUEST_ID_MIN, varbind_list, non_repeaters, max_repetitions
+    )
+    # The id's four bytes are followed by the rest of the PDU, which ends the message.
+    after = len(encode_integer(non_repeaters) + encode_integer(max_repetitions) + varbind_list)
+    return message[: -(after + 4)], message[-after:]
+
+
 # --- decoding -------------------------------------------------------------------------------
 
 # Raw OID bytes → decoded tuple. A device returns the same OIDs every poll, so decoding each

@@ -36,6 +36,8 @@ class LeanSession(SnmpSession):
         self._shared: SharedSocket | None = None
         # Encoded varbind lists by OID list: a poller asks the same questions every cycle.
         self._encoded: dict[tuple[Oid, ...], bytes] = {}
+        # The same for whole v1/v2c requests: (head, tail) around the request id.
+        self._templates: dict[tuple[int, int, int, tuple[Oid, ...]], tuple[bytes, bytes]] = {}
 
     def longest_request_s(self) -> float:
         return self.target.timeout * (self.target.retries + 1)
@@ -64,11 +66,24 @@ class LeanSession(SnmpSession):
     ) -> list[Varbind]:
         shared = await self._connect()
         assert self._addr is not None
-        vbl = self._varbind_list(oids)
-        version, community = self._version_field, self._community
+        key = (pdu_tag, non_repeaters, max_rep, tuple(oids))
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) > 4096:
+                self._templates.clear()
+            template = self._templates[key] = ber.request_template(
+                self._version_field,
+                self._community,
+                pdu_tag,
+                ber.encode_varbind_list(list(oids)),
+                non_repeaters,
+                max_rep,
+            )
+        head, tail = template
 
         def build(rid: int) -> bytes:
-            return ber.encode_request(version, community, pdu_tag, rid, vbl, non_repeaters, max_rep)
+            # the shared socket's ids all encode in four bytes
+            return head + rid.to_bytes(4, "big") + tail
 
         data = await shared.exchange(self._addr, build, self.target.timeout, self.target.retries)
         try:

@@ -7,6 +7,7 @@ wrong shape so an agent that does not keep non-repeaters apart costs nothing but
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -57,16 +58,8 @@ class Riders:
         for wanted, (oid, tag, _) in zip(self.oids, answer, strict=False):
             if tag not in _NOT_NAMED and oid <= wanted[:-1]:
                 return False  # not a GETNEXT's answer
-        # Each row of a GETBULK answer goes on from the row before (the first from the
-        # request), column by column.
-        before = list(request)
-        for i in range(count, len(answer)):
-            oid, tag, _ = answer[i]
-            if tag not in _NOT_NAMED:
-                column = (i - count) % width
-                if oid <= before[column]:
-                    return False
-                before[column] = oid
+        if not _rows_go_on(answer[count:], request):
+            return False
         found: dict[Oid, Varbind] = {}
         for wanted, varbind in zip(self.oids, answer, strict=False):
             if varbind[1] == ber.UNDECODABLE:
@@ -81,3 +74,20 @@ class Riders:
 
 # Tags of varbinds whose name need not follow the OID asked (or may be missing).
 _NOT_NAMED = frozenset((ber.END_OF_MIB_VIEW, ber.UNDECODABLE))
+
+
+def _rows_go_on(rows: Sequence[Varbind], request: Sequence[Oid]) -> bool:
+    """Whether each row of a GETBULK answer goes on from the row before (the first from the
+    request), column by column, as GETNEXT would."""
+    width = len(request)
+    if _NOT_NAMED.isdisjoint([tag for _, tag, _ in rows]):
+        # nearly always: every varbind named, so each is after the one a row above it
+        names = [oid for oid, _, _ in rows]
+        return all(map(operator.lt, request, names)) and all(map(operator.lt, names, names[width:]))
+    before = list(request)
+    for i, (oid, tag, _) in enumerate(rows):
+        if tag not in _NOT_NAMED:
+            if oid <= before[i % width]:
+                return False
+            before[i % width] = oid
+    return True

@@ -38,7 +38,8 @@ class SharedSocket(asyncio.DatagramProtocol):
         self.waiters: dict[int, tuple[tuple[str, int], asyncio.Future[bytes]]] = {}
         self._deadlines: dict[int, float] = {}  # request id → when its try times out
         self._sweeper: asyncio.TimerHandle | None = None
-        self._ids = itertools.count(random.randrange(1, 1 << 30))
+        # Ids that all encode in four bytes (ber.request_template), from a random start.
+        self._ids = itertools.count(random.randrange(ber.REQUEST_ID_MIN, 1 << 30))
 
     @classmethod
     async def for_loop(cls, family: int) -> SharedSocket:
@@ -94,8 +95,8 @@ class SharedSocket(asyncio.DatagramProtocol):
 
     def next_request_id(self) -> int:
         rid = next(self._ids)
-        if rid >= (1 << 31) - 1:
-            self._ids = itertools.count(1)
+        if rid >= ber.REQUEST_ID_END - 1:
+            self._ids = itertools.count(ber.REQUEST_ID_MIN)
             rid = next(self._ids)
         return rid
 

@@ -315,9 +315,9 @@ def _take(
         # The common case first: readings inside the column, each after the one before (so
         # after the column itself too). The first varbind that is anything else goes to the
         # full checks below, with the rest.
-        append = rows.append
+        append, no_reading = rows.append, _NO_READING
         for oid, tag, value in varbinds:
-            if tag < _NO_READING and last < oid < column_end:
+            if tag < no_reading and last < oid < column_end:
                 append((oid[prefix_len:], tag, value))
                 last = oid
             else:

@@ -232,3 +232,15 @@ def test_a_varbind_list_ending_inside_a_header_is_a_ber_error(tail: bytes) -> No
     counter = ber.tlv(0x30, ber.encode_oid((1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 1)) + b"\x41\x01\x05")
     with pytest.raises(ber.BerError):
         ber.decode_response(response_of(counter + tail))
+
+
+@pytest.mark.parametrize("oids", [1, 3, 40])  # short and long-form lengths around the id
+@pytest.mark.parametrize("pdu_tag", [ber.GET_REQUEST, ber.GET_BULK_REQUEST])
+def test_a_request_template_gives_the_request_for_every_id_in_range(
+    oids: int, pdu_tag: int
+) -> None:
+    vbl = ber.encode_varbind_list([(1, 3, 6, 1, 2, 1, 2, 2, 1, 10, i) for i in range(oids)])
+    head, tail = ber.request_template(ber.VERSION_2C, b"public", pdu_tag, vbl, 5, 12)
+    for rid in (ber.REQUEST_ID_MIN, 1 << 24, 123_456_789, ber.REQUEST_ID_END - 1):
+        expected = ber.encode_request(ber.VERSION_2C, b"public", pdu_tag, rid, vbl, 5, 12)
+        assert head + rid.to_bytes(4, "big") + tail == expected
