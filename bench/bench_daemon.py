@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> None:
             print(
                 f"{args.devices} devices on {len(agents.procs)} snmpd, {interfaces} interfaces"
                 f" each: {varbinds} varbinds, {samples} samples per poll; interval"
-                f" {args.interval:g}s; load average at start {loadavg()}",
+                f" {args.interval:g}s; event loop {args.event_loop}; load average at start"
+                f" {loadavg()}",
                 flush=True,
             )
             api_port = free_port()
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> None:
                 env["RW_GC_STATS"] = str(work / "gc-stats.txt")
             log = (work / "daemon.log").open("wb")
             daemon = subprocess.Popen(
-                [sys.executable, "-m", "collector.cli", "run", "-c", str(config)],
+                [sys.executable, "-m", "collector.cli", "run", "-c", str(config),
+                 "--event-loop", args.event_loop],
                 stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
             )  # fmt: skip
             procs.append(daemon)
@@ -302,6 +304,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--gc-stats", action="store_true", help="time the garbage collector")
     p.add_argument("--sample-every", type=float, default=10.0)
     p.add_argument("--print-every", type=float, default=60.0)
+    p.add_argument(
+        "--event-loop",
+        default="auto",
+        choices=["auto", "uvloop", "asyncio"],
+        help="the daemon's --event-loop",
+    )
     p.add_argument("--no-exporter", dest="exporter", action="store_false")
     p.add_argument("--no-sink", dest="sink", action="store_false")
     return p.parse_args()
