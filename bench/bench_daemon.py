@@ -72,6 +72,14 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def udp_counters() -> dict[str, int]:
+    """The namespace's UDP counters (this process lives in it): datagrams a full receive
+    buffer dropped show as RcvbufErrors, a lost answer the daemon then waits out."""
+    lines = [ln.split() for ln in Path("/proc/self/net/snmp").read_text().splitlines()]
+    names, values = [ln for ln in lines if ln[0] == "Udp:"][:2]
+    return dict(zip(names[1:], map(int, values[1:]), strict=True))
+
+
 def run(args: argparse.Namespace) -> None:
     exporter_bin = shutil.which("prometheus-snmp-exporter")
     if args.exporter and exporter_bin is None:
@@ -135,6 +143,7 @@ def run(args: argparse.Namespace) -> None:
             watch = ProcWatch({"daemon": daemon.pid, **({"exporter": exporter.pid} if exporter else {}),
                                **{f"snmpd{i}": p.pid for i, p in enumerate(agents.procs)}})  # fmt: skip
             started = time.monotonic()
+            udp_before = udp_counters()
             print(f"warm-up {args.warmup:g}s …", flush=True)
             curve: list[tuple[float, float]] = []
             time.sleep(args.warmup)
@@ -201,6 +210,12 @@ def run(args: argparse.Namespace) -> None:
                     print("the daemon did not stop within 180 s; no GC figures")
                 if gc_file.exists():
                     print("garbage collector (whole run):", gc_file.read_text().strip())
+            udp = {k: v - udp_before[k] for k, v in udp_counters().items()}
+            print(
+                f"UDP in the namespace (whole run): {udp['InDatagrams']} datagrams in,"
+                f" {udp['RcvbufErrors']} dropped for a full receive buffer,"
+                f" {udp['InErrors']} in errors"
+            )
             print(f"load average at end {loadavg()}")
         finally:
             if scraper is not None:

@@ -13,9 +13,24 @@ if _target:
     _started = [0.0]
     _spent = [0.0, 0.0, 0.0]
     _runs = [0, 0, 0]
+    # What the youngest generation holds when it is collected, every 25th young collection:
+    # its size and its most common types (a young generation far larger than the threshold
+    # means old objects freed while new ones were made; see collector/gctune.py).
+    _young_sizes: list[int] = []
+    _young_types: dict[str, int] = {}
+
+    def _look_at_young() -> None:
+        young = gc.get_objects(generation=0)
+        _young_sizes.append(len(young))
+        for obj in young:
+            name = type(obj).__qualname__
+            _young_types[name] = _young_types.get(name, 0) + 1
+        del young
 
     def _on_gc(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
+            if info["generation"] == 0 and _runs[0] % 25 == 0:
+                _look_at_young()
             _started[0] = time.thread_time()
         else:
             generation = info["generation"]
@@ -32,6 +47,16 @@ if _target:
                 + ", ".join(f"gen{g} {_runs[g]}, {_spent[g]:.2f}" for g in range(3))
                 + "\n"
             )
+            if _young_sizes:
+                looked = len(_young_sizes)
+                common = sorted(_young_types.items(), key=lambda kv: -kv[1])[:8]
+                out.write(
+                    f"  young generation when collected ({looked} looks): mean"
+                    f" {sum(_young_sizes) / looked:,.0f} objects, max {max(_young_sizes):,};"
+                    " most common: "
+                    + ", ".join(f"{name} {count / looked:,.0f}" for name, count in common)
+                    + "\n"
+                )
 
     gc.callbacks.append(_on_gc)
     atexit.register(_write)

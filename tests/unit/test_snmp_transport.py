@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import uvloop
 
 from probes.base import ProbeTimeout
 from probes.snmp import ber
@@ -48,6 +49,16 @@ def silent() -> Iterator[tuple[str, int]]:
 async def test_answered_and_unanswered_tries_each_end_as_they_should(
     silent: tuple[str, int],
 ) -> None:
+    await answered_and_unanswered(silent)
+
+
+def test_the_same_on_uvloop(silent: tuple[str, int]) -> None:
+    """The daemon runs on uvloop when it is installed (`roomwatch run --event-loop`)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(answered_and_unanswered(silent))
+
+
+async def answered_and_unanswered(silent: tuple[str, int]) -> None:
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
     echo = transport.get_extra_info("sockname")
