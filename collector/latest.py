@@ -1,11 +1,12 @@
 """The latest reading of every series, for the API, the status page and the reports.
 
 Kept as each probe's last poll, column by column (`PollColumns`): the poll's metric names,
-units, label dicts and values, one tuple each, and its timestamp once. A Sample object costs
-96 bytes on top of its value (600 a switch: 58 MB at 1,000 switches); the columns cost 16
-bytes a reading (the label column points at the dicts a table row's samples share; the
-metric and unit columns are shared by every device whose poll has the same sequence, e.g.
-switches of one model). Sample objects are made again only when a reader asks
+units, label dicts and values, and its timestamp once. A Sample object costs 96 bytes on
+top of its value (600 a switch: 58 MB at 1,000 switches); the columns cost at most 16 bytes
+a reading (the label column points at the dicts a table row's samples share; the metric and
+unit columns, and a label column of the very same dicts, are shared by every device whose
+poll has the same sequence, e.g. switches of one model), and the values are packed
+(`collector.packed_values`: 8 bytes a number instead of a 24-32 byte object). Sample objects are made again only when a reader asks
 (a page view, a scrape, a report), exactly as the poll had them: same order, values, labels,
 units, times and notes.
 
@@ -18,15 +19,16 @@ per series, as Samples."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from itertools import repeat
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import TypeVar, cast
 
+from collector.packed_values import PackedValues, pack
 from core.sample import Sample, Value
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
-Column = TypeVar("Column", bound=tuple[object, ...])
+Column = TypeVar("Column", bound=Hashable)  # a tuple of names or units, or kinds bytes
 
 _metric, _unit, _labels, _value, _ts, _note, _device = (
     attrgetter(name) for name in ("metric", "unit", "labels", "value", "ts", "note", "device")
@@ -44,7 +46,7 @@ class PollColumns:
         metrics: tuple[str, ...],
         units: tuple[str | None, ...],
         labels: tuple[dict[str, str], ...],
-        values: tuple[Value, ...],
+        values: PackedValues | tuple[Value, ...],
         ts: float | tuple[float, ...],
         notes: dict[int, str] | None,
     ) -> None:
@@ -82,16 +84,25 @@ class ColumnStore:
     already held is that one (one copy per switch model, not per switch). The label column
     holds the poll's own dicts, which a table row's samples share and the probe holds anyway
     (the interface labels for traps): keeping an older, equal dict instead would keep two
-    copies of every label. The shared columns are pruned when they outnumber the ones in use, so a room whose ports
-    keep changing does not accumulate every sequence it ever saw."""
+    copies of every label. But the SNMP probe gives equal rows of different devices the same
+    dict, so a label column of the very same dicts as one already held (the last poll's, or
+    another switch's of the model) is that one. The shared columns are pruned when they
+    outnumber the ones in use, so a room whose ports keep changing does not accumulate every
+    sequence it ever saw."""
 
     def __init__(self) -> None:
-        self._shared: dict[tuple[object, ...], tuple[object, ...]] = {}
+        self._shared: dict[Hashable, Hashable] = {}
+        # label columns by the hash of their dicts' ids (dicts are not hashable; the column
+        # found is used only if it holds the very same dicts)
+        self._shared_labels: dict[int, tuple[dict[str, str], ...]] = {}
         self._prune_above = 64
 
-    def columns(self, device: str, samples: Sequence[Sample]) -> PollColumns | None:
+    def columns(
+        self, device: str, samples: Sequence[Sample], previous: PollColumns | None = None
+    ) -> PollColumns | None:
         """The poll's columns, or None when its samples do not fit them (a sample of another
-        device: then the caller keeps the samples as they are)."""
+        device: then the caller keeps the samples as they are). `previous` is the device's
+        last poll, whose label column is most likely this one's."""
         count = len(samples)
         if list(map(_device, samples)).count(device) != count:
             return None
@@ -108,8 +119,8 @@ class ColumnStore:
             device,
             self._share(tuple(map(_metric, samples))),
             self._share(tuple(map(_unit, samples))),
-            tuple(map(_labels, samples)),
-            tuple(map(_value, samples)),
+            self._share_labels(tuple(map(_labels, samples)), previous),
+            pack(list(map(_value, samples)), self._share),
             ts,
             notes,
         )
@@ -117,17 +128,38 @@ class ColumnStore:
     def _share(self, column: Column) -> Column:
         return cast(Column, self._shared.setdefault(column, column))
 
+    def _share_labels(
+        self, column: tuple[dict[str, str], ...], previous: PollColumns | None
+    ) -> tuple[dict[str, str], ...]:
+        if previous is not None and _same_dicts(previous.labels, column):
+            return previous.labels
+        key = hash(tuple(map(id, column)))
+        found = self._shared_labels.get(key)
+        if found is not None and _same_dicts(found, column):
+            return found
+        self._shared_labels[key] = column
+        return column
+
     def prune(self, in_use: Iterable[PollColumns]) -> None:
         """Forget shared columns no poll holds any more (called by the owner after a poll
         replaced another; costs a pass over the polls only when the table has grown)."""
-        if len(self._shared) <= self._prune_above:
+        if max(len(self._shared), len(self._shared_labels)) <= self._prune_above:
             return
-        wanted: dict[int, tuple[object, ...]] = {}
+        wanted: dict[int, Hashable] = {}
+        labels: dict[int, tuple[dict[str, str], ...]] = {}
         for poll in in_use:
             wanted[id(poll.metrics)] = poll.metrics
             wanted[id(poll.units)] = poll.units
+            labels[id(poll.labels)] = poll.labels
+            if isinstance(poll.values, PackedValues):
+                wanted[id(poll.values.kinds)] = poll.values.kinds
         self._shared = {column: column for column in wanted.values()}
-        self._prune_above = max(64, 2 * len(self._shared))
+        self._shared_labels = {hash(tuple(map(id, c))): c for c in labels.values()}
+        self._prune_above = max(64, 2 * len(self._shared), 2 * len(self._shared_labels))
+
+
+def _same_dicts(held: tuple[dict[str, str], ...], column: tuple[dict[str, str], ...]) -> bool:
+    return len(held) == len(column) and all(map(is_, held, column))
 
 
 Held = PollColumns | Sequence[Sample]
@@ -152,7 +184,8 @@ class LatestReadings:
             fresh = [(s.metric, s.labels) for s in samples]
             kept = [s for s in _samples_of(previous) if (s.metric, s.labels) not in fresh]
             samples = kept + list(samples)
-        columns = self._store.columns(device, samples)
+        last = previous if isinstance(previous, PollColumns) else None
+        columns = self._store.columns(device, samples, last)
         self._polls[key] = columns if columns is not None else list(samples)
         self._store.prune(p for p in self._polls.values() if isinstance(p, PollColumns))
 

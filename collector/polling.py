@@ -41,10 +41,22 @@ class PollResult:
 SAFETY_GRACE_S = 1.0
 
 
+# The device.* samples' labels, one dict per probe type shared by every poll (read-only, as
+# samples' labels are): the latest readings then hold the same label column poll after poll.
+_PROBE_LABELS: dict[str, dict[str, str]] = {}
+
+
+def _probe_labels(type_name: str) -> dict[str, str]:
+    found = _PROBE_LABELS.get(type_name)
+    if found is None:
+        found = _PROBE_LABELS[type_name] = {"probe": type_name}
+    return found
+
+
 async def poll_once(probe: Probe, now: float) -> PollResult:
     """Poll once; `now` stamps the samples. Never raises (except cancellation)."""
     timeout = probe.settings.timeout
-    labels = {"probe": probe.type_name}
+    labels = _probe_labels(probe.type_name)
     started = time.perf_counter()
     samples: list[Sample] = []
     error = reason = None

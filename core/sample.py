@@ -78,6 +78,11 @@ class Sample:
         )
 
 
+# The labels of a sample that has none, for the probes' hot paths: one dict shared by all of
+# them (read-only, as every sample's labels are), so a poll's label column in the latest
+# readings is the same dicts poll after poll and device after device (collector.latest).
+NO_LABELS: dict[str, str] = {}
+
 _set_device, _set_metric, _set_value, _set_labels, _set_unit, _set_ts, _set_note = (
     Sample.__dict__[name].__set__
     for name in ("device", "metric", "value", "labels", "unit", "ts", "note")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.sample import Sample, Value, new_sample
+from core.sample import NO_LABELS, Sample, Value, new_sample
 from probes.snmp import ber
 from probes.snmp.ber import Oid, Varbind
 from probes.snmp.profiles import MetricSpec
@@ -78,7 +78,7 @@ class SampleBuilder:
             self.out_of_bounds.append(spec.name)  # not a reading: counted and logged once
             return None
         if spec.bare:
-            labels, label_key = {}, ()
+            labels, label_key = NO_LABELS, ()
         if spec.labels:
             labels = {**spec.labels, **labels}
             label_key = None

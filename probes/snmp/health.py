@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
-from core.sample import Sample
+from core.sample import NO_LABELS, Sample
 from probes.snmp.ber import Oid, format_oid
 from probes.snmp.gaps import Gaps
 from probes.snmp.profiles import Profile
@@ -51,6 +51,25 @@ def oid_names(profiles: Iterable[Profile]) -> dict[Oid, str]:
     return names
 
 
+# The names of the OIDs read, by the profiles read (their ids, with the profiles kept so an
+# id is not reused while cached): devices polled with the same profiles share one dict
+# instead of one each (50 names a switch); a changed profile file makes new ones, hence the
+# bound.
+_NAMES: dict[tuple[int, ...], tuple[tuple[Profile, ...], dict[Oid, str]]] = {}
+_NAMES_MAX = 256
+
+
+def names_for(profiles: Sequence[Profile]) -> dict[Oid, str]:
+    """`oid_names(profiles)`, made once for every probe reading the same profiles."""
+    key = tuple(map(id, profiles))
+    found = _NAMES.get(key)
+    if found is None:
+        if len(_NAMES) >= _NAMES_MAX:
+            _NAMES.clear()
+        found = _NAMES[key] = (tuple(profiles), oid_names(profiles))
+    return found[1]
+
+
 class PollHealth:
     """The counters of one probe and the set of things it has already logged."""
 
@@ -58,8 +77,6 @@ class PollHealth:
         self.garbled = 0
         self.out_of_bounds = 0
         self._logged: set[tuple[str, str]] = set()
-        self._names: dict[Oid, str] = {}
-        self._names_key: tuple[int, ...] = ()
 
     def once(self, key: tuple[str, str], message: str, *args: object) -> None:
         if key not in self._logged:
@@ -74,10 +91,7 @@ class PollHealth:
         profiles: Sequence[Profile],
         out_of_bounds: Iterable[str] = (),
     ) -> list[Sample]:
-        key = tuple(id(p) for p in profiles)
-        if key != self._names_key:  # the same profiles poll after poll: named once
-            self._names, self._names_key = oid_names(profiles), key
-        names = self._names
+        names = names_for(profiles)
         by_reason: dict[str, list[str]] = {}
         for oid, reason in gaps.failed.items():
             name = names.get(oid, format_oid(oid))
@@ -105,9 +119,9 @@ class PollHealth:
             )
         count = sum(len(v) for v in by_reason.values())
         return [
-            Sample(device, "snmp.incomplete", count, {}, None, now, _note(by_reason)),
-            Sample(device, "snmp.garbled", self.garbled, {}, None, now),
-            Sample(device, "snmp.out_of_bounds", self.out_of_bounds, {}, None, now),
+            Sample(device, "snmp.incomplete", count, NO_LABELS, None, now, _note(by_reason)),
+            Sample(device, "snmp.garbled", self.garbled, NO_LABELS, None, now),
+            Sample(device, "snmp.out_of_bounds", self.out_of_bounds, NO_LABELS, None, now),
         ]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from core.sample import Sample
+from core.sample import NO_LABELS, Sample
 from probes.snmp.ber import Oid, Varbind
 from probes.snmp.builder import SampleBuilder
 from probes.snmp.profiles import Profile, TableSpec
@@ -35,7 +35,7 @@ def add_scalars(builder: SampleBuilder, profile: Profile, scalars: dict[Oid, Var
     for spec in profile.scalars:
         found = scalars.get(spec.oid)
         if found is not None:
-            builder.add_reading(spec, found[1], found[2], {}, scalars)
+            builder.add_reading(spec, found[1], found[2], NO_LABELS, scalars)
     for status in profile.status:
         flags: list[str] = []
         answered = False
@@ -49,7 +49,7 @@ def add_scalars(builder: SampleBuilder, profile: Profile, scalars: dict[Oid, Var
             if source.above is not None and source.flag and found[2] > source.above:
                 flags.append(source.flag)
         if answered and flags:
-            builder.add(status.metric, " ".join(dict.fromkeys(flags)), {}, None)
+            builder.add(status.metric, " ".join(dict.fromkeys(flags)), NO_LABELS, None)
 
 
 def add_table(
@@ -141,7 +141,7 @@ def add_totals(builder: SampleBuilder, table: TableSpec, totals: dict[str, list[
             value = values[0]
         if isinstance(value, float):
             value = round(value, 6)
-        builder.add(total.name, value, {}, by_name[total.of].unit)
+        builder.add(total.name, value, NO_LABELS, by_name[total.of].unit)
 
 
 def _row_excluded(row: dict[Oid, Varbind], exclude: dict[Oid, set[int | str]]) -> bool:

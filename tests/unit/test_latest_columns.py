@@ -215,6 +215,33 @@ def test_polls_of_one_model_share_their_metric_and_unit_columns() -> None:
     assert [s.value for s in new.values()] == [2.0] * 12
 
 
+def test_polls_of_the_very_same_label_dicts_share_one_label_column() -> None:
+    new = LatestReadings()
+    rows = [{"ifIndex": str(i)} for i in range(3)]  # as the SNMP probe shares a model's rows
+
+    def poll(device: str, dicts: list[dict[str, str]]) -> list[Sample]:
+        return [Sample(device, "in", 1, labels, None, 1.0) for labels in dicts]
+
+    new.record_poll("a", 0, poll("a", rows), up=True)
+    new.record_poll("b", 0, poll("b", rows), up=True)
+    new.record_poll("c", 0, poll("c", [dict(row) for row in rows]), up=True)  # equal, not same
+    a, b, c = (new._polls[(device, 0)] for device in "abc")
+    assert isinstance(a, PollColumns) and isinstance(b, PollColumns) and isinstance(c, PollColumns)
+    assert b.labels is a.labels
+    assert c.labels is not a.labels and c.labels == a.labels
+    assert [(s.device, s.labels) for s in new.values()] == [
+        (device, row) for device in "abc" for row in rows
+    ]
+
+
+def test_label_columns_no_poll_holds_are_not_kept() -> None:
+    new = LatestReadings()
+    for ts in range(500):  # a device whose labels are new dicts every poll
+        new.record_poll("d", 0, [Sample("d", "m", ts, {"n": str(ts)}, None, ts)], up=True)
+    assert len(new._store._shared_labels) <= 128
+    assert [s.labels for s in new.values()] == [{"n": "499"}]
+
+
 def test_a_label_changed_on_a_poll_of_the_same_length_reads_back_changed() -> None:
     new, plain = LatestReadings(), PlainLatest()
     for alias in ("spare", "uplink"):
