@@ -12,6 +12,7 @@ from probes.snmp.ber import Oid, Varbind
 from probes.snmp.builder import SampleBuilder
 from probes.snmp.profiles import Profile, TableSpec
 from probes.snmp.rates import CounterRates
+from probes.snmp.row_memory import TableMemory
 from probes.snmp.table_plan import add_planned_table, plan_for
 from probes.snmp.values import GAUGE_MAX, UTILISATION_CEILING, text
 from probes.snmp.walk import Column
@@ -19,15 +20,22 @@ from probes.snmp.walk import Column
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 
-# Device → ifIndex → the labels its interface samples carried in the last poll. The trap
-# receiver labels a linkDown/linkUp with them, so the trap updates the very series the poll
-# writes (and a fault opened by the trap is cleared by the poll, or the other way round).
-_INTERFACE_LABELS: dict[str, dict[str, dict[str, str]]] = {}
+# Device → the labels its interface samples carried in the last poll, by ifIndex: a dict
+# from the general path, or the compiled path's row memory of the table (whose rows are
+# those of the last poll; a trap is rare enough to look for its port among them, instead
+# of a dict per switch kept alongside). The trap receiver labels a linkDown/linkUp with
+# them, so the trap updates the very series the poll writes (and a fault opened by the trap
+# is cleared by the poll, or the other way round).
+_INTERFACE_LABELS: dict[str, dict[str, dict[str, str]] | TableMemory] = {}
 
 
 def interface_labels(device: str, if_index: str) -> dict[str, str] | None:
     """The labels of interface `if_index` of `device` as last polled, or None."""
-    found = _INTERFACE_LABELS.get(device, {}).get(if_index)
+    held = _INTERFACE_LABELS.get(device)
+    if isinstance(held, TableMemory):
+        found = next((r.labels for r in held.rows if r.labels.get("ifIndex") == if_index), None)
+    else:
+        found = None if held is None else held.get(if_index)
     return dict(found) if found is not None else None
 
 
@@ -212,11 +220,9 @@ def build_samples(
             if plan is None:
                 add_table(builder, table, columns, scalars)
                 continue
-            interfaces = None
+            memory = add_planned_table(builder, plan, (profile.name, position), columns, scalars)
             if plan.interfaces:
-                interfaces = _INTERFACE_LABELS[device] = {}
-            memory_key = (profile.name, position)
-            add_planned_table(builder, plan, memory_key, columns, scalars, interfaces)
+                _INTERFACE_LABELS[device] = memory
     rates.forget_unseen()
     if out_of_bounds is not None:
         out_of_bounds += builder.out_of_bounds

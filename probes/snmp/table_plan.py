@@ -196,12 +196,11 @@ def add_planned_table(
     memory_key: Hashable,
     columns: dict[Oid, Column],
     scalars: dict[Oid, Varbind],
-    interfaces: dict[str, dict[str, str]] | None,
-) -> None:
+) -> TableMemory:
     """The samples of one walked table, as `mapping.add_table` makes them. `memory_key`
     names the table in the device's row memory (stable from poll to poll: a vendor
-    override's copy of a table is still the same table); `interfaces`, when given, gets
-    each row's labels by ifIndex."""
+    override's copy of a table is still the same table), which is returned: after the
+    poll, its rows are those the poll read."""
     width = len(plan.columns)
     cells: dict[Oid, list[tuple[Oid, int, ber.VarValue] | None]] = {}
     for pos, column in enumerate(plan.columns):
@@ -248,8 +247,6 @@ def add_planned_table(
             shared = rows[number]
             row_seen[number] = poll
         labels = shared.labels
-        if interfaces is not None:
-            interfaces[labels["ifIndex"]] = labels
         names = builder.row_names(shared.label_key)
         base = number * width
         per_s_by_name: dict[str, float] = {}
@@ -315,6 +312,8 @@ def add_planned_table(
                 names.add(util.name)
                 percent = round(min(percent, 100.0), 4)
                 samples.append(make(device, util.name, percent, labels, "%", now))
+
+    return memory
 
 
 def _row_key(

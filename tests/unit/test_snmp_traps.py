@@ -10,6 +10,7 @@ import yaml
 
 import probes.snmp.traps
 from probes.snmp import ber
+from probes.snmp.mapping import interface_labels
 from probes.snmp.probe import SnmpProbe, SnmpSettings
 from probes.snmp.traps import (
     SNMP_TRAP_OID,
@@ -161,6 +162,23 @@ async def test_a_link_trap_updates_the_series_the_poll_writes() -> None:
     assert down.series_key() == port.series_key()
     assert down.labels["ifName"] == "Gi1/0/1"
     assert down.value == 2
+
+
+async def test_a_port_gone_from_the_poll_is_no_longer_labelled_as_polled() -> None:
+    session = FakeAgentSession.from_recording(shared_fixture("snmp", "ios_2960x.snmprec"))
+    settings = SnmpSettings(type="snmp", address="192.0.2.1", profile=["if-mib"])
+    probe = SnmpProbe("core-sw4", settings, session=session)
+    await probe.poll(1000.0)
+    polled = interface_labels("core-sw4", "10101")
+    assert polled is not None and polled["ifName"] == "Gi1/0/1"
+    tables = ((1, 3, 6, 1, 2, 1, 2, 2, 1), (1, 3, 6, 1, 2, 1, 31, 1, 1, 1))
+    for oid in [o for o in session.mib if o[:-2] in tables and o[-1] == 10101]:
+        del session.mib[oid]
+    session.oids = sorted(session.mib)
+    await probe.poll(1060.0)
+    assert interface_labels("core-sw4", "10101") is None
+    assert interface_labels("core-sw4", "10102") is not None
+    assert interface_labels("core-sw5", "10102") is None  # a device never polled
 
 
 def test_link_up_with_fewer_varbinds_clears_the_series_its_link_down_opened() -> None:
