@@ -7,6 +7,7 @@ from probes.snmp import ber
 from probes.snmp.ber import Oid, Varbind
 from probes.snmp.profiles import MetricSpec
 from probes.snmp.rates import CounterRates
+from probes.snmp.row_memory import LabelKey, label_key_of
 from probes.snmp.values import convert
 
 
@@ -27,8 +28,8 @@ class SampleBuilder:
         self.last_value: Value | None = None  # of the last reading added (for table totals)
         # Metric names seen per label key; the last row's set is kept at hand, as a row's
         # samples come one after the other (no tuple hashed per sample).
-        self._seen: dict[tuple[tuple[str, str], ...], set[str]] = {}
-        self._row_key: tuple[tuple[str, str], ...] | None = None
+        self._seen: dict[LabelKey, set[str]] = {}
+        self._row_key: LabelKey | None = None
         self._row_names: set[str] = set()
 
     def add(
@@ -37,12 +38,13 @@ class SampleBuilder:
         value: Value,
         labels: dict[str, str],
         unit: str | None,
-        label_key: tuple[tuple[str, str], ...] | None = None,
+        label_key: LabelKey | None = None,
     ) -> bool:
         """Add a sample unless this series already has one in this poll. `label_key` is
-        `labels` as sorted items, when the caller has it already (one per table row)."""
+        `labels` as `row_memory.label_key_of` makes it, when the caller has it already (one
+        per table row)."""
         if label_key is None:
-            label_key = tuple(sorted(labels.items()))
+            label_key = label_key_of(labels)
         names = self._row_names if label_key is self._row_key else self.row_names(label_key)
         if metric in names:
             return False
@@ -50,7 +52,7 @@ class SampleBuilder:
         self.samples.append(new_sample(self.device, metric, value, labels, unit, self.now))
         return True
 
-    def row_names(self, label_key: tuple[tuple[str, str], ...]) -> set[str]:
+    def row_names(self, label_key: LabelKey) -> set[str]:
         """The metrics that already have a sample with these labels in this poll (the set
         itself: a caller adding samples itself adds their names to it)."""
         self._row_key = label_key
@@ -64,7 +66,7 @@ class SampleBuilder:
         value: ber.VarValue,
         labels: dict[str, str],
         row: dict[Oid, Varbind],
-        label_key: tuple[tuple[str, str], ...] | None = None,
+        label_key: LabelKey | None = None,
     ) -> float | None:
         """Add one reading (and its rate when asked); returns the rate if one was made."""
         converted = convert(spec, tag, value, row)
@@ -83,7 +85,7 @@ class SampleBuilder:
             labels = {**spec.labels, **labels}
             label_key = None
         if label_key is None:
-            label_key = tuple(sorted(labels.items()))
+            label_key = label_key_of(labels)
         if not self.add(spec.name, converted, labels, spec.unit, label_key):
             return None
         self.last_value = converted

@@ -12,7 +12,7 @@ from probes.snmp.ber import Oid, Varbind
 from probes.snmp.builder import SampleBuilder
 from probes.snmp.profiles import Profile, TableSpec
 from probes.snmp.rates import CounterRates
-from probes.snmp.row_memory import TableMemory
+from probes.snmp.row_memory import TableMemory, label_key_of
 from probes.snmp.table_plan import add_planned_table, plan_for
 from probes.snmp.values import GAUGE_MAX, UTILISATION_CEILING, text
 from probes.snmp.walk import Column
@@ -107,7 +107,7 @@ def add_table(
         if interfaces is not None:
             interfaces[labels["ifIndex"]] = labels
         rates: dict[str, float] = {}
-        label_key = tuple(sorted(labels.items()))
+        label_key = label_key_of(labels)
         for spec in table.metrics:
             found = row.get(spec.oid)
             if found is None:

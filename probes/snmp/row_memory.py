@@ -25,7 +25,19 @@ from __future__ import annotations
 import sys
 import weakref
 from array import array
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
+from itertools import chain
+
+# A poll's labels as a key: their names and values sorted, flat (name, value, name, value,
+# ...). The same identity as the sorted pairs (names are unique, so the pairs are the even
+# and odd places), in one tuple instead of one per pair: 120 bytes for a port's four labels
+# instead of 312, kept for every row whose labels are its own.
+LabelKey = tuple[str, ...]
+
+
+def label_key_of(labels: Mapping[str, str]) -> LabelKey:
+    return tuple(chain.from_iterable(sorted(labels.items())))
+
 
 U64_MAX = (1 << 64) - 1
 NEVER = -1  # the poll number of a counter slot never read (polls count from 1)
@@ -41,9 +53,7 @@ class RowLabels:
 
     __slots__ = ("__weakref__", "label_key", "labels", "raw")
 
-    def __init__(
-        self, raw: Hashable, labels: dict[str, str], label_key: tuple[tuple[str, str], ...]
-    ) -> None:
+    def __init__(self, raw: Hashable, labels: dict[str, str], label_key: LabelKey) -> None:
         self.raw = raw
         self.labels = labels
         self.label_key = label_key
@@ -64,7 +74,7 @@ class SharedRows:
         """The shared row for `raw` with these freshly made labels; the label texts are
         interned, so equal port names on rows that differ elsewhere are one string."""
         interned = {sys.intern(k): sys.intern(v) for k, v in labels.items()}
-        row = RowLabels(raw, interned, tuple(sorted(interned.items())))
+        row = RowLabels(raw, interned, label_key_of(interned))
         self._rows[raw] = row
         return row
 
@@ -111,7 +121,7 @@ class TableMemory:
         self.before_uptime: float | None = None
         # the memory this one replaced in this poll (a changed profile), for carrying over
         self._carry: TableMemory | None = None
-        self._previous_rows: dict[tuple[tuple[str, str], ...], int] | None = None
+        self._previous_rows: dict[LabelKey, int] | None = None
 
     def start(self, poll: int, now: float, uptime: float | None) -> None:
         """Begin poll `poll` of this table (a second call in the same poll changes nothing)."""
@@ -129,9 +139,7 @@ class TableMemory:
         fresh._carry = self
         return fresh
 
-    def row_with_labels(
-        self, label_key: tuple[tuple[str, str], ...]
-    ) -> tuple[TableMemory, int] | None:
+    def row_with_labels(self, label_key: LabelKey) -> tuple[TableMemory, int] | None:
         """The row of the last poll with these labels (in the memory this one replaced, if
         any), for a row whose raw values changed but whose labels did not."""
         source = self._carry if self._carry is not None else self

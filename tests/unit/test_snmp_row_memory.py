@@ -14,6 +14,7 @@ from probes.snmp import ber, mapping
 from probes.snmp import probe as probe_module
 from probes.snmp import rates as rates_module
 from probes.snmp.rates import CounterRates
+from probes.snmp.row_memory import label_key_of
 from probes.snmp.table_plan import plan_for
 from tests.fixtures.snmp_expected import PROFILES
 from tests.fixtures.snmp_fake import FakeAgentSession
@@ -126,3 +127,14 @@ def test_poll_numbers_counted_round_cost_one_poll_of_rates(monkeypatch: pytest.M
         made.append(sum(s.metric == "octets.rate" for s in samples))
     # polls 1, 2, 3, then 1 again: the first poll and the one after the wrap have no rates
     assert made == [0, 5, 5, 0, 5, 5]
+
+
+def test_a_label_key_tells_labels_apart_exactly_as_their_sorted_pairs_do() -> None:
+    sets = [
+        {}, {"a": "1"}, {"a": "1", "b": "2"}, {"b": "2", "a": "1"}, {"a": "1b", "": "2"},
+        {"a": "", "1": "b"}, {"a": "1", "b": ""}, {"ab": "1"}, {"a": "b1"},
+    ]  # fmt: skip
+    for one in sets:
+        for other in sets:
+            same = sorted(one.items()) == sorted(other.items())
+            assert (label_key_of(one) == label_key_of(other)) == same, (one, other)
