@@ -6,9 +6,10 @@ top of its value (600 a switch: 58 MB at 1,000 switches); the columns cost at mo
 a reading (the label column points at the dicts a table row's samples share; the metric and
 unit columns, and a label column of the very same dicts, are shared by every device whose
 poll has the same sequence, e.g. switches of one model), and the values are packed
-(`collector.packed_values`: 8 bytes a number instead of a 24-32 byte object). Sample objects are made again only when a reader asks
-(a page view, a scrape, a report), exactly as the poll had them: same order, values, labels,
-units, times and notes.
+(`collector.packed_values`: 8 bytes a number instead of a 24-32 byte object, the kinds
+column shared by polls whose values have the same types). Sample objects are made again
+only when a reader asks (a page view, a scrape, a report), exactly as the poll had them:
+same order, values, labels, units, times and notes.
 
 Readings a failed poll does not bring (everything but `device.up` and `device.poll_seconds`)
 stay from the last answered poll, so the board shows the last known values, stamped with
@@ -24,7 +25,7 @@ from itertools import repeat
 from operator import attrgetter, is_
 from typing import TypeVar, cast
 
-from collector.packed_values import PackedValues, pack
+from collector.packed_values import PackedValues, kinds_of, pack
 from core.sample import Sample, Value
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -95,6 +96,7 @@ class ColumnStore:
         # label columns by the hash of their dicts' ids (dicts are not hashable; the column
         # found is used only if it holds the very same dicts)
         self._shared_labels: dict[int, tuple[dict[str, str], ...]] = {}
+        self._kinds: dict[tuple[type, ...], bytes] = {}  # values' types → their kinds
         self._prune_above = 64
 
     def columns(
@@ -120,13 +122,23 @@ class ColumnStore:
             self._share(tuple(map(_metric, samples))),
             self._share(tuple(map(_unit, samples))),
             self._share_labels(tuple(map(_labels, samples)), previous),
-            pack(list(map(_value, samples)), self._share),
+            pack(list(map(_value, samples)), self._kinds_for),
             ts,
             notes,
         )
 
     def _share(self, column: Column) -> Column:
         return cast(Column, self._shared.setdefault(column, column))
+
+    def _kinds_for(self, values: Sequence[Value]) -> bytes:
+        """The values' kinds column, by the sequence of their types: the types of a poll
+        repeat like its metric names, and a tuple of them is looked up in a third of the
+        time it takes to classify them (a 2,674-sample poll: 40 against 130 us)."""
+        types = tuple(map(type, values))
+        kinds = self._kinds.get(types)
+        if kinds is None:
+            kinds = self._kinds[types] = kinds_of(types)
+        return kinds
 
     def _share_labels(
         self, column: tuple[dict[str, str], ...], previous: PollColumns | None
@@ -143,19 +155,22 @@ class ColumnStore:
     def prune(self, in_use: Iterable[PollColumns]) -> None:
         """Forget shared columns no poll holds any more (called by the owner after a poll
         replaced another; costs a pass over the polls only when the table has grown)."""
-        if max(len(self._shared), len(self._shared_labels)) <= self._prune_above:
+        if max(len(self._shared), len(self._shared_labels), len(self._kinds)) <= self._prune_above:
             return
         wanted: dict[int, Hashable] = {}
+        kinds: set[int] = set()
         labels: dict[int, tuple[dict[str, str], ...]] = {}
         for poll in in_use:
             wanted[id(poll.metrics)] = poll.metrics
             wanted[id(poll.units)] = poll.units
             labels[id(poll.labels)] = poll.labels
             if isinstance(poll.values, PackedValues):
-                wanted[id(poll.values.kinds)] = poll.values.kinds
+                kinds.add(id(poll.values.kinds))
         self._shared = {column: column for column in wanted.values()}
+        self._kinds = {types: k for types, k in self._kinds.items() if id(k) in kinds}
         self._shared_labels = {hash(tuple(map(id, c))): c for c in labels.values()}
-        self._prune_above = max(64, 2 * len(self._shared), 2 * len(self._shared_labels))
+        held = max(len(self._shared), len(self._shared_labels), len(self._kinds))
+        self._prune_above = max(64, 2 * held)
 
 
 def _same_dicts(held: tuple[dict[str, str], ...], column: tuple[dict[str, str], ...]) -> bool:

@@ -13,7 +13,7 @@ the metric names. Reading back gives values equal and of the same type as those 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, repeat
 from operator import call
 from typing import cast
@@ -48,12 +48,18 @@ class PackedValues:
         return map(call, map(nexts.__getitem__, self.kinds))
 
 
+def kinds_of(types: Iterable[type]) -> bytes:
+    """The kinds column of values of these types."""
+    return bytes(map(_KIND.get, types, repeat(OTHER)))
+
+
 def pack(
-    values: Sequence[Value], share: Callable[[bytes], bytes]
+    values: Sequence[Value], kinds_for: Callable[[Sequence[Value]], bytes] | None = None
 ) -> PackedValues | tuple[Value, ...]:
-    """`values` packed (`share` gives the kinds column already held, if equal), or as a tuple
-    when an int does not fit int64 (a Counter64 past 2^63: rare enough to keep as it is)."""
-    kinds = bytes(map(_KIND.get, map(type, values), repeat(OTHER)))
+    """`values` packed, or as a tuple when an int does not fit int64 (a Counter64 past
+    2^63: rare enough to keep as it is). `kinds_for` gives their kinds column (the store's
+    shares and remembers them); by default it is made afresh."""
+    kinds = kinds_of(map(type, values)) if kinds_for is None else kinds_for(values)
     try:
         # (from lists: an array made from an iterator keeps spare room for growing)
         ints = array("q", cast(list[int], list(compress(values, kinds.translate(_INTS)))))
@@ -61,4 +67,4 @@ def pack(
         return tuple(values)
     floats = array("d", cast(list[float], list(compress(values, kinds.translate(_FLOATS)))))
     others = tuple(compress(values, kinds.translate(_OTHERS)))
-    return PackedValues(share(kinds), floats, ints, others)
+    return PackedValues(kinds, floats, ints, others)

@@ -242,6 +242,15 @@ def test_label_columns_no_poll_holds_are_not_kept() -> None:
     assert [s.labels for s in new.values()] == [{"n": "499"}]
 
 
+def test_kinds_of_value_sequences_no_poll_holds_are_not_kept() -> None:
+    new = LatestReadings()
+    for n in range(1, 300):  # a device whose poll has another shape every time
+        samples = [Sample("d", f"m{i}", 1 if i % 2 else 0.5, {}, None, 1.0) for i in range(n)]
+        new.record_poll("d", 0, samples, up=True)
+    assert len(new._store._kinds) <= 128
+    assert [s.value for s in new.values()][:3] == [0.5, 1, 0.5]
+
+
 def test_a_label_changed_on_a_poll_of_the_same_length_reads_back_changed() -> None:
     new, plain = LatestReadings(), PlainLatest()
     for alias in ("spare", "uplink"):
