@@ -140,8 +140,11 @@ class LineEncoder:
         self.tags_for = tags_for
         self.max_series = max_series
         self._metrics: dict[str, tuple[str, str]] = {}
-        # device → labels items → escaped tag text (a device's entries go when its tags do)
-        self._tag_texts: dict[str, dict[tuple[tuple[str, str], ...], str]] = {}
+        # device → labels as one flat tuple (the names, then the values: its length says
+        # where they part) → escaped tag text (a device's entries go when its tags do). A
+        # port's three labels as a tuple of pairs were four tuples, 300 bytes a row kept for
+        # every device; flat, 100.
+        self._tag_texts: dict[str, dict[tuple[str, ...], str]] = {}
         self._tag_count = 0
         self._device_tags: dict[str, Mapping[str, str]] = {}
         self._used: set[str] = set()  # devices encoded since the last refresh
@@ -188,7 +191,7 @@ class LineEncoder:
         texts = self._tag_texts.get(device)
         if texts is None:
             texts = self._tag_texts[device] = {}
-        key = tuple(labels.items())
+        key = (*labels, *labels.values())
         text = texts.get(key)
         if text is None:
             if self._tag_count >= self.max_series:

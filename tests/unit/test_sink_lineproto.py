@@ -153,6 +153,11 @@ def test_encoder_with_a_cache_matches_encoding_each_sample_alone() -> None:
     samples = [Sample(d, m, 1.5, shared, ts=TS) for d in ("sw1", "sw2") for m in ("a", "b.c")]
     samples += [Sample("sw1", "a", 2, {"ifName": f"p {i}"}, ts=TS) for i in range(30)]
     samples += [Sample("sw2", "x.y", "OL", {}, ts=TS), Sample("sw2", "x.y", 3, {}, ts=TS)]
+    # the cache's key is the names then the values, flat: label sets that share names and
+    # values in other places must not meet there
+    for other in ({"ifName": "1", "ifIndex": "Gi1/0/1"}, {"ifIndex": "1", "ifName": "Gi1/0/1"},
+                  {"ifName": "Gi1/0/1"}, {"ifName": "Gi1/0/1", "1": "ifIndex"}):  # fmt: skip
+        samples += [Sample("sw1", "a", 1.5, dict(other), ts=TS)]
     tags = {"sw1": {"site": "s,1"}, "sw2": {"kind": "switch"}}
     for bound in (4, 1000):
         encoder = LineEncoder(tags.__getitem__, max_series=bound)
