@@ -5,6 +5,7 @@ their compiled plan, which yields the same samples."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 
 from core.sample import NO_LABELS, Sample
@@ -26,12 +27,16 @@ SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 # of a dict per switch kept alongside). The trap receiver labels a linkDown/linkUp with
 # them, so the trap updates the very series the poll writes (and a fault opened by the trap
 # is cleared by the poll, or the other way round).
-_INTERFACE_LABELS: dict[str, dict[str, dict[str, str]] | TableMemory] = {}
+# Weak: a device's entry is the counter memory of the probe that polls it, so it goes with
+# that probe (a device removed at a reload), and a reload's new probe replaces it at its
+# first poll.
+_INTERFACE_LABELS: weakref.WeakValueDictionary[str, CounterRates] = weakref.WeakValueDictionary()
 
 
 def interface_labels(device: str, if_index: str) -> dict[str, str] | None:
     """The labels of interface `if_index` of `device` as last polled, or None."""
-    held = _INTERFACE_LABELS.get(device)
+    rates = _INTERFACE_LABELS.get(device)
+    held = rates.interfaces if rates is not None else None
     if isinstance(held, TableMemory):
         found = next((r.labels for r in held.rows if r.labels.get("ifIndex") == if_index), None)
     else:
@@ -78,7 +83,8 @@ def add_table(
     totals: dict[str, list[float]] = {t.of: [] for t in table.totals}
     interfaces: dict[str, dict[str, str]] | None = None
     if table.index == "ifIndex":
-        interfaces = _INTERFACE_LABELS[builder.device] = {}
+        interfaces = builder.rates.interfaces = {}
+        _INTERFACE_LABELS[builder.device] = builder.rates
     for index in sorted(rows):
         row = rows[index]
         if not metric_columns & row.keys():
@@ -222,7 +228,8 @@ def build_samples(
                 continue
             memory = add_planned_table(builder, plan, (profile.name, position), columns, scalars)
             if plan.interfaces:
-                _INTERFACE_LABELS[device] = memory
+                rates.interfaces = memory
+                _INTERFACE_LABELS[device] = rates
     rates.forget_unseen()
     if out_of_bounds is not None:
         out_of_bounds += builder.out_of_bounds

@@ -96,6 +96,9 @@ class CounterRates:
         self._poll = 0
         # table identity → its rows; rows not read in a poll are dropped after it
         self.rows: dict[Hashable, TableMemory] = {}
+        # the interface table's labels as last polled, for the trap receiver
+        # (probes/snmp/mapping.py's interface_labels): ifIndex → labels, or the table's rows
+        self.interfaces: dict[str, dict[str, str]] | TableMemory | None = None
 
     @property
     def poll(self) -> int:

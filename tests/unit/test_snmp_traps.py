@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 
@@ -150,7 +151,8 @@ def test_the_lookup_callback_names_unmapped_sources() -> None:
 async def test_a_link_trap_updates_the_series_the_poll_writes() -> None:
     session = FakeAgentSession.from_recording(shared_fixture("snmp", "ios_2960x.snmprec"))
     settings = SnmpSettings(type="snmp", address="192.0.2.1", profile=["if-mib"])
-    polled = await SnmpProbe("core-sw2", settings, session=session).poll(1000.0)
+    probe = SnmpProbe("core-sw2", settings, session=session)  # the daemon keeps its probes
+    polled = await probe.poll(1000.0)
     (port,) = [
         s for s in polled if s.metric == "ifOperStatus" and s.labels.get("ifIndex") == "10101"
     ]
@@ -179,6 +181,28 @@ async def test_a_port_gone_from_the_poll_is_no_longer_labelled_as_polled() -> No
     assert interface_labels("core-sw4", "10101") is None
     assert interface_labels("core-sw4", "10102") is not None
     assert interface_labels("core-sw5", "10102") is None  # a device never polled
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+async def test_a_device_removed_at_a_reload_leaves_no_port_labels_behind(
+    compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The labels are the polling probe's: a reload that drops the device drops them (they
+    held the interface table's row memory), and a reload's new probe takes over."""
+    if not compiled:
+        monkeypatch.setattr("probes.snmp.mapping.plan_for", lambda table: None)
+    session = FakeAgentSession.from_recording(shared_fixture("snmp", "ios_2960x.snmprec"))
+    settings = SnmpSettings(type="snmp", address="192.0.2.1", profile=["if-mib"])
+    old = SnmpProbe("core-sw6", settings, session=session)
+    await old.poll(1000.0)
+    new = SnmpProbe("core-sw6", settings, session=session)
+    await new.poll(1060.0)
+    del old
+    gc.collect()
+    assert interface_labels("core-sw6", "10101") is not None  # the new probe's
+    del new
+    gc.collect()
+    assert interface_labels("core-sw6", "10101") is None
 
 
 def test_link_up_with_fewer_varbinds_clears_the_series_its_link_down_opened() -> None:
