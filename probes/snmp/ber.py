@@ -395,37 +395,36 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
     return out
 
 
+def _length_at(data: bytes, pos: int) -> tuple[int, int]:
+    """(where the contents start, their length) of the TLV whose tag is at `pos`, its length
+    in the short form (one byte) or the long one."""
+    length = data[pos + 1]
+    if length < 0x80:
+        return pos + 2, length
+    count = length & 0x7F
+    return pos + 2 + count, int.from_bytes(data[pos + 2 : pos + 2 + count], "big")
+
+
 def _decode_varbind(data: bytes, pos: int, end: int, out: list[Varbind]) -> int:
     """Decode the varbind at `pos` into `out`, checking every header, and remember its head
     when it can be (see `_HEADS`). Returns where the next varbind starts."""
     begin = pos
     from_bytes = int.from_bytes
-    short = True  # all three lengths short-form
     # SEQUENCE { name, value }
     if data[pos] != 0x30:
         raise BerError(f"varbind at byte {pos} is not a SEQUENCE")
-    length = data[pos + 1]
-    if length < 0x80:
-        pos += 2
-    else:
-        short = False
-        count = length & 0x7F
-        length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
-        pos += 2 + count
+    start, length = _length_at(data, pos)
+    short = start == pos + 2  # all three lengths short-form: the head can be remembered
+    pos = start
     vb_end = pos + length
     if vb_end > end:
         raise BerError(f"varbind at byte {pos} runs past the end")
     # name
     if data[pos] != OBJECT_IDENTIFIER:
         raise BerError(f"varbind name at byte {pos} is not an OID")
-    length = data[pos + 1]
-    if length < 0x80:
-        pos += 2
-    else:
-        short = False
-        count = length & 0x7F
-        length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
-        pos += 2 + count
+    start, length = _length_at(data, pos)
+    short = short and start == pos + 2
+    pos = start
     oid: Oid
     try:
         oid = decode_oid_body(data[pos : pos + length])
@@ -436,14 +435,9 @@ def _decode_varbind(data: bytes, pos: int, end: int, out: list[Varbind]) -> int:
     if pos + 2 > vb_end:
         raise BerError(f"varbind value at byte {pos} is missing")
     tag = data[pos]
-    length = data[pos + 1]
-    if length < 0x80:
-        pos += 2
-    else:
-        short = False
-        count = length & 0x7F
-        length = from_bytes(data[pos + 2 : pos + 2 + count], "big")
-        pos += 2 + count
+    start, length = _length_at(data, pos)
+    short = short and start == pos + 2
+    pos = start
     if pos + length != vb_end:
         raise BerError(f"varbind value at byte {pos} has a bad length")
     value: VarValue
