@@ -110,10 +110,9 @@ class InfluxWriter:
             async with session.post(
                 f"{self._url}?{self._query}", data=body, headers=self._headers
             ) as response:
+                detail = await response.read()  # read whole: the connection can be used again
                 if response.status < 300:
-                    await response.read()  # so the connection can be used again
                     return
-                detail = await response.read()
                 raise classify_status(
                     response.status,
                     response.reason,
