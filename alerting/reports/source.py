@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alerting.reports.monthly import WEBSITE_METRICS
+from alerting.reports.availability import WEBSITE_METRICS
 from alerting.store import AuditEntry, Breach, Incident, Occurrence, Survey, TicketStore
 
 OPENING = frozenset({"opened", "reopened"})
