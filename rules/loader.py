@@ -1,7 +1,5 @@
-"""Loading and validating rule files (DESIGN.md §6).
-
-(Over 400 lines on purpose: it is the one parser of the rule-file format, each key with its
-error text; splitting it by key would scatter the format over several files.)
+"""Loading and validating rule files (DESIGN.md §6): the files, their groups and rules, and
+how a rule's keys go together; each key's own value is read by rule_fields.py.
 
 Every error of every file is collected before anything is raised, so an admin fixes a file in
 one pass; each reads `file:line:col: group, rule: message`. Nothing is half-loaded: either the
@@ -15,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.durations import parse_duration
 from core.wording import did_you_mean
 from core.yamlsource import (
     ConfigError,
@@ -26,11 +23,35 @@ from core.yamlsource import (
     locate,
     yaml_files_in,
 )
-from inventory.model import KINDS, Inventory, Selector
-from rules.conditions import Condition, ConditionError, parse_condition
-from rules.expression import Expression, ExpressionError, is_expression, parse_expression
-from rules.model import CRITICALITY, LANGUAGES, Flapping, Rule, RuleSet
-from rules.template import Template, TemplateError, parse_template
+from inventory.model import Inventory
+from rules.model import Rule, RuleSet
+from rules.rule_fields import (
+    CRITICALITY_KEY,
+    FLAPPING_KEYS,
+    SELECT_KEYS,
+    read_condition,
+    read_duration,
+    read_flapping,
+    read_level,
+    read_levels,
+    read_metric,
+    read_selector,
+    read_summary,
+    read_where,
+)
+
+# SELECT_KEYS, FLAPPING_KEYS and CRITICALITY_KEY live with their readers in rule_fields.py;
+# they stay importable from here, where they were first.
+__all__ = [
+    "CRITICALITY_KEY",
+    "FILE_KEYS",
+    "FLAPPING_KEYS",
+    "GROUP_KEYS",
+    "RULE_KEYS",
+    "SELECT_KEYS",
+    "load_rules",
+    "rule_files",
+]
 
 FILE_KEYS = ("groups",)
 GROUP_KEYS = ("name", "rules")
@@ -53,11 +74,6 @@ RULE_KEYS = (
     "runbook",
     "custom",
 )
-SELECT_KEYS = ("kind", "site", "id", "tags", "labels")
-FLAPPING_KEYS = ("opens", "window", "settle")
-CRITICALITY_KEY = "device.criticality"
-_METRIC = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-_RATE = re.compile(r"rate\(\s*([^()\s]+)\s*\)")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]*")
 
 
@@ -210,33 +226,33 @@ class _FileParser:
         elif not _NAME.fullmatch(name):
             err("name", f"rule name {name!r} may use only letters, digits and _ . : -")
 
-        metric, rate, expression = self.metric(raw.get("metric"), err)
-        selector = self.selector(raw.get("select"), err)
-        where = self.where(raw.get("where"), err)
-        levels = self.levels(raw.get("levels"), err)
-        absent_s = self.duration(raw, "absent", err)
+        metric, rate, expression = read_metric(raw.get("metric"), err)
+        selector = read_selector(raw.get("select"), err, self.inventory)
+        where = read_where(raw.get("where"), err)
+        levels = read_levels(raw.get("levels"), err)
+        absent_s = read_duration(raw, "absent", err)
         if absent_s == 0:  # every device would be "silent" between any two samples
             err("absent", "'absent' must be longer than 0s")
         if "levels" not in raw and "absent" not in raw:
             err(None, "a rule needs 'levels' or 'absent' (or both)")
-        clear = self.condition(raw, "clear", err)
+        clear = read_condition(raw, "clear", err)
         if clear is not None and not levels and "levels" not in raw:
             # (levels written but wrong are reported themselves; no second, unrelated error)
             err("clear", "'clear' needs 'levels'")
-        absent_level = self.level_value(raw, "absent_level", err)
+        absent_level = read_level(raw, "absent_level", err)
         if "absent_level" in raw and absent_s is None:
             err("absent_level", "'absent_level' needs 'absent'")
-        escalate_s = self.duration(raw, "escalate", err)
+        escalate_s = read_duration(raw, "escalate", err)
         if escalate_s == 0:
             err("escalate", "'escalate' must be longer than 0s")
-        stale_s = self.duration(raw, "stale", err)
+        stale_s = read_duration(raw, "stale", err)
         if stale_s == 0:
             err("stale", "'stale' must be longer than 0s")
-        for_s = self.duration(raw, "for", err) or 0.0
-        clear_for_s = self.duration(raw, "clear_for", err) or 0.0
-        hold = self.duration(raw, "hold", err)
-        flapping = self.flapping(raw, err)
-        summary = self.summary(raw.get("summary"), "summary" in raw, err)
+        for_s = read_duration(raw, "for", err) or 0.0
+        clear_for_s = read_duration(raw, "clear_for", err) or 0.0
+        hold = read_duration(raw, "hold", err)
+        flapping = read_flapping(raw, err)
+        summary = read_summary(raw.get("summary"), "summary" in raw, err)
         runbook = raw.get("runbook")
         if runbook is not None and not isinstance(runbook, str):
             err("runbook", "'runbook' must be text")
@@ -271,229 +287,3 @@ class _FileParser:
             line=pos[0],
             col=pos[1],
         )
-
-    def metric(self, raw: Any, err: Any) -> tuple[str | None, bool, Expression | None]:
-        if raw is None:
-            err(None, "missing 'metric'")
-            return None, False, None
-        if not isinstance(raw, str):
-            err("metric", "'metric' must be a metric name such as ambient.temperature")
-            return None, False, None
-        text = raw.strip()
-        if is_expression(text):
-            try:
-                expression = parse_expression(text)
-            except ExpressionError as exc:
-                err("metric", f"bad metric expression {raw!r}: {exc}")
-                return None, False, None
-            return expression.metrics[0], False, expression
-        m = _RATE.fullmatch(text)
-        name, rate = (m.group(1), True) if m else (text, False)
-        if not _METRIC.fullmatch(name):
-            err(
-                "metric",
-                f"bad metric {raw!r}: write a metric name (ambient.temperature) or rate(name)",
-            )
-            return None, False, None
-        return name, rate, None
-
-    def selector(self, raw: Any, err: Any) -> Selector:
-        if raw is None:
-            return Selector()
-        if not isinstance(raw, LineDict):
-            err("select", "'select' must be a mapping (kind, site, id, tags, labels)")
-            return Selector()
-        for key in raw:
-            if key not in SELECT_KEYS:
-                err(
-                    ["select", key],
-                    f"select: unknown key {key!r}{did_you_mean(key, SELECT_KEYS)}"
-                    f" (known: {', '.join(SELECT_KEYS)})",
-                )
-        values: dict[str, tuple[str, ...]] = {}
-        for key in ("kind", "site", "id", "tags"):
-            if key in raw:
-                got = _strings(raw[key])
-                if got is None:
-                    err(["select", key], f"select.{key}: expected a name or a list of names")
-                    got = ()
-                values[key] = got
-        for kind in values.get("kind", ()):
-            if kind not in KINDS:
-                err(
-                    ["select", "kind"],
-                    f"select.kind: unknown kind {kind!r} (known: {', '.join(KINDS)})",
-                )
-        if self.inventory is not None and self.inventory.sites:
-            for site in values.get("site", ()):
-                if site not in self.inventory.sites:
-                    err(["select", "site"], f"select.site: unknown site {site!r}")
-        labels: tuple[tuple[str, str], ...] = ()
-        if "labels" in raw:
-            lab = raw["labels"]
-            if not isinstance(lab, LineDict) or not all(
-                isinstance(v, str | int | float) for v in lab.values()
-            ):
-                err(
-                    ["select", "labels"],
-                    "select.labels: expected a mapping of label names to values",
-                )
-            else:
-                labels = tuple(sorted((k, str(v)) for k, v in lab.items()))
-        return Selector(
-            kind=values.get("kind", ()),
-            site=values.get("site", ()),
-            id=values.get("id", ()),
-            tags=values.get("tags", ()),
-            labels=labels,
-        )
-
-    def where(self, raw: Any, err: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        if raw is None:
-            return ()
-        if not isinstance(raw, LineDict):
-            err("where", "'where' must map sample label names to globs, e.g. {ifName: 'Gi1/0/4*'}")
-            return ()
-        out = []
-        for key, value in raw.items():
-            globs = _strings(value)
-            if not globs:
-                err(["where", key], f"where.{key}: expected a glob or a list of globs")
-                continue
-            out.append((key, globs))
-        return tuple(sorted(out))
-
-    def levels(self, raw: Any, err: Any) -> tuple[tuple[int, Condition], ...]:
-        if raw is None:
-            return ()
-        if not isinstance(raw, LineDict) or not raw:
-            err(
-                "levels", "'levels' must map a level (1, 2, 3 or device.criticality) to a condition"
-            )
-            return ()
-        out: list[tuple[int, Condition]] = []
-        for key, text in raw.items():
-            level = _level_key(key)
-            if level is None:
-                err(
-                    ["levels", key],
-                    f"levels: unknown level {key!r} (1 = severe, 2, 3 = minor, or device.criticality)",
-                )
-                continue
-            if not isinstance(text, str | int | float) or isinstance(text, bool):
-                err(["levels", key], f"levels.{key}: expected a condition such as '> 30'")
-                continue
-            try:
-                out.append((level, parse_condition(text)))
-            except ConditionError as exc:
-                err(["levels", key], f"levels.{key}: bad condition {text!r}: {exc}")
-        # Numbered levels most severe first; the inventory-driven level is tried last.
-        out.sort(key=lambda item: item[0] if item[0] != CRITICALITY else 99)
-        return tuple(out)
-
-    def condition(self, raw: LineDict, key: str, err: Any) -> Condition | None:
-        if key not in raw:
-            return None
-        text = raw[key]
-        if not isinstance(text, str | int | float) or isinstance(text, bool):
-            err(key, f"'{key}' must be a condition such as '< 26'")
-            return None
-        try:
-            return parse_condition(text)
-        except ConditionError as exc:
-            err(key, f"{key}: bad condition {text!r}: {exc}")
-            return None
-
-    def duration(self, raw: LineDict, key: str, err: Any) -> float | None:
-        if key not in raw:
-            return None
-        try:
-            return parse_duration(raw[key])
-        except (ValueError, TypeError) as exc:
-            err(key, f"{key}: {exc}")
-            return None
-
-    def level_value(self, raw: LineDict, key: str, err: Any) -> int:
-        if key not in raw:
-            return CRITICALITY
-        level = _level_key(raw[key])
-        if level is None:
-            err(key, f"{key}: expected 1, 2, 3 or device.criticality")
-            return CRITICALITY
-        return level
-
-    def flapping(self, raw: LineDict, err: Any) -> Flapping | None:
-        value = raw.get("flapping")
-        if "flapping" not in raw or value is True:
-            return Flapping()
-        if value is False or value == "off":
-            return None
-        if not isinstance(value, LineDict):
-            err("flapping", "'flapping' must be off or a mapping (opens, window, settle)")
-            return Flapping()
-        for key in value:
-            if key not in FLAPPING_KEYS:
-                err(
-                    ["flapping", key],
-                    f"flapping: unknown key {key!r} (known: opens, window, settle)",
-                )
-        default = Flapping()
-        opens = value.get("opens", default.opens)
-        if not isinstance(opens, int) or isinstance(opens, bool) or opens < 2:
-            err("flapping", "flapping.opens must be a whole number of at least 2")
-            opens = default.opens
-        window = self.duration(value, "window", err)
-        settle = self.duration(value, "settle", err)
-        return Flapping(
-            opens=opens,
-            window=default.window if window is None else window,
-            settle=default.settle if settle is None else settle,
-        )
-
-    def summary(self, raw: Any, given: bool, err: Any) -> dict[str, Template]:
-        if not given:
-            return {
-                "en": parse_template("{device.name}: {rule} ({metric} = {value})"),
-                "zh": parse_template("{device.name}：{rule}（{metric} = {value}）"),
-            }
-        if isinstance(raw, str):
-            raw = {"en": raw}
-        if not isinstance(raw, LineDict | dict) or not raw:
-            err("summary", "'summary' must map a language (zh, en) to a template")
-            return {}
-        out = {}
-        for lang, text in raw.items():
-            if lang not in LANGUAGES:
-                err(
-                    ["summary", lang],
-                    f"summary: unknown language {lang!r} (known: {', '.join(LANGUAGES)})",
-                )
-                continue
-            if not isinstance(text, str):
-                err(["summary", lang], f"summary.{lang}: expected text")
-                continue
-            try:
-                out[lang] = parse_template(text)
-            except TemplateError as exc:
-                err(["summary", lang], f"summary.{lang}: {exc}")
-        for lang in LANGUAGES:  # a rule written in one language still speaks both
-            if lang not in out and out:
-                out[lang] = next(iter(out.values()))
-        return out
-
-
-def _strings(value: Any) -> tuple[str, ...] | None:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    return None
-
-
-def _level_key(key: Any) -> int | None:
-    text = str(key).strip()
-    if text == CRITICALITY_KEY:
-        return CRITICALITY
-    if text in ("1", "2", "3"):
-        return int(text)
-    return None
