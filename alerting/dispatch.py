@@ -335,10 +335,12 @@ class Dispatcher:
 
     # ------------------------------------------------------------ clocks (every tick)
 
-    async def run_clocks(self, now: float, shards: list[str] | None = None) -> None:
+    async def run_clocks(self, now: float, shards: list[str] | None = None) -> list[Incident]:
         """`shards`: only the incidents of these (the shards this collector holds, when
-        several share the store; "*" is the desk's, with the planned-work notices)."""
-        for incident in await self.store.active(shards):
+        several share the store; "*" is the desk's, with the planned-work notices). Returns
+        the active incidents as read before the clocks ran (clockplan.py plans from them)."""
+        active = await self.store.active(shards)
+        for incident in active:
             if incident.quiet:
                 continue
             if sla.promotion_due(incident, self.config.promote_after, now):
@@ -379,6 +381,7 @@ class Dispatcher:
         await incidents.close_resolved(self.store, now, self.config.reopen_window, shards)
         if shards is None or "*" in shards:
             await self.announce(now)
+        return active
 
     async def check_sla(self, incident: Incident, now: float) -> None:
         for clock in sla.breaches(incident, self.config.sla_for(incident.level), now):

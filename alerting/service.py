@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from alerting import acklink, desk, incidents
+from alerting import acklink, clockplan, desk, incidents
 from alerting.chat import callbacks
 from alerting.chat.channel import Inbound, Reply
 from alerting.chat.listeners import Listeners
@@ -39,6 +39,7 @@ from alerting.notifiers.sms import SmsNotifier
 from alerting.outbox import Outbox
 from alerting.pipeline.dedup import dedup_key
 from alerting.store import (
+    ActiveState,
     Conflict,
     Incident,
     StoreError,
@@ -109,6 +110,9 @@ class AlertService:
         self._listeners = Listeners(self)
         self.redrawer = Redrawer(self)  # cards showing an incident acted on elsewhere
         self._acks_seen: set[tuple[int, float]] | None = None  # (id, acknowledged_at)
+        # when the tick and the recheck next read the store (alerting/clockplan.py)
+        self._looks = clockplan.Looks()
+        self._rechecks = clockplan.Looks()
 
     @classmethod
     async def open(
@@ -224,19 +228,35 @@ class AlertService:
 
     async def recheck(self, firing: Callable[[], Sequence[Fault]]) -> list[Change]:
         """Look again at incidents resolved by hand (or accepted until now): `firing` gives
-        the faults the rules find now (called only when there is something to look at)."""
+        the faults the rules find now (called only when there is something to look at).
+        The store is read when this process changed it, when an acceptance ends, and at
+        least every STORE_LOOK_SECONDS (a hand-resolve by the CLI or another collector)."""
+        now = self.clock()
+        changes = self.store.changes
+        if not self._rechecks.due(now, changes):
+            return []
+        changed, wake = await self._recheck(firing, now)
+        self._rechecks.looked(now, changes, wake)
+        return changed
+
+    async def _recheck(
+        self, firing: Callable[[], Sequence[Fault]], now: float
+    ) -> tuple[list[Change], float]:
+        """The changes, and when to look next."""
+        wake = now + clockplan.STORE_LOOK_SECONDS
         pending = await self.store.to_recheck()
         held = self.shards() if self.shards else None
         if held is not None:
             # only the shards this collector evaluates: another's rules are not ours to ask
             pending = [i for i in pending if i.shard in held]
         if not pending:
-            return []
-        now = self.clock()
+            return [], wake
         by_key = {f.key: f for f in firing() if f.firing}
         changes = []
         async with self.store.transaction():
             for incident in pending:
+                if incident.accepted_until is not None and incident.accepted_until > now:
+                    wake = min(wake, incident.accepted_until)  # desk.recheck waits for it
                 change = await desk.recheck(
                     self.store,
                     incident,
@@ -254,16 +274,25 @@ class AlertService:
                         "incident %s reopened: its condition still holds after a hand-resolve",
                         change.incident.id,
                     )
-        return changes
+        return changes, wake
 
     # ------------------------------------------------------------ the clock
 
     async def tick(self) -> int:
-        """Run the clocks, then deliver what is due. Returns messages sent."""
+        """Run the clocks, then deliver what is due. Returns messages sent.
+
+        Called every second, it reads the store only when something can be due
+        (alerting/clockplan.py): a clock or a queued notification planned for now, a write
+        through this process's store since the last look, the shards held changing, or
+        STORE_LOOK_SECONDS since the last look (for what other writers did)."""
         self._listeners.keep_running()
         now = self.clock()
+        shards = self.shards() if self.shards else None
+        changes = self.store.changes
+        if not self._looks.due(now, changes, shards):
+            return 0
         async with self.store.transaction():
-            await self.dispatch.run_clocks(now, self.shards() if self.shards else None)
+            incidents_read = await self.dispatch.run_clocks(now, shards)
         sent = 0
         if self._delivery is not None and self._delivery.done():
             self._finished_delivery(self._delivery)
@@ -282,7 +311,10 @@ class AlertService:
                 pass  # still sending; the next tick starts another round once it is done
             if self._delivery.done():
                 await self._close_retired()
-        await self._refresh_counts()
+        outbox_due = await self._refresh_counts()
+        wake = clockplan.next_look(incidents_read, outbox_due, self.config, now)
+        self._looks.looked(now, changes, wake, shards)
+        self._rechecks.soon()  # the daemon's recheck follows: one read of the store per look
         return sent
 
     @staticmethod
@@ -297,14 +329,16 @@ class AlertService:
         elif error is not None:
             log.error("alert delivery failed", exc_info=error)
 
-    async def _refresh_counts(self) -> None:
-        self._counts = await self.store.outbox_counts()
-        active = await self.store.active()
+    async def _refresh_counts(self) -> float | None:
+        """The figures for /metrics; returns when the earliest pending notification is due."""
+        self._counts, outbox_due = await self.store.outbox_summary()
+        active = await self.store.active_states()
         self._log_outside_acks(active)
         self._counts["incidents_open"] = sum(1 for i in active if i.state == "open")
         self._counts["incidents_acknowledged"] = sum(1 for i in active if i.state == "acknowledged")
+        return outbox_due
 
-    def _log_outside_acks(self, active: Sequence[Incident]) -> None:
+    def _log_outside_acks(self, active: Sequence[ActiveState]) -> None:
         """Acknowledgements made outside this daemon (the CLI writes the store directly, or a
         peer collector's API) are logged when the daemon first sees them, so the journal tells
         the whole story of an incident. The first look only learns what is already there."""
@@ -433,6 +467,7 @@ class AlertService:
         stats = self.outbox.stats
         self.outbox = Outbox(self.store, notifiers, config, self.dispatch.tz)
         self.outbox.stats = stats
+        self._looks.soon()  # other tiers, reminders, SLA targets: plan them again
 
     async def _close_retired(self) -> None:
         retired, self._retired = self._retired, []

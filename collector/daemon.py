@@ -130,6 +130,9 @@ class Daemon:
         self.cluster: ClusterRole | None = None  # with a PostgreSQL store (docs/scale.md)
         self.outage: OutageBuffer | None = None
         self._store_down = False
+        # the tick's own timers (monotonic seconds of the last file watch, state save, ping)
+        self._last_watch = self._last_save = self._last_watchdog = 0.0
+        self._watchdog: float | None = None  # half of systemd's WatchdogSec, when armed
 
     def request_stop(self) -> None:
         """Stop as SIGTERM would (for a caller running the daemon in its own process)."""
@@ -371,58 +374,63 @@ class Daemon:
             log.error("reading history not written: %s", exc)
 
     async def _loop(self) -> None:
-        assert self.engine is not None and self.alerts is not None
-        watchdog = self._sd.watchdog_interval()
-        last_save = last_watchdog = last_watch = self.clock.monotonic()
+        self._watchdog = self._sd.watchdog_interval()
+        self._last_save = self._last_watchdog = self._last_watch = self.clock.monotonic()
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(TICK_SECONDS):
                     await self._stop.wait()
             if self._stop.is_set():
                 break
-            if self.clock.monotonic() - last_watch >= WATCH_SECONDS:
-                last_watch = self.clock.monotonic()
-                if self._files_changed() and not self._reload.is_set():
-                    log.info("configuration files changed; reloading")
-                    await self.reload(confirmed=False)
-            if self._reload.is_set():  # SIGHUP: the admin asked, so whatever it removes counts
-                self._reload.clear()
-                await self.reload()
-            now = self.clock.now()
-            own: list[Sample] = []
-            for sink in self.sinks:
-                own.extend(sink.own_samples(now))
-            if own:
-                self._observe(own, now)
-            self._load_maintenance()
-            fired = self.engine.tick(now)
-            if fired:
-                self.faults.put_nowait(fired)
-            try:
-                await self.alerts.tick()
-                if self._store_down:
-                    log.info("ticket store reachable again")
-                self._store_down = False
-                await self.alerts.recheck(functools.partial(self.engine.firing, now))
-            except Fenced as exc:  # lost a lease while paused or cut off: nothing was written
-                log.warning("%s", exc)
-                if self.cluster is not None:
-                    await self.cluster.fenced()
-            except Unavailable as exc:  # said once per outage, not every second
-                if not self._store_down:
-                    log.error("ticket store unreachable; escalation waits for it: %s", exc)
-                self._store_down = True
-            except Exception:  # a bug in one tick must not stop monitoring
-                log.exception("alerting tick failed")
-            await self._run_reports(now)
-            await self._flush_history(now)
-            mono = self.clock.monotonic()
-            if mono - last_save >= STATE_SAVE_SECONDS:
-                self._save_state()
-                last_save = mono
-            if watchdog is not None and mono - last_watchdog >= watchdog:
-                self._sd.send(watchdog=1, status=self.status_line())
-                last_watchdog = mono
+            await self.tick()
+
+    async def tick(self) -> None:
+        """The once-a-second work: file watch and reloads, the rules' timers, alerting's
+        clocks and outbox, reports, history, the rule state and systemd's watchdog."""
+        assert self.engine is not None and self.alerts is not None
+        if self.clock.monotonic() - self._last_watch >= WATCH_SECONDS:
+            self._last_watch = self.clock.monotonic()
+            if self._files_changed() and not self._reload.is_set():
+                log.info("configuration files changed; reloading")
+                await self.reload(confirmed=False)
+        if self._reload.is_set():  # SIGHUP: the admin asked, so whatever it removes counts
+            self._reload.clear()
+            await self.reload()
+        now = self.clock.now()
+        own: list[Sample] = []
+        for sink in self.sinks:
+            own.extend(sink.own_samples(now))
+        if own:
+            self._observe(own, now)
+        self._load_maintenance()
+        fired = self.engine.tick(now)
+        if fired:
+            self.faults.put_nowait(fired)
+        try:
+            await self.alerts.tick()
+            if self._store_down:
+                log.info("ticket store reachable again")
+            self._store_down = False
+            await self.alerts.recheck(functools.partial(self.engine.firing, now))
+        except Fenced as exc:  # lost a lease while paused or cut off: nothing was written
+            log.warning("%s", exc)
+            if self.cluster is not None:
+                await self.cluster.fenced()
+        except Unavailable as exc:  # said once per outage, not every second
+            if not self._store_down:
+                log.error("ticket store unreachable; escalation waits for it: %s", exc)
+            self._store_down = True
+        except Exception:  # a bug in one tick must not stop monitoring
+            log.exception("alerting tick failed")
+        await self._run_reports(now)
+        await self._flush_history(now)
+        mono = self.clock.monotonic()
+        if mono - self._last_save >= STATE_SAVE_SECONDS:
+            self._save_state()
+            self._last_save = mono
+        if self._watchdog is not None and mono - self._last_watchdog >= self._watchdog:
+            self._sd.send(watchdog=1, status=self.status_line())
+            self._last_watchdog = mono
 
     def _watched(self, inventory: Inventory) -> Inventory:
         return self.cluster.watched(inventory) if self.cluster is not None else inventory

@@ -112,6 +112,17 @@ class Incident:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+@dataclass(frozen=True)
+class ActiveState:
+    """What the daemon's tick needs of an open or acknowledged incident for its counts and to
+    notice acknowledgements made elsewhere (much less to read than a whole `Incident`)."""
+
+    id: int
+    state: str
+    acknowledged_at: float | None
+    acknowledged_by: str | None
+
+
 JSON_COLUMNS = frozenset({"labels", "summary", "value"})
 BOOL_COLUMNS = frozenset({"stale", "recheck"})
 INCIDENT_COLUMNS = tuple(f.name for f in fields(Incident))

@@ -241,7 +241,9 @@ class PostgresStore(SqlStore):
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
         async with self._conn() as conn:
             cur = await self._run(conn, sql, params)
-            return int(cur.rowcount)
+            changed = int(cur.rowcount)
+        self.changes += max(0, changed)  # -1: a statement that changes no row
+        return changed
 
     # ------------------------------------------------------------ claimed sending
 

@@ -21,6 +21,7 @@ from alerting.store.kb_sql import KbQueries
 from alerting.store.model import (
     INCIDENT_COLUMNS,
     OCCURRENCE_MIRROR,
+    ActiveState,
     AuditEntry,
     Breach,
     Incident,
@@ -47,6 +48,9 @@ class SqlStore(DeskQueries, KbQueries, ABC):
     url: str
     #: the collector that acts through this store, written to the audit log and outbox
     collector: str | None = None
+    #: rows written through this store object (this process) so far: the daemon's tick reads
+    #: the store again as soon as it moves (alerting/clockplan.py)
+    changes: int = 0
 
     # ------------------------------------------------------------ what a backend supplies
 
@@ -77,6 +81,7 @@ class SqlStore(DeskQueries, KbQueries, ABC):
     async def _insert(self, sql: str, params: Sequence[Any]) -> int:
         row = await self._one(sql + " RETURNING id", params)
         assert row is not None
+        self.changes += 1
         return int(row["id"])
 
     async def rows(self, table: str, order: str = "") -> AsyncIterator[Row]:
@@ -137,6 +142,17 @@ class SqlStore(DeskQueries, KbQueries, ABC):
             sql += f" AND shard IN ({','.join('?' * len(chosen))})"
             params.extend(chosen)
         return [incident_from(r) for r in await self._all(sql + " ORDER BY id", params)]
+
+    async def active_states(self) -> list[ActiveState]:
+        """Every open and acknowledged incident, just its state and acknowledgement."""
+        rows = await self._all(
+            f"SELECT id, state, acknowledged_at, acknowledged_by FROM incidents WHERE {_ACTIVE}"
+            " ORDER BY id"
+        )
+        return [
+            ActiveState(r["id"], r["state"], r["acknowledged_at"], r["acknowledged_by"])
+            for r in rows
+        ]
 
     async def active_near(self, device: str, site: str | None) -> list[Incident]:
         """Open incidents of a device (or, with `site`, of its site too): inhibit candidates."""
@@ -461,8 +477,17 @@ class SqlStore(DeskQueries, KbQueries, ABC):
             )
 
     async def outbox_counts(self) -> dict[str, int]:
-        rows = await self._all("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
-        return {r["state"]: int(r["n"]) for r in rows}
+        return (await self.outbox_summary())[0]
+
+    async def outbox_summary(self) -> tuple[dict[str, int], float | None]:
+        """The outbox's rows per state, and when the earliest pending one is due (None: no
+        pending row), in one query."""
+        rows = await self._all(
+            "SELECT state, COUNT(*) AS n, MIN(due) AS due FROM outbox GROUP BY state"
+        )
+        counts = {r["state"]: int(r["n"]) for r in rows}
+        due = [float(r["due"]) for r in rows if r["state"] == "pending" and r["due"] is not None]
+        return counts, (due[0] if due else None)
 
     async def sent_log(self, incident_id: int | None = None) -> list[dict[str, Any]]:
         if incident_id is None:

@@ -143,6 +143,8 @@ class SqliteStore(SqlStore):
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
             async with self._db.execute(sql, params) as cur:
-                return int(cur.rowcount)
+                changed = int(cur.rowcount)
         except sqlite3.IntegrityError as exc:
             raise Conflict(str(exc)) from exc
+        self.changes += max(0, changed)  # -1: a statement that changes no row
+        return changed
