@@ -148,6 +148,9 @@ class ReadingHistory:
             self._series[(row[1], row[2], row[3])] = Series(row[0], row[1], row[2], labels, row[4])
         # (series key) → slot → [sum, low, high, n]; only this process's unwritten minutes
         self._pending: dict[tuple[str, str, str], dict[int, list[float]]] = {}
+        # the earliest interval in _pending: the daemon flushes every second, and until that
+        # interval is over there is nothing to write (so `flush` need not walk 1,000 series)
+        self._oldest_slot: int | None = None
         self._units: dict[tuple[str, str, str], str | None] = {}
         self.dropped_series = 0
         self.points_written = 0
@@ -205,6 +208,8 @@ class ReadingHistory:
             acc = self._pending.setdefault(key, {}).get(slot)
             if acc is None:
                 self._pending[key][slot] = [value, value, value, 1.0]
+                if self._oldest_slot is None or slot < self._oldest_slot:
+                    self._oldest_slot = slot
             else:
                 acc[0] += value
                 acc[1] = min(acc[1], value)
@@ -217,13 +222,21 @@ class ReadingHistory:
         prune old points once an hour. Returns points written."""
         step = max(1, int(self.settings.resolution))
         current = int(now) // step * step
+        prune = now - self._last_prune >= PRUNE_EVERY
+        finished = self._oldest_slot is not None and (everything or self._oldest_slot < current)
+        if not finished and not prune:
+            return 0
         batch: list[tuple[tuple[str, str, str], int, list[float]]] = []
+        oldest: int | None = None
         for key, slots in list(self._pending.items()):
             for slot in [s for s in slots if everything or s < current]:
                 batch.append((key, slot, slots.pop(slot)))
-            if not slots:
+            if slots:
+                first = min(slots)
+                oldest = first if oldest is None or first < oldest else oldest
+            else:
                 del self._pending[key]
-        prune = now - self._last_prune >= PRUNE_EVERY
+        self._oldest_slot = oldest
         if prune:
             self._last_prune = now
         if not batch and not prune:

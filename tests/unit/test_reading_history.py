@@ -124,3 +124,19 @@ async def test_a_full_history_counts_every_reading_it_cannot_keep(tmp_path: Path
     assert (point.mean, point.low, point.high) == (2.0, 1.0, 3.0)
     assert history.series_of("sw9") == []
     history.close()
+
+
+async def test_flushed_every_second_each_minute_is_written_once_it_is_over(tmp_path: Path) -> None:
+    history = ReadingHistory(tmp_path / "readings.db", HistorySettings())
+    history.record([temp(20.0, T0 + 5, "inlet")])
+    history.record([temp(25.0, T0 + 65, "outlet")])  # another series, one minute later
+    written = {}
+    for second in range(1, 181):  # the daemon's tick
+        if second == 70:
+            history.record([temp(21.0, T0 + 70, "inlet")])
+        count = await history.flush(T0 + second)
+        if count:
+            written[second] = count
+    # the inlet's first minute at 1:00; the outlet's and the inlet's second minute at 2:00
+    assert written == {60: 1, 120: 2}
+    history.close()
