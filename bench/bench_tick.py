@@ -1,6 +1,7 @@
 """Benchmark of the daemon's once-a-second tick: what it costs in CPU when nothing happens.
 
     .venv/bin/python bench/bench_tick.py [--devices 1000] [--ticks 600] [--incidents 0,5,50]
+                                         [--postgres]
 
 The real `Daemon.tick` (collector/daemon.py) in this process, on a virtual clock that moves one
 second a tick: the bench daemon's files (bench/daemon_parts.py: N switches, the example rules,
@@ -13,7 +14,9 @@ aiosqlite's worker thread runs the ticket store's queries, another thread writes
 history), of its main thread, and of each part of the tick in the main thread
 (`time.thread_time` around the daemon's own calls: the other threads' share cannot be told
 apart by part); then, in a second run, the same for only what the tick asks of alerting
-(AlertService.tick and .recheck)."""
+(AlertService.tick and .recheck). With --postgres, that again on a PostgreSQL 15 store
+(tests/fixtures/postgres.py, durable), with the server's CPU beside it (its postmaster and
+backends, from /proc, in 10 ms steps)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -45,6 +49,7 @@ from rules.fault import Fault, FaultState, fault_key
 T0 = 1_764_648_000.0  # 2025-12-02 04:00 UTC, a Tuesday
 PORTS = 24
 POLL_EVERY = 60  # virtual seconds between two rounds of samples
+Store = tuple[str, str | None]  # a ticket store's URL and password
 
 
 class VirtualClock:
@@ -93,8 +98,11 @@ def faults(count: int, ts: float) -> list[Fault]:
     ]
 
 
-async def prepared(work: Path, devices: int, clock: VirtualClock) -> Daemon:
-    """A daemon with what its tick uses (Daemon.run's start, without poller, API or signals)."""
+async def prepared(
+    work: Path, devices: int, clock: VirtualClock, store: Store | None = None
+) -> Daemon:
+    """A daemon with what its tick uses (Daemon.run's start, without poller, API or signals);
+    its ticket store is `store`'s URL and password when given, else the config's SQLite."""
     addresses = [f"127.1.{i // 250}.{i % 250 + 1}" for i in range(devices)]
     path = write_daemon_config(work, addresses, 60, 0, None, None, api=False)
     daemon = Daemon(path, clock)
@@ -106,8 +114,9 @@ async def prepared(work: Path, devices: int, clock: VirtualClock) -> Daemon:
     daemon._files_seen = files_signature(watched_files(config))
     daemon.engine = Engine(loaded.ruleset, loaded.inventory)
     daemon._load_maintenance()
+    url, password = store if store is not None else (config.store, None)
     daemon.alerts = await AlertService.open(
-        config.alerting, config.store, loaded.inventory, loaded.credentials, clock.now
+        config.alerting, url, loaded.inventory, loaded.credentials, clock.now, password=password
     )
     daemon.reports = ReportScheduler(config.state_dir / "reports")
     if config.history.enabled:
@@ -149,13 +158,21 @@ class Parts:
         setattr(owner, name, timed)
 
 
-async def run(devices: int, ticks: int, incidents: int, alone: bool) -> tuple[float, float]:
+async def run(
+    devices: int,
+    ticks: int,
+    incidents: int,
+    alone: bool,
+    store: Store | None = None,
+    server: int | None = None,
+) -> tuple[float, float, float]:
     """CPU per tick of the whole process and of its main thread, over `ticks` ticks of the
     daemon (or, `alone`, of only what its tick asks of alerting: the alert service's tick and
-    its recheck of hand-resolved incidents), with the parts of the daemon's tick printed."""
+    its recheck of hand-resolved incidents), with the parts of the daemon's tick printed; and
+    of the PostgreSQL server whose postmaster is `server`, if given."""
     clock = VirtualClock()
     with tempfile.TemporaryDirectory() as tmp:
-        daemon = await prepared(Path(tmp), devices, clock)
+        daemon = await prepared(Path(tmp), devices, clock, store)
         assert daemon.alerts is not None and daemon.engine is not None
         engine, alerts = daemon.engine, daemon.alerts
         daemon._evaluate(poll_round(devices, clock.now()), clock.now())
@@ -174,6 +191,7 @@ async def run(devices: int, ticks: int, incidents: int, alone: bool) -> tuple[fl
                 parts.wrap(daemon, name, name)
             parts.wrap(engine, "tick", "engine.tick")
         cpu = thread = 0.0
+        server_started = server_cpu(server) if server is not None else 0.0
         for n in range(ticks):
             clock.t += 1
             if n % POLL_EVERY == 0:
@@ -187,22 +205,56 @@ async def run(devices: int, ticks: int, incidents: int, alone: bool) -> tuple[fl
                 await daemon.tick()
             cpu += time.process_time() - started
             thread += time.thread_time() - started_thread
+        served = server_cpu(server) - server_started if server is not None else 0.0
         await alerts.close()
         if daemon.history is not None:
             daemon.history.close()
     for label, seconds in sorted(parts.cpu.items(), key=lambda kv: -kv[1]):
         print(f"    {label:18s} {seconds / ticks * 1e3:7.3f} ms (main thread)")
-    return cpu / ticks, thread / ticks
+    return cpu / ticks, thread / ticks, served / ticks
 
 
-async def main(devices: int, ticks: int, incidents: list[int]) -> None:
+def server_cpu(postmaster: int) -> float:
+    """CPU seconds so far of a PostgreSQL server: the postmaster and its children (the
+    backends serving the pool's connections, which stay open)."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(entry) == postmaster or int(fields[1]) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def main(devices: int, ticks: int, incidents: list[int], postgres: bool) -> None:
     print(f"devices={devices} ticks={ticks} (virtual seconds)")
     for count in incidents:
         print(f"incidents open: {count}")
-        cpu, thread = await run(devices, ticks, count, alone=False)
+        cpu, thread, _ = await run(devices, ticks, count, alone=False)
         print(f"  daemon tick: {cpu * 1e3:.3f} ms CPU ({thread * 1e3:.3f} ms main thread)")
-        cpu, thread = await run(devices, ticks, count, alone=True)
+        cpu, thread, _ = await run(devices, ticks, count, alone=True)
         print(f"  alerting alone: {cpu * 1e3:.3f} ms CPU ({thread * 1e3:.3f} ms main thread)")
+    if not postgres:
+        return
+    from tests.fixtures.postgres import PG_PASSWORD, PostgresServer
+
+    server = PostgresServer(durable=True)
+    try:
+        assert server.proc is not None
+        for count in incidents:
+            store = (server.url(server.create_database()), PG_PASSWORD)
+            cpu, _, spent = await run(devices, ticks, count, True, store, server.proc.pid)
+            print(
+                f"PostgreSQL, incidents open: {count}: alerting alone {cpu * 1e3:.3f} ms CPU"
+                f" per tick in the daemon, {spent * 1e3:.3f} ms in the server"
+            )
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":
@@ -210,7 +262,11 @@ if __name__ == "__main__":
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--ticks", type=int, default=600)
     parser.add_argument("--incidents", default="0,5,50", help="comma-separated counts")
+    parser.add_argument(
+        "--postgres", action="store_true", help="also alerting alone on a PostgreSQL store"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     gctune.tune()  # the daemon's garbage-collector settings
-    asyncio.run(main(args.devices, args.ticks, [int(n) for n in args.incidents.split(",")]))
+    counts = [int(n) for n in args.incidents.split(",")]
+    asyncio.run(main(args.devices, args.ticks, counts, args.postgres))
