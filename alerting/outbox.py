@@ -58,6 +58,11 @@ class Outbox:
         # accepted by their channel, not yet recorded in the store (it was away): never resent
         self._unrecorded: list[tuple[list[OutboxItem], float]] = []
 
+    @property
+    def unrecorded(self) -> bool:
+        """Messages a channel took while the store was away wait to be recorded."""
+        return bool(self._unrecorded)
+
     def language_of(self, notifier: str) -> str:
         try:
             entry = self.config.notifier(notifier)

@@ -293,29 +293,39 @@ class AlertService:
             return 0
         async with self.store.transaction():
             incidents_read = await self.dispatch.run_clocks(now, shards)
-        sent = 0
+        self._counts, outbox_due = await self.store.outbox_summary()
+        sent = await self._deliver(now, outbox_due)
         if self._delivery is not None and self._delivery.done():
-            self._finished_delivery(self._delivery)
-        if self._delivery is None or self._delivery.done():
-            # a channel that hangs (a blackholed SMTP server) must not hold up the daemon's
-            # tick: delivery runs as its own task, and a tick waits for it only so long
-            self._delivery = asyncio.create_task(self.outbox.deliver(now), name="alert-outbox")
-            try:
-                if self.delivery_budget is None:
-                    sent = await asyncio.shield(self._delivery)
-                else:
-                    sent = await asyncio.wait_for(
-                        asyncio.shield(self._delivery), self.delivery_budget
-                    )
-            except TimeoutError:
-                pass  # still sending; the next tick starts another round once it is done
-            if self._delivery.done():
-                await self._close_retired()
-        outbox_due = await self._refresh_counts()
+            # a round ran: the figures after it, and the next due (a retry's backoff)
+            self._counts, outbox_due = await self.store.outbox_summary()
+        # one box holds every shard: the clocks' read has every open incident already
+        states = incidents_read if shards is None else await self.store.active_states()
+        self._count_incidents(states)
         wake = clockplan.next_look(incidents_read, outbox_due, self.config, now)
         self._looks.looked(now, changes, wake, shards)
         self._rechecks.soon()  # the daemon's recheck follows: one read of the store per look
         return sent
+
+    async def _deliver(self, now: float, outbox_due: float | None) -> int:
+        """Start a delivery round when a notification is due at `now` (or one sent while the
+        store was away waits to be recorded) and none is running; wait for it a while."""
+        if self._delivery is not None:
+            if not self._delivery.done():
+                return 0  # still sending; a later look starts another round once it is done
+            self._finished_delivery(self._delivery)
+            self._delivery = None
+        await self._close_retired()  # no round runs: the channels a reload replaced can go
+        if not self.outbox.unrecorded and (outbox_due is None or outbox_due > now):
+            return 0
+        # a channel that hangs (a blackholed SMTP server) must not hold up the daemon's tick:
+        # delivery runs as its own task, and a tick waits for it only so long
+        self._delivery = asyncio.create_task(self.outbox.deliver(now), name="alert-outbox")
+        try:
+            if self.delivery_budget is None:
+                return await asyncio.shield(self._delivery)
+            return await asyncio.wait_for(asyncio.shield(self._delivery), self.delivery_budget)
+        except TimeoutError:
+            return 0  # still sending
 
     @staticmethod
     def _finished_delivery(task: asyncio.Task[int]) -> None:
@@ -329,16 +339,13 @@ class AlertService:
         elif error is not None:
             log.error("alert delivery failed", exc_info=error)
 
-    async def _refresh_counts(self) -> float | None:
-        """The figures for /metrics; returns when the earliest pending notification is due."""
-        self._counts, outbox_due = await self.store.outbox_summary()
-        active = await self.store.active_states()
+    def _count_incidents(self, active: Sequence[Incident | ActiveState]) -> None:
+        """The open and acknowledged incidents for /metrics, from a look's read of them."""
         self._log_outside_acks(active)
         self._counts["incidents_open"] = sum(1 for i in active if i.state == "open")
         self._counts["incidents_acknowledged"] = sum(1 for i in active if i.state == "acknowledged")
-        return outbox_due
 
-    def _log_outside_acks(self, active: Sequence[ActiveState]) -> None:
+    def _log_outside_acks(self, active: Sequence[Incident | ActiveState]) -> None:
         """Acknowledgements made outside this daemon (the CLI writes the store directly, or a
         peer collector's API) are logged when the daemon first sees them, so the journal tells
         the whole story of an incident. The first look only learns what is already there."""

@@ -190,6 +190,7 @@ async def run(
             for name in ("_save_state", "_files_changed", "_load_maintenance"):
                 parts.wrap(daemon, name, name)
             parts.wrap(engine, "tick", "engine.tick")
+        statements = count_statements(alerts.store)
         cpu = thread = 0.0
         server_started = server_cpu(server) if server is not None else 0.0
         for n in range(ticks):
@@ -211,7 +212,26 @@ async def run(
             daemon.history.close()
     for label, seconds in sorted(parts.cpu.items(), key=lambda kv: -kv[1]):
         print(f"    {label:18s} {seconds / ticks * 1e3:7.3f} ms (main thread)")
+    if statements:
+        print(f"    ticket store: {len(statements) / ticks:.2f} SQL statements per tick")
     return cpu / ticks, thread / ticks, served / ticks
+
+
+def count_statements(store: object) -> list[str]:
+    """Every statement a SQLite ticket store sends to SQLite from now on, BEGIN and COMMIT
+    included (each is a round trip to aiosqlite's thread); nothing for PostgreSQL."""
+    seen: list[str] = []
+    db = getattr(store, "_db", None)
+    if db is None:
+        return seen
+    inner = db.execute
+
+    def counted(sql: str, *args: Any) -> Any:
+        seen.append(sql)
+        return inner(sql, *args)
+
+    db.execute = counted
+    return seen
 
 
 def server_cpu(postmaster: int) -> float:
