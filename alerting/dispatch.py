@@ -60,6 +60,9 @@ class Dispatcher:
         self.credentials = credentials
         self.clock = clock
         self._quiet_noted: set[tuple[int, str]] = set()  # audit "not told" once per reason
+        # breaches the store answered "recorded already" (committed: kept whatever happens to
+        # the asking transaction): not asked again at every look while the incident is open
+        self._breaches_known: set[tuple[int, int, str, int]] = set()
 
     # ------------------------------------------------------------ facts for messages
 
@@ -340,6 +343,8 @@ class Dispatcher:
         several share the store; "*" is the desk's, with the planned-work notices). Returns
         the active incidents as read before the clocks ran (clockplan.py plans from them)."""
         active = await self.store.active(shards)
+        ids = {i.id for i in active}
+        self._breaches_known = {k for k in self._breaches_known if k[0] in ids}
         for incident in active:
             if incident.quiet:
                 continue
@@ -385,9 +390,13 @@ class Dispatcher:
 
     async def check_sla(self, incident: Incident, now: float) -> None:
         for clock in sla.breaches(incident, self.config.sla_for(incident.level), now):
+            key = (incident.id, incident.occurrences, clock.clock, clock.level)
+            if key in self._breaches_known:
+                continue
             if not await self.store.record_breach(
                 incident.id, clock.clock, clock.level, clock.due, now, incident.occurrences
             ):
+                self._breaches_known.add(key)
                 continue
             await self.store.audit(
                 incident.id,

@@ -322,3 +322,22 @@ def test_next_look_is_never_later_than_the_bound() -> None:
     config = cfg(Path("/nonexistent"))
     assert clockplan.next_look([], None, config, T0) == T0 + STORE_LOOK_SECONDS
     assert clockplan.next_look([], T0 + 2, config, T0) == T0 + 2
+
+
+async def test_a_breached_clock_is_recorded_once_and_not_asked_again_at_every_look(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock, cfg(tmp_path))
+    try:
+        await svc.handle([fault(level=1)])
+        await svc.tick()
+        queries = count_reads(svc)
+        await tick_for(svc, clock, 20 * 60)  # respond (5 min) and arrive (10 min) run out
+        assert sorted(b.clock for b in await svc.store.breaches(1)) == ["arrive", "respond"]
+        inserts = sum(q.startswith("INSERT INTO breaches") for q in queries)
+        # each recorded, then asked once more (the answer "recorded already" is remembered);
+        # it was asked again at every look, every second, as long as the incident stayed open
+        assert inserts == 4
+    finally:
+        await svc.close()
