@@ -80,7 +80,9 @@ def add_table(
     where = table.where_oids()
     exclude = table.exclude_oids()
     by_name = {m.name: m for m in table.metrics}
-    totals: dict[str, list[float]] = {t.of: [] for t in table.totals}
+    # int | float, not float: compiled (core/compiled.py), a float-typed value is a C double,
+    # and an int reading would come out as a float (233.0, not 233)
+    totals: dict[str, list[int | float]] = {t.of: [] for t in table.totals}
     interfaces: dict[str, dict[str, str]] | None = None
     if table.index == "ifIndex":
         interfaces = builder.rates.interfaces = {}
@@ -141,14 +143,16 @@ def add_table(
         add_totals(builder, table, totals)
 
 
-def add_totals(builder: SampleBuilder, table: TableSpec, totals: dict[str, list[float]]) -> None:
+def add_totals(
+    builder: SampleBuilder, table: TableSpec, totals: dict[str, list[int | float]]
+) -> None:
     by_name = {m.name: m for m in table.metrics}
     for total in table.totals:
         values = totals.get(total.of)
         if not values:
             continue
         if total.op == "sum":
-            value: float = sum(values)
+            value: int | float = sum(values)
         elif total.op == "max":
             value = max(values)
         else:

@@ -158,6 +158,16 @@ def test_install_check_upgrade_in_place_and_purge(deb: Path, tmp_path: Path) -> 
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.startswith("ok: ")
+    # the hot path runs compiled (docs/compiled.md), and the mypy that compiled it did not ship
+    hot = run(
+        str(APP / "venv/bin/python"),
+        "-I",  # the package's modules, not a checkout's in the working directory
+        "-c",
+        "import probes.snmp.ber, rules.engine; from core.compiled import compiled_modules;"
+        " print(*compiled_modules())",
+    )
+    assert {"probes.snmp.ber", "rules.engine"} <= set(hot.stdout.split()), hot.stderr
+    assert not list((APP / "venv/lib").glob("python3*/site-packages/mypy"))
     verify = run(require_binary("systemd-analyze"), "verify", str(UNIT))
     assert verify.returncode == 0, verify.stdout + verify.stderr
 

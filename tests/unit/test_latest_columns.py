@@ -189,7 +189,8 @@ async def test_many_devices_a_port_removed_traps_and_a_reload_read_back_exactly(
     older = [Sample("sw1", "device.up", 1, {"probe": "snmp"}, None, 1.0)]  # loses to the poll's
     for latest in both:
         latest.record(trap + older)
-        latest.record_poll("sw1", 1, [Sample("sw1", "http.up", True, {}, None, 1_131)], up=True)
+        # (ts is a float, as every clock gives it; the compiled store keeps it as a C double)
+        latest.record_poll("sw1", 1, [Sample("sw1", "http.up", True, {}, None, 1_131.0)], up=True)
     assert_same(new, plain)
     for latest in both:
         latest.keep_devices(["sw1", "sw2"])
