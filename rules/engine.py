@@ -111,6 +111,8 @@ class Engine:
         self._queued: list[Fault] = []
         self._suppressor = Suppressor(inventory, windows)
         self._device_records = snap.DeviceRecords()
+        # the device records of the last snapshot, and the suppressor's version they are of
+        self._devices_saved: tuple[int, dict[str, snap.DeviceRecord]] | None = None
         self._bind(ruleset, inventory)
 
     # -- configuration -------------------------------------------------------------------
@@ -360,8 +362,11 @@ class Engine:
             ]
             if series or b.seen:
                 rules[b.rule.name] = snap.RuleRecord(epoch=b.epoch, seen=b.seen, series=series)
-        devices = self._device_records(self._suppressor.reachability())
-        return snap.Snapshot(now=self._now, devices=devices, rules=rules)
+        version = self._suppressor.version
+        if self._devices_saved is None or self._devices_saved[0] != version:
+            records = self._device_records(self._suppressor.reachability())
+            self._devices_saved = (version, records)
+        return snap.Snapshot(now=self._now, devices=self._devices_saved[1], rules=rules)
 
     def restore(self, saved: snap.Snapshot) -> None:
         """Take back a snapshot (of this or an older rule set: unknown rules and devices are

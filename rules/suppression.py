@@ -35,6 +35,9 @@ class Suppressor:
         self._up: dict[str, bool] = {}  # device → answering (any of its probes answers)
         self._probe_up: dict[str, dict[LabelsKey, bool]] = {}  # device → probe labels → up
         self._back_at: dict[str, float] = {}  # device → when it last came back up
+        #: moves whenever what `reachability()` returns changes (the engine keeps the records
+        #: it saves until then: nearly every save, ten seconds apart, finds nothing changed)
+        self.version = 0
         self._window_list = list(windows)
         self.bind(inventory)
 
@@ -60,9 +63,11 @@ class Suppressor:
         number = as_number(sample.value)
         device = sample.device
         probes = self._probe_up.setdefault(device, {})
-        probes[tuple(sorted(sample.labels.items())) if sample.labels else ()] = (
-            number is not None and number > 0
-        )
+        key = tuple(sorted(sample.labels.items())) if sample.labels else ()
+        answers = number is not None and number > 0
+        if probes.get(key) is not answers:  # up and back_at change only with a probe's answer
+            probes[key] = answers
+            self.version += 1
         up = any(probes.values())
         was = self._up.get(device)
         self._up[device] = up
@@ -97,6 +102,7 @@ class Suppressor:
         }
 
     def restore(self, known: Mapping[str, Reachability]) -> None:
+        self.version += 1
         for device, seen in known.items():
             self._up[device] = seen.up
             if seen.back_at is not None:

@@ -275,3 +275,30 @@ def test_device_records_kept_between_saves_follow_every_change() -> None:
         if number == 1:
             assert got["sw1"] is before["sw1"]  # unchanged: the same record, not a new one
         before = dict(got)
+
+
+def test_snapshots_between_polls_follow_every_change_of_reachability(tmp_path: Path) -> None:
+    """The engine keeps its device records while reachability is unchanged: each snapshot,
+    taken after every step, is what an engine that never saved before would write then."""
+    steps = [
+        [s("core-sw1", "device.up", 1, probe="snmp"), s("ups1", "device.up", 1, probe="nut")],
+        [s("core-sw1", "device.up", 1, probe="snmp")],  # nothing changes
+        [s("core-sw1", "device.up", 0, probe="snmp")],  # down
+        [s("core-sw1", "device.up", 0, probe="snmp")],
+        [s("core-sw1", "device.up", 1, probe="snmp")],  # back: back_at
+        [s("core-sw1", "device.up", 1, probe="ping")],  # a second probe
+        [s("ups1", "device.up", 0, probe="nut")],
+    ]
+    kept = _engine(tmp_path)
+    for number, samples in enumerate(steps):
+        t = T + 10 * number
+        feed(kept, t, *samples)
+        fresh = _engine(tmp_path)
+        for earlier, done in enumerate(steps[: number + 1]):
+            feed(fresh, T + 10 * earlier, *done)
+        assert kept.snapshot().model_dump_json() == fresh.snapshot().model_dump_json(), number
+    restored = _engine(tmp_path)
+    feed(restored, T, *steps[0])
+    restored.snapshot()  # keeps the records of this state
+    restored.restore(kept.snapshot())
+    assert restored.snapshot().devices == kept.snapshot().devices
