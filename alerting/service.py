@@ -498,7 +498,9 @@ class AlertService:
             await self.store.close()
 
     def stats(self) -> dict[str, float]:
-        """Figures for /metrics (store counts as of the last tick)."""
+        """Figures for /metrics (store counts as of the tick's last look at the store: while it
+        answers, at most STORE_LOOK_SECONDS old, and fresh at the tick after this process
+        wrote to it)."""
         counts = self._counts
         return {
             "alert_outbox_pending": float(counts.get("pending", 0)),
