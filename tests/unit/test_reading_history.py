@@ -126,6 +126,23 @@ async def test_a_full_history_counts_every_reading_it_cannot_keep(tmp_path: Path
     history.close()
 
 
+async def test_a_shut_out_poll_is_counted_as_the_reading_by_reading_path_counts(
+    tmp_path: Path,
+) -> None:
+    """A full history counts a whole poll of a device without series at once; the same
+    readings in a batch that also holds a kept series go one by one: the same count."""
+    history = ReadingHistory(tmp_path / "readings.db", HistorySettings(max_series=1))
+    history.record([temp(1.0, T0)])
+    values: list[float | int | bool | str] = [1, True, 2.5, math.nan, -math.inf, "up", 0.0, False]
+    poll = [Sample("sw1", f"m{i}", v, {}, None, T0) for i, v in enumerate(values)]
+    history.record(poll)
+    assert history.dropped_series == 5
+    history.record([*poll, temp(2.0, T0 + 1)])
+    assert history.dropped_series == 10
+    assert [s.device for s in history.series_of("sw1")] == []
+    history.close()
+
+
 async def test_flushed_every_second_each_minute_is_written_once_it_is_over(tmp_path: Path) -> None:
     history = ReadingHistory(tmp_path / "readings.db", HistorySettings())
     history.record([temp(20.0, T0 + 5, "inlet")])
