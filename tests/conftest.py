@@ -8,16 +8,11 @@ import importlib
 import pytest
 
 from core.compiled import stale
+from tests.fixtures.compiled_list import listed_modules
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    import tomllib
-    from pathlib import Path
-
-    listed = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
-    names = [
-        p.removesuffix(".py").replace("/", ".") for p in listed["tool"]["roomwatch"]["compiled"]
-    ]
+    names = listed_modules()
     for name in names:
         importlib.import_module(name)
     edited = stale(names)

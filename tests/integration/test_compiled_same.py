@@ -9,26 +9,19 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.fixtures.compiled_list import listed_modules
 from tests.fixtures.peers import stop_process
 from tests.fixtures.snmp_peers import Agent, start_snmpsim
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def listed() -> list[str]:
-    table = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    return sorted(
-        p.removesuffix(".py").replace("/", ".") for p in table["tool"]["roomwatch"]["compiled"]
-    )
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +55,7 @@ def test_compiled_and_plain_python_poll_encode_and_grade_every_recording_alike(
     if not compiled["compiled"]:
         pytest.skip("installed as plain Python (ROOMWATCH_COMPILE=0): nothing to compare with")
     # every listed module the replay imports ran compiled
-    assert set(compiled["compiled"]) == set(listed())
+    assert set(compiled["compiled"]) == set(listed_modules())
     # something of every kind to compare: all recordings polled, rates on the later rounds
     assert len(plain["samples"]) > 3_000
     assert any(s["metric"].endswith(".rate") for s in plain["samples"])
