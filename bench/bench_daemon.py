@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -128,6 +129,9 @@ def run(args: argparse.Namespace) -> None:
                 raise SystemExit(
                     f"the daemon's /metrics did not answer; its log ends:\n{tail}"
                 ) from None
+            said = (work / "daemon.log").read_text(errors="replace")
+            how = re.search(r"compiled hot path: [^\n\"]*", said)
+            print(f"daemon: {how.group(0) if how else 'compiled hot path: not said'}", flush=True)
             exporter = None
             if args.exporter and exporter_bin:
                 exporter_config(work / "snmp.yml")

@@ -58,6 +58,7 @@ from collector.sdnotify import Notifier
 from collector.sinks import Sink
 from collector.sinks.factory import build_sinks
 from collector.storeconn import store_password
+from core.compiled import log_how_it_runs
 from core.hostport import host_of
 from core.sample import Sample
 from inventory import ConfigError
@@ -303,6 +304,7 @@ class Daemon:
             jitter=config.collector.jitter,
         )
         self.scheduler.set_probes(build_probes(self._watched(loaded.inventory)))
+        log_how_it_runs(log)  # (the probes' modules are loaded by now)
         if config.collector.concurrency is None:
             log.info(
                 "collector concurrency sized from the inventory",

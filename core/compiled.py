@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -91,3 +92,21 @@ def stale(names: Sequence[str] | None = None) -> list[str]:
         except FileNotFoundError:
             continue  # installed without sources: nothing to be out of date with
     return out
+
+
+def log_how_it_runs(log: logging.Logger) -> None:
+    """Say which modules run compiled (those loaded by now: call it once the probes are
+    built), and warn of any whose source was edited after it was compiled."""
+    names = compiled_modules()
+    if names:
+        log.info("compiled hot path: %d modules (mypyc)", len(names))
+    else:
+        why = f"{PLAIN_ENV} is set" if plain_python_asked() else "none compiled"
+        log.info("compiled hot path: plain Python (%s)", why)
+    for source in stale(names):
+        log.warning(
+            "%s was edited after it was compiled: the daemon runs the old compiled code"
+            " (run .ci/setup to compile it again, or set %s=1)",
+            source,
+            PLAIN_ENV,
+        )

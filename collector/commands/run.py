@@ -48,31 +48,11 @@ def loop_factory(choice: str) -> tuple[LoopFactory | None, str]:
     return uvloop.new_event_loop, f"uvloop {version('uvloop')}"
 
 
-def _say_compiled() -> None:
-    """Which modules run compiled (loaded by now: the daemon's imports are), and any whose
-    source was edited after it was compiled: that edit is not what runs."""
-    from core.compiled import compiled_modules, plain_python_asked, stale
-
-    names = compiled_modules()
-    if names:
-        log.info("compiled hot path: %d modules (mypyc)", len(names))
-    else:
-        why = "ROOMWATCH_PLAIN_PYTHON is set" if plain_python_asked() else "none compiled"
-        log.info("compiled hot path: plain Python (%s)", why)
-    for source in stale(names):
-        log.warning(
-            "%s was edited after it was compiled: the daemon runs the old compiled code"
-            " (run .ci/setup to compile it again, or set ROOMWATCH_PLAIN_PYTHON=1)",
-            source,
-        )
-
-
 def _run(args: argparse.Namespace) -> int:
     from collector.daemon import Daemon  # the whole daemon only for this command
 
     setup_logging(args.log_level)
     factory, name = loop_factory(args.event_loop)
     log.info("event loop: %s", name)
-    _say_compiled()
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(Daemon(args.config).run())

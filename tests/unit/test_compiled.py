@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.commands import run as run_command
 from core import compiled
-from core.compiled import compiled_modules, stale
+from core.compiled import compiled_modules, log_how_it_runs, stale
 
 REPO = Path(__file__).resolve().parents[2]
 SUFFIX = ".cpython-311-x86_64-linux-gnu.so"
@@ -72,7 +71,7 @@ def test_the_daemon_says_how_its_hot_path_runs_and_warns_of_an_edited_one(
     source = fake_compiled(tmp_path, monkeypatch, "rules.fake_hot")
     os.utime(source.with_name(f"fake_hot{SUFFIX}"), (1_000.0, 1_000.0))
     with caplog.at_level(logging.INFO, logger="roomwatch"):
-        run_command._say_compiled()
+        log_how_it_runs(logging.getLogger("roomwatch"))
     said = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("compiled hot path: ") and m.endswith(" modules (mypyc)") for m in said)
     (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -86,7 +85,7 @@ def test_nothing_compiled_is_said_as_plain_python(
     monkeypatch.setattr("core.compiled.compiled_modules", list)
     monkeypatch.setenv("ROOMWATCH_PLAIN_PYTHON", "1")
     with caplog.at_level(logging.INFO, logger="roomwatch"):
-        run_command._say_compiled()
+        log_how_it_runs(logging.getLogger("roomwatch"))
     assert [r.getMessage() for r in caplog.records] == [
         "compiled hot path: plain Python (ROOMWATCH_PLAIN_PYTHON is set)"
     ]
