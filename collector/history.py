@@ -195,9 +195,7 @@ class ReadingHistory:
         for sample in samples:
             if sample.device != device:
                 device = sample.device
-                shut_out = not self._per_device.get(device) and (
-                    len(self._series) + len(self._pending) >= self.settings.max_series
-                )
+                shut_out = self._shut_out(device)
             value = numeric(sample.value)
             if value is None:
                 continue
@@ -237,15 +235,17 @@ class ReadingHistory:
                 acc[3] += 1
             self._units[key] = sample.unit
 
-    def _shut_out_poll(self, samples: Sequence[Sample]) -> bool:
-        """Whether these are one device's samples, a device with no series while the
-        history is full: none of them can be kept."""
-        device = samples[0].device
-        return (
-            not self._per_device.get(device)
-            and len(self._series) + len(self._pending) >= self.settings.max_series
-            and list(map(_device, samples)).count(device) == len(samples)
+    def _shut_out(self, device: str) -> bool:
+        """Whether the history is full and `device` has no series in it: none of its
+        readings can be kept."""
+        return not self._per_device.get(device) and (
+            len(self._series) + len(self._pending) >= self.settings.max_series
         )
+
+    def _shut_out_poll(self, samples: Sequence[Sample]) -> bool:
+        """Whether these are one device's samples, a device `_shut_out`."""
+        device = samples[0].device
+        return self._shut_out(device) and list(map(_device, samples)).count(device) == len(samples)
 
     async def flush(self, now: float, everything: bool = False) -> int:
         """Write the finished intervals (all of them with `everything`, at shutdown) and
