@@ -204,20 +204,26 @@ class Step:
     act: Callable[[Room], None]
 
 
-def _climb(start: float, stop: float, t0: float, every: float, step: float) -> list[Step]:
-    steps = []
-    value, at = start, t0
-    while value <= stop:
-        steps.append(
-            Step(
-                at,
-                f"hall-a inlet temperature {value:.1f} °C",
-                functools.partial(Room.temperature, unit=1, celsius=value),
-            )
+def _climb(schedule: list[tuple[float, float]]) -> list[Step]:
+    return [
+        Step(
+            at,
+            f"hall-a inlet temperature {value:.1f} °C",
+            functools.partial(Room.temperature, unit=1, celsius=value),
         )
-        value += step
-        at += every
-    return steps
+        for at, value in schedule
+    ]
+
+
+# The hall-a inlet, (seconds, °C): about a degree every 5 s, except that it stays above 27
+# (level 3) and at or below 30 for 25 s. The rule wants 10 s at a level on 5 s polls, so level
+# 3 fires by 55 s whatever phase the polls have against the script, and still before 31 °C
+# arrives at 65 s when a loaded box stalls the daemon for ten seconds (tests/unit/
+# test_demo_script.py). With 15 s at level 3, one poll of delay sent it straight to level 2.
+HALL_A_CLIMB: list[tuple[float, float]] = [
+    (25, 25.0), (30, 26.0), (35, 27.0), (40, 28.0), (50, 29.0), (60, 30.0),
+    (65, 31.0), (70, 32.0), (75, 33.0), (80, 35.0), (85, 36.0), (90, 37.0),
+]  # fmt: skip
 
 
 # What happens when: levels 3 → 2 → 1 on the temperature, a port and two UPS units that go
@@ -230,7 +236,7 @@ SCRIPT: list[Step] = sorted(
             "website 'shop' starts failing (HTTP 503)",
             lambda r: r.website("shop", broken=True),
         ),
-        *_climb(25.0, 37.0, 25, 5, 1.0),
+        *_climb(HALL_A_CLIMB),
         Step(35, "UPS A loses mains: on battery", lambda r: r.ups_a(True, 96.0, 1500)),
         Step(50, "UPS A battery 71 %", lambda r: r.ups_a(True, 71.0, 1100)),
         Step(55, "UPS B (serial) loses mains: on battery", lambda r: r.ups_b(True)),
