@@ -12,7 +12,10 @@ Three flavours of the same seven dashboards, because the same reading has three 
                       charge; on InfluxDB 2 through its InfluxQL/DBRP mapping)
 
 The names come from the code that writes them (reading_metrics for Prometheus, lineproto for
-the sink), so a dashboard cannot drift from what the daemon sends."""
+the sink), so a dashboard cannot drift from what the daemon sends.
+
+(Over our modules' 400 lines: about 160 of them are the description of the seven dashboards,
+DASHBOARDS, which reads best whole, next to the rendering it feeds.)"""
 
 from __future__ import annotations
 

@@ -18,6 +18,9 @@ In every mode: tooBig halves the request; noSuchName (v1) and the v2c exceptions
 or drop a scalar as "not there"; a GET batch the agent fails as a whole (genErr, or
 noSuchName without an index) is asked again one OID at a time, and a walk request so failed
 goes on one column at a time.
+
+(Just over our modules' 400 lines: the GET and the walk share the fall-back ladder above and
+its bookkeeping in `Gaps` and `WalkLimits`, which are read, and tested, as one.)
 """
 
 from __future__ import annotations
