@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_tick.py [--devices 1000] [--ticks 600] [--incidents 0,5,50]
                                          [--postgres]
 
-The real `Daemon.tick` (collector/daemon.py) in this process, on a virtual clock that moves one
+The real `Daemon.tick` (collector/daemon_tick.py) in this process, on a virtual clock that moves one
 second a tick: the bench daemon's files (bench/daemon_parts.py: N switches, the example rules,
 a SQLite ticket store, the reading history, a log channel), its rule engine fed one round of
 poll-like samples every 60 virtual seconds (outside the timing, and so is a garbage collection
