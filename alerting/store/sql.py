@@ -3,14 +3,13 @@
 The SQL here is the common dialect of SQLite ≥ 3.35 and PostgreSQL ≥ 12 (`RETURNING`,
 `ON CONFLICT DO NOTHING`, partial indexes), with `?` placeholders that the PostgreSQL backend
 turns into its own. A backend supplies a connection, transactions and the four primitives
-(`_all`, `_one`, `_exec`, `close`); everything an incident, its audit log, problems, notes,
-SLA breaches and the outbox need is a method of `SqlStore`. What a change means (the incident
-lifecycle) lives in `alerting/incidents.py`. (About 430 lines: the one place each query is
-written; splitting it by table would scatter the transactions that span tables.)"""
+(`_all`, `_one`, `_exec`, `close`); everything an incident, its audit log, problems, notes and
+SLA breaches need is a method of `SqlStore`, and its mixins hold the rest: the outbox
+(`outbox_sql.py`), the desk's mail and surveys (`desk_sql.py`), the knowledge base
+(`kb_sql.py`). What a change means (the incident lifecycle) lives in `alerting/incidents.py`."""
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -28,7 +27,6 @@ from alerting.store.model import (
     Note,
     NotFound,
     Occurrence,
-    OutboxItem,
     Problem,
     Row,
     audit_from,
@@ -36,14 +34,14 @@ from alerting.store.model import (
     encode,
     incident_from,
     occurrence_from,
-    outbox_from,
     problem_from,
 )
+from alerting.store.outbox_sql import OutboxQueries
 
 _ACTIVE = "state IN ('open', 'acknowledged')"
 
 
-class SqlStore(DeskQueries, KbQueries, ABC):
+class SqlStore(DeskQueries, KbQueries, OutboxQueries, ABC):
     backend: str
     url: str
     #: the collector that acts through this store, written to the audit log and outbox
@@ -370,133 +368,6 @@ class SqlStore(DeskQueries, KbQueries, ABC):
             "SELECT * FROM incidents WHERE problem_id = ? ORDER BY id", (problem_id,)
         )
         return [incident_from(r) for r in rows]
-
-    # ------------------------------------------------------------ outbox
-
-    async def enqueue(
-        self,
-        *,
-        incident_id: int | None,
-        notifier: str,
-        kind: str,
-        dedup: str,
-        group_key: str,
-        recipients: Mapping[str, Any],
-        payload: Mapping[str, Any],
-        now: float,
-        due: float,
-        shard: str = "",
-    ) -> bool:
-        """Add a notification unless one with the same `dedup` key exists (sent or not)."""
-        return (
-            await self._exec(
-                "INSERT INTO outbox (incident_id, notifier, kind, dedup, group_key,"
-                " recipients, payload, created, due, shard)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (
-                    incident_id,
-                    notifier,
-                    kind,
-                    dedup,
-                    group_key,
-                    dumps(dict(recipients)),
-                    dumps(dict(payload)),
-                    now,
-                    due,
-                    shard,
-                ),
-            )
-            > 0
-        )
-
-    async def due_outbox(
-        self, now: float, limit: int, shards: Iterable[str] | None = None
-    ) -> list[OutboxItem]:
-        """What is due to be sent (of these shards and the desk-wide '' rows, when given).
-        A backend shared by several senders claims the rows it returns (see postgres.py)."""
-        sql = "SELECT * FROM outbox WHERE state = 'pending' AND due <= ?"
-        params: list[Any] = [now]
-        if shards is not None:
-            chosen = ["", *shards]
-            sql += f" AND shard IN ({','.join('?' * len(chosen))})"
-            params.extend(chosen)
-        rows = await self._all(sql + " ORDER BY due, id LIMIT ?", [*params, limit])
-        return [outbox_from(r) for r in rows]
-
-    async def outbox_items(
-        self, incident_id: int | None = None, state: str | None = None
-    ) -> list[OutboxItem]:
-        sql, params = "SELECT * FROM outbox", list[Any]()
-        where = []
-        if incident_id is not None:
-            where.append("incident_id = ?")
-            params.append(incident_id)
-        if state is not None:
-            where.append("state = ?")
-            params.append(state)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        return [outbox_from(r) for r in await self._all(sql + " ORDER BY id", params)]
-
-    async def mark_sent(self, items: Sequence[OutboxItem], now: float) -> None:
-        """The record stage: called only after the channel accepted the message."""
-        for item in items:
-            await self._exec(
-                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
-                " last_error = NULL, claimed_by = NULL, claim_until = NULL, sent_by = ?"
-                " WHERE id = ?",
-                (now, self.collector, item.id),
-            )
-            await self._exec(
-                "INSERT INTO sent_log (outbox_id, incident_id, notifier, kind, recipients, ts)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (
-                    item.id,
-                    item.incident_id,
-                    item.notifier,
-                    item.kind,
-                    json.dumps(item.recipients, ensure_ascii=False, sort_keys=True),
-                    now,
-                ),
-            )
-
-    async def mark_retry(self, items: Sequence[OutboxItem], error: str, due: float) -> None:
-        for item in items:
-            await self._exec(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, due = ?,"
-                " claimed_by = NULL, claim_until = NULL WHERE id = ?",
-                (error, due, item.id),
-            )
-
-    async def mark_failed(self, items: Sequence[OutboxItem], error: str) -> None:
-        for item in items:
-            await self._exec(
-                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?,"
-                " claimed_by = NULL, claim_until = NULL WHERE id = ?",
-                (error, item.id),
-            )
-
-    async def outbox_counts(self) -> dict[str, int]:
-        return (await self.outbox_summary())[0]
-
-    async def outbox_summary(self) -> tuple[dict[str, int], float | None]:
-        """The outbox's rows per state, and when the earliest pending one is due (None: no
-        pending row), in one query."""
-        rows = await self._all(
-            "SELECT state, COUNT(*) AS n, MIN(due) AS due FROM outbox GROUP BY state"
-        )
-        counts = {r["state"]: int(r["n"]) for r in rows}
-        due = [float(r["due"]) for r in rows if r["state"] == "pending" and r["due"] is not None]
-        return counts, (due[0] if due else None)
-
-    async def sent_log(self, incident_id: int | None = None) -> list[dict[str, Any]]:
-        if incident_id is None:
-            rows = await self._all("SELECT * FROM sent_log ORDER BY id")
-        else:
-            rows = await self._all(
-                "SELECT * FROM sent_log WHERE incident_id = ? ORDER BY id", (incident_id,)
-            )
-        return [dict(r) for r in rows]
 
     # ------------------------------------------------------------ copying a desk
 
