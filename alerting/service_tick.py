@@ -81,13 +81,20 @@ class Ticking:
             return 0
         # a channel that hangs (a blackholed SMTP server) must not hold up the daemon's tick:
         # delivery runs as its own task, and a tick waits for it only so long
-        self._delivery = asyncio.create_task(self.outbox.deliver(now), name="alert-outbox")
+        self._delivery = task = asyncio.create_task(self.outbox.deliver(now), name="alert-outbox")
         try:
             if self.delivery_budget is None:
-                return await asyncio.shield(self._delivery)
-            return await asyncio.wait_for(asyncio.shield(self._delivery), self.delivery_budget)
+                return await asyncio.shield(task)
+            return await asyncio.wait_for(asyncio.shield(task), self.delivery_budget)
         except TimeoutError:
             return 0  # still sending
+        except Exception:
+            if task.done():
+                # the round failed while this tick waited: its error goes up to the tick's
+                # caller, which reports it (the daemon's tick); kept here, the next look's
+                # _finished_delivery would report the same failure a second time
+                self._delivery = None
+            raise
 
     @staticmethod
     def _finished_delivery(task: asyncio.Task[int]) -> None:

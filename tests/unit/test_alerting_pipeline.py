@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,48 @@ async def test_hanging_channel_does_not_hold_up_the_tick(tmp_path: Path) -> None
         await svc.tick()
         await svc.tick()
         assert sum(len(m.items) for m in hanging.accepted) == 2
+    finally:
+        await svc.close()
+
+
+class BuggyNotifier(FlakyNotifier):
+    """A channel with a bug: while `down`, its send raises what no channel should (not a
+    DeliveryError), so the delivery round itself fails."""
+
+    async def send(self, message: Message) -> None:
+        self.attempts += 1
+        if self.down:
+            raise RuntimeError("bug in the channel")
+        self.accepted.append(message)
+
+
+@pytest.mark.parametrize("budget", [None, 60.0])
+async def test_a_delivery_round_that_fails_while_the_tick_waits_is_reported_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, budget: float | None
+) -> None:
+    clock = Clock()
+    svc = await service(tmp_path, clock)
+    svc.delivery_budget = budget  # the round ends (fails) while the tick waits for it
+    buggy = BuggyNotifier()
+    _swap(svc, buggy)
+    try:
+        await svc.handle([fault()])
+        with caplog.at_level(logging.DEBUG, logger="roomwatch"):
+            # the failure goes up to the tick's caller, which reports it (the daemon's tick
+            # logs "alerting tick failed" with it): that is its one report
+            with pytest.raises(RuntimeError, match="bug in the channel"):
+                await svc.tick()
+            buggy.down = False
+            clock.advance(1)
+            await svc.tick()  # the next look: a new round, and no second report of the first
+        reported = [
+            r
+            for r in caplog.records
+            if "bug in the channel" in r.getMessage()
+            or (r.exc_info and "bug in the channel" in str(r.exc_info[1]))
+        ]
+        assert reported == []
+        assert buggy.attempts == 2 and len(buggy.accepted) == 1  # the next round sent it
     finally:
         await svc.close()
 
