@@ -6,7 +6,8 @@ its order and every reference still points at the same row), in one transaction 
 target: an interrupted copy leaves nothing behind, and running it again adds nothing (rows
 already there are skipped by id or key). Afterwards the row counts of both sides must agree;
 a target that holds rows of another desk is refused and rolled back. Leases and heartbeats are
-the running collectors' state, not the desk's, and are not copied."""
+the running collectors' state, not the desk's, and are not copied; the outbox's sent tally is
+kept by the target's triggers as the outbox rows arrive."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ TABLES: tuple[tuple[str, str], ...] = (
 
 #: the running collectors' state, not the desk's: not copied
 RUNTIME_TABLES = ("leases", "collectors", "shard_state")
+
+#: kept by the target's own triggers as the rows above arrive: not copied
+DERIVED_TABLES = ("outbox_tally",)
 
 
 class CopyError(StoreError):

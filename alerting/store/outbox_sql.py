@@ -129,10 +129,15 @@ class OutboxQueries:
         return (await self.outbox_summary())[0]
 
     async def outbox_summary(self) -> tuple[dict[str, int], float | None]:
-        """The outbox's rows per state, and when the earliest pending one is due (None: no
-        pending row), in one query."""
+        """The outbox's rows per state (a state with none left out), and when the earliest
+        pending one is due (None: no pending row), in one query. It runs at every look of the
+        tick, so it costs what is pending, not what was ever sent: pending and failed rows are
+        counted through the outbox_pending index (state, due), and the sent ones are the tally
+        the store's triggers keep as rows change state (migration 0007)."""
         rows = await self._all(
-            "SELECT state, COUNT(*) AS n, MIN(due) AS due FROM outbox GROUP BY state"
+            "SELECT state, COUNT(*) AS n, MIN(due) AS due FROM outbox"
+            " WHERE state IN ('pending', 'failed') GROUP BY state"
+            " UNION ALL SELECT state, n, NULL AS due FROM outbox_tally WHERE n > 0"
         )
         counts = {r["state"]: int(r["n"]) for r in rows}
         due = [float(r["due"]) for r in rows if r["state"] == "pending" and r["due"] is not None]

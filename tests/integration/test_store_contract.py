@@ -188,6 +188,76 @@ async def test_outbox_dedup_order_and_record(store: TicketStore) -> None:
         assert not await put("incident:1:1:resolved:ops", T0)  # sent: still never again
 
 
+async def _counted_in_full(store: TicketStore) -> dict[str, int]:
+    """The outbox's rows per state as a scan of every row says (what the figures were before
+    the sent ones were tallied)."""
+    sql_store: Any = store
+    rows = await sql_store._all("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+    return {r["state"]: int(r["n"]) for r in rows}
+
+
+async def test_outbox_counts_follow_every_change_of_state(store: TicketStore) -> None:
+    # the sent figure is a tally kept by triggers, not a scan: it must still say what a scan
+    # of every row says, whichever way a row changes (sent again, failed then sent, a hand
+    # edit back to pending, a deleted row)
+    sql_store: Any = store
+    async with store.transaction():
+        for n in range(5):
+            assert await store.enqueue(
+                incident_id=None,
+                notifier="ops",
+                kind="opened",
+                dedup=f"step:{n}",
+                group_key="",
+                recipients={},
+                payload={"text": str(n)},
+                now=T0,
+                due=T0 + n,
+            )
+    assert await store.outbox_summary() == ({"pending": 5}, T0)
+    items = await store.outbox_items()
+    async with store.transaction():
+        await store.mark_sent(items[:2], T0 + 10)
+        await store.mark_failed(items[2:3], "refused")
+        await store.mark_retry(items[3:4], "timed out", T0 + 60)
+    assert await store.outbox_summary() == ({"sent": 2, "failed": 1, "pending": 2}, T0 + 4)
+    async with store.transaction():
+        await store.mark_sent(items[:1], T0 + 20)  # recorded again: still one sent row
+        await store.mark_sent(items[2:3], T0 + 20)  # the failed one went after all
+    assert await store.outbox_counts() == {"sent": 3, "pending": 2}
+    async with store.transaction():
+        await sql_store._exec("UPDATE outbox SET state = 'pending' WHERE id = ?", (items[0].id,))
+        await sql_store._exec("DELETE FROM outbox WHERE id = ?", (items[1].id,))
+    assert await store.outbox_counts() == {"sent": 1, "pending": 3}
+    assert await store.outbox_counts() == await _counted_in_full(store)
+
+
+async def test_an_upgraded_store_counts_the_rows_it_had_sent(store_url: str) -> None:
+    await _make_old_store(store_url)
+    old = "sqlite" if store_url.startswith("sqlite:") else "postgresql"
+    values = "(?, ?, ?, ?, ?, ?, ?)" if old == "sqlite" else "(%s, %s, %s, %s, %s, %s, %s)"
+    rows = [(f"old:{n}", state, T0) for n, state in enumerate(["sent", "sent", "pending"])]
+    insert = (
+        f"INSERT INTO outbox (notifier, kind, dedup, payload, created, due, state) VALUES {values}"
+    )
+    if old == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(store_url[len("sqlite:///") :]) as db:
+            for dedup, state, ts in rows:
+                db.execute(insert, ("ops", "opened", dedup, "{}", ts, ts, state))
+    else:
+        dsn = store_url.split("?")[0] + f"?password={PG_PASSWORD}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for dedup, state, ts in rows:
+                conn.execute(insert.encode(), ("ops", "opened", dedup, "{}", ts, ts, state))
+    upgraded = await open_store(store_url, password=password(store_url), upgrade=True)
+    try:
+        assert await upgraded.outbox_counts() == {"sent": 2, "pending": 1}
+    finally:
+        await upgraded.close()
+
+
 async def test_a_failing_transaction_rolls_back_alone(store: TicketStore) -> None:
     inside = asyncio.Event()
 

@@ -84,7 +84,7 @@ async def test_store_copy_knows_every_table_of_the_schema(tmp_path: Path) -> Non
     import sqlite3
 
     from alerting.store import open_store
-    from alerting.store.copy import RUNTIME_TABLES, TABLES
+    from alerting.store.copy import DERIVED_TABLES, RUNTIME_TABLES, TABLES
 
     store = await open_store(f"sqlite:///{tmp_path / 't.db'}")
     await store.close()
@@ -94,4 +94,4 @@ async def test_store_copy_knows_every_table_of_the_schema(tmp_path: Path) -> Non
             for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             if not r[0].startswith("sqlite_")
         }
-    assert tables == {t for t, _ in TABLES} | set(RUNTIME_TABLES)
+    assert tables == {t for t, _ in TABLES} | set(RUNTIME_TABLES) | set(DERIVED_TABLES)
