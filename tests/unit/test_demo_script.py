@@ -11,18 +11,23 @@ import pytest
 
 from collector.demo.files import RULES
 from collector.demo.room import HALL_A_CLIMB, SCRIPT_END
+from core.sample import Sample
+from inventory.model import Device, Inventory
+from rules.engine import Engine
+from rules.fault import FaultState
 from rules.loader import load_rules
-from rules.model import Rule
-from rules.statemachine import READING, TICK, SeriesState, apply
 
 POLL_EVERY = 5.0  # the sensors' interval in the demo's inventory
-CRITICALITY = 2
+SENSOR = Device("th-a1", "Sensor hall-a rack 3", "sensor", 2, site="demo", room="hall-a")
 
 
-def temperature_rule(tmp_path: Path) -> Rule:
+def demo_engine(tmp_path: Path) -> Engine:
+    """The rule engine with the demo's rules and its hall-a sensor."""
     path = tmp_path / "rules.yaml"
     path.write_text(RULES, "utf-8")
-    return load_rules([path]).by_name()["room-temperature"]
+    inventory = Inventory()
+    inventory.devices[SENSOR.id] = SENSOR
+    return Engine(load_rules([path]), inventory)
 
 
 def value_at(t: float) -> float:
@@ -34,33 +39,33 @@ def value_at(t: float) -> float:
 
 
 def levels_told(
-    rule: Rule, phase: float, lag: float, stall: tuple[float, float] = (0.0, 0.0)
+    engine: Engine, phase: float, lag: float, stall: tuple[float, float] = (0.0, 0.0)
 ) -> list[int]:
-    """The levels the fault is told with, in order, for polls at `phase` + 5k seconds whose
-    reading is of the room `lag` seconds before, and the engine's once-a-second tick; during
-    `stall` (from, seconds) the daemon's loop is stuck: no poll and no tick."""
-    events: list[tuple[float, int, float | None]] = []  # (time, kind, value)
+    """The levels the temperature fault fires with, in order, for polls at `phase` + 5k
+    seconds whose reading is of the room `lag` seconds before, and the daemon's once-a-second
+    tick; during `stall` (from, seconds) the daemon's loop is stuck: no poll and no tick."""
+    polls: list[tuple[float, float | None]] = []  # (when it reaches the rules, reading)
     t = phase
     while t < SCRIPT_END:
-        events.append((t + lag, READING, value_at(t)))
+        polls.append((t + lag, value_at(t)))
         t += POLL_EVERY
-    events += [(float(s), TICK, None) for s in range(int(SCRIPT_END))]
+    polls += [(float(s), None) for s in range(int(SCRIPT_END))]  # the ticks
     stuck_from, stuck_for = stall
-    events = [e for e in events if not stuck_from <= e[0] < stuck_from + stuck_for]
-    state = SeriesState("th-a1", (), last_seen=0.0)
     told: list[int] = []
-    for now, kind, value in sorted(events, key=lambda e: e[0]):
+    for now, value in sorted(polls, key=lambda p: p[0]):
         if now >= SCRIPT_END:
             break
-        level = None
-        if value is not None:
-            level = next((lv for lv, cond in rule.levels if cond(value)), None)
-        event = apply(
-            state, rule, now, kind, CRITICALITY, value=value, level=level,
-            clear=value is not None and rule.clear is not None and rule.clear(value),
-        )  # fmt: skip
-        if event is not None and (not told or told[-1] != event.level):
-            told.append(event.level)
+        if stuck_from <= now < stuck_from + stuck_for:
+            continue
+        if value is None:
+            faults = engine.tick(now)
+        else:
+            reading = Sample(SENSOR.id, "ambient.temperature", value, {}, "°C", now)
+            faults = engine.observe([reading], now)
+        for fault in faults:
+            firing = fault.rule == "room-temperature" and fault.state == FaultState.FIRING
+            if firing and (not told or told[-1] != fault.level):
+                told.append(fault.level)
     return told
 
 
@@ -68,16 +73,15 @@ def levels_told(
 def test_the_climb_goes_through_levels_3_2_1_at_every_poll_phase(
     tmp_path: Path, lag: float
 ) -> None:
-    rule = temperature_rule(tmp_path)
     for tenth in range(50):
         phase = tenth / 10
-        assert levels_told(rule, phase, lag) == [3, 2, 1], (phase, lag)
+        assert levels_told(demo_engine(tmp_path), phase, lag) == [3, 2, 1], (phase, lag)
 
 
 def test_the_climb_survives_the_loop_stuck_for_ten_seconds(tmp_path: Path) -> None:
     """A stuck loop skips polls and ticks alike: level 3 must still have fired before the
     first reading of level 2."""
-    rule = temperature_rule(tmp_path)
     for phase in (0.0, 2.5, 4.9):
         for start in range(40, 66):
-            assert levels_told(rule, phase, 0.5, (start, 10.0)) == [3, 2, 1], (phase, start)
+            told = levels_told(demo_engine(tmp_path), phase, 0.5, (start, 10.0))
+            assert told == [3, 2, 1], (phase, start)
